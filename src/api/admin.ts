@@ -1,0 +1,10 @@
+/**
+ * @module
+ * Operational endpoints: `/health` (200 while the node is serving).
+ */
+import type { Node } from "../core/node.ts";
+
+export function healthHandler(node: Node): Response {
+  if (node.isClosed) return new Response('{"status":"shutting down"}', { status: 503 });
+  return new Response("{}", { status: 200, headers: { "Content-Type": "application/json" } });
+}

@@ -1,0 +1,238 @@
+/**
+ * @module
+ * The `sluice` command line: `serve` (default) and `version`. Flags are parsed with
+ * `node:util` parseArgs; single-dash long flags (`-port 9000`, the Simple SSE Server's style) are
+ * accepted too. Errors print one clear line and exit non-zero.
+ */
+import { parseArgs } from "node:util";
+import { SignJWT } from "jose";
+import { type Config, type ConfigWarning, loadConfig } from "./config.ts";
+import { createLogger, type Logger } from "./log.ts";
+import { createServer, type SluiceServer } from "./server.ts";
+import { getRuntime, type Listener, type Runtime } from "./runtime/serve.ts";
+import { VERSION } from "./version.ts";
+
+const SERVE_HELP = `Usage: sluice [serve] [options]
+
+Starts Sluice. Without --config it runs in dev mode: every transport on, a random HMAC secret
+and API key, and a ready token printed.
+
+Options:
+  --config FILE        Centrifugo v5-style JSON config (flat keys)
+  --port N             port to listen on (overrides the config; default 8000)
+  --address ADDR       address to bind (default: all interfaces)
+  --log_level LEVEL    trace | debug | info | warn | error | none
+  -h, --help           show this help
+
+Environment: SLUICE_<KEY> overrides the config file (e.g. SLUICE_TOKEN_HMAC_SECRET_KEY).`;
+
+const MAIN_HELP = `Usage: sluice <command> [options]
+
+Commands:
+  serve      start the server (default)
+  version    print the version
+
+Run "sluice <command> --help" for a command's options.`;
+
+export class CliError extends Error {
+  override name = "CliError";
+}
+
+/** Entry point used by `mod.ts`; returns the process exit code (serve only returns on failure). */
+export async function main(argv: string[]): Promise<number> {
+  const runtime = await getRuntime();
+  try {
+    const [first, ...rest] = argv;
+    const isCommand = first !== undefined && !first.startsWith("-");
+    const command = isCommand ? first : "serve";
+    const args = isCommand ? rest : argv;
+    switch (command) {
+      case "serve":
+        return await serveCommand(runtime, args);
+      case "version":
+        console.log(`sluice ${VERSION} (${runtime.name} ${runtime.version})`);
+        return 0;
+      case "help":
+        console.log(MAIN_HELP);
+        return 0;
+      default:
+        throw new CliError(`unknown command "${command}"; run "sluice help"`);
+    }
+  } catch (err) {
+    console.error(`sluice: ${err instanceof Error ? err.message : String(err)}`);
+    return 1;
+  }
+}
+
+/** Accepts Go-style single-dash long flags (`-port 9000`) by rewriting them to `--port`. */
+export function normalizeFlags(args: string[]): string[] {
+  return args.map((a) => (/^-[a-z_]{2,}(=.*)?$/.test(a) ? "-" + a : a));
+}
+
+interface ServeFlags {
+  config?: string;
+  port?: string;
+  address?: string;
+  log_level?: string;
+  help?: boolean;
+}
+
+export function parseServeFlags(args: string[]): ServeFlags {
+  try {
+    const { values } = parseArgs({
+      args: normalizeFlags(args),
+      options: {
+        config: { type: "string", short: "c" },
+        port: { type: "string", short: "p" },
+        address: { type: "string", short: "a" },
+        log_level: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+      allowPositionals: false,
+    });
+    return values as ServeFlags;
+  } catch (err) {
+    throw new CliError(`${(err as Error).message}; run "sluice serve --help"`);
+  }
+}
+
+export interface PreparedServe {
+  config: Config;
+  warnings: ConfigWarning[];
+  dev: boolean;
+  /** Secrets generated for dev mode (printed once at startup). */
+  generated: { secret?: string; apiKey?: string };
+}
+
+/** Builds the config for `serve` from flags, the config file and the environment. */
+export async function prepareServe(runtime: Runtime, flags: ServeFlags): Promise<PreparedServe> {
+  let file: unknown;
+  if (flags.config !== undefined) {
+    let text: string;
+    try {
+      text = await runtime.readTextFile(flags.config);
+    } catch (err) {
+      throw new CliError(`cannot read config file ${flags.config}: ${(err as Error).message}`);
+    }
+    try {
+      file = JSON.parse(text);
+    } catch (err) {
+      throw new CliError(`config file ${flags.config} is not valid JSON: ${(err as Error).message}`);
+    }
+  }
+  const dev = flags.config === undefined;
+  const flagValues: Record<string, unknown> = {};
+  if (flags.port !== undefined) {
+    const port = Number(flags.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`--port must be 0-65535, got "${flags.port}"`);
+    flagValues.port = port;
+  }
+  if (flags.address !== undefined) flagValues.address = flags.address;
+  if (flags.log_level !== undefined) flagValues.log_level = flags.log_level;
+  const { config, warnings } = loadConfig({
+    file,
+    fileName: flags.config,
+    env: runtime.env(),
+    flags: flagValues,
+    dev,
+  });
+  const generated: PreparedServe["generated"] = {};
+  if (dev) {
+    const hasKey = config.token_hmac_secret_key || config.token_rsa_public_key || config.token_ecdsa_public_key ||
+      config.token_jwks_public_endpoint;
+    if (!hasKey) config.token_hmac_secret_key = generated.secret = randomSecret();
+    if (!config.api_key && !config.api_insecure) config.api_key = generated.apiKey = randomSecret();
+  }
+  return { config, warnings, dev, generated };
+}
+
+async function serveCommand(runtime: Runtime, args: string[]): Promise<number> {
+  const flags = parseServeFlags(args);
+  if (flags.help) {
+    console.log(SERVE_HELP);
+    return 0;
+  }
+  const prepared = await prepareServe(runtime, flags);
+  const { config } = prepared;
+  const logger = createLogger({ level: config.log_level, format: config.log_format });
+  for (const w of prepared.warnings) logger.warn(w.message, { key: w.key });
+  const server = createServer(config, { logger });
+  await server.start();
+  const listener = await runtime.listen({
+    port: config.port,
+    hostname: config.address || "0.0.0.0",
+    handler: (req, conn) => server.fetch(req, conn),
+  });
+  logger.info("sluice started", {
+    version: VERSION,
+    runtime: `${runtime.name} ${runtime.version}`,
+    address: `${config.address || "0.0.0.0"}:${listener.port}`,
+    node: server.node.id,
+  });
+  if (prepared.dev) console.log(await devBanner(config, listener, prepared.generated));
+  installShutdown(runtime, server, listener, logger);
+  await new Promise(() => {}); // serve until a signal ends the process
+  return 0;
+}
+
+function installShutdown(runtime: Runtime, server: SluiceServer, listener: Listener, logger: Logger): void {
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return runtime.exit(1); // a second signal exits at once
+    stopping = true;
+    logger.info("shutting down");
+    const deadline = setTimeout(() => {
+      logger.warn("shutdown timed out");
+      runtime.exit(1);
+    }, Math.max(1, server.config.shutdown_timeout) * 1000);
+    try {
+      await server.close();
+      await listener.close(true);
+    } finally {
+      clearTimeout(deadline);
+    }
+    runtime.exit(0);
+  };
+  runtime.onSignal("SIGINT", stop);
+  runtime.onSignal("SIGTERM", stop);
+}
+
+function randomSecret(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(24));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** What a newcomer needs to see a message arrive: a token, a stream to watch, a publish line. */
+async function devBanner(config: Config, listener: Listener, generated: PreparedServe["generated"]): Promise<string> {
+  const base = `http://localhost:${listener.port}`;
+  const lines = [
+    "",
+    `Sluice ${VERSION} is running in dev mode (no --config): every transport is on.`,
+    `  URL:          ${base}`,
+  ];
+  if (generated.secret) lines.push(`  HMAC secret:  ${generated.secret}   (token_hmac_secret_key)`);
+  if (generated.apiKey) lines.push(`  API key:      ${generated.apiKey}   (api_key)`);
+  if (config.token_hmac_secret_key) {
+    const token = await new SignJWT({ sub: "dev-user" })
+      .setProtectedHeader({ alg: "HS256" })
+      .setIssuedAt()
+      .setExpirationTime("24h")
+      .sign(new TextEncoder().encode(config.token_hmac_secret_key));
+    const connect = JSON.stringify({ id: 1, connect: { token, subs: { news: {} } } });
+    lines.push(
+      `  Token:        ${token}   (user "dev-user", valid 24h)`,
+      "",
+      "Watch channel news (one JSON line per message):",
+      `  curl -N -X POST ${base}${config.http_stream_handler_prefix} -d '${connect}'`,
+    );
+  }
+  const key = config.api_key ? ` -H "X-API-Key: ${config.api_key}"` : "";
+  lines.push(
+    "",
+    "Publish to it from another terminal:",
+    `  curl -X POST ${base}${config.api_handler_prefix}/publish${key} -d '{"channel":"news","data":{"text":"hello"}}'`,
+    "",
+  );
+  return lines.join("\n");
+}

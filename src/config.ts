@@ -1,0 +1,584 @@
+/**
+ * @module
+ * Sluice's configuration: Centrifugo v5's flat keys, their defaults, and validation.
+ *
+ * Layers, lowest first: defaults ← dev-mode defaults (no config file) ← config file (JSON)
+ * ← `SLUICE_*` environment ← command-line flags. Unknown keys warn; invalid values throw a
+ * `TypeError`/`RangeError` naming the key and what was expected, which stops startup.
+ * Durations accept Centrifugo's strings ("25s", "5m", "720h", "250ms") or a number of seconds;
+ * once loaded, every duration is a number of **milliseconds**.
+ */
+
+/** Options of one namespace (or of channels without a namespace, at the top level). */
+export interface ChannelOptions {
+  presence: boolean;
+  join_leave: boolean;
+  force_push_join_leave: boolean;
+  history_size: number;
+  /** ms */
+  history_ttl: number;
+  /** ms; 0 = use the global `history_meta_ttl`. */
+  history_meta_ttl: number;
+  force_positioning: boolean;
+  allow_positioning: boolean;
+  force_recovery: boolean;
+  allow_recovery: boolean;
+  allow_subscribe_for_client: boolean;
+  allow_subscribe_for_anonymous: boolean;
+  allow_publish_for_client: boolean;
+  allow_publish_for_subscriber: boolean;
+  allow_publish_for_anonymous: boolean;
+  allow_presence_for_client: boolean;
+  allow_presence_for_subscriber: boolean;
+  allow_presence_for_anonymous: boolean;
+  allow_history_for_client: boolean;
+  allow_history_for_subscriber: boolean;
+  allow_history_for_anonymous: boolean;
+  allow_user_limited_channels: boolean;
+  /** Regular expression the part after `ns:` must match for client-side subscriptions. */
+  channel_regex: string;
+  proxy_subscribe: boolean;
+  proxy_publish: boolean;
+  proxy_sub_refresh: boolean;
+}
+
+export interface NamespaceConfig extends ChannelOptions {
+  name: string;
+}
+
+export interface Config extends ChannelOptions {
+  /** Node name shown in `info`; default `hostname_port`. */
+  name: string;
+  port: number;
+  address: string;
+  internal_port: number;
+  internal_address: string;
+  log_level: "trace" | "debug" | "info" | "warn" | "error" | "none";
+  log_format: "text" | "json";
+
+  token_hmac_secret_key: string;
+  token_rsa_public_key: string;
+  token_ecdsa_public_key: string;
+  token_jwks_public_endpoint: string;
+  token_audience: string;
+  token_issuer: string;
+  token_user_id_claim: string;
+
+  api_key: string;
+  api_insecure: boolean;
+  api_disable: boolean;
+
+  allowed_origins: string[];
+  client_insecure: boolean;
+  allow_anonymous_connect_without_token: boolean;
+  disallow_anonymous_connection_tokens: boolean;
+
+  sse: boolean;
+  http_stream: boolean;
+  uni_sse: boolean;
+  uni_http_stream: boolean;
+  uni_websocket: boolean;
+  websocket_disable: boolean;
+  health: boolean;
+
+  sse_max_request_body_size: number;
+  http_stream_max_request_body_size: number;
+  uni_sse_max_request_body_size: number;
+  uni_http_stream_max_request_body_size: number;
+  emulation_max_request_body_size: number;
+
+  sse_handler_prefix: string;
+  http_stream_handler_prefix: string;
+  emulation_handler_prefix: string;
+  uni_sse_handler_prefix: string;
+  uni_http_stream_handler_prefix: string;
+  websocket_handler_prefix: string;
+  uni_websocket_handler_prefix: string;
+  api_handler_prefix: string;
+  health_handler_prefix: string;
+
+  /** ms; 0 disables server pings. */
+  ping_interval: number;
+  /** ms; 0 disables the pong check. */
+  pong_timeout: number;
+  /** bytes of outgoing data a connection may have queued before it is disconnected (3008). */
+  client_queue_max_size: number;
+  client_channel_limit: number;
+  client_user_connection_limit: number;
+  /** ms */
+  client_expired_close_delay: number;
+  /** ms */
+  client_expired_sub_close_delay: number;
+  /** ms */
+  client_stale_close_delay: number;
+  client_history_max_publication_limit: number;
+  client_recovery_max_publication_limit: number;
+  client_connect_include_server_time: boolean;
+  /** ms */
+  client_presence_update_interval: number;
+
+  channel_max_length: number;
+  channel_private_prefix: string;
+  channel_namespace_boundary: string;
+  channel_user_boundary: string;
+  channel_user_separator: string;
+  /** ms */
+  global_history_meta_ttl: number;
+
+  namespaces: NamespaceConfig[];
+
+  /** seconds (Centrifugo v5 uses an integer here). */
+  shutdown_timeout: number;
+
+  plugins: Record<string, unknown>;
+  plugins_dir: string;
+  /** ms */
+  plugin_hook_timeout: number;
+}
+
+type Kind = "bool" | "int" | "string" | "duration" | "strings" | "namespaces" | "object" | "enum";
+
+interface KeySpec {
+  kind: Kind;
+  default: unknown;
+  values?: readonly string[];
+  min?: number;
+}
+
+const channelOptionSpecs: Record<keyof ChannelOptions, KeySpec> = {
+  presence: { kind: "bool", default: false },
+  join_leave: { kind: "bool", default: false },
+  force_push_join_leave: { kind: "bool", default: false },
+  history_size: { kind: "int", default: 0, min: 0 },
+  history_ttl: { kind: "duration", default: 0 },
+  history_meta_ttl: { kind: "duration", default: 0 },
+  force_positioning: { kind: "bool", default: false },
+  allow_positioning: { kind: "bool", default: false },
+  force_recovery: { kind: "bool", default: false },
+  allow_recovery: { kind: "bool", default: false },
+  allow_subscribe_for_client: { kind: "bool", default: false },
+  allow_subscribe_for_anonymous: { kind: "bool", default: false },
+  allow_publish_for_client: { kind: "bool", default: false },
+  allow_publish_for_subscriber: { kind: "bool", default: false },
+  allow_publish_for_anonymous: { kind: "bool", default: false },
+  allow_presence_for_client: { kind: "bool", default: false },
+  allow_presence_for_subscriber: { kind: "bool", default: false },
+  allow_presence_for_anonymous: { kind: "bool", default: false },
+  allow_history_for_client: { kind: "bool", default: false },
+  allow_history_for_subscriber: { kind: "bool", default: false },
+  allow_history_for_anonymous: { kind: "bool", default: false },
+  allow_user_limited_channels: { kind: "bool", default: false },
+  channel_regex: { kind: "string", default: "" },
+  proxy_subscribe: { kind: "bool", default: false },
+  proxy_publish: { kind: "bool", default: false },
+  proxy_sub_refresh: { kind: "bool", default: false },
+};
+
+const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "none"] as const;
+
+const specs: Record<Exclude<keyof Config, keyof ChannelOptions>, KeySpec> = {
+  name: { kind: "string", default: "" },
+  port: { kind: "int", default: 8000, min: 0 },
+  address: { kind: "string", default: "" },
+  internal_port: { kind: "int", default: 0, min: 0 },
+  internal_address: { kind: "string", default: "" },
+  log_level: { kind: "enum", default: "info", values: LOG_LEVELS },
+  log_format: { kind: "enum", default: "text", values: ["text", "json"] },
+
+  token_hmac_secret_key: { kind: "string", default: "" },
+  token_rsa_public_key: { kind: "string", default: "" },
+  token_ecdsa_public_key: { kind: "string", default: "" },
+  token_jwks_public_endpoint: { kind: "string", default: "" },
+  token_audience: { kind: "string", default: "" },
+  token_issuer: { kind: "string", default: "" },
+  token_user_id_claim: { kind: "string", default: "sub" },
+
+  api_key: { kind: "string", default: "" },
+  api_insecure: { kind: "bool", default: false },
+  api_disable: { kind: "bool", default: false },
+
+  allowed_origins: { kind: "strings", default: [] },
+  client_insecure: { kind: "bool", default: false },
+  allow_anonymous_connect_without_token: { kind: "bool", default: false },
+  disallow_anonymous_connection_tokens: { kind: "bool", default: false },
+
+  sse: { kind: "bool", default: false },
+  http_stream: { kind: "bool", default: false },
+  uni_sse: { kind: "bool", default: false },
+  uni_http_stream: { kind: "bool", default: false },
+  uni_websocket: { kind: "bool", default: false },
+  websocket_disable: { kind: "bool", default: false },
+  health: { kind: "bool", default: true },
+
+  sse_max_request_body_size: { kind: "int", default: 65536, min: 1 },
+  http_stream_max_request_body_size: { kind: "int", default: 65536, min: 1 },
+  uni_sse_max_request_body_size: { kind: "int", default: 65536, min: 1 },
+  uni_http_stream_max_request_body_size: { kind: "int", default: 65536, min: 1 },
+  emulation_max_request_body_size: { kind: "int", default: 65536, min: 1 },
+
+  sse_handler_prefix: { kind: "string", default: "/connection/sse" },
+  http_stream_handler_prefix: { kind: "string", default: "/connection/http_stream" },
+  emulation_handler_prefix: { kind: "string", default: "/emulation" },
+  uni_sse_handler_prefix: { kind: "string", default: "/connection/uni_sse" },
+  uni_http_stream_handler_prefix: { kind: "string", default: "/connection/uni_http_stream" },
+  websocket_handler_prefix: { kind: "string", default: "/connection/websocket" },
+  uni_websocket_handler_prefix: { kind: "string", default: "/connection/uni_websocket" },
+  api_handler_prefix: { kind: "string", default: "/api" },
+  health_handler_prefix: { kind: "string", default: "/health" },
+
+  ping_interval: { kind: "duration", default: 25_000 },
+  pong_timeout: { kind: "duration", default: 8_000 },
+  client_queue_max_size: { kind: "int", default: 1_048_576, min: 1 },
+  client_channel_limit: { kind: "int", default: 128, min: 0 },
+  client_user_connection_limit: { kind: "int", default: 0, min: 0 },
+  client_expired_close_delay: { kind: "duration", default: 25_000 },
+  client_expired_sub_close_delay: { kind: "duration", default: 25_000 },
+  client_stale_close_delay: { kind: "duration", default: 10_000 },
+  client_history_max_publication_limit: { kind: "int", default: 300, min: 0 },
+  client_recovery_max_publication_limit: { kind: "int", default: 300, min: 0 },
+  client_connect_include_server_time: { kind: "bool", default: false },
+  client_presence_update_interval: { kind: "duration", default: 27_000 },
+
+  channel_max_length: { kind: "int", default: 255, min: 1 },
+  channel_private_prefix: { kind: "string", default: "$" },
+  channel_namespace_boundary: { kind: "string", default: ":" },
+  channel_user_boundary: { kind: "string", default: "#" },
+  channel_user_separator: { kind: "string", default: "," },
+  global_history_meta_ttl: { kind: "duration", default: 720 * 3600_000 },
+
+  namespaces: { kind: "namespaces", default: [] },
+
+  shutdown_timeout: { kind: "int", default: 30, min: 0 },
+
+  plugins: { kind: "object", default: {} },
+  plugins_dir: { kind: "string", default: "./plugins" },
+  plugin_hook_timeout: { kind: "duration", default: 5_000 },
+};
+
+const allSpecs: Record<string, KeySpec> = { ...specs, ...channelOptionSpecs };
+
+/** Legacy key names accepted as aliases (Centrifugo v3/v4 spelling → current key). */
+const aliases: Record<string, keyof Config> = {
+  client_anonymous: "allow_anonymous_connect_without_token",
+  history_lifetime: "history_ttl",
+};
+
+/** Channel options of namespaces in Centrifugo ≤ v3 that changed meaning; rejected with a hint. */
+const legacyNamespaceKeys: Record<string, string> = {
+  anonymous: "use allow_subscribe_for_anonymous / allow_publish_for_anonymous",
+  publish: "use allow_publish_for_client",
+  subscribe_to_publish: "use allow_publish_for_subscriber",
+  presence_disable_for_client: "use allow_presence_for_subscriber",
+  history_disable_for_client: "use allow_history_for_subscriber",
+  protected: "use allow_subscribe_for_client (protected: false) or omit it (protected: true)",
+  recover: "use force_recovery",
+  position: "use force_positioning",
+  history_recover: "use force_recovery",
+  server_side: "remove it; server-side subscriptions come from tokens and the API",
+  secret: "remove it; use token_hmac_secret_key at the top level",
+};
+
+export function defaultConfig(): Config {
+  const out: Record<string, unknown> = {};
+  for (const [key, spec] of Object.entries(allSpecs)) out[key] = structuredClone(spec.default);
+  return out as unknown as Config;
+}
+
+/** Defaults layered under the user's settings when no config file is given: everything on. */
+export function devModeDefaults(): Partial<Config> {
+  return {
+    sse: true,
+    http_stream: true,
+    uni_sse: true,
+    uni_http_stream: true,
+    allowed_origins: ["*"],
+    presence: true,
+    join_leave: true,
+    history_size: 100,
+    history_ttl: 600_000,
+    allow_recovery: true,
+    allow_positioning: true,
+    allow_subscribe_for_client: true,
+    allow_publish_for_subscriber: true,
+    allow_presence_for_subscriber: true,
+    allow_history_for_subscriber: true,
+    allow_user_limited_channels: true,
+  };
+}
+
+export interface ConfigWarning {
+  key: string;
+  message: string;
+}
+
+export interface LoadConfigInput {
+  /** Parsed JSON of the config file, if one was given. */
+  file?: unknown;
+  /** Where the file came from, for messages. */
+  fileName?: string;
+  /** Environment variables; only `SLUICE_*` ones are read. */
+  env?: Record<string, string | undefined>;
+  /** Values from command-line flags, already keyed by config key. */
+  flags?: Record<string, unknown>;
+  /** Layer `devModeDefaults()` under everything else. */
+  dev?: boolean;
+}
+
+export interface LoadedConfig {
+  config: Config;
+  warnings: ConfigWarning[];
+}
+
+/** Builds and validates a config from its layers. Throws on invalid values. */
+export function loadConfig(input: LoadConfigInput): LoadedConfig {
+  const warnings: ConfigWarning[] = [];
+  const config = defaultConfig() as unknown as Record<string, unknown>;
+  if (input.dev) Object.assign(config, structuredClone(devModeDefaults()));
+
+  if (input.file !== undefined) {
+    const where = input.fileName ?? "config file";
+    if (input.file === null || typeof input.file !== "object" || Array.isArray(input.file)) {
+      throw new TypeError(`Invalid ${where}: expected a JSON object at the top level`);
+    }
+    for (const [rawKey, value] of Object.entries(input.file as Record<string, unknown>)) {
+      const key = aliases[rawKey] ?? rawKey;
+      const spec = allSpecs[key];
+      if (!spec) {
+        warnings.push({ key: rawKey, message: `unknown config key "${rawKey}" in ${where} is ignored` });
+        continue;
+      }
+      config[key] = coerce(key, value, spec, warnings);
+    }
+  }
+
+  for (const [name, raw] of Object.entries(input.env ?? {})) {
+    if (!name.startsWith("SLUICE_") || raw === undefined || raw === "") continue; // empty = unset
+    const rawKey = name.slice("SLUICE_".length).toLowerCase();
+    const key = aliases[rawKey] ?? rawKey;
+    const spec = allSpecs[key];
+    if (!spec) {
+      warnings.push({ key: name, message: `unknown environment variable ${name} is ignored` });
+      continue;
+    }
+    config[key] = coerce(`${name} (${key})`, fromEnvString(name, raw, spec), spec, warnings);
+  }
+
+  for (const [key, value] of Object.entries(input.flags ?? {})) {
+    if (value === undefined) continue;
+    const spec = allSpecs[key];
+    if (!spec) throw new TypeError(`Unknown flag --${key}`);
+    config[key] = coerce(`--${key}`, value, spec, warnings);
+  }
+
+  const result = config as unknown as Config;
+  validate(result);
+  if (result.allowed_origins.includes("*") && !(input.dev && devModeDefaultsKept(input))) {
+    warnings.push({
+      key: "allowed_origins",
+      message: 'allowed_origins contains "*": every web page may connect on behalf of its visitors',
+    });
+  }
+  return { config: result, warnings };
+}
+
+/** Whether dev mode's `allowed_origins: ["*"]` was left as is (so warning about it is noise). */
+function devModeDefaultsKept(input: LoadConfigInput): boolean {
+  const set = (o: unknown) => o !== null && typeof o === "object" && "allowed_origins" in (o as object);
+  return !set(input.file) && !set(input.flags) && !input.env?.SLUICE_ALLOWED_ORIGINS;
+}
+
+function fromEnvString(name: string, raw: string, spec: KeySpec): unknown {
+  switch (spec.kind) {
+    case "bool":
+      return parseBool(name, raw);
+    case "int":
+      return Number(raw);
+    case "strings":
+      return raw.trim().startsWith("[") ? parseJson(name, raw) : raw.split(/\s+/).filter(Boolean);
+    case "namespaces":
+    case "object":
+      return parseJson(name, raw);
+    case "duration":
+      return /^\d+(\.\d+)?$/.test(raw) ? Number(raw) : raw;
+    default:
+      return raw;
+  }
+}
+
+function parseJson(name: string, raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    throw new TypeError(`Invalid ${name}: expected JSON, got ${JSON.stringify(raw)}`);
+  }
+}
+
+/** Go's strconv.ParseBool, which is what Centrifugo accepts in environment variables. */
+function parseBool(name: string, raw: string): boolean {
+  if (["1", "t", "T", "TRUE", "true", "True"].includes(raw)) return true;
+  if (["0", "f", "F", "FALSE", "false", "False"].includes(raw)) return false;
+  throw new TypeError(`Invalid ${name}: expected a boolean (true/false/1/0), got ${JSON.stringify(raw)}`);
+}
+
+function coerce(key: string, value: unknown, spec: KeySpec, warnings: ConfigWarning[]): unknown {
+  const fail = (expected: string): never => {
+    throw new TypeError(`Invalid config key "${key}": expected ${expected}, got ${JSON.stringify(value)}`);
+  };
+  switch (spec.kind) {
+    case "bool":
+      return typeof value === "boolean" ? value : fail("a boolean");
+    case "int": {
+      if (typeof value !== "number" || !Number.isInteger(value)) return fail("an integer");
+      if (spec.min !== undefined && value < spec.min) {
+        throw new RangeError(`Invalid config key "${key}": must be at least ${spec.min}, got ${value}`);
+      }
+      return value;
+    }
+    case "string":
+      return typeof value === "string" ? value : fail("a string");
+    case "enum":
+      return typeof value === "string" && spec.values!.includes(value)
+        ? value
+        : fail(`one of ${spec.values!.join(", ")}`);
+    case "duration":
+      return parseDuration(key, value);
+    case "strings":
+      return Array.isArray(value) && value.every((v) => typeof v === "string") ? [...value] : fail("an array of strings");
+    case "object":
+      return value !== null && typeof value === "object" && !Array.isArray(value) ? value : fail("an object");
+    case "namespaces":
+      return coerceNamespaces(key, value, warnings);
+  }
+}
+
+function coerceNamespaces(key: string, value: unknown, warnings: ConfigWarning[]): NamespaceConfig[] {
+  if (!Array.isArray(value)) {
+    throw new TypeError(`Invalid config key "${key}": expected an array of namespace objects`);
+  }
+  return value.map((ns, i) => {
+    if (ns === null || typeof ns !== "object" || Array.isArray(ns)) {
+      throw new TypeError(`Invalid config key "${key}[${i}]": expected a namespace object`);
+    }
+    const entries = ns as Record<string, unknown>;
+    if (typeof entries.name !== "string") {
+      throw new TypeError(`Invalid config key "${key}[${i}].name": expected a string`);
+    }
+    const out: Record<string, unknown> = { name: entries.name };
+    for (const [optKey, spec] of Object.entries(channelOptionSpecs)) out[optKey] = structuredClone(spec.default);
+    for (const [rawKey, v] of Object.entries(entries)) {
+      if (rawKey === "name") continue;
+      const optKey = aliases[rawKey] ?? rawKey;
+      const where = `${key}[${i}] ("${entries.name}").${rawKey}`;
+      if (legacyNamespaceKeys[optKey]) {
+        throw new TypeError(`Invalid config key "${where}": a Centrifugo v3 option; ${legacyNamespaceKeys[optKey]}`);
+      }
+      const spec = (channelOptionSpecs as Record<string, KeySpec>)[optKey];
+      if (!spec) {
+        warnings.push({ key: where, message: `unknown namespace option "${rawKey}" is ignored` });
+        continue;
+      }
+      out[optKey] = coerce(where, v, spec, warnings);
+    }
+    return out as unknown as NamespaceConfig;
+  });
+}
+
+const durationUnits: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** Parses Centrifugo's duration strings ("25s", "1m30s", "250ms") or seconds as a number; returns ms. */
+export function parseDuration(key: string, value: unknown): number {
+  if (typeof value === "number") {
+    if (!Number.isFinite(value) || value < 0) {
+      throw new RangeError(`Invalid config key "${key}": a duration must be a non-negative number of seconds`);
+    }
+    return Math.round(value * 1000);
+  }
+  if (typeof value === "string") {
+    const text = value.trim();
+    if (text === "0") return 0;
+    const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/gy;
+    let total = 0;
+    let consumed = 0;
+    for (let m = re.exec(text); m; m = re.exec(text)) {
+      total += Number(m[1]) * durationUnits[m[2]];
+      consumed = re.lastIndex;
+    }
+    if (consumed === text.length && consumed > 0) return Math.round(total);
+  }
+  throw new TypeError(
+    `Invalid config key "${key}": expected a duration such as "25s", "5m", "720h" or a number of seconds, got ${
+      JSON.stringify(value)
+    }`,
+  );
+}
+
+const NAMESPACE_NAME = /^[-a-zA-Z0-9_.]{2,}$/;
+
+function validate(c: Config): void {
+  validateChannelOptions("top-level channel options", c);
+  const seen = new Set<string>();
+  for (const ns of c.namespaces) {
+    if (!NAMESPACE_NAME.test(ns.name)) {
+      throw new TypeError(
+        `Invalid namespace name "${ns.name}": use at least 2 characters from letters, digits, "-", "_" and "."`,
+      );
+    }
+    if (seen.has(ns.name)) throw new TypeError(`Invalid config: namespace "${ns.name}" is defined twice`);
+    seen.add(ns.name);
+    validateChannelOptions(`namespace "${ns.name}"`, ns);
+  }
+  if (c.ping_interval > 0 && c.pong_timeout > 0 && c.pong_timeout >= c.ping_interval) {
+    throw new RangeError(
+      `Invalid config: pong_timeout (${c.pong_timeout} ms) must be less than ping_interval (${c.ping_interval} ms)`,
+    );
+  }
+  if (c.port > 65535) throw new RangeError(`Invalid config key "port": must be at most 65535, got ${c.port}`);
+  for (const key of ["token_rsa_public_key", "token_ecdsa_public_key"] as const) {
+    if (c[key] && !c[key].includes("-----BEGIN PUBLIC KEY-----")) {
+      throw new TypeError(`Invalid config key "${key}": expected a PEM public key ("-----BEGIN PUBLIC KEY-----")`);
+    }
+  }
+  if (c.token_jwks_public_endpoint && !/^https?:\/\//.test(c.token_jwks_public_endpoint)) {
+    throw new TypeError(`Invalid config key "token_jwks_public_endpoint": expected an http(s) URL`);
+  }
+  for (const key of Object.keys(specs) as (keyof typeof specs)[]) {
+    if (key.endsWith("_handler_prefix")) {
+      const value = c[key] as string;
+      if (value !== "" && !value.startsWith("/")) {
+        throw new TypeError(`Invalid config key "${key}": a path must start with "/", got ${JSON.stringify(value)}`);
+      }
+      (c as unknown as Record<string, unknown>)[key] = value.replace(/\/+$/, "");
+    }
+  }
+}
+
+function validateChannelOptions(where: string, o: ChannelOptions): void {
+  if ((o.history_size > 0) !== (o.history_ttl > 0)) {
+    throw new TypeError(`Invalid ${where}: history_size and history_ttl must be set together (both > 0)`);
+  }
+  if (o.history_ttl % 1000 !== 0) {
+    throw new TypeError(`Invalid ${where}: history_ttl must be a whole number of seconds`);
+  }
+  const hasHistory = o.history_size > 0;
+  if ((o.force_recovery || o.allow_recovery || o.force_positioning || o.allow_positioning) && !hasHistory) {
+    throw new TypeError(`Invalid ${where}: recovery and positioning need history (history_size and history_ttl)`);
+  }
+  if (o.channel_regex) {
+    try {
+      new RegExp(o.channel_regex);
+    } catch (err) {
+      throw new TypeError(`Invalid ${where}: channel_regex does not compile: ${(err as Error).message}`);
+    }
+  }
+}
+
+/** The channel options of the top level (channels without a namespace). */
+export function topLevelChannelOptions(c: Config): ChannelOptions {
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(channelOptionSpecs)) out[key] = (c as unknown as Record<string, unknown>)[key];
+  return out as unknown as ChannelOptions;
+}
+
+export function isKnownConfigKey(key: string): boolean {
+  return key in allSpecs || key in aliases;
+}

@@ -1,0 +1,87 @@
+/**
+ * @module
+ * Channel names: validation, namespace resolution and user-limited channels, with Centrifugo's
+ * rules (`ns:name`, `$private`, `name#user1,user2`).
+ */
+import type { ChannelOptions, Config } from "../config.ts";
+import { topLevelChannelOptions } from "../config.ts";
+
+export interface ResolvedChannel {
+  /** "" for channels without a namespace. */
+  namespace: string;
+  options: ChannelOptions;
+}
+
+export class ChannelRules {
+  private readonly namespaces: Map<string, ChannelOptions>;
+  private readonly topLevel: ChannelOptions;
+  private readonly regexes = new Map<ChannelOptions, RegExp>();
+  readonly maxLength: number;
+  readonly privatePrefix: string;
+  readonly namespaceBoundary: string;
+  readonly userBoundary: string;
+  readonly userSeparator: string;
+
+  constructor(config: Config) {
+    this.topLevel = topLevelChannelOptions(config);
+    this.namespaces = new Map(config.namespaces.map((ns) => [ns.name, ns]));
+    this.maxLength = config.channel_max_length;
+    this.privatePrefix = config.channel_private_prefix;
+    this.namespaceBoundary = config.channel_namespace_boundary;
+    this.userBoundary = config.channel_user_boundary;
+    this.userSeparator = config.channel_user_separator;
+    for (const opts of [this.topLevel, ...this.namespaces.values()]) {
+      if (opts.channel_regex) this.regexes.set(opts, new RegExp(opts.channel_regex));
+    }
+  }
+
+  /** Why a channel name is unacceptable, or undefined when it is fine. */
+  invalidName(channel: string): string | undefined {
+    if (channel.length === 0) return "empty channel";
+    if (channel.length > this.maxLength) return `channel longer than ${this.maxLength} characters`;
+    // deno-lint-ignore no-control-regex
+    if (!/^[\x00-\x7f]*$/.test(channel)) return "channel must be ASCII";
+    return undefined;
+  }
+
+  /** The namespace and options of a channel, or undefined when its namespace is not configured. */
+  resolve(channel: string): ResolvedChannel | undefined {
+    const name = this.namespaceOf(channel);
+    if (name === "") return { namespace: "", options: this.topLevel };
+    const options = this.namespaces.get(name);
+    return options ? { namespace: name, options } : undefined;
+  }
+
+  namespaceOf(channel: string): string {
+    const body = this.isPrivate(channel) ? channel.slice(this.privatePrefix.length) : channel;
+    const at = this.namespaceBoundary ? body.indexOf(this.namespaceBoundary) : -1;
+    return at > 0 ? body.slice(0, at) : "";
+  }
+
+  isPrivate(channel: string): boolean {
+    return this.privatePrefix !== "" && channel.startsWith(this.privatePrefix);
+  }
+
+  isUserLimited(channel: string): boolean {
+    return this.userBoundary !== "" && channel.includes(this.userBoundary);
+  }
+
+  /** For `name#u1,u2`: whether `user` is one of the listed users. */
+  userAllowed(channel: string, user: string): boolean {
+    const at = channel.lastIndexOf(this.userBoundary);
+    if (at < 0) return true;
+    return channel.slice(at + this.userBoundary.length).split(this.userSeparator).includes(user);
+  }
+
+  /** Whether the part after `ns:` matches the namespace's `channel_regex` (true when none). */
+  matchesRegex(channel: string, resolved: ResolvedChannel): boolean {
+    const re = this.regexes.get(resolved.options);
+    if (!re) return true;
+    const body = resolved.namespace ? channel.slice(channel.indexOf(this.namespaceBoundary) + 1) : channel;
+    return re.test(body);
+  }
+}
+
+export function hasHistory(o: ChannelOptions): boolean {
+  return o.history_size > 0 && o.history_ttl > 0;
+}

@@ -1,0 +1,204 @@
+/**
+ * @module
+ * Channel commands of a connected client: subscribe, sub_refresh, publish, presence,
+ * presence_stats and history, with Centrifugo's validation and permission order.
+ */
+import type { Client, Outcome } from "./client.ts";
+import { hasHistory, type ResolvedChannel } from "./channel.ts";
+import { encodeClientInfo, encodePublication, jsonObject, raw, toRaw } from "./codec.ts";
+import type { SubscribeRequest } from "./protocol.ts";
+import { FLAG_REJECT_UNRECOVERED } from "./protocol.ts";
+import { canHistory, canPresence, canPublish, canSubscribeWithoutToken } from "./permissions.ts";
+import { encodeSubscribeResult, Subscription } from "./subscription.ts";
+import { ClientError, Disconnect, DisconnectCode, ErrorCode } from "../errors.ts";
+import type { SubscriptionTokenClaims } from "../auth/jwt.ts";
+
+export { encodeSubscribeResult as encodeSubscribeFields };
+
+/** A channel field must be a non-empty string; anything else is a protocol violation (3501). */
+export function requireChannel(req: unknown): string {
+  const channel = (req as { channel?: unknown } | null)?.channel;
+  if (typeof channel !== "string" || channel === "") throw new Disconnect(DisconnectCode.BadRequest);
+  return channel;
+}
+
+/** Resolves a channel for a client operation: 107 for a bad name or regex mismatch, 102 for unknown. */
+function resolveForClient(client: Client, channel: string): ResolvedChannel {
+  const resolved = client.node.resolveChannel(channel);
+  if (!client.node.channels.matchesRegex(channel, resolved)) throw new ClientError(ErrorCode.BadRequest);
+  return resolved;
+}
+
+function optionalNumber(v: unknown): number {
+  if (v === undefined || v === null) return 0;
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 0) throw new Disconnect(DisconnectCode.BadRequest);
+  return v;
+}
+
+function optionalString(v: unknown): string {
+  if (v === undefined || v === null) return "";
+  if (typeof v !== "string") throw new Disconnect(DisconnectCode.BadRequest);
+  return v;
+}
+
+export async function subscribe(client: Client, req: SubscribeRequest): Promise<Outcome> {
+  const channel = requireChannel(req);
+  if (client.subs.has(channel)) throw new ClientError(ErrorCode.AlreadySubscribed);
+  const resolved = resolveForClient(client, channel);
+  const limit = client.node.config.client_channel_limit;
+  if (limit > 0 && client.subs.size >= limit) throw new ClientError(ErrorCode.LimitExceeded);
+  const token = optionalString(req.token);
+  const rules = client.node.channels;
+  let claims: SubscriptionTokenClaims | undefined;
+  if (token !== "") {
+    claims = await verifySubscriptionToken(client, channel, token);
+  } else {
+    const allowed = canSubscribeWithoutToken(client, resolved.options, {
+      isPrivate: rules.isPrivate(channel),
+      isUserLimited: rules.isUserLimited(channel),
+      userAllowed: rules.userAllowed(channel, client.user),
+    });
+    if (!allowed) throw new ClientError(ErrorCode.PermissionDenied);
+  }
+  const o = resolved.options;
+  const sub = new Subscription(channel, resolved, false, claims?.override);
+  sub.chanInfo = claims?.info;
+  const history = hasHistory(o);
+  if (req.positioned === true && history && (o.allow_positioning || canHistory(client, channel, o, true))) {
+    sub.positioned = true;
+  }
+  if (req.recoverable === true && history && (o.allow_recovery || canHistory(client, channel, o, true))) {
+    sub.recoverable = true;
+    sub.positioned = true;
+  }
+  if (req.join_leave === true && sub.joinLeave && canPresence(client, channel, o, true)) sub.pushJoinLeave = true;
+  const now = Math.floor(Date.now() / 1000);
+  const expireAt = claims && !client.insecure ? claims.expireAt : 0;
+  if (expireAt > 0 && expireAt <= now) throw new ClientError(ErrorCode.Expired);
+  sub.expireAt = expireAt;
+  const flag = optionalNumber(req.flag);
+  const fields = await client.prepare(sub, {
+    recover: req.recover === true,
+    offset: optionalNumber(req.offset),
+    epoch: optionalString(req.epoch),
+    rejectUnrecovered: (flag & FLAG_REJECT_UNRECOVERED) !== 0,
+  });
+  if (expireAt > 0) {
+    fields.expires = true;
+    fields.ttl = expireAt - now;
+  }
+  if (claims?.data !== undefined) fields.data = claims.data;
+  return { result: encodeSubscribeResult(fields), after: () => client.activate(sub) };
+}
+
+async function verifySubscriptionToken(client: Client, channel: string, token: string): Promise<SubscriptionTokenClaims> {
+  let claims: SubscriptionTokenClaims;
+  try {
+    claims = await client.node.tokens.verifySubscriptionToken(token);
+  } catch (err) {
+    // Centrifugo: expired → 109 (the SDK fetches a new token), invalid → 103.
+    throw client.mapTokenError(
+      err,
+      "subscription",
+      new ClientError(ErrorCode.TokenExpired),
+      new ClientError(ErrorCode.PermissionDenied),
+    );
+  }
+  if (claims.channel !== channel || claims.user !== client.user || (claims.client && claims.client !== client.id)) {
+    client.log.info("subscription token does not match", { channel });
+    throw new Disconnect(DisconnectCode.InvalidToken);
+  }
+  return claims;
+}
+
+export async function subRefresh(client: Client, req: { channel: string; token: string }): Promise<Outcome> {
+  const channel = requireChannel(req);
+  const sub = client.subs.get(channel);
+  if (!sub || sub.state !== "active") throw new ClientError(ErrorCode.PermissionDenied);
+  const token = optionalString(req.token);
+  if (token === "") throw new ClientError(ErrorCode.BadRequest);
+  let claims: SubscriptionTokenClaims;
+  try {
+    claims = await client.node.tokens.verifySubscriptionToken(token);
+  } catch (err) {
+    // An expired refresh token closes the connection (3005): the SDK reconnects, resubscribes,
+    // gets 109 and fetches a fresh subscription token. An empty success would leave it expired.
+    throw client.mapTokenError(err, "sub refresh", new Disconnect(DisconnectCode.Expired));
+  }
+  if (claims.channel !== channel || claims.user !== client.user || (claims.client && claims.client !== client.id)) {
+    throw new Disconnect(DisconnectCode.InvalidToken);
+  }
+  const now = Math.floor(Date.now() / 1000);
+  const expireAt = client.insecure ? 0 : claims.expireAt;
+  if (expireAt > 0 && expireAt < now) throw new ClientError(ErrorCode.Expired);
+  sub.expireAt = expireAt;
+  if (claims.info !== undefined) sub.chanInfo = claims.info;
+  client.scheduleSubExpiry(sub);
+  return { result: jsonObject({ expires: expireAt > 0, ttl: expireAt > 0 ? expireAt - now : 0 }) };
+}
+
+export async function publish(client: Client, req: { channel: string; data?: unknown }): Promise<Outcome> {
+  const channel = requireChannel(req);
+  const resolved = resolveForClient(client, channel);
+  if (req.data === undefined) throw new ClientError(ErrorCode.BadRequest, "data required");
+  if (!canPublish(client, channel, resolved.options)) throw new ClientError(ErrorCode.PermissionDenied);
+  await client.node.publish(channel, toRaw(req.data), { clientInfo: client.infoFor(client.subs.get(channel)) });
+  return { result: "{}" };
+}
+
+export async function presence(client: Client, req: { channel: string }): Promise<Outcome> {
+  const channel = requireChannel(req);
+  const resolved = resolveForClient(client, channel);
+  if (!resolved.options.presence) throw new ClientError(ErrorCode.NotAvailable);
+  if (!canPresence(client, channel, resolved.options)) throw new ClientError(ErrorCode.PermissionDenied);
+  const entries = await client.node.presence(channel);
+  const body = Object.entries(entries).map(([id, info]) => `${JSON.stringify(id)}:${encodeClientInfo(info)}`);
+  return { result: `{"presence":{${body.join(",")}}}` };
+}
+
+export async function presenceStats(client: Client, req: { channel: string }): Promise<Outcome> {
+  const channel = requireChannel(req);
+  const resolved = resolveForClient(client, channel);
+  if (!resolved.options.presence) throw new ClientError(ErrorCode.NotAvailable);
+  if (!canPresence(client, channel, resolved.options)) throw new ClientError(ErrorCode.PermissionDenied);
+  const stats = await client.node.presenceStats(channel);
+  return { result: `{"num_clients":${stats.numClients},"num_users":${stats.numUsers}}` };
+}
+
+export async function history(
+  client: Client,
+  req: { channel: string; limit?: number; since?: { offset?: number; epoch?: string }; reverse?: boolean },
+): Promise<Outcome> {
+  const channel = requireChannel(req);
+  const resolved = resolveForClient(client, channel);
+  if (!hasHistory(resolved.options)) throw new ClientError(ErrorCode.NotAvailable);
+  if (!canHistory(client, channel, resolved.options)) throw new ClientError(ErrorCode.PermissionDenied);
+  if (req.limit !== undefined && (typeof req.limit !== "number" || !Number.isInteger(req.limit) || req.limit < -1)) {
+    throw new ClientError(ErrorCode.BadRequest);
+  }
+  const max = client.node.config.client_history_max_publication_limit;
+  let limit = req.limit ?? 0;
+  if (max > 0 && (limit < 0 || limit > max)) limit = max;
+  let since: { offset: number; epoch: string } | undefined;
+  if (req.since !== undefined && req.since !== null) {
+    if (typeof req.since !== "object") throw new ClientError(ErrorCode.BadRequest);
+    since = { offset: optionalNumberOrBad(req.since.offset), epoch: optionalStringOrBad(req.since.epoch) };
+  }
+  const reverse = req.reverse === true;
+  const result = await client.node.history(channel, resolved, { since, limit, reverse });
+  if (since && since.epoch !== "" && since.epoch !== result.epoch) throw new ClientError(ErrorCode.UnrecoverablePosition);
+  const pubs = `[${result.publications.map(encodePublication).join(",")}]`;
+  return { result: jsonObject({ publications: raw(pubs), epoch: result.epoch, offset: result.offset }, ["publications", "epoch", "offset"]) };
+}
+
+function optionalNumberOrBad(v: unknown): number {
+  if (v === undefined || v === null) return 0;
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 0) throw new ClientError(ErrorCode.BadRequest);
+  return v;
+}
+
+function optionalStringOrBad(v: unknown): string {
+  if (v === undefined || v === null) return "";
+  if (typeof v !== "string") throw new ClientError(ErrorCode.BadRequest);
+  return v;
+}

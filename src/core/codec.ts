@@ -1,0 +1,176 @@
+/**
+ * @module
+ * JSON encoding of replies and pushes, and transport framing.
+ *
+ * Encoders build JSON text by concatenation around pre-serialised raw payloads, so application
+ * data is never parsed or stringified again on the way out. A `PreparedPush` caches the bytes of
+ * one push per wire shape: the hub makes one per publication and every subscriber gets the same
+ * `Uint8Array`.
+ */
+import type { ClientInfo, Command, Publication, Raw, StreamPosition } from "./protocol.ts";
+import { COMMAND_METHODS } from "./protocol.ts";
+
+const encoder = new TextEncoder();
+
+/** How messages are delimited on a transport. */
+export type Framing = "sse" | "ndjson";
+
+/**
+ * A wire shape is the pair (envelope, framing): bidirectional transports wrap pushes in
+ * `{"push":…}`, unidirectional ones send them bare.
+ */
+export const Shape = { BidiSse: 0, BidiNdjson: 1, UniSse: 2, UniNdjson: 3 } as const;
+export type Shape = typeof Shape[keyof typeof Shape];
+export const SHAPE_COUNT = 4;
+
+export function shapeOf(unidirectional: boolean, framing: Framing): Shape {
+  return ((unidirectional ? 2 : 0) + (framing === "sse" ? 0 : 1)) as Shape;
+}
+
+export function frame(json: string, framing: Framing): Uint8Array {
+  return encoder.encode(framing === "sse" ? `data: ${json}\n\n` : `${json}\n`);
+}
+
+/** One push encoded lazily, at most once per wire shape, shared by all receivers. */
+export class PreparedPush {
+  private readonly bytes: (Uint8Array | undefined)[] = new Array(SHAPE_COUNT);
+  /** `body` is the push object's JSON text without the `{"push":…}` wrapper. */
+  constructor(readonly body: string) {}
+
+  bytesFor(shape: Shape): Uint8Array {
+    let b = this.bytes[shape];
+    if (!b) {
+      const uni = shape >= Shape.UniSse;
+      const json = uni ? this.body : `{"push":${this.body}}`;
+      b = frame(json, shape === Shape.BidiSse || shape === Shape.UniSse ? "sse" : "ndjson");
+      this.bytes[shape] = b;
+    }
+    return b;
+  }
+}
+
+export const str = (s: string): string => JSON.stringify(s);
+
+export function encodeClientInfo(info: ClientInfo): string {
+  let out = `{"user":${str(info.user)},"client":${str(info.client)}`;
+  if (info.connInfo !== undefined) out += `,"conn_info":${info.connInfo}`;
+  if (info.chanInfo !== undefined) out += `,"chan_info":${info.chanInfo}`;
+  return out + "}";
+}
+
+export function encodePublication(pub: Publication): string {
+  let out = `{"data":${pub.data}`;
+  if (pub.info) out += `,"info":${encodeClientInfo(pub.info)}`;
+  if (pub.offset) out += `,"offset":${pub.offset}`;
+  if (pub.tags && Object.keys(pub.tags).length > 0) out += `,"tags":${JSON.stringify(pub.tags)}`;
+  return out + "}";
+}
+
+/** Push body `{"channel":…,"<kind>":<body>}`. */
+export function pushBody(channel: string, kind: string, body: string): string {
+  return `{"channel":${str(channel)},"${kind}":${body}}`;
+}
+
+export function publicationPush(channel: string, pub: Publication): PreparedPush {
+  return new PreparedPush(pushBody(channel, "pub", encodePublication(pub)));
+}
+
+export function joinLeavePush(channel: string, kind: "join" | "leave", info: ClientInfo): PreparedPush {
+  return new PreparedPush(pushBody(channel, kind, `{"info":${encodeClientInfo(info)}}`));
+}
+
+export function disconnectPushBody(code: number, reason: string): string {
+  return `{"disconnect":{"code":${code},"reason":${str(reason)}}}`;
+}
+
+export function unsubscribePushBody(channel: string, code: number, reason: string): string {
+  return pushBody(channel, "unsubscribe", `{"code":${code},"reason":${str(reason)}}`);
+}
+
+/** A reply to command `id` with result `method` (JSON text of the result object). */
+export function encodeReply(id: number, method: string, result: string): string {
+  return `{"id":${id},"${method}":${result}}`;
+}
+
+export function encodeErrorReply(id: number, error: { code: number; message: string; temporary?: boolean }): string {
+  const temp = error.temporary ? `,"temporary":true` : "";
+  return `{"id":${id},"error":{"code":${error.code},"message":${str(error.message)}${temp}}}`;
+}
+
+/**
+ * Builds a JSON object from fields, omitting `undefined`, `false`, `0` and `""` the way the
+ * reference encoder does (omitempty). Values marked `raw()` are inserted as JSON text.
+ */
+export function jsonObject(fields: Record<string, unknown>, always: readonly string[] = []): string {
+  const parts: string[] = [];
+  for (const [key, value] of Object.entries(fields)) {
+    if (!always.includes(key) && (value === undefined || value === false || value === 0 || value === "")) continue;
+    if (value instanceof RawJson) parts.push(`"${key}":${value.text}`);
+    else parts.push(`"${key}":${JSON.stringify(value)}`);
+  }
+  return `{${parts.join(",")}}`;
+}
+
+export class RawJson {
+  constructor(readonly text: string) {}
+}
+
+export const raw = (text: string | undefined): RawJson | undefined => (text === undefined ? undefined : new RawJson(text));
+
+export function encodeStreamPosition(sp: StreamPosition): { offset: number; epoch: string } {
+  return { offset: sp.offset, epoch: sp.epoch };
+}
+
+/** Serialises an application value to raw JSON text (no raw newlines, by JSON.stringify's design). */
+export function toRaw(value: unknown): Raw {
+  return value === undefined ? "null" : JSON.stringify(value);
+}
+
+export class CommandDecodeError extends Error {
+  override name = "CommandDecodeError";
+}
+
+/**
+ * Splits a newline-delimited frame into commands. Each must be a JSON object whose `id`, if
+ * present, is a non-negative integer and which carries at most one known method. Blank lines are
+ * skipped. Throws `CommandDecodeError` on the first malformed line.
+ */
+export function decodeCommands(text: string): Command[] {
+  const out: Command[] = [];
+  for (const line of text.split("\n")) {
+    const trimmed = line.trim();
+    if (trimmed === "") continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(trimmed);
+    } catch {
+      throw new CommandDecodeError("command is not valid JSON");
+    }
+    if (value === null || typeof value !== "object" || Array.isArray(value)) {
+      throw new CommandDecodeError("command must be a JSON object");
+    }
+    const cmd = value as Record<string, unknown>;
+    if (cmd.id !== undefined && (typeof cmd.id !== "number" || !Number.isInteger(cmd.id) || cmd.id < 0 || cmd.id > 0xffffffff)) {
+      throw new CommandDecodeError("command id must be a uint32");
+    }
+    let methods = 0;
+    for (const m of COMMAND_METHODS) {
+      const body = cmd[m];
+      if (body === undefined || body === null) continue;
+      if (typeof body !== "object" || Array.isArray(body)) throw new CommandDecodeError(`${m} must be an object`);
+      methods++;
+    }
+    if (methods > 1) throw new CommandDecodeError("command carries more than one method");
+    out.push({ ...cmd, id: (cmd.id as number | undefined) ?? 0 } as Command);
+  }
+  return out;
+}
+
+/** The method a decoded command carries, or undefined for a pong (`{}`). */
+export function commandMethod(cmd: Command): (typeof COMMAND_METHODS)[number] | undefined {
+  for (const m of COMMAND_METHODS) {
+    const body = (cmd as unknown as Record<string, unknown>)[m];
+    if (body !== undefined && body !== null) return m;
+  }
+  return undefined;
+}

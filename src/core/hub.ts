@@ -1,0 +1,121 @@
+/**
+ * @module
+ * The hub indexes this node's connections: channel → subscribers, user → connections,
+ * session → connection. It fans a publication out by preparing its push once and handing the
+ * same prepared bytes to every subscriber.
+ */
+import type { ClientInfo, Publication, StreamPosition } from "./protocol.ts";
+import { joinLeavePush, type PreparedPush, publicationPush } from "./codec.ts";
+
+/** What the hub needs from a connection. */
+export interface HubClient {
+  readonly id: string;
+  readonly user: string;
+  readonly session: string;
+  deliverPublication(channel: string, pub: Publication, sp: StreamPosition, push: PreparedPush): void;
+  deliverJoinLeave(channel: string, kind: "join" | "leave", push: PreparedPush): void;
+}
+
+export class Hub<C extends HubClient = HubClient> {
+  private readonly channels = new Map<string, Map<string, C>>();
+  private readonly users = new Map<string, Map<string, C>>();
+  private readonly sessions = new Map<string, C>();
+  private readonly clients = new Map<string, C>();
+
+  add(client: C): void {
+    this.clients.set(client.id, client);
+    if (client.session) this.sessions.set(client.session, client);
+    let byUser = this.users.get(client.user);
+    if (!byUser) this.users.set(client.user, byUser = new Map());
+    byUser.set(client.id, client);
+  }
+
+  remove(client: C): void {
+    if (this.clients.get(client.id) !== client) return;
+    this.clients.delete(client.id);
+    if (client.session) this.sessions.delete(client.session);
+    const byUser = this.users.get(client.user);
+    if (byUser) {
+      byUser.delete(client.id);
+      if (byUser.size === 0) this.users.delete(client.user);
+    }
+  }
+
+  /** Adds a subscriber; returns true when it is the channel's first one on this node. */
+  subscribe(channel: string, client: C): boolean {
+    let subs = this.channels.get(channel);
+    const first = !subs;
+    if (!subs) this.channels.set(channel, subs = new Map());
+    subs.set(client.id, client);
+    return first;
+  }
+
+  /** Removes a subscriber; returns true when the channel has no subscriber left on this node. */
+  unsubscribe(channel: string, client: C): boolean {
+    const subs = this.channels.get(channel);
+    if (!subs || !subs.delete(client.id)) return false;
+    if (subs.size > 0) return false;
+    this.channels.delete(channel);
+    return true;
+  }
+
+  hasSubscribers(channel: string): boolean {
+    return this.channels.has(channel);
+  }
+
+  broadcastPublication(channel: string, pub: Publication, sp: StreamPosition): void {
+    const subs = this.channels.get(channel);
+    if (!subs) return;
+    const push = publicationPush(channel, pub);
+    for (const client of subs.values()) client.deliverPublication(channel, pub, sp, push);
+  }
+
+  broadcastJoinLeave(channel: string, kind: "join" | "leave", info: ClientInfo): void {
+    const subs = this.channels.get(channel);
+    if (!subs) return;
+    const push = joinLeavePush(channel, kind, info);
+    for (const client of subs.values()) client.deliverJoinLeave(channel, kind, push);
+  }
+
+  bySession(session: string): C | undefined {
+    return this.sessions.get(session);
+  }
+
+  byId(clientId: string): C | undefined {
+    return this.clients.get(clientId);
+  }
+
+  userConnections(user: string): C[] {
+    return [...(this.users.get(user)?.values() ?? [])];
+  }
+
+  channelSubscribers(channel: string): number {
+    return this.channels.get(channel)?.size ?? 0;
+  }
+
+  channelNames(): IterableIterator<string> {
+    return this.channels.keys();
+  }
+
+  get numClients(): number {
+    return this.clients.size;
+  }
+
+  get numUsers(): number {
+    return this.users.size;
+  }
+
+  get numChannels(): number {
+    return this.channels.size;
+  }
+
+  get numSubscriptions(): number {
+    let n = 0;
+    for (const subs of this.channels.values()) n += subs.size;
+    return n;
+  }
+
+  allClients(): IterableIterator<C> {
+    return this.clients.values();
+  }
+}

@@ -1,0 +1,237 @@
+/**
+ * @module
+ * The node owns everything one Sluice process shares between its connections: config, hub,
+ * broker, presence manager, controller, token verifier and the shared timer. Transports create
+ * clients against a node; the API publishes through it; the broker calls back into it.
+ */
+import type { Config } from "../config.ts";
+import type {
+  Broker,
+  BrokerEventHandler,
+  ControlHandler,
+  ControlMessage,
+  Controller,
+  HistoryResult,
+  PresenceManager,
+  PresenceStats,
+  PublishResult,
+} from "../broker/broker.ts";
+import { MemoryBroker, MemoryController, MemoryPresenceManager } from "../broker/memory.ts";
+import { TokenVerifier } from "../auth/jwt.ts";
+import type { Logger } from "../log.ts";
+import { silentLogger } from "../log.ts";
+import { ChannelRules, hasHistory, type ResolvedChannel } from "./channel.ts";
+import { Hub, type HubClient } from "./hub.ts";
+import type { ClientInfo, Publication, StreamPosition } from "./protocol.ts";
+import { TimerWheel } from "./timers.ts";
+import { ClientError, ErrorCode } from "../errors.ts";
+import { VERSION } from "../version.ts";
+
+/** What the node needs from a connection beyond the hub's view. */
+export interface NodeClient extends HubClient {
+  /** Feeds commands from an `/emulation` request into this connection. */
+  handleEmulation(data: string): void;
+  /** Re-announces presence for every channel with presence (for TTL-based managers). */
+  refreshPresence(): void;
+  disconnectNow(code: number, reason: string): void;
+}
+
+export interface NodeOptions {
+  logger?: Logger;
+  broker?: Broker;
+  presence?: PresenceManager;
+  controller?: Controller;
+}
+
+export interface NodePublishOptions {
+  clientInfo?: ClientInfo;
+  tags?: Record<string, string>;
+  skipHistory?: boolean;
+  idempotencyKey?: string;
+}
+
+export type EmulationOutcome = "ok" | "no_session" | "unknown_node";
+
+export class Node implements BrokerEventHandler, ControlHandler {
+  readonly id: string = crypto.randomUUID();
+  readonly version = VERSION;
+  readonly startedAt = Date.now();
+  readonly hub = new Hub<NodeClient>();
+  readonly channels: ChannelRules;
+  readonly tokens: TokenVerifier;
+  readonly timers: TimerWheel;
+  readonly log: Logger;
+  readonly broker: Broker;
+  readonly presenceManager: PresenceManager;
+  readonly controller: Controller;
+  name: string;
+  private readonly brokerChannels = new Set<string>();
+  private readonly channelOps = new Map<string, Promise<void>>();
+  private presenceTimer: ReturnType<typeof setInterval> | undefined;
+  private closed = false;
+
+  constructor(readonly config: Config, opts: NodeOptions = {}) {
+    this.log = opts.logger ?? silentLogger;
+    this.channels = new ChannelRules(config);
+    this.tokens = new TokenVerifier(config);
+    this.timers = new TimerWheel(100, (err) => this.log.error("timer callback failed", { err }));
+    this.broker = opts.broker ?? new MemoryBroker();
+    this.presenceManager = opts.presence ?? new MemoryPresenceManager();
+    this.controller = opts.controller ?? new MemoryController();
+    this.name = config.name || this.id.slice(0, 8);
+  }
+
+  async start(): Promise<void> {
+    await this.broker.start(this);
+    await this.controller.start(this.id, this);
+    if (this.config.client_presence_update_interval > 0) {
+      this.presenceTimer = setInterval(() => {
+        for (const client of this.hub.allClients()) client.refreshPresence();
+      }, this.config.client_presence_update_interval);
+    }
+  }
+
+  /** Disconnects every client with `code` and closes the broker side. Idempotent. */
+  async close(code = 3001, reason = "shutdown"): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.presenceTimer !== undefined) clearInterval(this.presenceTimer);
+    for (const client of [...this.hub.allClients()]) client.disconnectNow(code, reason);
+    this.timers.stop();
+    await Promise.allSettled([this.broker.close(), this.presenceManager.close(), this.controller.close()]);
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Resolves a channel or throws 102 (unknown namespace) / 107 (bad name). */
+  resolveChannel(channel: string): ResolvedChannel {
+    const invalid = this.channels.invalidName(channel);
+    if (invalid) throw new ClientError(ErrorCode.BadRequest, invalid);
+    const resolved = this.channels.resolve(channel);
+    if (!resolved) throw new ClientError(ErrorCode.UnknownChannel);
+    return resolved;
+  }
+
+  historyMetaTtl(resolved: ResolvedChannel): number {
+    return resolved.options.history_meta_ttl || this.config.global_history_meta_ttl;
+  }
+
+  async publish(channel: string, data: string, opts: NodePublishOptions = {}): Promise<PublishResult> {
+    const resolved = this.resolveChannel(channel);
+    const o = resolved.options;
+    const withHistory = hasHistory(o) && !opts.skipHistory;
+    return await this.broker.publish(channel, data, {
+      historySize: withHistory ? o.history_size : 0,
+      historyTtl: withHistory ? o.history_ttl : 0,
+      historyMetaTtl: this.historyMetaTtl(resolved),
+      clientInfo: opts.clientInfo,
+      tags: opts.tags,
+      idempotencyKey: opts.idempotencyKey,
+    });
+  }
+
+  history(
+    channel: string,
+    resolved: ResolvedChannel,
+    opts: { since?: StreamPosition; limit: number; reverse?: boolean },
+  ): Promise<HistoryResult> {
+    return this.broker.history(channel, { ...opts, metaTtl: this.historyMetaTtl(resolved) });
+  }
+
+  presence(channel: string): Promise<Record<string, ClientInfo>> {
+    return this.presenceManager.presence(channel);
+  }
+
+  presenceStats(channel: string): Promise<PresenceStats> {
+    return this.presenceManager.presenceStats(channel);
+  }
+
+  /**
+   * Adds a local subscriber and makes sure the broker delivers the channel to this node before
+   * returning, so a history read that follows cannot miss a publication.
+   */
+  async addSubscription(channel: string, client: NodeClient): Promise<void> {
+    this.hub.subscribe(channel, client);
+    await this.syncBrokerSubscription(channel);
+  }
+
+  async removeSubscription(channel: string, client: NodeClient): Promise<void> {
+    if (this.hub.unsubscribe(channel, client)) await this.syncBrokerSubscription(channel);
+  }
+
+  /** Brings the broker subscription in line with the hub, one operation per channel at a time. */
+  private syncBrokerSubscription(channel: string): Promise<void> {
+    const previous = this.channelOps.get(channel) ?? Promise.resolve();
+    const op = previous.catch(() => {}).then(async () => {
+      const wanted = this.hub.hasSubscribers(channel);
+      const have = this.brokerChannels.has(channel);
+      if (wanted && !have) {
+        await this.broker.subscribe(channel);
+        this.brokerChannels.add(channel);
+      } else if (!wanted && have) {
+        this.brokerChannels.delete(channel);
+        await this.broker.unsubscribe(channel);
+      }
+    });
+    this.channelOps.set(channel, op);
+    const cleanup = () => {
+      if (this.channelOps.get(channel) === op) this.channelOps.delete(channel);
+    };
+    op.then(cleanup, cleanup);
+    return op;
+  }
+
+  // BrokerEventHandler
+  handlePublication(channel: string, pub: Publication, sp: StreamPosition): void {
+    this.hub.broadcastPublication(channel, pub, sp);
+  }
+
+  handleJoin(channel: string, info: ClientInfo): void {
+    this.hub.broadcastJoinLeave(channel, "join", info);
+  }
+
+  handleLeave(channel: string, info: ClientInfo): void {
+    this.hub.broadcastJoinLeave(channel, "leave", info);
+  }
+
+  // ControlHandler
+  handleControl(msg: ControlMessage): void {
+    switch (msg.type) {
+      case "emulation": {
+        const client = this.hub.bySession(String(msg.session));
+        client?.handleEmulation(String(msg.data));
+        return;
+      }
+      default:
+        this.log.debug("unknown control message", { type: msg.type });
+    }
+  }
+
+  /**
+   * Delivers emulation commands to the session they belong to. Sessions on this node are fed
+   * directly; a session on another node goes through the controller (multi-node brokers).
+   */
+  emulate(nodeId: string, session: string, data: string): EmulationOutcome {
+    if (nodeId === this.id || nodeId === "") {
+      const client = this.hub.bySession(session);
+      if (!client) return "no_session";
+      client.handleEmulation(data);
+      return "ok";
+    }
+    // The memory controller knows only this node.
+    return "unknown_node";
+  }
+
+  /** Counts for `info` and health. */
+  stats(): { numClients: number; numUsers: number; numChannels: number; numSubs: number; uptime: number } {
+    return {
+      numClients: this.hub.numClients,
+      numUsers: this.hub.numUsers,
+      numChannels: this.hub.numChannels,
+      numSubs: this.hub.numSubscriptions,
+      uptime: Math.floor((Date.now() - this.startedAt) / 1000),
+    };
+  }
+}

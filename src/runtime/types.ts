@@ -1,0 +1,46 @@
+/**
+ * @module
+ * The runtime-neutral contract that `deno.ts` and `bun.ts` implement. Everything outside
+ * `src/runtime/` talks to the platform only through these types.
+ */
+
+/** What a handler learns about the connection beyond the Request itself. */
+export interface ConnInfo {
+  /** Remote IP address when the runtime knows it. */
+  readonly remoteAddr?: string;
+  /** Settles when the response has ended or the client went away (whichever comes first). */
+  readonly closed: Promise<void>;
+  /** Exempts this request from the runtime's idle timeout: streams are quiet between pings. */
+  holdOpen(): void;
+}
+
+export type FetchHandler = (req: Request, conn: ConnInfo) => Response | Promise<Response>;
+
+export interface ListenOptions {
+  port: number;
+  hostname: string;
+  handler: FetchHandler;
+}
+
+export interface Listener {
+  readonly port: number;
+  readonly hostname: string;
+  /** Stops accepting connections; `force` also cuts open responses. */
+  close(force?: boolean): Promise<void>;
+}
+
+export type SignalName = "SIGINT" | "SIGTERM" | "SIGHUP";
+
+export interface Runtime {
+  readonly name: "deno" | "bun";
+  readonly version: string;
+  listen(opts: ListenOptions): Promise<Listener>;
+  /** Command-line arguments after the script name. */
+  args(): string[];
+  env(): Record<string, string>;
+  readTextFile(path: string): Promise<string>;
+  writeTextFile(path: string, text: string, opts?: { createNew?: boolean }): Promise<void>;
+  exit(code: number): never;
+  onSignal(signal: SignalName, fn: () => void): () => void;
+  hostname(): string;
+}

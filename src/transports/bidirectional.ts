@@ -1,0 +1,49 @@
+/**
+ * @module
+ * Opening a bidirectional emulation stream (`sse` and `http_stream`): the request carries the
+ * connect command; the response is the connection's downstream; later commands arrive through
+ * `/emulation`.
+ */
+import { Client } from "../core/client.ts";
+import { CommandDecodeError, decodeCommands, type Framing, frame } from "../core/codec.ts";
+import type { Node } from "../core/node.ts";
+import type { ConnInfo } from "../runtime/types.ts";
+import { StreamSink, streamHeaders } from "./transport.ts";
+import { DisconnectCode } from "../errors.ts";
+
+export interface StreamOpenOptions {
+  name: "sse" | "http_stream";
+  framing: Framing;
+  /** Bytes written first (SSE sends `\r\n` so the EventSource sees `open` at once). */
+  preamble?: Uint8Array;
+  contentType?: string;
+}
+
+export function openBidirectionalStream(
+  node: Node,
+  req: Request,
+  conn: ConnInfo,
+  body: string,
+  opts: StreamOpenOptions,
+): Response {
+  const sink = new StreamSink({
+    name: opts.name,
+    unidirectional: false,
+    emulation: true,
+    framing: opts.framing,
+    pingBytes: frame("{}", opts.framing),
+    maxQueueBytes: node.config.client_queue_max_size,
+  });
+  const client = new Client(node, sink, { headers: req.headers, remoteAddr: conn.remoteAddr });
+  sink.onGone(() => client.transportGone());
+  sink.watch(conn);
+  if (opts.preamble) sink.write(opts.preamble);
+  try {
+    const commands = decodeCommands(body);
+    void client.start(commands);
+  } catch (err) {
+    client.log.info("malformed connect request", { err: (err as CommandDecodeError).message });
+    client.disconnectNow(DisconnectCode.BadRequest, "bad request");
+  }
+  return new Response(sink.stream, { status: 200, headers: streamHeaders(opts.contentType) });
+}

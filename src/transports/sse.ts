@@ -1,0 +1,34 @@
+/**
+ * @module
+ * Bidirectional SSE (`/connection/sse`): `GET` with the connect command in `cf_connect`, or `POST`
+ * with it in the body. One reply per SSE event (`data: …\n\n`); commands come via `/emulation`.
+ */
+import type { Node } from "../core/node.ts";
+import type { ConnInfo } from "../runtime/types.ts";
+import { openBidirectionalStream } from "./bidirectional.ts";
+import { BodyTooLargeError, readBodyLimited, textResponse } from "./transport.ts";
+
+const PREAMBLE = new TextEncoder().encode("\r\n");
+
+export async function sseHandler(req: Request, node: Node, conn: ConnInfo): Promise<Response> {
+  let body: string;
+  if (req.method === "GET") {
+    body = new URL(req.url).searchParams.get("cf_connect") ?? "";
+    if (body === "") return textResponse(400, "Bad Request: cf_connect parameter is required");
+  } else if (req.method === "POST") {
+    try {
+      body = await readBodyLimited(req, node.config.sse_max_request_body_size);
+    } catch (err) {
+      if (err instanceof BodyTooLargeError) return textResponse(413, "Request Entity Too Large");
+      return textResponse(499, "Client Closed Request");
+    }
+  } else {
+    return textResponse(405, "Method Not Allowed", { Allow: "GET, POST" });
+  }
+  return openBidirectionalStream(node, req, conn, body, {
+    name: "sse",
+    framing: "sse",
+    preamble: PREAMBLE,
+    contentType: "text/event-stream; charset=utf-8",
+  });
+}

@@ -1,0 +1,110 @@
+/**
+ * Raw streaming clients (no SDK) for checking exact wire behaviour: opens a stream with fetch and
+ * yields each message (NDJSON line or SSE `data:` payload) as parsed JSON.
+ */
+
+export interface RawStream {
+  status: number;
+  headers: Headers;
+  /** Next message, or undefined when the stream ended. Rejects after `ms`. */
+  next(ms?: number): Promise<Record<string, unknown> | undefined>;
+  /** Reads until `pred` matches a message (returns it) or the stream ends (returns undefined). */
+  until(pred: (m: Record<string, unknown>) => boolean, ms?: number): Promise<Record<string, unknown> | undefined>;
+  /** Everything received so far, raw. */
+  text(): string;
+  close(): void;
+}
+
+export async function openRaw(url: string, init: RequestInit, framing: "ndjson" | "sse"): Promise<RawStream> {
+  const controller = new AbortController();
+  const res = await fetch(url, { ...init, signal: controller.signal });
+  const queue: Array<Record<string, unknown> | undefined> = [];
+  const waiters: Array<() => void> = [];
+  let all = "";
+  let buffer = "";
+  let ended = false;
+  const push = (m: Record<string, unknown> | undefined) => {
+    queue.push(m);
+    waiters.splice(0).forEach((w) => w());
+  };
+  (async () => {
+    if (!res.body) return push(undefined);
+    const reader = res.body.getReader();
+    const dec = new TextDecoder();
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        const text = dec.decode(value, { stream: true });
+        all += text;
+        buffer += text;
+        const sep = framing === "sse" ? "\n\n" : "\n";
+        let at: number;
+        while ((at = buffer.indexOf(sep)) >= 0) {
+          const chunk = buffer.slice(0, at);
+          buffer = buffer.slice(at + sep.length);
+          const payload = framing === "sse"
+            ? chunk.split("\n").filter((l) => l.startsWith("data:")).map((l) => l.slice(5).trimStart()).join("\n")
+            : chunk;
+          if (payload.trim() === "") continue;
+          push(JSON.parse(payload));
+        }
+      }
+    } catch {
+      // aborted
+    }
+    ended = true;
+    push(undefined);
+  })();
+  const next = async (ms = 5000) => {
+    const deadline = Date.now() + ms;
+    while (queue.length === 0) {
+      if (ended) return undefined;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`no message within ${ms} ms; got so far: ${all.slice(-500)}`);
+      await new Promise<void>((r) => {
+        const timer = setTimeout(r, left);
+        waiters.push(() => {
+          clearTimeout(timer);
+          r();
+        });
+      });
+    }
+    return queue.shift();
+  };
+  return {
+    status: res.status,
+    headers: res.headers,
+    next,
+    async until(pred, ms = 5000) {
+      const deadline = Date.now() + ms;
+      for (;;) {
+        const m = await next(Math.max(1, deadline - Date.now()));
+        if (m === undefined || pred(m)) return m;
+      }
+    },
+    text: () => all,
+    close: () => controller.abort(),
+  };
+}
+
+export function connectCommand(token: string, id = 1, extra: Record<string, unknown> = {}): string {
+  return JSON.stringify({ id, connect: { token, ...extra } });
+}
+
+export async function openHttpStream(baseUrl: string, body: string, headers: Record<string, string> = {}): Promise<RawStream> {
+  return await openRaw(`${baseUrl}/connection/http_stream`, { method: "POST", body, headers }, "ndjson");
+}
+
+export async function openSse(baseUrl: string, connect: string, headers: Record<string, string> = {}): Promise<RawStream> {
+  return await openRaw(`${baseUrl}/connection/sse?cf_connect=${encodeURIComponent(connect)}`, { headers }, "sse");
+}
+
+/** Sends commands for a session through `/emulation`. */
+export function emulate(baseUrl: string, session: string, node: string, commands: unknown[]): Promise<Response> {
+  return fetch(`${baseUrl}/emulation`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ session, node, data: commands.map((c) => JSON.stringify(c)).join("\n") }),
+  });
+}

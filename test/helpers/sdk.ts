@@ -1,0 +1,59 @@
+/**
+ * The real `centrifuge` SDK pointed at a test server over `http_stream` or `sse`, with the
+ * runtime's fetch/ReadableStream and the `eventsource` package.
+ */
+import { Centrifuge, type Options, type Subscription } from "centrifuge";
+import { EventSource } from "eventsource";
+import type { TestContext } from "../harness.ts";
+import type { TestServer } from "./server.ts";
+
+export type EmulationTransport = "http_stream" | "sse";
+export const TRANSPORTS: EmulationTransport[] = ["http_stream", "sse"];
+
+export function sdk(t: TestContext, server: TestServer, transport: EmulationTransport, opts: Partial<Options> = {}): Centrifuge {
+  const client = new Centrifuge(
+    [{ transport, endpoint: `${server.url}/connection/${transport}` }],
+    {
+      emulationEndpoint: `${server.url}/emulation`,
+      fetch: globalThis.fetch.bind(globalThis),
+      readableStream: ReadableStream,
+      eventsource: EventSource,
+      minReconnectDelay: 50,
+      maxReconnectDelay: 300,
+      timeout: 5000,
+      ...opts,
+    } as Partial<Options>,
+  );
+  t.cleanup(() => client.disconnect());
+  return client;
+}
+
+/** Resolves with the first `event` emitted by `emitter` (rejects after `ms`). */
+export function once<T = unknown>(emitter: { once(e: string, fn: (v: T) => void): unknown }, event: string, ms = 5000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no "${event}" event within ${ms} ms`)), ms);
+    emitter.once(event, (v: T) => {
+      clearTimeout(timer);
+      resolve(v);
+    });
+  });
+}
+
+/** Collects every `event` payload into an array. */
+export function collect<T = unknown>(emitter: { on(e: string, fn: (v: T) => void): unknown }, event: string): T[] {
+  const out: T[] = [];
+  emitter.on(event, (v: T) => out.push(v));
+  return out;
+}
+
+export async function connected(client: Centrifuge, ms = 5000): Promise<void> {
+  const p = once(client, "connected", ms);
+  client.connect();
+  await p;
+}
+
+export async function subscribed(sub: Subscription, ms = 5000): Promise<unknown> {
+  const p = once(sub, "subscribed", ms);
+  sub.subscribe();
+  return await p;
+}

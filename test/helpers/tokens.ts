@@ -1,0 +1,19 @@
+/** Signs test tokens with jose. */
+import { SignJWT } from "jose";
+import { SECRET } from "./server.ts";
+
+export interface TokenOptions {
+  /** Seconds from now; negative = already expired; undefined = no exp claim. */
+  ttl?: number;
+  secret?: string;
+  alg?: string;
+}
+
+export function token(claims: Record<string, unknown>, opts: TokenOptions = {}): Promise<string> {
+  const jwt = new SignJWT(claims).setProtectedHeader({ alg: opts.alg ?? "HS256" }).setIssuedAt();
+  if (opts.ttl !== undefined) jwt.setExpirationTime(Math.floor(Date.now() / 1000) + opts.ttl);
+  return jwt.sign(new TextEncoder().encode(opts.secret ?? SECRET));
+}
+
+export const userToken = (user: string, ttl = 3600, extra: Record<string, unknown> = {}) =>
+  token({ sub: user, ...extra }, { ttl });
