@@ -125,7 +125,9 @@ export async function prepareServe(runtime: Runtime, flags: ServeFlags): Promise
   const flagValues: Record<string, unknown> = {};
   if (flags.port !== undefined) {
     const port = Number(flags.port);
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`--port must be 0-65535, got "${flags.port}"`);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) {
+      throw new CliError(`--port must be 0-65535, got "${flags.port}"`);
+    }
     flagValues.port = port;
   }
   if (flags.address !== undefined) flagValues.address = flags.address;
@@ -139,7 +141,8 @@ export async function prepareServe(runtime: Runtime, flags: ServeFlags): Promise
   });
   const generated: PreparedServe["generated"] = {};
   if (dev) {
-    const hasKey = config.token_hmac_secret_key || config.token_rsa_public_key || config.token_ecdsa_public_key ||
+    const hasKey = config.token_hmac_secret_key || config.token_rsa_public_key ||
+      config.token_ecdsa_public_key ||
       config.token_jwks_public_endpoint;
     if (!hasKey) config.token_hmac_secret_key = generated.secret = randomSecret();
     if (!config.api_key && !config.api_insecure) config.api_key = generated.apiKey = randomSecret();
@@ -192,6 +195,7 @@ function installShutdown(runtime: Runtime, server: SluiceServer, listener: Liste
     } finally {
       clearTimeout(deadline);
     }
+    logger.info("sluice stopped");
     runtime.exit(0);
   };
   runtime.onSignal("SIGINT", stop);
@@ -204,7 +208,11 @@ function randomSecret(): string {
 }
 
 /** What a newcomer needs to see a message arrive: a token, a stream to watch, a publish line. */
-async function devBanner(config: Config, listener: Listener, generated: PreparedServe["generated"]): Promise<string> {
+async function devBanner(
+  config: Config,
+  listener: Listener,
+  generated: PreparedServe["generated"],
+): Promise<string> {
   const base = `http://localhost:${listener.port}`;
   const lines = [
     "",

@@ -257,6 +257,11 @@ const specs: Record<Exclude<keyof Config, keyof ChannelOptions>, KeySpec> = {
 
 const allSpecs: Record<string, KeySpec> = { ...specs, ...channelOptionSpecs };
 
+/** Own-property lookup: config keys must never resolve to Object.prototype members. */
+function own<T>(table: Record<string, T>, key: string): T | undefined {
+  return Object.hasOwn(table, key) ? table[key] : undefined;
+}
+
 /** Legacy key names accepted as aliases (Centrifugo v3/v4 spelling → current key). */
 const aliases: Record<string, keyof Config> = {
   client_anonymous: "allow_anonymous_connect_without_token",
@@ -341,31 +346,36 @@ export function loadConfig(input: LoadConfigInput): LoadedConfig {
       throw new TypeError(`Invalid ${where}: expected a JSON object at the top level`);
     }
     for (const [rawKey, value] of Object.entries(input.file as Record<string, unknown>)) {
-      const key = aliases[rawKey] ?? rawKey;
-      const spec = allSpecs[key];
+      const key = own(aliases, rawKey) ?? rawKey;
+      const spec = own(allSpecs, key);
+      const legacy = own(legacyNamespaceKeys, rawKey);
+      if (!spec && legacy) {
+        // Silently dropping a v3 permission key would change who may do what.
+        throw new TypeError(`Invalid config key "${rawKey}" in ${where}: a Centrifugo v3 option; ${legacy}`);
+      }
       if (!spec) {
         warnings.push({ key: rawKey, message: `unknown config key "${rawKey}" in ${where} is ignored` });
         continue;
       }
-      config[key] = coerce(key, value, spec, warnings);
+      config[key] = coerce(rawKey, value, spec, warnings);
     }
   }
 
   for (const [name, raw] of Object.entries(input.env ?? {})) {
-    if (!name.startsWith("SLUICE_") || raw === undefined || raw === "") continue; // empty = unset
+    if (!name.startsWith("SLUICE_") || raw === undefined || raw.trim() === "") continue; // empty = unset
     const rawKey = name.slice("SLUICE_".length).toLowerCase();
-    const key = aliases[rawKey] ?? rawKey;
-    const spec = allSpecs[key];
+    const key = own(aliases, rawKey) ?? rawKey;
+    const spec = own(allSpecs, key);
     if (!spec) {
       warnings.push({ key: name, message: `unknown environment variable ${name} is ignored` });
       continue;
     }
-    config[key] = coerce(`${name} (${key})`, fromEnvString(name, raw, spec), spec, warnings);
+    config[key] = coerce(name, fromEnvString(name, raw, spec), spec, warnings);
   }
 
   for (const [key, value] of Object.entries(input.flags ?? {})) {
     if (value === undefined) continue;
-    const spec = allSpecs[key];
+    const spec = own(allSpecs, key);
     if (!spec) throw new TypeError(`Unknown flag --${key}`);
     config[key] = coerce(`--${key}`, value, spec, warnings);
   }
@@ -443,7 +453,9 @@ function coerce(key: string, value: unknown, spec: KeySpec, warnings: ConfigWarn
     case "duration":
       return parseDuration(key, value);
     case "strings":
-      return Array.isArray(value) && value.every((v) => typeof v === "string") ? [...value] : fail("an array of strings");
+      return Array.isArray(value) && value.every((v) => typeof v === "string")
+        ? [...value]
+        : fail("an array of strings");
     case "object":
       return value !== null && typeof value === "object" && !Array.isArray(value) ? value : fail("an object");
     case "namespaces":
@@ -464,15 +476,19 @@ function coerceNamespaces(key: string, value: unknown, warnings: ConfigWarning[]
       throw new TypeError(`Invalid config key "${key}[${i}].name": expected a string`);
     }
     const out: Record<string, unknown> = { name: entries.name };
-    for (const [optKey, spec] of Object.entries(channelOptionSpecs)) out[optKey] = structuredClone(spec.default);
+    for (const [optKey, spec] of Object.entries(channelOptionSpecs)) {
+      out[optKey] = structuredClone(spec.default);
+    }
     for (const [rawKey, v] of Object.entries(entries)) {
       if (rawKey === "name") continue;
-      const optKey = aliases[rawKey] ?? rawKey;
+      const optKey = own(aliases, rawKey) ?? rawKey;
       const where = `${key}[${i}] ("${entries.name}").${rawKey}`;
-      if (legacyNamespaceKeys[optKey]) {
-        throw new TypeError(`Invalid config key "${where}": a Centrifugo v3 option; ${legacyNamespaceKeys[optKey]}`);
+      if (own(legacyNamespaceKeys, optKey)) {
+        throw new TypeError(
+          `Invalid config key "${where}": a Centrifugo v3 option; ${own(legacyNamespaceKeys, optKey)}`,
+        );
       }
-      const spec = (channelOptionSpecs as Record<string, KeySpec>)[optKey];
+      const spec = own(channelOptionSpecs as Record<string, KeySpec>, optKey);
       if (!spec) {
         warnings.push({ key: where, message: `unknown namespace option "${rawKey}" is ignored` });
         continue;
@@ -489,7 +505,9 @@ const durationUnits: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_
 export function parseDuration(key: string, value: unknown): number {
   if (typeof value === "number") {
     if (!Number.isFinite(value) || value < 0) {
-      throw new RangeError(`Invalid config key "${key}": a duration must be a non-negative number of seconds`);
+      throw new RangeError(
+        `Invalid config key "${key}": a duration must be a non-negative number of seconds`,
+      );
     }
     return Math.round(value * 1000);
   }
@@ -535,7 +553,9 @@ function validate(c: Config): void {
   if (c.port > 65535) throw new RangeError(`Invalid config key "port": must be at most 65535, got ${c.port}`);
   for (const key of ["token_rsa_public_key", "token_ecdsa_public_key"] as const) {
     if (c[key] && !c[key].includes("-----BEGIN PUBLIC KEY-----")) {
-      throw new TypeError(`Invalid config key "${key}": expected a PEM public key ("-----BEGIN PUBLIC KEY-----")`);
+      throw new TypeError(
+        `Invalid config key "${key}": expected a PEM public key ("-----BEGIN PUBLIC KEY-----")`,
+      );
     }
   }
   if (c.token_jwks_public_endpoint && !/^https?:\/\//.test(c.token_jwks_public_endpoint)) {
@@ -545,7 +565,9 @@ function validate(c: Config): void {
     if (key.endsWith("_handler_prefix")) {
       const value = c[key] as string;
       if (value !== "" && !value.startsWith("/")) {
-        throw new TypeError(`Invalid config key "${key}": a path must start with "/", got ${JSON.stringify(value)}`);
+        throw new TypeError(
+          `Invalid config key "${key}": a path must start with "/", got ${JSON.stringify(value)}`,
+        );
       }
       (c as unknown as Record<string, unknown>)[key] = value.replace(/\/+$/, "");
     }
@@ -559,9 +581,14 @@ function validateChannelOptions(where: string, o: ChannelOptions): void {
   if (o.history_ttl % 1000 !== 0) {
     throw new TypeError(`Invalid ${where}: history_ttl must be a whole number of seconds`);
   }
-  const hasHistory = o.history_size > 0;
-  if ((o.force_recovery || o.allow_recovery || o.force_positioning || o.allow_positioning) && !hasHistory) {
-    throw new TypeError(`Invalid ${where}: recovery and positioning need history (history_size and history_ttl)`);
+  if (o.history_size === 0) {
+    for (
+      const key of ["force_recovery", "allow_recovery", "force_positioning", "allow_positioning"] as const
+    ) {
+      if (o[key]) {
+        throw new TypeError(`Invalid ${where}: ${key} needs history (set history_size and history_ttl)`);
+      }
+    }
   }
   if (o.channel_regex) {
     try {
@@ -575,10 +602,12 @@ function validateChannelOptions(where: string, o: ChannelOptions): void {
 /** The channel options of the top level (channels without a namespace). */
 export function topLevelChannelOptions(c: Config): ChannelOptions {
   const out: Record<string, unknown> = {};
-  for (const key of Object.keys(channelOptionSpecs)) out[key] = (c as unknown as Record<string, unknown>)[key];
+  for (const key of Object.keys(channelOptionSpecs)) {
+    out[key] = (c as unknown as Record<string, unknown>)[key];
+  }
   return out as unknown as ChannelOptions;
 }
 
 export function isKnownConfigKey(key: string): boolean {
-  return key in allSpecs || key in aliases;
+  return Object.hasOwn(allSpecs, key) || Object.hasOwn(aliases, key);
 }

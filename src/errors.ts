@@ -167,7 +167,8 @@ export const unsubscribeReasons: Record<number, string> = {
 
 // Ready-made instances for the common cases (immutable; safe to share).
 export const errInternal = (): ClientError => new ClientError(ErrorCode.Internal);
-export const errBadRequest = (message?: string): ClientError => new ClientError(ErrorCode.BadRequest, message);
+export const errBadRequest = (message?: string): ClientError =>
+  new ClientError(ErrorCode.BadRequest, message);
 export const errPermissionDenied = (): ClientError => new ClientError(ErrorCode.PermissionDenied);
 export const errUnknownChannel = (): ClientError => new ClientError(ErrorCode.UnknownChannel);
 export const errNotAvailable = (): ClientError => new ClientError(ErrorCode.NotAvailable);

@@ -62,13 +62,21 @@ export function createServer(config: Config, opts: ServerOptions = {}): SluiceSe
 
   const at = (prefix: string) => prefix || "/";
   if (config.health) app.get(at(config.health_handler_prefix), () => healthHandler(node));
-  if (config.http_stream) app.all(at(config.http_stream_handler_prefix), connection(httpStreamHandler, "POST, OPTIONS"));
+  if (config.http_stream) {
+    app.all(at(config.http_stream_handler_prefix), connection(httpStreamHandler, "POST, OPTIONS"));
+  }
   if (config.sse) app.all(at(config.sse_handler_prefix), connection(sseHandler, "GET, POST, OPTIONS"));
   if (config.sse || config.http_stream) {
-    app.all(at(config.emulation_handler_prefix), connection((req) => emulationHandler(req, node), "POST, OPTIONS"));
+    app.all(
+      at(config.emulation_handler_prefix),
+      connection((req) => emulationHandler(req, node), "POST, OPTIONS"),
+    );
   }
   if (!config.api_disable) {
-    app.all(`${config.api_handler_prefix}/:method`, (c) => apiHandler(c.req.raw, node, c.req.param("method")));
+    app.all(
+      `${config.api_handler_prefix}/:method`,
+      (c) => apiHandler(c.req.raw, node, c.req.param("method")),
+    );
   }
   app.notFound(() => new Response("Not Found", { status: 404 }));
   app.onError((err) => {

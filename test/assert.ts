@@ -28,7 +28,9 @@ export function assertNotEquals(actual: unknown, expected: unknown, message?: st
 /** Asserts that `actual` contains every key of `expected` with an equal value (recursively). */
 export function assertMatch(actual: unknown, expected: Record<string, unknown>, message?: string): void {
   if (!isSubset(actual, expected)) {
-    throw new AssertionError(`${message ? message + ": " : ""}expected ${show(actual)} to contain ${show(expected)}`);
+    throw new AssertionError(
+      `${message ? message + ": " : ""}expected ${show(actual)} to contain ${show(expected)}`,
+    );
   }
 }
 
@@ -48,7 +50,11 @@ export async function assertRejects(
   throw new AssertionError(`${message ? message + ": " : ""}expected a rejection`);
 }
 
-export function assertThrows(fn: () => unknown, check?: (err: unknown) => boolean | void, message?: string): unknown {
+export function assertThrows(
+  fn: () => unknown,
+  check?: (err: unknown) => boolean | void,
+  message?: string,
+): unknown {
   try {
     fn();
   } catch (err) {
@@ -106,7 +112,9 @@ export async function waitFor<T>(fn: () => T | Promise<T>, what: string, timeout
     }
     await new Promise((r) => setTimeout(r, 20));
   }
-  throw new AssertionError(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${last})` : ""}`);
+  throw new AssertionError(
+    `timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${last})` : ""}`,
+  );
 }
 
 export function sleep(ms: number): Promise<void> {

@@ -46,7 +46,12 @@ export async function apiHandler(req: Request, node: Node, method: string): Prom
 }
 
 /** Runs one method and wraps its outcome as `{"result":…}` or `{"error":…}`. */
-export async function runMethod(node: Node, method: string, handler: ApiMethod, params: Params): Promise<string> {
+export async function runMethod(
+  node: Node,
+  method: string,
+  handler: ApiMethod,
+  params: Params,
+): Promise<string> {
   try {
     return `{"result":${await handler(node, params)}}`;
   } catch (err) {
@@ -154,7 +159,9 @@ async function apiPublish(node: Node, params: Params): Promise<string> {
 async function apiBroadcast(node: Node, params: Params): Promise<string> {
   const channels = params.channels;
   if (!Array.isArray(channels) || channels.length === 0) throw bad("channels required");
-  if (!channels.every((c) => typeof c === "string" && c !== "")) throw bad("channels must be non-empty strings");
+  if (!channels.every((c) => typeof c === "string" && c !== "")) {
+    throw bad("channels must be non-empty strings");
+  }
   const payload = publishPayload(params);
   const responses = await Promise.all(
     (channels as string[]).map((ch) => runMethod(node, "publish", (n) => publishOne(n, ch, payload), {})),

@@ -101,7 +101,9 @@ export class TokenVerifier {
       return;
     }
     const algorithms: string[] = [];
-    const hmac = config.token_hmac_secret_key ? new TextEncoder().encode(config.token_hmac_secret_key) : undefined;
+    const hmac = config.token_hmac_secret_key
+      ? new TextEncoder().encode(config.token_hmac_secret_key)
+      : undefined;
     if (hmac) algorithms.push(...HMAC_ALGS);
     const rsa = config.token_rsa_public_key ? keyCache(config.token_rsa_public_key) : undefined;
     if (rsa) algorithms.push(...RSA_ALGS);
@@ -125,7 +127,9 @@ export class TokenVerifier {
 
   async verifyConnectToken(token: string): Promise<ConnectTokenClaims> {
     const payload = await this.verify(token);
-    if ("channel" in payload) throw new InvalidTokenError("a connection token must not contain a channel claim");
+    if ("channel" in payload) {
+      throw new InvalidTokenError("a connection token must not contain a channel claim");
+    }
     return {
       user: this.readUser(payload),
       expireAt: readExpireAt(payload),
@@ -198,11 +202,23 @@ function keyCache(pem: string): (alg: string) => Promise<CryptoKey> {
 function mapJoseError(err: unknown): Error {
   if (err instanceof TokenExpiredError || err instanceof InvalidTokenError) return err;
   if (err instanceof joseErrors.JWTExpired) return new TokenExpiredError("token expired");
-  if (err instanceof joseErrors.JWTClaimValidationFailed && err.claim === "nbf") {
+  if (
+    err instanceof joseErrors.JWTClaimValidationFailed && err.claim === "nbf" && err.reason === "check_failed"
+  ) {
     // Centrifugo reports a token that is not valid yet as expired, so the SDK fetches a new one.
     return new TokenExpiredError("token not valid yet");
   }
-  if (err instanceof joseErrors.JWKSTimeout) return new TokenVerifierUnavailableError("JWKS endpoint timed out");
+  if (err instanceof joseErrors.JWKSTimeout) {
+    return new TokenVerifierUnavailableError("JWKS endpoint timed out");
+  }
+  if (
+    err instanceof joseErrors.JWKSInvalid ||
+    (err instanceof joseErrors.JOSEError && err.code === "ERR_JOSE_GENERIC" &&
+      /JSON Web Key Set HTTP response/.test(err.message))
+  ) {
+    // A JWKS endpoint answering non-200 or garbage is an outage on our side, not a bad token.
+    return new TokenVerifierUnavailableError(`JWKS endpoint failed: ${err.message}`);
+  }
   if (err instanceof joseErrors.JOSEError) return new InvalidTokenError(`${err.code}: ${err.message}`);
   if (err instanceof TypeError || (err instanceof Error && /fetch|network|connect/i.test(err.message))) {
     // createRemoteJWKSet surfaces network failures as plain errors.
@@ -270,7 +286,13 @@ function readSubs(v: unknown): Record<string, TokenSubOptions> {
   return out;
 }
 
-const OVERRIDE_KEYS = ["presence", "join_leave", "force_push_join_leave", "force_recovery", "force_positioning"];
+const OVERRIDE_KEYS = [
+  "presence",
+  "join_leave",
+  "force_push_join_leave",
+  "force_recovery",
+  "force_positioning",
+];
 
 function readOverride(v: unknown, where: string): SubscribeOverride | undefined {
   if (v === undefined || v === null) return undefined;

@@ -70,15 +70,19 @@ export class ChannelRules {
   userAllowed(channel: string, user: string): boolean {
     const at = channel.lastIndexOf(this.userBoundary);
     if (at < 0) return true;
-    return channel.slice(at + this.userBoundary.length).split(this.userSeparator).includes(user);
+    const users = channel.slice(at + this.userBoundary.length);
+    // An empty separator means the whole part after the boundary is one user id.
+    return this.userSeparator === "" ? users === user : users.split(this.userSeparator).includes(user);
   }
 
   /** Whether the part after `ns:` matches the namespace's `channel_regex` (true when none). */
   matchesRegex(channel: string, resolved: ResolvedChannel): boolean {
     const re = this.regexes.get(resolved.options);
     if (!re) return true;
-    const body = resolved.namespace ? channel.slice(channel.indexOf(this.namespaceBoundary) + 1) : channel;
-    return re.test(body);
+    // As Centrifugo: the regex sees the name without the private prefix and without `ns:`.
+    const body = this.isPrivate(channel) ? channel.slice(this.privatePrefix.length) : channel;
+    const at = resolved.namespace ? body.indexOf(this.namespaceBoundary) : -1;
+    return re.test(at >= 0 ? body.slice(at + this.namespaceBoundary.length) : body);
   }
 }
 

@@ -331,8 +331,12 @@ export class Client implements NodeClient, Actor {
   /** Authenticates and registers the connection; returns the connect result (JSON). */
   async connect(req: ConnectRequest): Promise<Outcome> {
     if (req === null || typeof req !== "object") throw new Disconnect(DisconnectCode.BadRequest);
-    if (req.name !== undefined && typeof req.name !== "string") throw new Disconnect(DisconnectCode.BadRequest);
-    if (req.version !== undefined && typeof req.version !== "string") throw new Disconnect(DisconnectCode.BadRequest);
+    if (req.name !== undefined && typeof req.name !== "string") {
+      throw new Disconnect(DisconnectCode.BadRequest);
+    }
+    if (req.version !== undefined && typeof req.version !== "string") {
+      throw new Disconnect(DisconnectCode.BadRequest);
+    }
     this.clientName = (req.name ?? "").slice(0, 64);
     this.clientVersion = (req.version ?? "").slice(0, 64);
     const creds = await this.authenticate(req);
@@ -399,7 +403,12 @@ export class Client implements NodeClient, Actor {
   }
 
   /** Maps token verification failures; `onExpired` differs between connect, refresh and subscribe. */
-  mapTokenError(err: unknown, kind: string, onExpired: Error, onInvalid: Error = new Disconnect(DisconnectCode.InvalidToken)): Error {
+  mapTokenError(
+    err: unknown,
+    kind: string,
+    onExpired: Error,
+    onInvalid: Error = new Disconnect(DisconnectCode.InvalidToken),
+  ): Error {
     if (err instanceof TokenExpiredError) return onExpired;
     if (err instanceof TokenVerifierUnavailableError) {
       this.log.error(`cannot verify ${kind} token`, { err });
@@ -423,16 +432,19 @@ export class Client implements NodeClient, Actor {
     const wanted = new Map<string, { info?: Raw; data?: Raw; override?: SubscribeOverride }>();
     for (const ch of creds.channels) wanted.set(ch, {});
     for (const [ch, opts] of Object.entries(creds.subs)) wanted.set(ch, opts);
-    const req = requested !== null && typeof requested === "object" && !Array.isArray(requested) ? requested : {};
+    const req = requested !== null && typeof requested === "object" && !Array.isArray(requested)
+      ? requested
+      : {};
     for (const ch of Object.keys(req)) {
       if (wanted.has(ch)) continue;
       const resolved = this.node.channels.resolve(ch);
       if (!resolved || this.node.channels.invalidName(ch)) throw new Disconnect(DisconnectCode.BadRequest);
-      const allowed = this.node.channels.matchesRegex(ch, resolved) && canSubscribeWithoutToken(this, resolved.options, {
-        isPrivate: this.node.channels.isPrivate(ch),
-        isUserLimited: this.node.channels.isUserLimited(ch),
-        userAllowed: this.node.channels.userAllowed(ch, this.user),
-      });
+      const allowed = this.node.channels.matchesRegex(ch, resolved) &&
+        canSubscribeWithoutToken(this, resolved.options, {
+          isPrivate: this.node.channels.isPrivate(ch),
+          isUserLimited: this.node.channels.isUserLimited(ch),
+          userAllowed: this.node.channels.userAllowed(ch, this.user),
+        });
       if (allowed) wanted.set(ch, {});
     }
     const limit = this.node.config.client_channel_limit;
@@ -509,7 +521,9 @@ export class Client implements NodeClient, Actor {
     if (sub.joinLeave && sub.state === "active") tasks.push(this.node.broker.publishLeave(ch, info));
     const results = await Promise.allSettled(tasks);
     for (const r of results) {
-      if (r.status === "rejected") this.log.error("unsubscribe cleanup failed", { channel: ch, err: r.reason });
+      if (r.status === "rejected") {
+        this.log.error("unsubscribe cleanup failed", { channel: ch, err: r.reason });
+      }
     }
   }
 
@@ -549,7 +563,9 @@ export class Client implements NodeClient, Actor {
 
   deliverJoinLeave(channel: string, _kind: "join" | "leave", push: PreparedPush): void {
     const sub = this.subs.get(channel);
-    if (sub && sub.state === "active" && sub.pushJoinLeave) this.writeBytes(push.bytesFor(this.transport.shape));
+    if (sub && sub.state === "active" && sub.pushJoinLeave) {
+      this.writeBytes(push.bytesFor(this.transport.shape));
+    }
   }
 
   infoFor(sub?: Subscription) {
@@ -692,6 +708,8 @@ export { recoveryRequestFrom };
 
 function encodeSubsMap(subs: Map<string, SubscribeResultFields>): string {
   const parts: string[] = [];
-  for (const [ch, fields] of subs) parts.push(`${JSON.stringify(ch)}:${commands.encodeSubscribeFields(fields)}`);
+  for (const [ch, fields] of subs) {
+    parts.push(`${JSON.stringify(ch)}:${commands.encodeSubscribeFields(fields)}`);
+  }
   return `{${parts.join(",")}}`;
 }

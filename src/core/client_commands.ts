@@ -71,7 +71,9 @@ export async function subscribe(client: Client, req: SubscribeRequest): Promise<
     sub.recoverable = true;
     sub.positioned = true;
   }
-  if (req.join_leave === true && sub.joinLeave && canPresence(client, channel, o, true)) sub.pushJoinLeave = true;
+  if (req.join_leave === true && sub.joinLeave && canPresence(client, channel, o, true)) {
+    sub.pushJoinLeave = true;
+  }
   const now = Math.floor(Date.now() / 1000);
   const expireAt = claims && !client.insecure ? claims.expireAt : 0;
   if (expireAt > 0 && expireAt <= now) throw new ClientError(ErrorCode.Expired);
@@ -91,7 +93,11 @@ export async function subscribe(client: Client, req: SubscribeRequest): Promise<
   return { result: encodeSubscribeResult(fields), after: () => client.activate(sub) };
 }
 
-async function verifySubscriptionToken(client: Client, channel: string, token: string): Promise<SubscriptionTokenClaims> {
+async function verifySubscriptionToken(
+  client: Client,
+  channel: string,
+  token: string,
+): Promise<SubscriptionTokenClaims> {
   let claims: SubscriptionTokenClaims;
   try {
     claims = await client.node.tokens.verifySubscriptionToken(token);
@@ -104,7 +110,10 @@ async function verifySubscriptionToken(client: Client, channel: string, token: s
       new ClientError(ErrorCode.PermissionDenied),
     );
   }
-  if (claims.channel !== channel || claims.user !== client.user || (claims.client && claims.client !== client.id)) {
+  if (
+    claims.channel !== channel || claims.user !== client.user ||
+    (claims.client && claims.client !== client.id)
+  ) {
     client.log.info("subscription token does not match", { channel });
     throw new Disconnect(DisconnectCode.InvalidToken);
   }
@@ -125,7 +134,10 @@ export async function subRefresh(client: Client, req: { channel: string; token: 
     // gets 109 and fetches a fresh subscription token. An empty success would leave it expired.
     throw client.mapTokenError(err, "sub refresh", new Disconnect(DisconnectCode.Expired));
   }
-  if (claims.channel !== channel || claims.user !== client.user || (claims.client && claims.client !== client.id)) {
+  if (
+    claims.channel !== channel || claims.user !== client.user ||
+    (claims.client && claims.client !== client.id)
+  ) {
     throw new Disconnect(DisconnectCode.InvalidToken);
   }
   const now = Math.floor(Date.now() / 1000);
@@ -142,7 +154,9 @@ export async function publish(client: Client, req: { channel: string; data?: unk
   const resolved = resolveForClient(client, channel);
   if (req.data === undefined) throw new ClientError(ErrorCode.BadRequest, "data required");
   if (!canPublish(client, channel, resolved.options)) throw new ClientError(ErrorCode.PermissionDenied);
-  await client.node.publish(channel, toRaw(req.data), { clientInfo: client.infoFor(client.subs.get(channel)) });
+  await client.node.publish(channel, toRaw(req.data), {
+    clientInfo: client.infoFor(client.subs.get(channel)),
+  });
   return { result: "{}" };
 }
 
@@ -173,7 +187,10 @@ export async function history(
   const resolved = resolveForClient(client, channel);
   if (!hasHistory(resolved.options)) throw new ClientError(ErrorCode.NotAvailable);
   if (!canHistory(client, channel, resolved.options)) throw new ClientError(ErrorCode.PermissionDenied);
-  if (req.limit !== undefined && (typeof req.limit !== "number" || !Number.isInteger(req.limit) || req.limit < -1)) {
+  if (
+    req.limit !== undefined &&
+    (typeof req.limit !== "number" || !Number.isInteger(req.limit) || req.limit < -1)
+  ) {
     throw new ClientError(ErrorCode.BadRequest);
   }
   const max = client.node.config.client_history_max_publication_limit;
@@ -186,9 +203,17 @@ export async function history(
   }
   const reverse = req.reverse === true;
   const result = await client.node.history(channel, resolved, { since, limit, reverse });
-  if (since && since.epoch !== "" && since.epoch !== result.epoch) throw new ClientError(ErrorCode.UnrecoverablePosition);
+  if (since && since.epoch !== "" && since.epoch !== result.epoch) {
+    throw new ClientError(ErrorCode.UnrecoverablePosition);
+  }
   const pubs = `[${result.publications.map(encodePublication).join(",")}]`;
-  return { result: jsonObject({ publications: raw(pubs), epoch: result.epoch, offset: result.offset }, ["publications", "epoch", "offset"]) };
+  return {
+    result: jsonObject({ publications: raw(pubs), epoch: result.epoch, offset: result.offset }, [
+      "publications",
+      "epoch",
+      "offset",
+    ]),
+  };
 }
 
 function optionalNumberOrBad(v: unknown): number {

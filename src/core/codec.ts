@@ -92,7 +92,10 @@ export function encodeReply(id: number, method: string, result: string): string 
   return `{"id":${id},"${method}":${result}}`;
 }
 
-export function encodeErrorReply(id: number, error: { code: number; message: string; temporary?: boolean }): string {
+export function encodeErrorReply(
+  id: number,
+  error: { code: number; message: string; temporary?: boolean },
+): string {
   const temp = error.temporary ? `,"temporary":true` : "";
   return `{"id":${id},"error":{"code":${error.code},"message":${str(error.message)}${temp}}}`;
 }
@@ -104,7 +107,9 @@ export function encodeErrorReply(id: number, error: { code: number; message: str
 export function jsonObject(fields: Record<string, unknown>, always: readonly string[] = []): string {
   const parts: string[] = [];
   for (const [key, value] of Object.entries(fields)) {
-    if (!always.includes(key) && (value === undefined || value === false || value === 0 || value === "")) continue;
+    if (!always.includes(key) && (value === undefined || value === false || value === 0 || value === "")) {
+      continue;
+    }
     if (value instanceof RawJson) parts.push(`"${key}":${value.text}`);
     else parts.push(`"${key}":${JSON.stringify(value)}`);
   }
@@ -115,7 +120,9 @@ export class RawJson {
   constructor(readonly text: string) {}
 }
 
-export const raw = (text: string | undefined): RawJson | undefined => (text === undefined ? undefined : new RawJson(text));
+export const raw = (
+  text: string | undefined,
+): RawJson | undefined => (text === undefined ? undefined : new RawJson(text));
 
 export function encodeStreamPosition(sp: StreamPosition): { offset: number; epoch: string } {
   return { offset: sp.offset, epoch: sp.epoch };
@@ -150,14 +157,19 @@ export function decodeCommands(text: string): Command[] {
       throw new CommandDecodeError("command must be a JSON object");
     }
     const cmd = value as Record<string, unknown>;
-    if (cmd.id !== undefined && (typeof cmd.id !== "number" || !Number.isInteger(cmd.id) || cmd.id < 0 || cmd.id > 0xffffffff)) {
+    if (
+      cmd.id !== undefined &&
+      (typeof cmd.id !== "number" || !Number.isInteger(cmd.id) || cmd.id < 0 || cmd.id > 0xffffffff)
+    ) {
       throw new CommandDecodeError("command id must be a uint32");
     }
     let methods = 0;
     for (const m of COMMAND_METHODS) {
       const body = cmd[m];
       if (body === undefined || body === null) continue;
-      if (typeof body !== "object" || Array.isArray(body)) throw new CommandDecodeError(`${m} must be an object`);
+      if (typeof body !== "object" || Array.isArray(body)) {
+        throw new CommandDecodeError(`${m} must be an object`);
+      }
       methods++;
     }
     if (methods > 1) throw new CommandDecodeError("command carries more than one method");

@@ -36,7 +36,12 @@ export function canPublish(actor: Actor, channel: string, o: ChannelOptions): bo
 }
 
 /** `assumeSubscribed`: during subscribe, when the checks passed but the subscription is not live yet. */
-export function canHistory(actor: Actor, channel: string, o: ChannelOptions, assumeSubscribed = false): boolean {
+export function canHistory(
+  actor: Actor,
+  channel: string,
+  o: ChannelOptions,
+  assumeSubscribed = false,
+): boolean {
   return clientOrSubscriber(
     actor,
     channel,
@@ -47,7 +52,12 @@ export function canHistory(actor: Actor, channel: string, o: ChannelOptions, ass
   );
 }
 
-export function canPresence(actor: Actor, channel: string, o: ChannelOptions, assumeSubscribed = false): boolean {
+export function canPresence(
+  actor: Actor,
+  channel: string,
+  o: ChannelOptions,
+  assumeSubscribed = false,
+): boolean {
   return clientOrSubscriber(
     actor,
     channel,

@@ -64,7 +64,12 @@ export interface Command {
   publish?: { channel: string; data?: unknown };
   presence?: { channel: string };
   presence_stats?: { channel: string };
-  history?: { channel: string; limit?: number; since?: { offset?: number; epoch?: string }; reverse?: boolean };
+  history?: {
+    channel: string;
+    limit?: number;
+    since?: { offset?: number; epoch?: string };
+    reverse?: boolean;
+  };
   ping?: Record<string, never>;
   send?: { data?: unknown };
   rpc?: { method?: string; data?: unknown };

@@ -25,7 +25,10 @@ export class TimerWheel {
 
   /** Runs `fn` once, no earlier than `delayMs` from now (rounded up to the wheel resolution). */
   schedule(delayMs: number, fn: () => void): TimerHandle {
-    const tick = Math.max(Math.ceil((Date.now() + Math.max(0, delayMs)) / this.resolutionMs), this.lastTick + 1);
+    const tick = Math.max(
+      Math.ceil((Date.now() + Math.max(0, delayMs)) / this.resolutionMs),
+      this.lastTick + 1,
+    );
     const entry: Entry = { fn, cancelled: false };
     const bucket = this.buckets.get(tick);
     if (bucket) bucket.push(entry);
@@ -55,6 +58,8 @@ export class TimerWheel {
   private advance(): void {
     const now = Math.floor(Date.now() / this.resolutionMs);
     for (let tick = this.lastTick + 1; tick <= now; tick++) {
+      // Advance first: a callback that schedules again must land on a tick still to come.
+      this.lastTick = tick;
       const bucket = this.buckets.get(tick);
       if (!bucket) continue;
       this.buckets.delete(tick);
@@ -67,7 +72,7 @@ export class TimerWheel {
         }
       }
     }
-    this.lastTick = now;
+    this.lastTick = Math.max(this.lastTick, now);
     if (this.buckets.size === 0 && this.interval !== undefined) {
       clearInterval(this.interval);
       this.interval = undefined;

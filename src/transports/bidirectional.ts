@@ -5,10 +5,10 @@
  * `/emulation`.
  */
 import { Client } from "../core/client.ts";
-import { CommandDecodeError, decodeCommands, type Framing, frame } from "../core/codec.ts";
+import { CommandDecodeError, decodeCommands, frame, type Framing } from "../core/codec.ts";
 import type { Node } from "../core/node.ts";
 import type { ConnInfo } from "../runtime/types.ts";
-import { StreamSink, streamHeaders } from "./transport.ts";
+import { streamHeaders, StreamSink } from "./transport.ts";
 import { DisconnectCode } from "../errors.ts";
 
 export interface StreamOpenOptions {

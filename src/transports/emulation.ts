@@ -27,8 +27,10 @@ export async function emulationHandler(req: Request, node: Node): Promise<Respon
     return textResponse(400, "Bad Request: body must be JSON {session, node, data}");
   }
   const { session, node: nodeId, data } = (body ?? {}) as Record<string, unknown>;
-  if (typeof session !== "string" || session === "" || typeof data !== "string" ||
-    (nodeId !== undefined && typeof nodeId !== "string")) {
+  if (
+    typeof session !== "string" || session === "" || typeof data !== "string" ||
+    (nodeId !== undefined && typeof nodeId !== "string")
+  ) {
     node.log.info("malformed emulation request");
     return textResponse(400, "Bad Request: session and data must be strings");
   }

@@ -9,7 +9,10 @@ export interface RawStream {
   /** Next message, or undefined when the stream ended. Rejects after `ms`. */
   next(ms?: number): Promise<Record<string, unknown> | undefined>;
   /** Reads until `pred` matches a message (returns it) or the stream ends (returns undefined). */
-  until(pred: (m: Record<string, unknown>) => boolean, ms?: number): Promise<Record<string, unknown> | undefined>;
+  until(
+    pred: (m: Record<string, unknown>) => boolean,
+    ms?: number,
+  ): Promise<Record<string, unknown> | undefined>;
   /** Everything received so far, raw. */
   text(): string;
   close(): void;
@@ -44,7 +47,9 @@ export async function openRaw(url: string, init: RequestInit, framing: "ndjson" 
           const chunk = buffer.slice(0, at);
           buffer = buffer.slice(at + sep.length);
           const payload = framing === "sse"
-            ? chunk.split("\n").filter((l) => l.startsWith("data:")).map((l) => l.slice(5).trimStart()).join("\n")
+            ? chunk.split("\n").filter((l) => l.startsWith("data:")).map((l) => l.slice(5).trimStart()).join(
+              "\n",
+            )
             : chunk;
           if (payload.trim() === "") continue;
           push(JSON.parse(payload));
@@ -92,16 +97,33 @@ export function connectCommand(token: string, id = 1, extra: Record<string, unkn
   return JSON.stringify({ id, connect: { token, ...extra } });
 }
 
-export async function openHttpStream(baseUrl: string, body: string, headers: Record<string, string> = {}): Promise<RawStream> {
+export async function openHttpStream(
+  baseUrl: string,
+  body: string,
+  headers: Record<string, string> = {},
+): Promise<RawStream> {
   return await openRaw(`${baseUrl}/connection/http_stream`, { method: "POST", body, headers }, "ndjson");
 }
 
-export async function openSse(baseUrl: string, connect: string, headers: Record<string, string> = {}): Promise<RawStream> {
-  return await openRaw(`${baseUrl}/connection/sse?cf_connect=${encodeURIComponent(connect)}`, { headers }, "sse");
+export async function openSse(
+  baseUrl: string,
+  connect: string,
+  headers: Record<string, string> = {},
+): Promise<RawStream> {
+  return await openRaw(
+    `${baseUrl}/connection/sse?cf_connect=${encodeURIComponent(connect)}`,
+    { headers },
+    "sse",
+  );
 }
 
 /** Sends commands for a session through `/emulation`. */
-export function emulate(baseUrl: string, session: string, node: string, commands: unknown[]): Promise<Response> {
+export function emulate(
+  baseUrl: string,
+  session: string,
+  node: string,
+  commands: unknown[],
+): Promise<Response> {
   return fetch(`${baseUrl}/emulation`, {
     method: "POST",
     headers: { "Content-Type": "application/json" },

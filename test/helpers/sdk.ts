@@ -10,7 +10,12 @@ import type { TestServer } from "./server.ts";
 export type EmulationTransport = "http_stream" | "sse";
 export const TRANSPORTS: EmulationTransport[] = ["http_stream", "sse"];
 
-export function sdk(t: TestContext, server: TestServer, transport: EmulationTransport, opts: Partial<Options> = {}): Centrifuge {
+export function sdk(
+  t: TestContext,
+  server: TestServer,
+  transport: EmulationTransport,
+  opts: Partial<Options> = {},
+): Centrifuge {
   const client = new Centrifuge(
     [{ transport, endpoint: `${server.url}/connection/${transport}` }],
     {
@@ -29,7 +34,15 @@ export function sdk(t: TestContext, server: TestServer, transport: EmulationTran
 }
 
 /** Resolves with the first `event` emitted by `emitter` (rejects after `ms`). */
-export function once<T = unknown>(emitter: { once(e: string, fn: (v: T) => void): unknown }, event: string, ms = 5000): Promise<T> {
+// SDK emitters type their listeners per event name; tests only need "an emitter".
+// deno-lint-ignore no-explicit-any
+type Emitter = { on(e: any, fn: any): unknown; once(e: any, fn: any): unknown };
+
+export function once<T = unknown>(
+  emitter: Emitter,
+  event: string,
+  ms = 5000,
+): Promise<T> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no "${event}" event within ${ms} ms`)), ms);
     emitter.once(event, (v: T) => {
@@ -40,7 +53,10 @@ export function once<T = unknown>(emitter: { once(e: string, fn: (v: T) => void)
 }
 
 /** Collects every `event` payload into an array. */
-export function collect<T = unknown>(emitter: { on(e: string, fn: (v: T) => void): unknown }, event: string): T[] {
+export function collect<T = unknown>(
+  emitter: Emitter,
+  event: string,
+): T[] {
   const out: T[] = [];
   emitter.on(event, (v: T) => out.push(v));
   return out;

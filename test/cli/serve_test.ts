@@ -1,0 +1,182 @@
+/**
+ * The server as users start it: `mod.ts` run by this runtime (dev mode, --config, --port, env
+ * overrides, bad config, SIGINT), plus the package scripts.
+ */
+import { test, type TestContext } from "../harness.ts";
+import { assert, assertEquals, assertMatch, waitFor } from "../assert.ts";
+import { spawn } from "node:child_process";
+import process from "node:process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { tmpdir } from "node:os";
+import { fileURLToPath } from "node:url";
+import { getRuntime } from "../../src/runtime/serve.ts";
+import { connectCommand, openHttpStream } from "../helpers/raw.ts";
+import { token } from "../helpers/tokens.ts";
+
+const root = fileURLToPath(new URL("../..", import.meta.url));
+const runtime = await getRuntime();
+
+interface Proc {
+  output(): string;
+  waitFor(re: RegExp, ms?: number): Promise<RegExpExecArray>;
+  exited: Promise<number | null>;
+  kill(signal?: string): void;
+}
+
+function start(t: TestContext, cmd: string, args: string[], env: Record<string, string> = {}): Proc {
+  // Its own process group, so `npm start` (npm → sh → bun) can be stopped as a whole.
+  const child = spawn(cmd, args, {
+    cwd: root,
+    env: { ...process.env, NO_COLOR: "1", ...env },
+    detached: true,
+  });
+  let out = "";
+  child.stdout!.on("data", (d: Uint8Array) => (out += new TextDecoder().decode(d)));
+  child.stderr!.on("data", (d: Uint8Array) => (out += new TextDecoder().decode(d)));
+  const exited = new Promise<number | null>((r) => child.on("exit", (code: number | null) => r(code)));
+  let done = false;
+  exited.then(() => (done = true));
+  const killGroup = (signal: string) => {
+    if (!done) spawn("kill", ["-s", signal, "--", `-${child.pid}`]);
+  };
+  t.cleanup(async () => {
+    killGroup("KILL");
+    await exited;
+  });
+  return {
+    output: () => out,
+    async waitFor(re, ms = 15_000) {
+      const match = await waitFor<RegExpExecArray | undefined>(
+        () => re.exec(out) ?? undefined,
+        `output matching ${re} (got: ${out.slice(-400)})`,
+        ms,
+      );
+      return match!;
+    },
+    exited,
+    kill: (signal = "TERM") => killGroup(signal),
+  };
+}
+
+/** `mod.ts` under the runtime running this suite. */
+function sluice(t: TestContext, args: string[], env: Record<string, string> = {}): Proc {
+  const runArgs = runtime.name === "deno" ? ["run", "-A", "mod.ts", ...args] : ["mod.ts", ...args];
+  return start(t, process.execPath, runArgs, env);
+}
+
+function writeConfig(config: unknown): string {
+  const dir = mkdtempSync(join(tmpdir(), "sluice-cli-"));
+  const path = join(dir, "config.json");
+  writeFileSync(path, JSON.stringify(config));
+  return path;
+}
+
+const portOf = async (p: Proc) => Number((await p.waitFor(/address=[^\s:]+:(\d+)/))[1]);
+
+test("dev mode prints a working token, a stream to watch and a publish line", async (t) => {
+  const p = sluice(t, ["--port", "0"]);
+  await p.waitFor(/Publish to it/);
+  const out = p.output();
+  const url = /URL:\s+(\S+)/.exec(out)![1];
+  const apiKey = /API key:\s+(\S+)/.exec(out)![1];
+  const tok = /Token:\s+(\S+)/.exec(out)![1];
+  assert(/curl -N -X POST \S+\/connection\/http_stream/.test(out), "stream curl line");
+  assert(out.includes(`-H "X-API-Key: ${apiKey}"`), "publish curl line");
+  const stream = await openHttpStream(url, connectCommand(tok, 1, { subs: { news: {} } }));
+  t.cleanup(() => stream.close());
+  assertMatch((await stream.next())!, { connect: { subs: { news: {} } } });
+  const res = await fetch(`${url}/api/publish`, {
+    method: "POST",
+    headers: { "X-API-Key": apiKey },
+    body: JSON.stringify({ channel: "news", data: { text: "hello" } }),
+  });
+  assertEquals(res.status, 200);
+  assertMatch((await stream.next())!, { push: { channel: "news", pub: { data: { text: "hello" } } } });
+  // dev mode turns every transport on
+  assertEquals((await fetch(`${url}/connection/sse`)).status, 400);
+});
+
+test("--config FILE --port N: the file's settings, the flag's port; single-dash flags work", async (t) => {
+  const path = writeConfig({
+    http_stream: true,
+    token_hmac_secret_key: "file-secret",
+    api_key: "file-key",
+    port: 1,
+  });
+  const p = sluice(t, ["-config", path, "-port", "0"]);
+  const port = await portOf(p);
+  assert(port > 1, "the flag overrides the file's port");
+  const url = `http://127.0.0.1:${port}`;
+  assertEquals((await fetch(`${url}/health`)).status, 200);
+  assertEquals((await fetch(`${url}/connection/sse`)).status, 404, "sse is off unless configured");
+  const stream = await openHttpStream(
+    url,
+    connectCommand(await token({ sub: "u" }, { secret: "file-secret" })),
+  );
+  t.cleanup(() => stream.close());
+  assertMatch((await stream.next())!, { connect: {} });
+  assert(!p.output().includes("dev mode"));
+});
+
+test("SLUICE_* environment variables override the config file", async (t) => {
+  const path = writeConfig({ http_stream: true, token_hmac_secret_key: "file-secret", api_key: "file-key" });
+  const p = sluice(t, ["--config", path, "--port", "0"], { SLUICE_API_KEY: "env-key", SLUICE_SSE: "true" });
+  const url = `http://127.0.0.1:${await portOf(p)}`;
+  const publish = (key: string) =>
+    fetch(`${url}/api/publish`, {
+      method: "POST",
+      headers: { "X-API-Key": key },
+      body: '{"channel":"c","data":1}',
+    });
+  assertEquals((await publish("file-key")).status, 401);
+  assertEquals((await publish("env-key")).status, 200);
+  assertEquals((await fetch(`${url}/connection/sse`)).status, 400, "sse enabled by the environment");
+});
+
+test("an invalid config stops startup with one line naming the key", async (t) => {
+  const path = writeConfig({ ping_interval: "soon" });
+  const p = sluice(t, ["--config", path]);
+  assertEquals(await p.exited, 1);
+  assert(/sluice: .*ping_interval/.test(p.output()), p.output());
+  const q = sluice(t, ["--port", "nope"]);
+  assertEquals(await q.exited, 1);
+  assert(q.output().includes("--port"), q.output());
+  const missing = sluice(t, ["--config", "/nonexistent/sluice.json"]);
+  assertEquals(await missing.exited, 1);
+  assert(missing.output().includes("cannot read config file"), missing.output());
+});
+
+test("SIGTERM disconnects clients with 3001 (reconnect) and exits 0", async (t) => {
+  const path = writeConfig({ http_stream: true, token_hmac_secret_key: "s", api_key: "k" });
+  const p = sluice(t, ["--config", path, "--port", "0"]);
+  const url = `http://127.0.0.1:${await portOf(p)}`;
+  const stream = await openHttpStream(url, connectCommand(await token({ sub: "u" }, { secret: "s" })));
+  t.cleanup(() => stream.close());
+  await stream.next();
+  p.kill("TERM");
+  assertMatch((await stream.next())!, { push: { disconnect: { code: 3001, reason: "shutdown" } } });
+  assertCleanExit(await p.exited, p);
+});
+
+/**
+ * Deno's node:child_process reports a child that handled SIGTERM and exited 0 as killed by the
+ * signal (code null); the "stopped" log line proves the graceful path ran to its end.
+ */
+function assertCleanExit(code: number | null, p: Proc): void {
+  assert(p.output().includes("sluice stopped"), p.output());
+  if (!(runtime.name === "deno" && code === null)) assertEquals(code, 0);
+}
+
+test("the package scripts start the same server", async (t) => {
+  const scripts = runtime.name === "deno"
+    ? [[process.execPath, ["task", "start", "--port", "0"]]] as const
+    : [["npm", ["start", "--", "--port", "0"]], [process.execPath, ["run", "start", "--port", "0"]]] as const;
+  for (const [cmd, args] of scripts) {
+    const p = start(t, cmd, [...args]);
+    const port = await portOf(p);
+    assertEquals((await fetch(`http://127.0.0.1:${port}/health`)).status, 200, `${cmd} ${args.join(" ")}`);
+    p.kill("TERM");
+    await p.exited;
+  }
+}, { timeout: 40_000 });

@@ -1,0 +1,188 @@
+/**
+ * Origins, body limits, client aborts and slow consumers.
+ */
+import { test } from "../harness.ts";
+import { assert, assertEquals, assertMatch, sleep, waitFor } from "../assert.ts";
+import { startServer } from "../helpers/server.ts";
+import { connected, once, sdk, subscribed, TRANSPORTS } from "../helpers/sdk.ts";
+import { userToken } from "../helpers/tokens.ts";
+import { connectCommand, openHttpStream, openSse } from "../helpers/raw.ts";
+import * as net from "node:net";
+
+test("a foreign Origin is refused with 403 on every connection endpoint", async (t) => {
+  const s = await startServer(t, { allowed_origins: ["https://*.example.com", "http://localhost:3000"] });
+  const tok = await userToken("o1");
+  const evil = { Origin: "https://evil.test" };
+  assertEquals(
+    (await fetch(`${s.url}/connection/http_stream`, {
+      method: "POST",
+      headers: evil,
+      body: connectCommand(tok),
+    })).status,
+    403,
+  );
+  assertEquals(
+    (await fetch(`${s.url}/connection/sse?cf_connect=${encodeURIComponent(connectCommand(tok))}`, {
+      headers: evil,
+    })).status,
+    403,
+  );
+  assertEquals(
+    (await fetch(`${s.url}/emulation`, { method: "POST", headers: evil, body: "{}" })).status,
+    403,
+  );
+  assertEquals((await fetch(`${s.url}/emulation`, { method: "OPTIONS", headers: evil })).status, 403);
+  // the subdomain wildcard and exact entries pass, with CORS headers
+  const ok = await openSse(s.url, connectCommand(tok), { Origin: "https://app.EXAMPLE.com" });
+  t.cleanup(() => ok.close());
+  assertEquals(ok.status, 200);
+  assertEquals(ok.headers.get("access-control-allow-origin"), "https://app.EXAMPLE.com");
+  assertEquals(ok.headers.get("access-control-allow-credentials"), "true");
+  const pre = await fetch(`${s.url}/connection/http_stream`, {
+    method: "OPTIONS",
+    headers: { Origin: "http://localhost:3000", "Access-Control-Request-Headers": "content-type" },
+  });
+  assertEquals(pre.status, 204);
+  assertEquals(pre.headers.get("access-control-allow-origin"), "http://localhost:3000");
+  assertEquals(pre.headers.get("access-control-allow-headers"), "content-type");
+  assertEquals(pre.headers.get("access-control-max-age"), "300");
+  // apex domain does not match *.example.com
+  assertEquals(
+    (await fetch(`${s.url}/emulation`, {
+      method: "POST",
+      headers: { Origin: "https://example.com" },
+      body: "{}",
+    })).status,
+    403,
+  );
+  assert(s.logs.some((l) => l.includes("origin is not allowed")));
+});
+
+test("an empty allowed_origins refuses every browser origin but not origin-less clients", async (t) => {
+  const s = await startServer(t, { allowed_origins: [] });
+  const tok = await userToken("o2");
+  assertEquals(
+    (await fetch(`${s.url}/connection/http_stream`, {
+      method: "POST",
+      headers: { Origin: "http://localhost" },
+      body: connectCommand(tok),
+    })).status,
+    403,
+  );
+  const plain = await openHttpStream(s.url, connectCommand(tok));
+  t.cleanup(() => plain.close());
+  assertEquals(plain.status, 200);
+});
+
+test("bodies over the configured limits are refused with 413", async (t) => {
+  const s = await startServer(t, {
+    http_stream_max_request_body_size: 1024,
+    sse_max_request_body_size: 1024,
+    emulation_max_request_body_size: 2048,
+  });
+  const big = JSON.stringify({ id: 1, connect: { token: "x".repeat(2000) } });
+  assertEquals((await fetch(`${s.url}/connection/http_stream`, { method: "POST", body: big })).status, 413);
+  assertEquals((await fetch(`${s.url}/connection/sse`, { method: "POST", body: big })).status, 413);
+  assertEquals((await fetch(`${s.url}/emulation`, { method: "POST", body: "y".repeat(5000) })).status, 413);
+  // a body streamed without Content-Length is cut off too
+  const chunked = new ReadableStream<Uint8Array>({
+    start(c) {
+      for (let i = 0; i < 4; i++) c.enqueue(new TextEncoder().encode("z".repeat(600)));
+      c.close();
+    },
+  });
+  const res = await fetch(
+    `${s.url}/connection/http_stream`,
+    { method: "POST", body: chunked, duplex: "half" } as RequestInit,
+  );
+  assertEquals(res.status, 413);
+  // at the limit it is fine
+  const okBody = connectCommand(await userToken("fits"));
+  assert(okBody.length < 1024);
+  const ok = await openHttpStream(s.url, okBody);
+  t.cleanup(() => ok.close());
+  assertMatch((await ok.next())!, { connect: {} });
+});
+
+for (const transport of TRANSPORTS) {
+  test(`${transport}: a stream aborted by the client releases its resources`, async (t) => {
+    const s = await startServer(t, {
+      namespaces: [{
+        name: "pr",
+        allow_subscribe_for_client: true,
+        presence: true,
+        join_leave: true,
+        force_push_join_leave: true,
+      }],
+    });
+    const watcher = sdk(t, s, transport, { token: await userToken("watcher") });
+    await connected(watcher);
+    const watch = watcher.newSubscription("pr:room");
+    await subscribed(watch);
+    const leaver = sdk(t, s, transport, { token: await userToken("leaver") });
+    await connected(leaver);
+    await subscribed(leaver.newSubscription("pr:room"));
+    await subscribed(leaver.newSubscription("pr:solo"));
+    assertEquals(s.node.hub.numClients, 2);
+    const left = once<{ info: { user: string } }>(watch, "leave");
+    // Simulate the browser tab going away: the transport closes without an unsubscribe.
+    // deno-lint-ignore no-explicit-any
+    (leaver as any)._transport.close();
+    leaver.disconnect();
+    assertEquals((await left).info.user, "leaver");
+    await waitFor(() => s.node.hub.numClients === 1, "client released");
+    assertEquals(s.node.hub.channelSubscribers("pr:solo"), 0);
+    assertEquals(s.node.hub.hasSubscribers("pr:solo"), false);
+    assertEquals((await s.node.presenceStats("pr:room")).numClients, 1);
+    assertEquals((await s.node.presenceStats("pr:solo")).numClients, 0);
+  });
+}
+
+test("a raw stream cancelled mid-way is released (fetch abort)", async (t) => {
+  const s = await startServer(t, { allow_subscribe_for_client: true });
+  const stream = await openSse(s.url, connectCommand(await userToken("abort"), 1, { subs: { news: {} } }));
+  await stream.next();
+  assertEquals(s.node.hub.numClients, 1);
+  assertEquals(s.node.hub.channelSubscribers("news"), 1);
+  stream.close();
+  await waitFor(
+    () => s.node.hub.numClients === 0 && !s.node.hub.hasSubscribers("news"),
+    "release after abort",
+  );
+});
+
+test("a client that stops reading is disconnected as slow (3008) and released", async (t) => {
+  const s = await startServer(t, { allow_subscribe_for_client: true, client_queue_max_size: 65536 });
+  const body = connectCommand(await userToken("slowpoke"), 1, { subs: { firehose: {} } });
+  const sock = net.connect(s.port, "127.0.0.1");
+  t.cleanup(() => sock.destroy());
+  await new Promise<void>((r) => sock.once("connect", () => r()));
+  sock.write(
+    `POST /connection/http_stream HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+  );
+  let received = 0;
+  sock.on("data", (d: Uint8Array) => (received += d.length));
+  await waitFor(() => s.node.hub.channelSubscribers("firehose") === 1, "subscribed");
+  sock.pause(); // stop reading: the kernel buffers fill, then our queue
+  const payload = { blob: "x".repeat(60_000) };
+  for (let i = 0; i < 400 && s.node.hub.numClients > 0; i++) {
+    await s.apiJson("publish", { channel: "firehose", data: payload });
+    if (i % 20 === 0) await sleep(5);
+  }
+  await waitFor(() => s.node.hub.numClients === 0, "slow client disconnected", 10_000);
+  assert(s.logs.some((l) => l.includes("client queue over its limit")), "slow disconnect logged");
+  assert(received < 400 * 60_000, "the client did not receive everything");
+}, { timeout: 30_000 });
+
+test("quiet streams are not cut by the runtime's idle timeout", async (t) => {
+  const s = await startServer(t, { allow_subscribe_for_client: true, ping_interval: "0s" });
+  const stream = await openHttpStream(
+    s.url,
+    connectCommand(await userToken("quiet"), 1, { subs: { q: {} } }),
+  );
+  t.cleanup(() => stream.close());
+  assertMatch((await stream.next())!, { connect: {} });
+  await sleep(12_000); // Bun's default idleTimeout is 10 s
+  await s.apiJson("publish", { channel: "q", data: "still here" });
+  assertMatch((await stream.next())!, { push: { channel: "q", pub: { data: "still here" } } });
+}, { timeout: 20_000 });
