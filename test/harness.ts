@@ -12,6 +12,8 @@ export interface TestContext {
   cleanup(fn: () => unknown): void;
   /** Aborted when the test times out. */
   signal: AbortSignal;
+  /** Returns text to print when the test fails (server logs, say), for diagnosing CI failures. */
+  onFailure(fn: () => string): void;
 }
 
 export interface TestOptions {
@@ -74,13 +76,20 @@ export async function run(
 
 async function runOne(c: TestCase): Promise<unknown> {
   const cleanups: Array<() => unknown> = [];
+  const diagnostics: Array<() => string> = [];
   const controller = new AbortController();
   const timeoutMs = c.options.timeout ?? 20_000;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let failure: unknown;
   try {
     await Promise.race([
-      Promise.resolve().then(() => c.fn({ cleanup: (fn) => cleanups.push(fn), signal: controller.signal })),
+      Promise.resolve().then(() =>
+        c.fn({
+          cleanup: (fn) => cleanups.push(fn),
+          signal: controller.signal,
+          onFailure: (fn) => diagnostics.push(fn),
+        })
+      ),
       new Promise((_, reject) => {
         timer = setTimeout(() => {
           controller.abort();
@@ -92,6 +101,15 @@ async function runOne(c: TestCase): Promise<unknown> {
     failure = err ?? new Error("test threw a nullish value");
   } finally {
     clearTimeout(timer);
+  }
+  if (failure !== undefined) {
+    for (const fn of diagnostics) {
+      try {
+        console.log(fn());
+      } catch {
+        // diagnostics are best effort
+      }
+    }
   }
   for (const fn of cleanups.reverse()) {
     try {

@@ -57,6 +57,9 @@ export async function startServer(t: TestContext, config: Record<string, unknown
     handler: (req, conn) => server.fetch(req, conn),
   });
   const url = `http://127.0.0.1:${listener.port}`;
+  t.onFailure(() =>
+    `    --- last server log lines (${url}) ---\n${logs.slice(-40).map((l) => "    " + l).join("\n")}`
+  );
   t.cleanup(async () => {
     await server.close();
     await listener.close(true);
