@@ -130,3 +130,33 @@ export function emulate(
     body: JSON.stringify({ session, node, data: commands.map((c) => JSON.stringify(c)).join("\n") }),
   });
 }
+
+/**
+ * Opens a connection over a bare TCP socket: `close()` drops the socket at once, like a browser
+ * tab going away (a fetch abort may leave the socket in the client runtime's pool for a while).
+ * `body` given → POST to http_stream; otherwise a GET of `path` (an SSE URL).
+ */
+export async function openTcpStream(
+  port: number,
+  opts: { body: string } | { path: string },
+): Promise<{ received(): string; close(): void }> {
+  const net = await import("node:net");
+  const sock = net.connect(port, "127.0.0.1");
+  await new Promise<void>((resolve, reject) => {
+    sock.once("connect", () => resolve());
+    sock.once("error", reject);
+  });
+  let received = "";
+  sock.on("data", (d: Uint8Array) => (received += new TextDecoder().decode(d)));
+  sock.on("error", () => {});
+  if ("body" in opts) {
+    const bytes = new TextEncoder().encode(opts.body);
+    sock.write(
+      `POST /connection/http_stream HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n` +
+        `Content-Length: ${bytes.length}\r\n\r\n${opts.body}`,
+    );
+  } else {
+    sock.write(`GET ${opts.path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n`);
+  }
+  return { received: () => received, close: () => sock.destroy() };
+}

@@ -4,9 +4,9 @@
 import { test } from "../harness.ts";
 import { assert, assertEquals, assertMatch, sleep, waitFor } from "../assert.ts";
 import { startServer } from "../helpers/server.ts";
-import { connected, once, sdk, subscribed, TRANSPORTS } from "../helpers/sdk.ts";
+import { collect, connected, once, sdk, subscribed, TRANSPORTS } from "../helpers/sdk.ts";
 import { userToken } from "../helpers/tokens.ts";
-import { connectCommand, openHttpStream, openSse } from "../helpers/raw.ts";
+import { connectCommand, openHttpStream, openSse, openTcpStream } from "../helpers/raw.ts";
 import * as net from "node:net";
 
 test("a foreign Origin is refused with 403 on every connection endpoint", async (t) => {
@@ -105,7 +105,7 @@ test("bodies over the configured limits are refused with 413", async (t) => {
 });
 
 for (const transport of TRANSPORTS) {
-  test(`${transport}: a stream aborted by the client releases its resources`, async (t) => {
+  test(`${transport}: a connection dropped by the client releases its resources`, async (t) => {
     const s = await startServer(t, {
       namespaces: [{
         name: "pr",
@@ -119,35 +119,37 @@ for (const transport of TRANSPORTS) {
     await connected(watcher);
     const watch = watcher.newSubscription("pr:room");
     await subscribed(watch);
-    const leaver = sdk(t, s, transport, { token: await userToken("leaver") });
-    await connected(leaver);
-    await subscribed(leaver.newSubscription("pr:room"));
-    await subscribed(leaver.newSubscription("pr:solo"));
+    const joins = collect<{ info: { user: string } }>(watch, "join");
+    // The leaver is a browser tab that goes away: its socket closes without an unsubscribe.
+    const leaver = await openTcpStream(s.port, {
+      body: connectCommand(await userToken("leaver"), 1, { subs: { "pr:room": {}, "pr:solo": {} } }),
+    });
+    t.cleanup(() => leaver.close());
+    await waitFor(() => joins.some((j) => j.info.user === "leaver"), "the leaver's join");
     assertEquals(s.node.hub.numClients, 2);
+    assertEquals((await s.node.presenceStats("pr:solo")).numClients, 1);
     const left = once<{ info: { user: string } }>(watch, "leave");
-    // Simulate the browser tab going away: the transport closes without an unsubscribe.
-    // deno-lint-ignore no-explicit-any
-    (leaver as any)._transport.close();
-    leaver.disconnect();
+    leaver.close();
     assertEquals((await left).info.user, "leaver");
     await waitFor(() => s.node.hub.numClients === 1, "client released");
-    assertEquals(s.node.hub.channelSubscribers("pr:solo"), 0);
     assertEquals(s.node.hub.hasSubscribers("pr:solo"), false);
     assertEquals((await s.node.presenceStats("pr:room")).numClients, 1);
     assertEquals((await s.node.presenceStats("pr:solo")).numClients, 0);
   });
 }
 
-test("a raw stream cancelled mid-way is released (fetch abort)", async (t) => {
+test("an SSE connection dropped mid-way is released", async (t) => {
   const s = await startServer(t, { allow_subscribe_for_client: true });
-  const stream = await openSse(s.url, connectCommand(await userToken("abort"), 1, { subs: { news: {} } }));
-  await stream.next();
+  const connect = encodeURIComponent(connectCommand(await userToken("drop"), 1, { subs: { news: {} } }));
+  const stream = await openTcpStream(s.port, { path: `/connection/sse?cf_connect=${connect}` });
+  t.cleanup(() => stream.close());
+  await waitFor(() => stream.received().includes('"connect"'), "connect reply");
   assertEquals(s.node.hub.numClients, 1);
   assertEquals(s.node.hub.channelSubscribers("news"), 1);
   stream.close();
   await waitFor(
     () => s.node.hub.numClients === 0 && !s.node.hub.hasSubscribers("news"),
-    "release after abort",
+    "release after the drop",
   );
 });
 
