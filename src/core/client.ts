@@ -94,7 +94,8 @@ export interface Outcome {
 /** Commands a connection may have waiting before it is considered abusive. */
 const MAX_PENDING_COMMANDS = 256;
 
-class SubscriptionGone extends Error {}
+/** Thrown when the connection or subscription went away while a command awaited; answered with nothing. */
+class Gone extends Error {}
 
 export class Client implements NodeClient, Actor {
   readonly id: string = crypto.randomUUID();
@@ -286,7 +287,7 @@ export class Client implements NodeClient, Actor {
   }
 
   private answerError(id: number, method: string, err: unknown): void {
-    if (err instanceof SubscriptionGone) return;
+    if (err instanceof Gone) return;
     if (isDisconnect(err)) {
       this.log.info("disconnect from command", { method, code: err.code, reason: err.reason });
       this.disconnectNow(err.code, err.reason);
@@ -346,7 +347,7 @@ export class Client implements NodeClient, Actor {
     if (limit > 0 && creds.user !== "" && this.node.hub.userConnections(creds.user).length >= limit) {
       throw new Disconnect(DisconnectCode.ConnectionLimit);
     }
-    if (this.state !== "connecting") throw new SubscriptionGone();
+    if (this.state !== "connecting") throw new Gone();
     this.user = creds.user;
     this.connInfo = creds.info;
     this.meta = creds.meta;
@@ -487,7 +488,7 @@ export class Client implements NodeClient, Actor {
   }
 
   private ensureCurrent(sub: Subscription): void {
-    if (this.subs.get(sub.channel) !== sub || this.state === "closed") throw new SubscriptionGone();
+    if (this.subs.get(sub.channel) !== sub || this.state === "closed") throw new Gone();
   }
 
   /** Makes a prepared subscription live: flushes what arrived meanwhile, announces the join. */
