@@ -67,6 +67,8 @@ export interface Config extends ChannelOptions {
   api_key: string;
   api_insecure: boolean;
   api_disable: boolean;
+  /** "" (errors inside a 200 body) or "transport" (HTTP status codes for errors). */
+  api_error_mode: "" | "transport";
 
   allowed_origins: string[];
   client_insecure: boolean;
@@ -86,6 +88,9 @@ export interface Config extends ChannelOptions {
   uni_sse_max_request_body_size: number;
   uni_http_stream_max_request_body_size: number;
   emulation_max_request_body_size: number;
+
+  /** ms sent as the SSE `retry:` field on uni_sse (EventSource reconnect delay); 0 = not sent. */
+  uni_sse_retry: number;
 
   sse_handler_prefix: string;
   http_stream_handler_prefix: string;
@@ -196,6 +201,7 @@ const specs: Record<Exclude<keyof Config, keyof ChannelOptions>, KeySpec> = {
   api_key: { kind: "string", default: "" },
   api_insecure: { kind: "bool", default: false },
   api_disable: { kind: "bool", default: false },
+  api_error_mode: { kind: "enum", default: "", values: ["", "transport"] },
 
   allowed_origins: { kind: "strings", default: [] },
   client_insecure: { kind: "bool", default: false },
@@ -215,6 +221,8 @@ const specs: Record<Exclude<keyof Config, keyof ChannelOptions>, KeySpec> = {
   uni_sse_max_request_body_size: { kind: "int", default: 65536, min: 1 },
   uni_http_stream_max_request_body_size: { kind: "int", default: 65536, min: 1 },
   emulation_max_request_body_size: { kind: "int", default: 65536, min: 1 },
+
+  uni_sse_retry: { kind: "duration", default: 0 },
 
   sse_handler_prefix: { kind: "string", default: "/connection/sse" },
   http_stream_handler_prefix: { kind: "string", default: "/connection/http_stream" },

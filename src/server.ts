@@ -13,6 +13,8 @@ import { OriginPolicy } from "./transports/origin.ts";
 import { sseHandler } from "./transports/sse.ts";
 import { httpStreamHandler } from "./transports/http_stream.ts";
 import { emulationHandler } from "./transports/emulation.ts";
+import { uniSseHandler } from "./transports/uni_sse.ts";
+import { uniHttpStreamHandler } from "./transports/uni_http_stream.ts";
 import { apiHandler } from "./api/http_api.ts";
 import { healthHandler } from "./api/admin.ts";
 
@@ -66,6 +68,12 @@ export function createServer(config: Config, opts: ServerOptions = {}): SluiceSe
     app.all(at(config.http_stream_handler_prefix), connection(httpStreamHandler, "POST, OPTIONS"));
   }
   if (config.sse) app.all(at(config.sse_handler_prefix), connection(sseHandler, "GET, POST, OPTIONS"));
+  if (config.uni_sse) {
+    app.all(at(config.uni_sse_handler_prefix), connection(uniSseHandler, "GET, POST, OPTIONS"));
+  }
+  if (config.uni_http_stream) {
+    app.all(at(config.uni_http_stream_handler_prefix), connection(uniHttpStreamHandler, "POST, OPTIONS"));
+  }
   if (config.sse || config.http_stream) {
     app.all(
       at(config.emulation_handler_prefix),

@@ -1,25 +1,30 @@
 /**
  * @module
  * Centrifugo's server HTTP API: `POST {api_handler_prefix}/<method>` with a JSON body, answered
- * `200 {"result": …}` or `200 {"error": {"code", "message"}}`. Authorised by `X-API-Key: KEY`,
- * `Authorization: apikey KEY` or `?api_key=KEY` unless `api_insecure`. Server API calls are trusted:
- * no channel permission checks, no publish hooks.
+ * `200 {"result": …}` or `200 {"error": {"code", "message"}}` — or, in transport error mode
+ * (`api_error_mode: "transport"` or header `X-Centrifugo-Error-Mode: transport`), the bare error
+ * with an HTTP status (100→500, 102/104→404, 107/108→400, 112→416). `batch` answers
+ * `{"replies": [{"<method>": result} | {"error": …}]}`. Authorised by `X-API-Key: KEY`,
+ * `Authorization: apikey KEY` or `?api_key=KEY` unless `api_insecure`.
  */
 import type { Node } from "../core/node.ts";
-import { ClientError, ErrorCode, isClientError } from "../errors.ts";
-import { jsonObject, toRaw } from "../core/codec.ts";
 import { BodyTooLargeError, readBodyLimited, textResponse } from "../transports/transport.ts";
+import { apiMethods, envelope, settle } from "./methods.ts";
+import { bad, optionalBool, type Params } from "./params.ts";
 
 /** API request bodies larger than this are refused with 413. */
 const MAX_API_BODY = 10 * 1024 * 1024;
+/** Commands run at once in a parallel batch. */
+const BATCH_CONCURRENCY = 32;
 
-type Params = Record<string, unknown>;
-/** A method returns the JSON text of its result object. */
-export type ApiMethod = (node: Node, params: Params) => Promise<string>;
-
-export const apiMethods: Record<string, ApiMethod> = {
-  publish: apiPublish,
-  broadcast: apiBroadcast,
+const transportStatus: Record<number, number> = {
+  100: 500,
+  102: 404,
+  104: 404,
+  107: 400,
+  108: 400,
+  112: 416,
+  113: 409,
 };
 
 export async function apiHandler(req: Request, node: Node, method: string): Promise<Response> {
@@ -28,8 +33,9 @@ export async function apiHandler(req: Request, node: Node, method: string): Prom
     node.log.info("api request unauthorized", { method });
     return new Response(null, { status: 401 });
   }
-  const handler = Object.hasOwn(apiMethods, method) ? apiMethods[method] : undefined;
-  if (!handler) return textResponse(404, `Not Found: unknown API method "${method}"`);
+  if (method !== "batch" && !Object.hasOwn(apiMethods, method)) {
+    return textResponse(404, `Not Found: unknown API method "${method}"`);
+  }
   let params: unknown;
   try {
     const text = await readBodyLimited(req, MAX_API_BODY);
@@ -42,31 +48,59 @@ export async function apiHandler(req: Request, node: Node, method: string): Prom
   if (params === null || typeof params !== "object" || Array.isArray(params)) {
     return textResponse(400, "Bad Request: body must be a JSON object");
   }
-  return jsonResponse(await runMethod(node, method, handler, params as Params));
-}
-
-/** Runs one method and wraps its outcome as `{"result":…}` or `{"error":…}`. */
-export async function runMethod(
-  node: Node,
-  method: string,
-  handler: ApiMethod,
-  params: Params,
-): Promise<string> {
-  try {
-    return `{"result":${await handler(node, params)}}`;
-  } catch (err) {
-    return `{"error":${JSON.stringify(apiError(node, method, err))}}`;
+  if (method === "batch") {
+    const r = await settle(node, "batch", () => runBatch(node, params as Params));
+    return jsonResponse(r.ok ? r.json : envelope(r));
   }
+  const r = await settle(node, method, () => apiMethods[method](node, params as Params));
+  const transportMode = node.config.api_error_mode === "transport" ||
+    req.headers.get("x-centrifugo-error-mode")?.toLowerCase() === "transport";
+  if (!r.ok && transportMode) {
+    return jsonResponse(JSON.stringify(r.error), transportStatus[r.error.code] ?? 500);
+  }
+  return jsonResponse(envelope(r));
 }
 
-function apiError(node: Node, method: string, err: unknown): { code: number; message: string } {
-  if (isClientError(err)) return { code: err.code, message: err.message };
-  node.log.error("api method failed", { method, err });
-  return { code: ErrorCode.Internal, message: "internal server error" };
+/** Runs `{"commands": [{"publish": {...}}, ...], "parallel": bool}`; one reply per command, in order. */
+async function runBatch(node: Node, params: Params): Promise<string> {
+  const commands = params.commands;
+  if (!Array.isArray(commands)) throw bad("commands must be an array");
+  const parallel = optionalBool(params, "parallel");
+  const replies: string[] = new Array(commands.length);
+  const runOne = async (cmd: unknown, i: number) => {
+    const entries = cmd !== null && typeof cmd === "object" && !Array.isArray(cmd) ? Object.entries(cmd) : [];
+    const known = entries.filter(([k]) => Object.hasOwn(apiMethods, k));
+    if (known.length !== 1 || entries.length !== 1) {
+      replies[i] = `{"error":{"code":107,"message":"each command needs exactly one known method"}}`;
+      return;
+    }
+    const [method, body] = known[0];
+    const args = body !== null && typeof body === "object" && !Array.isArray(body)
+      ? body as Params
+      : undefined;
+    const r = await settle(node, method, () => {
+      if (!args) throw bad(`${method} must be an object`);
+      return apiMethods[method](node, args);
+    });
+    replies[i] = r.ok ? `{"${method}":${r.json}}` : `{"error":${JSON.stringify(r.error)}}`;
+  };
+  if (parallel) {
+    let next = 0;
+    const worker = async () => {
+      while (next < commands.length) {
+        const i = next++;
+        await runOne(commands[i], i);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(BATCH_CONCURRENCY, commands.length) }, worker));
+  } else {
+    for (let i = 0; i < commands.length; i++) await runOne(commands[i], i);
+  }
+  return `{"replies":[${replies.join(",")}]}`;
 }
 
-function jsonResponse(body: string): Response {
-  return new Response(body, { status: 200, headers: { "Content-Type": "application/json" } });
+function jsonResponse(body: string, status = 200): Response {
+  return new Response(body, { status, headers: { "Content-Type": "application/json" } });
 }
 
 function authorized(req: Request, node: Node): boolean {
@@ -75,8 +109,7 @@ function authorized(req: Request, node: Node): boolean {
   if (!key) return false;
   let given = req.headers.get("x-api-key");
   if (given === null) {
-    const auth = req.headers.get("authorization");
-    const parts = auth?.trim().split(/\s+/);
+    const parts = req.headers.get("authorization")?.trim().split(/\s+/);
     if (parts && parts.length === 2 && parts[0].toLowerCase() === "apikey") given = parts[1];
   }
   if (given === null) given = new URL(req.url).searchParams.get("api_key");
@@ -90,81 +123,4 @@ export function constantTimeEqual(a: string, b: string): boolean {
   let diff = x.length ^ y.length;
   for (let i = 0; i < Math.max(x.length, y.length); i++) diff |= (x[i] ?? 0) ^ (y[i] ?? 0);
   return diff === 0;
-}
-
-// ---------------------------------------------------------------- validation helpers
-
-const bad = (message: string) => new ClientError(ErrorCode.BadRequest, message);
-
-export function requireString(params: Params, key: string): string {
-  const v = params[key];
-  if (typeof v !== "string" || v === "") throw bad(`${key} required`);
-  return v;
-}
-
-function optionalBool(params: Params, key: string): boolean {
-  const v = params[key];
-  if (v === undefined || v === null) return false;
-  if (typeof v !== "boolean") throw bad(`${key} must be a boolean`);
-  return v;
-}
-
-function optionalString(params: Params, key: string): string | undefined {
-  const v = params[key];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== "string") throw bad(`${key} must be a string`);
-  return v;
-}
-
-function optionalTags(params: Params): Record<string, string> | undefined {
-  const v = params.tags;
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== "object" || Array.isArray(v) || !Object.values(v).every((t) => typeof t === "string")) {
-    throw bad("tags must be an object of strings");
-  }
-  return v as Record<string, string>;
-}
-
-interface PublishPayload {
-  data: string;
-  skipHistory: boolean;
-  tags?: Record<string, string>;
-  idempotencyKey?: string;
-}
-
-function publishPayload(params: Params): PublishPayload {
-  if (params.data === undefined) throw bad("data required");
-  return {
-    data: toRaw(params.data),
-    skipHistory: optionalBool(params, "skip_history"),
-    tags: optionalTags(params),
-    idempotencyKey: optionalString(params, "idempotency_key"),
-  };
-}
-
-async function publishOne(node: Node, channel: string, p: PublishPayload): Promise<string> {
-  const r = await node.publish(channel, p.data, {
-    skipHistory: p.skipHistory,
-    tags: p.tags,
-    idempotencyKey: p.idempotencyKey,
-  });
-  return jsonObject({ offset: r.offset, epoch: r.epoch });
-}
-
-async function apiPublish(node: Node, params: Params): Promise<string> {
-  const channel = requireString(params, "channel");
-  return await publishOne(node, channel, publishPayload(params));
-}
-
-async function apiBroadcast(node: Node, params: Params): Promise<string> {
-  const channels = params.channels;
-  if (!Array.isArray(channels) || channels.length === 0) throw bad("channels required");
-  if (!channels.every((c) => typeof c === "string" && c !== "")) {
-    throw bad("channels must be non-empty strings");
-  }
-  const payload = publishPayload(params);
-  const responses = await Promise.all(
-    (channels as string[]).map((ch) => runMethod(node, "publish", (n) => publishOne(n, ch, payload), {})),
-  );
-  return `{"responses":[${responses.join(",")}]}`;
 }

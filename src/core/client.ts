@@ -7,7 +7,7 @@
  * `ClientError` (error reply, connection stays) or a `Disconnect` (connection closes with a code).
  * Anything else is logged and answered with 100, so no input can crash the process.
  */
-import type { Node, NodeClient } from "./node.ts";
+import type { Node, NodeClient, ServerRefreshOptions, ServerSubscribeOptions } from "./node.ts";
 import type { Framing, PreparedPush, Shape } from "./codec.ts";
 import {
   CommandDecodeError,
@@ -18,6 +18,7 @@ import {
   encodeReply,
   frame,
   jsonObject,
+  publicationPush,
   raw,
   unsubscribePushBody,
 } from "./codec.ts";
@@ -48,6 +49,7 @@ import type { Actor } from "./permissions.ts";
 import { canSubscribeWithoutToken } from "./permissions.ts";
 import * as commands from "./client_commands.ts";
 import type { ResolvedChannel } from "./channel.ts";
+import { reloadEvent, ResumeTracker } from "./resume.ts";
 
 /** The downstream half of a connection, implemented by each transport. */
 export interface ClientTransport {
@@ -60,6 +62,8 @@ export interface ClientTransport {
   readonly shape: Shape;
   /** Bytes of one server ping on this transport. */
   readonly pingBytes: Uint8Array;
+  /** Events carry `id:` lines with stream positions (uni_sse, for `Last-Event-ID` resume). */
+  readonly eventIds?: boolean;
   readonly isClosed: boolean;
   /** Queues bytes; returns false when the queue went over its byte limit. */
   write(bytes: Uint8Array): boolean;
@@ -72,6 +76,8 @@ export interface ClientTransport {
 export interface ClientRequestInfo {
   headers: Headers;
   remoteAddr?: string;
+  /** `Last-Event-ID` of a reconnecting EventSource (uni_sse only). */
+  lastEventId?: string | null;
 }
 
 export interface Credentials {
@@ -119,9 +125,11 @@ export class Client implements NodeClient, Actor {
   private expireTimer?: TimerHandle;
   private staleTimer?: TimerHandle;
   private readonly subTimers = new Map<string, TimerHandle>();
+  private readonly resume?: ResumeTracker;
 
   constructor(readonly node: Node, readonly transport: ClientTransport, readonly request: ClientRequestInfo) {
     this.log = node.log.child({ client: this.id, transport: transport.name });
+    if (transport.eventIds) this.resume = new ResumeTracker(request.lastEventId ?? null);
   }
 
   get insecure(): boolean {
@@ -153,6 +161,11 @@ export class Client implements NodeClient, Actor {
     const done = this.enqueue(() => this.connectBidirectional(first.id, first.connect!));
     for (const cmd of rest) this.enqueue(() => this.dispatch(cmd));
     return done;
+  }
+
+  /** Unidirectional start: a bare ConnectRequest, answered with a connect push. */
+  startUnidirectional(req: ConnectRequest): Promise<void> {
+    return this.enqueue(() => this.connectUnidirectional(req));
   }
 
   /** Commands from an `/emulation` request (newline-delimited JSON). */
@@ -329,6 +342,22 @@ export class Client implements NodeClient, Actor {
     }
   }
 
+  private async connectUnidirectional(req: ConnectRequest): Promise<void> {
+    try {
+      const { result, after } = await this.connect(req);
+      if (this.state !== "connected") return;
+      if (this.resume) this.writeBytes(this.resume.idLine(this.subs.values()));
+      this.writePush(`{"connect":${result}}`);
+      after?.();
+    } catch (err) {
+      if (this.state === "closed" || err instanceof Gone) return;
+      this.release();
+      const d = unidirectionalDisconnect(err, this.log);
+      this.log.info("connect refused", { code: d.code, reason: d.reason });
+      this.disconnectNow(d.code, d.reason);
+    }
+  }
+
   /** Authenticates and registers the connection; returns the connect result (JSON). */
   async connect(req: ConnectRequest): Promise<Outcome> {
     if (req === null || typeof req !== "object") throw new Disconnect(DisconnectCode.BadRequest);
@@ -374,6 +403,7 @@ export class Client implements NodeClient, Actor {
     return {
       result: jsonObject(fields),
       after: () => {
+        if (this.resume) this.deliverResumed(this.resume);
         for (const sub of this.subs.values()) if (sub.serverSide) this.activate(sub);
         this.schedulePing(true);
         this.scheduleExpiry();
@@ -455,8 +485,12 @@ export class Client implements NodeClient, Actor {
       const resolved = this.node.resolveChannel(channel);
       const sub = new Subscription(channel, resolved, true, opts.override);
       sub.chanInfo = opts.info;
+      this.resume?.position(sub);
       const r = (req as Record<string, unknown>)[channel] as Record<string, unknown> | undefined;
-      const fields = await this.prepare(sub, recoveryRequestFrom(r));
+      let recovery = recoveryRequestFrom(r);
+      if (this.resume) recovery = this.resume.recoveryFor(sub, recovery);
+      const fields = await this.prepare(sub, recovery);
+      this.resume?.afterPositioning(sub, recovery, fields);
       if (opts.data !== undefined) fields.data = opts.data;
       results.set(channel, fields);
     }
@@ -509,10 +543,94 @@ export class Client implements NodeClient, Actor {
     this.scheduleSubExpiry(sub);
   }
 
+  /** Sends what a `Last-Event-ID` resume recovered (one event each), then the reload notices. */
+  private deliverResumed(resume: ResumeTracker): void {
+    for (const { sub, pubs } of resume.takeRecovered()) this.sendRecovered(sub, pubs);
+    for (const notice of resume.takeReloads()) this.writeBytes(reloadEvent(notice));
+  }
+
+  /** Recovered publications as ordinary pushes; `sub.offset` must be where the client stands. */
+  private sendRecovered(sub: Subscription, pubs: Publication[]): void {
+    for (const pub of pubs) {
+      if (this.subs.get(sub.channel) !== sub) return;
+      this.sendPublication(
+        sub,
+        pub,
+        { offset: pub.offset ?? 0, epoch: sub.epoch },
+        publicationPush(sub.channel, pub),
+      );
+    }
+  }
+
+  // ---------------------------------------------------------------- server API on this connection
+
+  async serverSubscribe(opts: ServerSubscribeOptions): Promise<void> {
+    if (this.state !== "connected" || this.subs.has(opts.channel)) return;
+    const limit = this.node.config.client_channel_limit;
+    if (limit > 0 && this.subs.size >= limit) {
+      this.log.info("server-side subscribe over the channel limit", { channel: opts.channel });
+      return;
+    }
+    const resolved = this.node.resolveChannel(opts.channel);
+    const sub = new Subscription(opts.channel, resolved, true, opts.override);
+    sub.chanInfo = opts.info;
+    sub.expireAt = opts.expireAt ?? 0;
+    this.resume?.position(sub);
+    const since = opts.recoverSince;
+    const recovery = since
+      ? { recover: true, offset: since.offset, epoch: since.epoch, rejectUnrecovered: false }
+      : { recover: false, offset: 0, epoch: "", rejectUnrecovered: false };
+    let fields: SubscribeResultFields;
+    try {
+      fields = await this.prepare(sub, recovery);
+    } catch (err) {
+      if (!(err instanceof Gone)) {
+        this.log.error("server-side subscribe failed", { channel: opts.channel, err });
+      }
+      return;
+    }
+    const recovered = fields.recovered ? fields.publications ?? [] : [];
+    if (fields.recovered) sub.offset = recovery.offset;
+    const body = jsonObject({
+      recoverable: fields.recoverable,
+      epoch: fields.epoch,
+      offset: sub.offset,
+      positioned: fields.positioned,
+      data: raw(opts.data),
+    });
+    if (this.resume && sub.positioned) this.writeBytes(this.resume.idLine(this.subs.values()));
+    this.writePush(`{"channel":${JSON.stringify(opts.channel)},"subscribe":${body}}`);
+    this.sendRecovered(sub, recovered);
+    this.activate(sub);
+  }
+
+  async serverUnsubscribe(channel: string): Promise<void> {
+    const sub = this.subs.get(channel);
+    if (!sub) return;
+    this.writePush(unsubscribePushBody(channel, 2000, unsubscribeReasons[2000]));
+    await this.removeSubscription(sub);
+  }
+
+  serverRefresh(opts: ServerRefreshOptions): void {
+    if (this.state !== "connected") return;
+    if (opts.expired) {
+      this.disconnectNow(DisconnectCode.Expired, "connection expired");
+      return;
+    }
+    if (opts.expireAt !== undefined) this.expireAt = opts.expireAt;
+    if (opts.info !== undefined) this.connInfo = opts.info;
+    this.scheduleExpiry();
+    if (this.transport.unidirectional) {
+      const ttl = this.expireAt > 0 ? Math.max(0, this.expireAt - Math.floor(Date.now() / 1000)) : 0;
+      this.writePush(`{"refresh":${jsonObject({ expires: this.expireAt > 0, ttl })}}`);
+    }
+  }
+
   /** Removes a subscription and everything it holds (hub, broker, presence, join → leave). */
   async removeSubscription(sub: Subscription): Promise<void> {
     if (this.subs.get(sub.channel) !== sub) return;
     this.subs.delete(sub.channel);
+    this.resume?.forget(sub);
     this.subTimers.get(sub.channel)?.cancel();
     this.subTimers.delete(sub.channel);
     const ch = sub.channel;
@@ -558,6 +676,7 @@ export class Client implements NodeClient, Actor {
         else this.unsubscribeWithPush(sub, 2500);
         return;
       default:
+        if (this.resume && sub.positioned) this.writeBytes(this.resume.idLine(this.subs.values()));
         this.writeBytes(push.bytesFor(this.transport.shape));
     }
   }
@@ -713,4 +832,27 @@ function encodeSubsMap(subs: Map<string, SubscribeResultFields>): string {
     parts.push(`${JSON.stringify(ch)}:${commands.encodeSubscribeFields(fields)}`);
   }
   return `{${parts.join(",")}}`;
+}
+
+/**
+ * Unidirectional clients cannot read error replies: connect errors become disconnects, as in
+ * Centrifugo (109/110 → 3005, 111 → 3013, 103 → 3507, anything else → 3004).
+ */
+function unidirectionalDisconnect(err: unknown, log: Logger): Disconnect {
+  if (isDisconnect(err)) return err;
+  if (isClientError(err)) {
+    switch (err.code) {
+      case ErrorCode.TokenExpired:
+      case ErrorCode.Expired:
+        return new Disconnect(DisconnectCode.Expired);
+      case ErrorCode.TooManyRequests:
+        return new Disconnect(DisconnectCode.TooManyRequests);
+      case ErrorCode.PermissionDenied:
+        return new Disconnect(DisconnectCode.PermissionDenied);
+      default:
+        return new Disconnect(DisconnectCode.InternalServerError);
+    }
+  }
+  log.error("connect failed", { err });
+  return new Disconnect(DisconnectCode.InternalServerError);
 }

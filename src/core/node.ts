@@ -17,7 +17,7 @@ import type {
   PublishResult,
 } from "../broker/broker.ts";
 import { MemoryBroker, MemoryController, MemoryPresenceManager } from "../broker/memory.ts";
-import { TokenVerifier } from "../auth/jwt.ts";
+import { type SubscribeOverride, TokenVerifier } from "../auth/jwt.ts";
 import type { Logger } from "../log.ts";
 import { silentLogger } from "../log.ts";
 import { ChannelRules, hasHistory, type ResolvedChannel } from "./channel.ts";
@@ -34,6 +34,39 @@ export interface NodeClient extends HubClient {
   /** Re-announces presence for every channel with presence (for TTL-based managers). */
   refreshPresence(): void;
   disconnectNow(code: number, reason: string): void;
+  /** Server API `subscribe`: adds a server-side subscription and tells the client. */
+  serverSubscribe(opts: ServerSubscribeOptions): Promise<void>;
+  /** Server API `unsubscribe`: removes a subscription (client- or server-side) with code 2000. */
+  serverUnsubscribe(channel: string): Promise<void>;
+  /** Server API `refresh`: extends, ends or changes the connection. */
+  serverRefresh(opts: ServerRefreshOptions): void;
+}
+
+/** Which connections a server API call addresses: a user's, narrowed by client or session id. */
+export interface UserTarget {
+  user: string;
+  client?: string;
+  session?: string;
+}
+
+export interface ServerSubscribeOptions {
+  channel: string;
+  /** Channel info, JSON text. */
+  info?: string;
+  /** Data for the subscribe push, JSON text. */
+  data?: string;
+  /** Unix seconds; 0 = never. */
+  expireAt?: number;
+  override?: SubscribeOverride;
+  recoverSince?: StreamPosition;
+}
+
+export interface ServerRefreshOptions {
+  expired?: boolean;
+  /** Unix seconds; 0 = never. */
+  expireAt?: number;
+  /** New connection info, JSON text. */
+  info?: string;
 }
 
 export interface NodeOptions {
@@ -196,17 +229,77 @@ export class Node implements BrokerEventHandler, ControlHandler {
     this.hub.broadcastJoinLeave(channel, "leave", info);
   }
 
+  // ---------------------------------------------------------------- server API on users, every node
+
+  /** Subscribes the user's online connections (on every node) to a channel, server-side. */
+  subscribeUser(target: UserTarget, opts: ServerSubscribeOptions): Promise<void> {
+    return this.controller.publishControl({ type: "subscribe", target, opts });
+  }
+
+  unsubscribeUser(target: UserTarget, channel: string): Promise<void> {
+    return this.controller.publishControl({ type: "unsubscribe", target, channel });
+  }
+
+  /** Disconnects the user's connections except those whose client id is in `whitelist`. */
+  disconnectUser(target: UserTarget, code: number, reason: string, whitelist: string[] = []): Promise<void> {
+    return this.controller.publishControl({ type: "disconnect", target, code, reason, whitelist });
+  }
+
+  refreshUser(target: UserTarget, opts: ServerRefreshOptions): Promise<void> {
+    return this.controller.publishControl({ type: "refresh", target, opts });
+  }
+
+  private targets(target: UserTarget): NodeClient[] {
+    return this.hub.userConnections(target.user).filter((c) =>
+      (!target.client || c.id === target.client) && (!target.session || c.session === target.session)
+    );
+  }
+
   // ControlHandler
-  handleControl(msg: ControlMessage): void {
+  async handleControl(msg: ControlMessage): Promise<void> {
+    const target = msg.target as UserTarget;
     switch (msg.type) {
       case "emulation": {
         const client = this.hub.bySession(String(msg.session));
         client?.handleEmulation(String(msg.data));
         return;
       }
+      case "subscribe":
+        await Promise.all(
+          this.targets(target).map((c) => c.serverSubscribe(msg.opts as ServerSubscribeOptions)),
+        );
+        return;
+      case "unsubscribe":
+        await Promise.all(this.targets(target).map((c) => c.serverUnsubscribe(String(msg.channel))));
+        return;
+      case "disconnect": {
+        const keep = new Set(msg.whitelist as string[]);
+        for (const c of this.targets(target)) {
+          if (!keep.has(c.id)) c.disconnectNow(Number(msg.code), String(msg.reason));
+        }
+        return;
+      }
+      case "refresh":
+        for (const c of this.targets(target)) c.serverRefresh(msg.opts as ServerRefreshOptions);
+        return;
       default:
         this.log.debug("unknown control message", { type: msg.type });
     }
+  }
+
+  /** This node's entry in `info`. */
+  nodeInfo(): Record<string, unknown> {
+    const st = this.stats();
+    return {
+      uid: this.id,
+      name: this.name,
+      version: this.version,
+      num_clients: st.numClients,
+      num_users: st.numUsers,
+      num_channels: st.numChannels,
+      num_subs: st.numSubs,
+      uptime: st.uptime,
+    };
   }
 
   /**

@@ -5,6 +5,7 @@
  * `"*"` allows all; patterns are globs (`https://*.example.com`) matched against the lower-cased
  * Origin. Unlike Centrifugo (which only omits CORS headers), a refused origin gets 403.
  */
+import { globToRegExp } from "../core/glob.ts";
 
 export class OriginPolicy {
   private readonly anyOrigin: boolean;
@@ -12,7 +13,7 @@ export class OriginPolicy {
 
   constructor(allowed: string[]) {
     this.anyOrigin = allowed.includes("*");
-    this.patterns = allowed.filter((p) => p !== "*").map(globToRegExp);
+    this.patterns = allowed.filter((p) => p !== "*").map((p) => globToRegExp(p, { ignoreCase: true }));
   }
 
   /** Whether a request with this Origin header value (or none) may proceed. */
@@ -36,15 +37,4 @@ export class OriginPolicy {
     if (requested) headers["Access-Control-Allow-Headers"] = requested;
     return headers;
   }
-}
-
-/** `*` matches any run of characters, `?` one character; everything else is literal. */
-export function globToRegExp(glob: string): RegExp {
-  let out = "";
-  for (const ch of glob.toLowerCase()) {
-    if (ch === "*") out += ".*";
-    else if (ch === "?") out += ".";
-    else out += ch.replace(/[.+^${}()|[\]\\/]/g, "\\$&");
-  }
-  return new RegExp(`^${out}$`);
 }

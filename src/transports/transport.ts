@@ -16,6 +16,7 @@ export interface SinkOptions {
   pingBytes: Uint8Array;
   /** Bytes the stream may hold unread before `write` reports overflow. */
   maxQueueBytes: number;
+  eventIds?: boolean;
 }
 
 /**
@@ -30,6 +31,7 @@ export class StreamSink implements ClientTransport {
   readonly framing: Framing;
   readonly shape: Shape;
   readonly pingBytes: Uint8Array;
+  readonly eventIds: boolean;
   readonly stream: ReadableStream<Uint8Array>;
   private controller!: ReadableStreamDefaultController<Uint8Array>;
   private closed = false;
@@ -42,6 +44,7 @@ export class StreamSink implements ClientTransport {
     this.framing = opts.framing;
     this.shape = shapeOf(opts.unidirectional, opts.framing);
     this.pingBytes = opts.pingBytes;
+    this.eventIds = opts.eventIds ?? false;
     this.stream = new ReadableStream<Uint8Array>(
       {
         start: (controller) => {

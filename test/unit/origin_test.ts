@@ -3,7 +3,8 @@
  */
 import { test } from "../harness.ts";
 import { assert, assertEquals } from "../assert.ts";
-import { globToRegExp, OriginPolicy } from "../../src/transports/origin.ts";
+import { OriginPolicy } from "../../src/transports/origin.ts";
+import { globToRegExp } from "../../src/core/glob.ts";
 
 test("OriginPolicy: a request without an Origin header always passes", () => {
   assert(new OriginPolicy([]).allows(null), "empty list");
@@ -84,7 +85,8 @@ test("globToRegExp: * is any run, ? is one character, anchored at both ends", ()
   assert(q.test("http://host1.example"), "? matches one character");
   assert(!q.test("http://host.example"), "? needs a character");
   assert(!q.test("http://host12.example"), "? is exactly one");
-  assertEquals(globToRegExp("A.B").test("a.b"), true, "pattern is lower-cased");
+  assertEquals(globToRegExp("A.B", { ignoreCase: true }).test("a.b"), true, "pattern is lower-cased");
+  assertEquals(globToRegExp("A.B").test("a.b"), false, "case-sensitive by default");
 });
 
 test("corsHeaders: echoes the origin, allows credentials, varies on Origin", () => {

@@ -1,0 +1,101 @@
+/**
+ * @module
+ * Lossless resume for plain `EventSource` clients on `uni_sse` (a Sluice extension).
+ *
+ * Every event that moves a channel's position carries an `id:` with the positions of all the
+ * connection's positioned channels (see `event_id.ts`). When the browser reconnects with
+ * `Last-Event-ID`, each channel found in it is recovered from history: the missed publications are
+ * sent as ordinary events (each with its own id, so a drop half-way loses nothing) before live
+ * data. A channel whose gap history no longer covers — or every channel, when the id is damaged —
+ * gets a `reload` event instead: `event: reload` with data `{"channel": "…", "reason": "…"}`.
+ */
+import { hasHistory } from "./channel.ts";
+import { channelHash, encodeSegment, joinSegments, parseEventId } from "./event_id.ts";
+import type { Publication, StreamPosition } from "./protocol.ts";
+import type { RecoveryRequest, SubscribeResultFields, Subscription } from "./subscription.ts";
+
+const encoder = new TextEncoder();
+
+export interface ReloadNotice {
+  channel: string;
+  reason: "unrecoverable position" | "invalid last event id";
+}
+
+export class ResumeTracker {
+  /** Positions from `Last-Event-ID`: undefined = first connection, null = an id we cannot read. */
+  private readonly requested: Map<string, StreamPosition> | null | undefined;
+  private readonly recovered: Array<{ sub: Subscription; pubs: Publication[] }> = [];
+  private readonly reloads: ReloadNotice[] = [];
+  private readonly segments = new Map<Subscription, { offset: number; epoch: string; text: string }>();
+
+  constructor(lastEventId: string | null) {
+    this.requested = lastEventId === null || lastEventId === ""
+      ? undefined
+      : parseEventId(lastEventId) ?? null;
+  }
+
+  /** Channels with history are positioned on `uni_sse`, so their events can carry positions. */
+  position(sub: Subscription): void {
+    if (!hasHistory(sub.resolved.options)) return;
+    sub.positioned = true;
+    sub.recoverable = true;
+  }
+
+  /** The recovery request for a channel when resuming from `Last-Event-ID`, else `fallback`. */
+  recoveryFor(sub: Subscription, fallback: RecoveryRequest): RecoveryRequest {
+    if (!sub.positioned || !this.requested) return fallback;
+    const sp = this.requested.get(channelHash(sub.channel));
+    return sp ? { recover: true, offset: sp.offset, epoch: sp.epoch, rejectUnrecovered: false } : fallback;
+  }
+
+  /**
+   * After positioning: recovered publications are held back to be sent as events, and the
+   * subscription is rewound to the requested offset so ids advance one publication at a time.
+   */
+  afterPositioning(sub: Subscription, req: RecoveryRequest, fields: SubscribeResultFields): void {
+    if (!sub.positioned || this.requested === undefined) return;
+    if (this.requested === null) {
+      this.reloads.push({ channel: sub.channel, reason: "invalid last event id" });
+      return;
+    }
+    if (!this.requested.has(channelHash(sub.channel)) || !req.recover) return;
+    if (fields.recovered) {
+      this.recovered.push({ sub, pubs: fields.publications ?? [] });
+      fields.publications = undefined;
+      sub.offset = req.offset;
+    } else {
+      this.reloads.push({ channel: sub.channel, reason: "unrecoverable position" });
+    }
+  }
+
+  takeRecovered(): Array<{ sub: Subscription; pubs: Publication[] }> {
+    return this.recovered.splice(0);
+  }
+
+  takeReloads(): ReloadNotice[] {
+    return this.reloads.splice(0);
+  }
+
+  /** `id: …\n` with the current position of every positioned subscription. */
+  idLine(subs: Iterable<Subscription>): Uint8Array {
+    const parts: string[] = [];
+    for (const sub of subs) {
+      if (!sub.positioned) continue;
+      let seg = this.segments.get(sub);
+      if (!seg || seg.offset !== sub.offset || seg.epoch !== sub.epoch) {
+        seg = { offset: sub.offset, epoch: sub.epoch, text: encodeSegment(sub.channel, sub) };
+        this.segments.set(sub, seg);
+      }
+      parts.push(seg.text);
+    }
+    return encoder.encode(`id: ${joinSegments(parts)}\n`);
+  }
+
+  forget(sub: Subscription): void {
+    this.segments.delete(sub);
+  }
+}
+
+export function reloadEvent(notice: ReloadNotice): Uint8Array {
+  return encoder.encode(`event: reload\ndata: ${JSON.stringify(notice)}\n\n`);
+}

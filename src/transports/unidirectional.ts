@@ -1,0 +1,69 @@
+/**
+ * @module
+ * Opening a unidirectional stream (`uni_sse`, `uni_http_stream`): the request carries a bare
+ * ConnectRequest; the server answers with a connect push and then pushes only. Clients never
+ * send anything, so subscriptions come from the token, the connect request's `subs`, or the
+ * server API.
+ */
+import { Client } from "../core/client.ts";
+import type { Framing } from "../core/codec.ts";
+import type { ConnectRequest } from "../core/protocol.ts";
+import type { Node } from "../core/node.ts";
+import type { ConnInfo } from "../runtime/types.ts";
+import { streamHeaders, StreamSink, textResponse } from "./transport.ts";
+
+export interface UniOpenOptions {
+  name: "uni_sse" | "uni_http_stream";
+  framing: Framing;
+  pingBytes: Uint8Array;
+  preamble?: Uint8Array;
+  contentType?: string;
+  /** Events carry position ids; `lastEventId` resumes from one. */
+  eventIds?: boolean;
+  lastEventId?: string | null;
+}
+
+/** Parses the ConnectRequest JSON (empty = `{}`); returns a 400 response when it is malformed. */
+export function parseConnectRequest(node: Node, text: string): ConnectRequest | Response {
+  if (text.trim() === "") return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    node.log.info("unidirectional connect request is not JSON");
+    return textResponse(400, "Bad Request: the connect request must be JSON");
+  }
+  if (value === null) return {};
+  if (typeof value !== "object" || Array.isArray(value)) {
+    return textResponse(400, "Bad Request: the connect request must be a JSON object");
+  }
+  return value as ConnectRequest;
+}
+
+export function openUnidirectionalStream(
+  node: Node,
+  req: Request,
+  conn: ConnInfo,
+  connect: ConnectRequest,
+  opts: UniOpenOptions,
+): Response {
+  const sink = new StreamSink({
+    name: opts.name,
+    unidirectional: true,
+    emulation: false,
+    framing: opts.framing,
+    pingBytes: opts.pingBytes,
+    maxQueueBytes: node.config.client_queue_max_size,
+    eventIds: opts.eventIds,
+  });
+  const client = new Client(node, sink, {
+    headers: req.headers,
+    remoteAddr: conn.remoteAddr,
+    lastEventId: opts.lastEventId,
+  });
+  sink.onGone(() => client.transportGone());
+  sink.watch(conn);
+  if (opts.preamble) sink.write(opts.preamble);
+  void client.startUnidirectional(connect);
+  return new Response(sink.stream, { status: 200, headers: streamHeaders(opts.contentType) });
+}
