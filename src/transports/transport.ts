@@ -20,9 +20,11 @@ export interface SinkOptions {
 }
 
 /**
- * One connection's outgoing stream. The stream's own queue, measured in bytes, is the bounded
- * client queue: when the reader (the runtime writing to the socket) falls behind by more than
- * `maxQueueBytes`, `write` returns false and the client disconnects itself as slow.
+ * One connection's outgoing stream, with its own byte-counted queue. The `ReadableStream` keeps no
+ * buffer of its own (high-water mark 0): the runtime pulls whenever the socket can take more, and
+ * each pull hands over everything queued as one chunk (fewer, larger socket writes under load).
+ * When the reader falls more than `maxQueueBytes` behind, `write` returns false and the client
+ * disconnects itself as slow; `abort` then drops the queue and ends the response.
  */
 export class StreamSink implements ClientTransport {
   readonly name: string;
@@ -33,8 +35,14 @@ export class StreamSink implements ClientTransport {
   readonly pingBytes: Uint8Array;
   readonly eventIds: boolean;
   readonly stream: ReadableStream<Uint8Array>;
-  private controller!: ReadableStreamDefaultController<Uint8Array>;
+  private readonly maxQueueBytes: number;
+  private queue: Uint8Array[] = [];
+  private queuedBytes = 0;
+  /** Set when the writer is done; the stream ends once the queue is drained. */
+  private ending = false;
   private closed = false;
+  /** Resolves a pending pull when data or the end arrives. */
+  private wake: (() => void) | undefined;
   private readonly goneCallbacks: Array<() => void> = [];
 
   constructor(opts: SinkOptions) {
@@ -45,50 +53,43 @@ export class StreamSink implements ClientTransport {
     this.shape = shapeOf(opts.unidirectional, opts.framing);
     this.pingBytes = opts.pingBytes;
     this.eventIds = opts.eventIds ?? false;
+    this.maxQueueBytes = opts.maxQueueBytes;
     this.stream = new ReadableStream<Uint8Array>(
       {
-        start: (controller) => {
-          this.controller = controller;
-        },
+        pull: (controller) => this.pull(controller),
         cancel: () => this.gone(),
       },
-      new ByteLengthQueuingStrategy({ highWaterMark: opts.maxQueueBytes }),
+      { highWaterMark: 0 },
     );
   }
 
+  /** True once the writer closed or aborted the stream, or the reader went away. */
   get isClosed(): boolean {
-    return this.closed;
+    return this.closed || this.ending;
   }
 
   write(bytes: Uint8Array): boolean {
-    if (this.closed) return true;
-    try {
-      this.controller.enqueue(bytes);
-    } catch {
-      this.gone();
-      return true;
-    }
-    return (this.controller.desiredSize ?? 0) >= 0;
+    if (this.isClosed) return true;
+    this.queue.push(bytes);
+    this.queuedBytes += bytes.byteLength;
+    this.notify();
+    return this.queuedBytes <= this.maxQueueBytes;
   }
 
+  /** Ends the response after everything queued has been handed to the runtime. */
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    try {
-      this.controller.close();
-    } catch {
-      // already closed by the reader
-    }
+    if (this.isClosed) return;
+    this.ending = true;
+    this.notify();
   }
 
+  /** Drops whatever is queued and ends the response now. */
   abort(): void {
-    if (this.closed) return;
-    this.closed = true;
-    try {
-      this.controller.error(new Error("client queue overflow"));
-    } catch {
-      // already closed
-    }
+    if (this.isClosed) return;
+    this.queue = [];
+    this.queuedBytes = 0;
+    this.ending = true;
+    this.notify();
   }
 
   /** Registers what to do when the client goes away (cancel or connection closed). */
@@ -102,9 +103,49 @@ export class StreamSink implements ClientTransport {
     conn.closed.then(() => this.gone());
   }
 
+  private async pull(controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> {
+    while (this.queue.length === 0 && !this.ending && !this.closed) {
+      await new Promise<void>((resolve) => (this.wake = resolve));
+    }
+    if (this.queue.length > 0) {
+      controller.enqueue(this.takeAll());
+      return;
+    }
+    this.closed = true;
+    try {
+      controller.close();
+    } catch {
+      // the reader cancelled meanwhile
+    }
+  }
+
+  private takeAll(): Uint8Array {
+    const chunks = this.queue;
+    const size = this.queuedBytes;
+    this.queue = [];
+    this.queuedBytes = 0;
+    if (chunks.length === 1) return chunks[0];
+    const out = new Uint8Array(size);
+    let at = 0;
+    for (const c of chunks) {
+      out.set(c, at);
+      at += c.byteLength;
+    }
+    return out;
+  }
+
+  private notify(): void {
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
+  }
+
   /** The reader went away; callbacks run once (whichever signal comes first). */
   private gone(): void {
     this.closed = true;
+    this.queue = [];
+    this.queuedBytes = 0;
+    this.notify();
     for (const fn of this.goneCallbacks.splice(0)) fn();
   }
 }
