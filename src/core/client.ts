@@ -5,7 +5,8 @@
  * Commands run one at a time in arrival order (a per-connection chain), except pongs, which only
  * touch a flag. Handlers answer by returning a result (written as the reply), throwing a
  * `ClientError` (error reply, connection stays) or a `Disconnect` (connection closes with a code).
- * Anything else is logged and answered with 100, so no input can crash the process.
+ * Anything else is logged and answered with 100, so no input can crash the process. The
+ * connection's subscriptions live in `ClientChannels`; the connect step in `client_connect.ts`.
  */
 import type { Node, NodeClient, ServerRefreshOptions, ServerSubscribeOptions } from "./node.ts";
 import type { Framing, PreparedPush, Shape } from "./codec.ts";
@@ -18,9 +19,6 @@ import {
   encodeReply,
   frame,
   jsonObject,
-  publicationPush,
-  raw,
-  unsubscribePushBody,
 } from "./codec.ts";
 import type { Command, CommandMethod, ConnectRequest, Publication, Raw, StreamPosition } from "./protocol.ts";
 import {
@@ -30,26 +28,16 @@ import {
   ErrorCode,
   isClientError,
   isDisconnect,
-  unsubscribeReasons,
 } from "../errors.ts";
 import type { TimerHandle } from "./timers.ts";
 import type { Logger } from "../log.ts";
-import { InvalidTokenError, TokenExpiredError, TokenVerifierUnavailableError } from "../auth/jwt.ts";
-import type { SubscribeOverride } from "../auth/jwt.ts";
-import {
-  checkContinuity,
-  clientInfoFor,
-  MAX_BUFFERED_PUBLICATIONS,
-  positionSubscription,
-  type RecoveryRequest,
-  type SubscribeResultFields,
-  Subscription,
-} from "./subscription.ts";
+import { clientInfoFor, type Subscription } from "./subscription.ts";
 import type { Actor } from "./permissions.ts";
-import { canSubscribeWithoutToken } from "./permissions.ts";
 import * as commands from "./client_commands.ts";
 import type { ResolvedChannel } from "./channel.ts";
-import { reloadEvent, ResumeTracker } from "./resume.ts";
+import { ResumeTracker } from "./resume.ts";
+import { ClientChannels, Gone } from "./client_channels.ts";
+import { connect, mapTokenError, unidirectionalDisconnect } from "./client_connect.ts";
 
 /** The downstream half of a connection, implemented by each transport. */
 export interface ClientTransport {
@@ -80,17 +68,6 @@ export interface ClientRequestInfo {
   lastEventId?: string | null;
 }
 
-export interface Credentials {
-  user: string;
-  /** Unix seconds, 0 = never. */
-  expireAt: number;
-  info?: Raw;
-  meta?: Raw;
-  data?: Raw;
-  channels: string[];
-  subs: Record<string, { info?: Raw; data?: Raw; override?: SubscribeOverride }>;
-}
-
 /** A handler's answer: the result JSON, and work to do right after the reply is written. */
 export interface Outcome {
   result: string;
@@ -99,9 +76,6 @@ export interface Outcome {
 
 /** Commands a connection may have waiting before it is considered abusive. */
 const MAX_PENDING_COMMANDS = 256;
-
-/** Thrown when the connection or subscription went away while a command awaited; answered with nothing. */
-class Gone extends Error {}
 
 export class Client implements NodeClient, Actor {
   readonly id: string = crypto.randomUUID();
@@ -114,7 +88,7 @@ export class Client implements NodeClient, Actor {
   expireAt = 0;
   clientName = "";
   clientVersion = "";
-  readonly subs = new Map<string, Subscription>();
+  readonly channels: ClientChannels;
   readonly log: Logger;
   private chain: Promise<void> = Promise.resolve();
   private pending = 0;
@@ -124,12 +98,16 @@ export class Client implements NodeClient, Actor {
   private pongTimer?: TimerHandle;
   private expireTimer?: TimerHandle;
   private staleTimer?: TimerHandle;
-  private readonly subTimers = new Map<string, TimerHandle>();
-  private readonly resume?: ResumeTracker;
 
   constructor(readonly node: Node, readonly transport: ClientTransport, readonly request: ClientRequestInfo) {
     this.log = node.log.child({ client: this.id, transport: transport.name });
-    if (transport.eventIds) this.resume = new ResumeTracker(request.lastEventId ?? null);
+    const resume = transport.eventIds ? new ResumeTracker(request.lastEventId ?? null) : undefined;
+    this.channels = new ClientChannels(this, resume);
+  }
+
+  /** The connection's subscriptions by channel. */
+  get subs(): Map<string, Subscription> {
+    return this.channels.subs;
   }
 
   get insecure(): boolean {
@@ -145,7 +123,11 @@ export class Client implements NodeClient, Actor {
   }
 
   isSubscribed(channel: string): boolean {
-    return this.subs.get(channel)?.state === "active";
+    return this.channels.isActive(channel);
+  }
+
+  infoFor(sub?: Subscription) {
+    return clientInfoFor(this.user, this.id, this.connInfo, sub?.chanInfo);
   }
 
   // ---------------------------------------------------------------- entry points
@@ -236,6 +218,43 @@ export class Client implements NodeClient, Actor {
     }
   }
 
+  // ---------------------------------------------------------------- hub and node callbacks
+
+  deliverPublication(channel: string, pub: Publication, sp: StreamPosition, push: PreparedPush): void {
+    this.channels.deliverPublication(channel, pub, sp, push);
+  }
+
+  deliverJoinLeave(channel: string, _kind: "join" | "leave", push: PreparedPush): void {
+    this.channels.deliverJoinLeave(channel, push);
+  }
+
+  refreshPresence(): void {
+    this.channels.refreshPresence();
+  }
+
+  serverSubscribe(opts: ServerSubscribeOptions): Promise<void> {
+    return this.channels.serverSubscribe(opts);
+  }
+
+  serverUnsubscribe(channel: string): Promise<void> {
+    return this.channels.serverUnsubscribe(channel);
+  }
+
+  serverRefresh(opts: ServerRefreshOptions): void {
+    if (this.state !== "connected") return;
+    if (opts.expired) {
+      this.disconnectNow(DisconnectCode.Expired, "connection expired");
+      return;
+    }
+    if (opts.expireAt !== undefined) this.expireAt = opts.expireAt;
+    if (opts.info !== undefined) this.connInfo = opts.info;
+    this.scheduleExpiry();
+    if (this.transport.unidirectional) {
+      const ttl = this.expireAt > 0 ? Math.max(0, this.expireAt - Math.floor(Date.now() / 1000)) : 0;
+      this.writePush(`{"refresh":${jsonObject({ expires: this.expireAt > 0, ttl })}}`);
+    }
+  }
+
   // ---------------------------------------------------------------- command processing
 
   private enqueue(fn: () => Promise<void>): Promise<void> {
@@ -276,9 +295,9 @@ export class Client implements NodeClient, Actor {
   private handle(method: CommandMethod, cmd: Command): Promise<Outcome> {
     switch (method) {
       case "subscribe":
-        return this.subscribeCommand(cmd.subscribe!);
+        return commands.subscribe(this, cmd.subscribe!);
       case "unsubscribe":
-        return this.unsubscribeCommand(cmd.unsubscribe!);
+        return commands.unsubscribe(this, cmd.unsubscribe!);
       case "publish":
         return commands.publish(this, cmd.publish!);
       case "presence":
@@ -290,7 +309,7 @@ export class Client implements NodeClient, Actor {
       case "refresh":
         return this.refreshCommand(cmd.refresh!);
       case "sub_refresh":
-        return this.subRefreshCommand(cmd.sub_refresh!);
+        return commands.subRefresh(this, cmd.sub_refresh!);
       case "rpc":
         return Promise.reject(new ClientError(ErrorCode.MethodNotFound));
       case "ping":
@@ -319,7 +338,7 @@ export class Client implements NodeClient, Actor {
 
   private async connectBidirectional(id: number, req: ConnectRequest): Promise<void> {
     try {
-      const { result, after } = await this.connect(req);
+      const { result, after } = await connect(this, req);
       if (this.state !== "connected") return;
       this.writeJson(encodeReply(id, "connect", result));
       after?.();
@@ -344,9 +363,9 @@ export class Client implements NodeClient, Actor {
 
   private async connectUnidirectional(req: ConnectRequest): Promise<void> {
     try {
-      const { result, after } = await this.connect(req);
+      const { result, after } = await connect(this, req);
       if (this.state !== "connected") return;
-      if (this.resume) this.writeBytes(this.resume.idLine(this.subs.values()));
+      this.channels.writeEventId();
       this.writePush(`{"connect":${result}}`);
       after?.();
     } catch (err) {
@@ -358,357 +377,11 @@ export class Client implements NodeClient, Actor {
     }
   }
 
-  /** Authenticates and registers the connection; returns the connect result (JSON). */
-  async connect(req: ConnectRequest): Promise<Outcome> {
-    if (req === null || typeof req !== "object") throw new Disconnect(DisconnectCode.BadRequest);
-    if (req.name !== undefined && typeof req.name !== "string") {
-      throw new Disconnect(DisconnectCode.BadRequest);
-    }
-    if (req.version !== undefined && typeof req.version !== "string") {
-      throw new Disconnect(DisconnectCode.BadRequest);
-    }
-    this.clientName = (req.name ?? "").slice(0, 64);
-    this.clientVersion = (req.version ?? "").slice(0, 64);
-    const creds = await this.authenticate(req);
-    const now = Math.floor(Date.now() / 1000);
-    if (creds.expireAt > 0 && creds.expireAt <= now) throw new ClientError(ErrorCode.Expired);
-    const limit = this.node.config.client_user_connection_limit;
-    if (limit > 0 && creds.user !== "" && this.node.hub.userConnections(creds.user).length >= limit) {
-      throw new Disconnect(DisconnectCode.ConnectionLimit);
-    }
-    if (this.state !== "connecting") throw new Gone();
-    this.user = creds.user;
-    this.connInfo = creds.info;
-    this.meta = creds.meta;
-    this.expireAt = creds.expireAt;
-    if (this.transport.emulation || this.transport.unidirectional) this.session = crypto.randomUUID();
-    this.node.hub.add(this);
-    this.state = "connected";
-    const serverSubs = await this.subscribeServerSide(creds, req.subs);
-    const config = this.node.config;
-    const fields: Record<string, unknown> = {
-      client: this.id,
-      version: this.node.version,
-      expires: this.expireAt > 0,
-      ttl: this.expireAt > 0 ? this.expireAt - now : 0,
-      data: raw(creds.data),
-      subs: serverSubs.size > 0 ? raw(encodeSubsMap(serverSubs)) : undefined,
-      ping: Math.floor(config.ping_interval / 1000),
-      pong: !this.transport.unidirectional && config.ping_interval > 0 && config.pong_timeout > 0,
-      session: this.session,
-      node: this.transport.emulation ? this.node.id : undefined,
-      time: config.client_connect_include_server_time ? Date.now() : undefined,
-    };
-    this.log.debug("client connected", { user: this.user });
-    return {
-      result: jsonObject(fields),
-      after: () => {
-        if (this.resume) this.deliverResumed(this.resume);
-        for (const sub of this.subs.values()) if (sub.serverSide) this.activate(sub);
-        this.schedulePing(true);
-        this.scheduleExpiry();
-      },
-    };
-  }
-
-  private async authenticate(req: ConnectRequest): Promise<Credentials> {
-    const config = this.node.config;
-    if (req.token !== undefined && req.token !== "") {
-      if (typeof req.token !== "string") throw new Disconnect(DisconnectCode.BadRequest);
-      let claims;
-      try {
-        claims = await this.node.tokens.verifyConnectToken(req.token);
-      } catch (err) {
-        throw this.mapTokenError(err, "connection", new ClientError(ErrorCode.TokenExpired));
-      }
-      if (claims.user === "" && config.disallow_anonymous_connection_tokens) {
-        throw new Disconnect(DisconnectCode.PermissionDenied);
-      }
-      return { ...claims, expireAt: config.client_insecure ? 0 : claims.expireAt };
-    }
-    if (config.allow_anonymous_connect_without_token || config.client_insecure) {
-      return { user: "", expireAt: 0, channels: [], subs: {} };
-    }
-    this.log.info("client credentials not found");
-    throw new Disconnect(DisconnectCode.BadRequest);
-  }
-
-  /** Maps token verification failures; `onExpired` differs between connect, refresh and subscribe. */
-  mapTokenError(
-    err: unknown,
-    kind: string,
-    onExpired: Error,
-    onInvalid: Error = new Disconnect(DisconnectCode.InvalidToken),
-  ): Error {
-    if (err instanceof TokenExpiredError) return onExpired;
-    if (err instanceof TokenVerifierUnavailableError) {
-      this.log.error(`cannot verify ${kind} token`, { err });
-      return new ClientError(ErrorCode.Internal);
-    }
-    if (err instanceof InvalidTokenError) {
-      this.log.info(`invalid ${kind} token`, { err: err.message });
-      return onInvalid;
-    }
-    this.log.error(`${kind} token verification failed`, { err });
-    return new ClientError(ErrorCode.Internal);
-  }
-
-  // ---------------------------------------------------------------- subscriptions
-
-  /** Server-side subscriptions from credentials plus permitted ones the client asked for. */
-  private async subscribeServerSide(
-    creds: Credentials,
-    requested: ConnectRequest["subs"],
-  ): Promise<Map<string, SubscribeResultFields>> {
-    const wanted = new Map<string, { info?: Raw; data?: Raw; override?: SubscribeOverride }>();
-    for (const ch of creds.channels) wanted.set(ch, {});
-    for (const [ch, opts] of Object.entries(creds.subs)) wanted.set(ch, opts);
-    const req = requested !== null && typeof requested === "object" && !Array.isArray(requested)
-      ? requested
-      : {};
-    for (const ch of Object.keys(req)) {
-      if (wanted.has(ch)) continue;
-      const resolved = this.node.channels.resolve(ch);
-      if (!resolved || this.node.channels.invalidName(ch)) throw new Disconnect(DisconnectCode.BadRequest);
-      const allowed = this.node.channels.matchesRegex(ch, resolved) &&
-        canSubscribeWithoutToken(this, resolved.options, {
-          isPrivate: this.node.channels.isPrivate(ch),
-          isUserLimited: this.node.channels.isUserLimited(ch),
-          userAllowed: this.node.channels.userAllowed(ch, this.user),
-        });
-      if (allowed) wanted.set(ch, {});
-    }
-    const limit = this.node.config.client_channel_limit;
-    if (limit > 0 && wanted.size > limit) throw new Disconnect(DisconnectCode.ChannelLimit);
-    const results = new Map<string, SubscribeResultFields>();
-    for (const [channel, opts] of wanted) {
-      const resolved = this.node.resolveChannel(channel);
-      const sub = new Subscription(channel, resolved, true, opts.override);
-      sub.chanInfo = opts.info;
-      this.resume?.position(sub);
-      const r = (req as Record<string, unknown>)[channel] as Record<string, unknown> | undefined;
-      let recovery = recoveryRequestFrom(r);
-      if (this.resume) recovery = this.resume.recoveryFor(sub, recovery);
-      const fields = await this.prepare(sub, recovery);
-      this.resume?.afterPositioning(sub, recovery, fields);
-      if (opts.data !== undefined) fields.data = opts.data;
-      results.set(channel, fields);
-    }
-    return results;
-  }
-
-  /**
-   * Registers `sub`, joins the hub and broker, positions/recovers it and adds presence. The
-   * subscription stays "subscribing" (publications are buffered) until `activate` runs after the
-   * reply carrying the returned fields has been written.
-   */
-  async prepare(sub: Subscription, recovery: RecoveryRequest): Promise<SubscribeResultFields> {
-    const ch = sub.channel;
-    this.subs.set(ch, sub);
-    try {
-      await this.node.addSubscription(ch, this);
-      this.ensureCurrent(sub);
-      const fields = await positionSubscription(this, sub, recovery);
-      this.ensureCurrent(sub);
-      if (sub.presence) {
-        await this.node.presenceManager.addPresence(ch, this.id, this.infoFor(sub));
-        this.ensureCurrent(sub);
-      }
-      return fields;
-    } catch (err) {
-      if (this.subs.get(ch) === sub) await this.removeSubscription(sub);
-      throw err;
-    }
-  }
-
-  private ensureCurrent(sub: Subscription): void {
-    if (this.subs.get(sub.channel) !== sub || this.state === "closed") throw new Gone();
-  }
-
-  /** Makes a prepared subscription live: flushes what arrived meanwhile, announces the join. */
-  activate(sub: Subscription): void {
-    if (this.subs.get(sub.channel) !== sub || sub.state === "active") return;
-    sub.state = "active";
-    const buffered = sub.buffer;
-    sub.buffer = [];
-    for (const b of buffered) {
-      if (this.subs.get(sub.channel) !== sub) break;
-      this.sendPublication(sub, b.pub, b.sp, b.push);
-    }
-    if (sub.joinLeave && this.subs.get(sub.channel) === sub) {
-      this.node.broker.publishJoin(sub.channel, this.infoFor(sub)).catch((err) =>
-        this.log.error("join publish failed", { channel: sub.channel, err })
-      );
-    }
-    this.scheduleSubExpiry(sub);
-  }
-
-  /** Sends what a `Last-Event-ID` resume recovered (one event each), then the reload notices. */
-  private deliverResumed(resume: ResumeTracker): void {
-    for (const { sub, pubs } of resume.takeRecovered()) this.sendRecovered(sub, pubs);
-    for (const notice of resume.takeReloads()) this.writeBytes(reloadEvent(notice));
-  }
-
-  /** Recovered publications as ordinary pushes; `sub.offset` must be where the client stands. */
-  private sendRecovered(sub: Subscription, pubs: Publication[]): void {
-    for (const pub of pubs) {
-      if (this.subs.get(sub.channel) !== sub) return;
-      this.sendPublication(
-        sub,
-        pub,
-        { offset: pub.offset ?? 0, epoch: sub.epoch },
-        publicationPush(sub.channel, pub),
-      );
-    }
-  }
-
-  // ---------------------------------------------------------------- server API on this connection
-
-  async serverSubscribe(opts: ServerSubscribeOptions): Promise<void> {
-    if (this.state !== "connected" || this.subs.has(opts.channel)) return;
-    const limit = this.node.config.client_channel_limit;
-    if (limit > 0 && this.subs.size >= limit) {
-      this.log.info("server-side subscribe over the channel limit", { channel: opts.channel });
-      return;
-    }
-    const resolved = this.node.resolveChannel(opts.channel);
-    const sub = new Subscription(opts.channel, resolved, true, opts.override);
-    sub.chanInfo = opts.info;
-    sub.expireAt = opts.expireAt ?? 0;
-    this.resume?.position(sub);
-    const since = opts.recoverSince;
-    const recovery = since
-      ? { recover: true, offset: since.offset, epoch: since.epoch, rejectUnrecovered: false }
-      : { recover: false, offset: 0, epoch: "", rejectUnrecovered: false };
-    let fields: SubscribeResultFields;
-    try {
-      fields = await this.prepare(sub, recovery);
-    } catch (err) {
-      if (!(err instanceof Gone)) {
-        this.log.error("server-side subscribe failed", { channel: opts.channel, err });
-      }
-      return;
-    }
-    const recovered = fields.recovered ? fields.publications ?? [] : [];
-    if (fields.recovered) sub.offset = recovery.offset;
-    const body = jsonObject({
-      recoverable: fields.recoverable,
-      epoch: fields.epoch,
-      offset: sub.offset,
-      positioned: fields.positioned,
-      data: raw(opts.data),
-    });
-    if (this.resume && sub.positioned) this.writeBytes(this.resume.idLine(this.subs.values()));
-    this.writePush(`{"channel":${JSON.stringify(opts.channel)},"subscribe":${body}}`);
-    this.sendRecovered(sub, recovered);
-    this.activate(sub);
-  }
-
-  async serverUnsubscribe(channel: string): Promise<void> {
-    const sub = this.subs.get(channel);
-    if (!sub) return;
-    this.writePush(unsubscribePushBody(channel, 2000, unsubscribeReasons[2000]));
-    await this.removeSubscription(sub);
-  }
-
-  serverRefresh(opts: ServerRefreshOptions): void {
-    if (this.state !== "connected") return;
-    if (opts.expired) {
-      this.disconnectNow(DisconnectCode.Expired, "connection expired");
-      return;
-    }
-    if (opts.expireAt !== undefined) this.expireAt = opts.expireAt;
-    if (opts.info !== undefined) this.connInfo = opts.info;
+  /** Right after the connect reply/push: subscriptions go live, timers start. */
+  connected(): void {
+    this.channels.activateServerSide();
+    this.schedulePing(true);
     this.scheduleExpiry();
-    if (this.transport.unidirectional) {
-      const ttl = this.expireAt > 0 ? Math.max(0, this.expireAt - Math.floor(Date.now() / 1000)) : 0;
-      this.writePush(`{"refresh":${jsonObject({ expires: this.expireAt > 0, ttl })}}`);
-    }
-  }
-
-  /** Removes a subscription and everything it holds (hub, broker, presence, join → leave). */
-  async removeSubscription(sub: Subscription): Promise<void> {
-    if (this.subs.get(sub.channel) !== sub) return;
-    this.subs.delete(sub.channel);
-    this.resume?.forget(sub);
-    this.subTimers.get(sub.channel)?.cancel();
-    this.subTimers.delete(sub.channel);
-    const ch = sub.channel;
-    const info = this.infoFor(sub);
-    const tasks: Promise<unknown>[] = [this.node.removeSubscription(ch, this)];
-    if (sub.presence) tasks.push(this.node.presenceManager.removePresence(ch, this.id, this.user));
-    if (sub.joinLeave && sub.state === "active") tasks.push(this.node.broker.publishLeave(ch, info));
-    const results = await Promise.allSettled(tasks);
-    for (const r of results) {
-      if (r.status === "rejected") {
-        this.log.error("unsubscribe cleanup failed", { channel: ch, err: r.reason });
-      }
-    }
-  }
-
-  /** Server-initiated unsubscribe of a client-side subscription (the SDK resubscribes for ≥ 2500). */
-  unsubscribeWithPush(sub: Subscription, code: number): void {
-    void this.removeSubscription(sub);
-    this.writePush(unsubscribePushBody(sub.channel, code, unsubscribeReasons[code] ?? "unsubscribe"));
-  }
-
-  deliverPublication(channel: string, pub: Publication, sp: StreamPosition, push: PreparedPush): void {
-    const sub = this.subs.get(channel);
-    if (!sub) return;
-    if (sub.state === "subscribing") {
-      if (sub.buffer.length >= MAX_BUFFERED_PUBLICATIONS) {
-        this.disconnectNow(DisconnectCode.Slow, "slow");
-        return;
-      }
-      sub.buffer.push({ pub, sp, push });
-      return;
-    }
-    this.sendPublication(sub, pub, sp, push);
-  }
-
-  private sendPublication(sub: Subscription, pub: Publication, sp: StreamPosition, push: PreparedPush): void {
-    switch (checkContinuity(sub, pub, sp)) {
-      case "skip":
-        return;
-      case "gap":
-        this.log.info("insufficient state", { channel: sub.channel, offset: pub.offset, last: sub.offset });
-        if (sub.serverSide) this.disconnectNow(DisconnectCode.InsufficientState, "insufficient state");
-        else this.unsubscribeWithPush(sub, 2500);
-        return;
-      default:
-        if (this.resume && sub.positioned) this.writeBytes(this.resume.idLine(this.subs.values()));
-        this.writeBytes(push.bytesFor(this.transport.shape));
-    }
-  }
-
-  deliverJoinLeave(channel: string, _kind: "join" | "leave", push: PreparedPush): void {
-    const sub = this.subs.get(channel);
-    if (sub && sub.state === "active" && sub.pushJoinLeave) {
-      this.writeBytes(push.bytesFor(this.transport.shape));
-    }
-  }
-
-  infoFor(sub?: Subscription) {
-    return clientInfoFor(this.user, this.id, this.connInfo, sub?.chanInfo);
-  }
-
-  refreshPresence(): void {
-    for (const sub of this.subs.values()) {
-      if (sub.presence && sub.state === "active") {
-        this.node.presenceManager.addPresence(sub.channel, this.id, this.infoFor(sub)).catch((err) =>
-          this.log.error("presence update failed", { channel: sub.channel, err })
-        );
-      }
-    }
-  }
-
-  private subscribeCommand = (req: Command["subscribe"] & object) => commands.subscribe(this, req);
-
-  private async unsubscribeCommand(req: { channel: string }): Promise<Outcome> {
-    const channel = commands.requireChannel(req);
-    const sub = this.subs.get(channel);
-    if (sub) await this.removeSubscription(sub);
-    return { result: "{}" };
   }
 
   // ---------------------------------------------------------------- refresh and expiry
@@ -719,7 +392,7 @@ export class Client implements NodeClient, Actor {
     try {
       claims = await this.node.tokens.verifyConnectToken(req.token);
     } catch (err) {
-      throw this.mapTokenError(err, "refresh", new Disconnect(DisconnectCode.Expired));
+      throw mapTokenError(this.log, err, "refresh", new Disconnect(DisconnectCode.Expired));
     }
     if (claims.user !== this.user) {
       this.log.info("refresh token user mismatch");
@@ -741,8 +414,6 @@ export class Client implements NodeClient, Actor {
     };
   }
 
-  private subRefreshCommand = (req: { channel: string; token: string }) => commands.subRefresh(this, req);
-
   private scheduleExpiry(): void {
     this.expireTimer?.cancel();
     this.expireTimer = undefined;
@@ -756,22 +427,6 @@ export class Client implements NodeClient, Actor {
         this.scheduleExpiry();
       }
     });
-  }
-
-  scheduleSubExpiry(sub: Subscription): void {
-    this.subTimers.get(sub.channel)?.cancel();
-    this.subTimers.delete(sub.channel);
-    if (sub.expireAt <= 0) return;
-    const delay = sub.expireAt * 1000 - Date.now() + this.node.config.client_expired_sub_close_delay;
-    this.subTimers.set(
-      sub.channel,
-      this.node.timers.schedule(delay, () => {
-        if (this.subs.get(sub.channel) !== sub) return;
-        if (sub.expireAt * 1000 > Date.now()) return this.scheduleSubExpiry(sub);
-        if (sub.serverSide) this.disconnectNow(DisconnectCode.SubExpired, "subscription expired");
-        else this.unsubscribeWithPush(sub, 2501);
-      }),
-    );
   }
 
   // ---------------------------------------------------------------- ping / pong
@@ -806,53 +461,9 @@ export class Client implements NodeClient, Actor {
   /** Releases hub entries, subscriptions, presence and timers. Idempotent; never writes. */
   private release(): void {
     for (const t of [this.pingTimer, this.pongTimer, this.expireTimer, this.staleTimer]) t?.cancel();
-    for (const t of this.subTimers.values()) t.cancel();
-    this.subTimers.clear();
     if (this.released) return;
     this.released = true;
-    for (const sub of [...this.subs.values()]) void this.removeSubscription(sub);
+    this.channels.removeAll();
     this.node.hub.remove(this);
   }
-}
-
-function recoveryRequestFrom(r: Record<string, unknown> | undefined): RecoveryRequest {
-  return {
-    recover: r?.recover === true,
-    offset: typeof r?.offset === "number" && Number.isInteger(r.offset) && r.offset >= 0 ? r.offset : 0,
-    epoch: typeof r?.epoch === "string" ? r.epoch : "",
-    rejectUnrecovered: false,
-  };
-}
-
-export { recoveryRequestFrom };
-
-function encodeSubsMap(subs: Map<string, SubscribeResultFields>): string {
-  const parts: string[] = [];
-  for (const [ch, fields] of subs) {
-    parts.push(`${JSON.stringify(ch)}:${commands.encodeSubscribeFields(fields)}`);
-  }
-  return `{${parts.join(",")}}`;
-}
-
-/**
- * Unidirectional clients cannot read error replies: connect errors become disconnects, as in
- * Centrifugo (109/110 → 3005, 111 → 3013, 103 → 3507, anything else → 3004).
- */
-function unidirectionalDisconnect(err: unknown, log: Logger): Disconnect {
-  if (isDisconnect(err)) return err;
-  if (isClientError(err)) {
-    switch (err.code) {
-      case ErrorCode.TokenExpired:
-      case ErrorCode.Expired:
-        return new Disconnect(DisconnectCode.Expired);
-      case ErrorCode.TooManyRequests:
-        return new Disconnect(DisconnectCode.TooManyRequests);
-      case ErrorCode.PermissionDenied:
-        return new Disconnect(DisconnectCode.PermissionDenied);
-      default:
-        return new Disconnect(DisconnectCode.InternalServerError);
-    }
-  }
-  log.error("connect failed", { err });
-  return new Disconnect(DisconnectCode.InternalServerError);
 }

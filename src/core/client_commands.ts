@@ -12,8 +12,7 @@ import { canHistory, canPresence, canPublish, canSubscribeWithoutToken } from ".
 import { encodeSubscribeResult, Subscription } from "./subscription.ts";
 import { ClientError, Disconnect, DisconnectCode, ErrorCode } from "../errors.ts";
 import type { SubscriptionTokenClaims } from "../auth/jwt.ts";
-
-export { encodeSubscribeResult as encodeSubscribeFields };
+import { mapTokenError } from "./client_connect.ts";
 
 /** A channel field must be a non-empty string; anything else is a protocol violation (3501). */
 export function requireChannel(req: unknown): string {
@@ -39,6 +38,13 @@ function optionalString(v: unknown): string {
   if (v === undefined || v === null) return "";
   if (typeof v !== "string") throw new Disconnect(DisconnectCode.BadRequest);
   return v;
+}
+
+export async function unsubscribe(client: Client, req: { channel: string }): Promise<Outcome> {
+  const channel = requireChannel(req);
+  const sub = client.subs.get(channel);
+  if (sub) await client.channels.remove(sub);
+  return { result: "{}" };
 }
 
 export async function subscribe(client: Client, req: SubscribeRequest): Promise<Outcome> {
@@ -79,7 +85,7 @@ export async function subscribe(client: Client, req: SubscribeRequest): Promise<
   if (expireAt > 0 && expireAt <= now) throw new ClientError(ErrorCode.Expired);
   sub.expireAt = expireAt;
   const flag = optionalNumber(req.flag);
-  const fields = await client.prepare(sub, {
+  const fields = await client.channels.prepare(sub, {
     recover: req.recover === true,
     offset: optionalNumber(req.offset),
     epoch: optionalString(req.epoch),
@@ -90,7 +96,7 @@ export async function subscribe(client: Client, req: SubscribeRequest): Promise<
     fields.ttl = expireAt - now;
   }
   if (claims?.data !== undefined) fields.data = claims.data;
-  return { result: encodeSubscribeResult(fields), after: () => client.activate(sub) };
+  return { result: encodeSubscribeResult(fields), after: () => client.channels.activate(sub) };
 }
 
 async function verifySubscriptionToken(
@@ -103,7 +109,8 @@ async function verifySubscriptionToken(
     claims = await client.node.tokens.verifySubscriptionToken(token);
   } catch (err) {
     // Centrifugo: expired → 109 (the SDK fetches a new token), invalid → 103.
-    throw client.mapTokenError(
+    throw mapTokenError(
+      client.log,
       err,
       "subscription",
       new ClientError(ErrorCode.TokenExpired),
@@ -132,7 +139,7 @@ export async function subRefresh(client: Client, req: { channel: string; token: 
   } catch (err) {
     // An expired refresh token closes the connection (3005): the SDK reconnects, resubscribes,
     // gets 109 and fetches a fresh subscription token. An empty success would leave it expired.
-    throw client.mapTokenError(err, "sub refresh", new Disconnect(DisconnectCode.Expired));
+    throw mapTokenError(client.log, err, "sub refresh", new Disconnect(DisconnectCode.Expired));
   }
   if (
     claims.channel !== channel || claims.user !== client.user ||
@@ -145,7 +152,7 @@ export async function subRefresh(client: Client, req: { channel: string; token: 
   if (expireAt > 0 && expireAt < now) throw new ClientError(ErrorCode.Expired);
   sub.expireAt = expireAt;
   if (claims.info !== undefined) sub.chanInfo = claims.info;
-  client.scheduleSubExpiry(sub);
+  client.channels.scheduleExpiry(sub);
   return { result: jsonObject({ expires: expireAt > 0, ttl: expireAt > 0 ? expireAt - now : 0 }) };
 }
 

@@ -1,0 +1,259 @@
+/**
+ * @module
+ * The channels of one connection: its subscriptions, how they are set up (hub + broker +
+ * position/recovery + presence, publications buffered meanwhile), how live publications are
+ * checked for continuity and written, and how they end. Used by `Client`; server API subscribe /
+ * unsubscribe land here too.
+ */
+import type { Client } from "./client.ts";
+import type { PreparedPush } from "./codec.ts";
+import { jsonObject, publicationPush, raw, unsubscribePushBody } from "./codec.ts";
+import type { ServerSubscribeOptions } from "./node.ts";
+import type { Publication, StreamPosition } from "./protocol.ts";
+import { reloadEvent, type ResumeTracker } from "./resume.ts";
+import {
+  checkContinuity,
+  MAX_BUFFERED_PUBLICATIONS,
+  positionSubscription,
+  type RecoveryRequest,
+  type SubscribeResultFields,
+  Subscription,
+} from "./subscription.ts";
+import type { TimerHandle } from "./timers.ts";
+import { DisconnectCode, unsubscribeReasons } from "../errors.ts";
+
+/** Thrown when the connection or subscription went away while a command awaited; answered with nothing. */
+export class Gone extends Error {}
+
+export class ClientChannels {
+  readonly subs = new Map<string, Subscription>();
+  private readonly expiryTimers = new Map<string, TimerHandle>();
+
+  constructor(private readonly client: Client, readonly resume?: ResumeTracker) {}
+
+  isActive(channel: string): boolean {
+    return this.subs.get(channel)?.state === "active";
+  }
+
+  /**
+   * Registers `sub`, joins the hub and broker, positions/recovers it and adds presence. The
+   * subscription stays "subscribing" (publications are buffered) until `activate` runs after the
+   * reply carrying the returned fields has been written.
+   */
+  async prepare(sub: Subscription, recovery: RecoveryRequest): Promise<SubscribeResultFields> {
+    const { node } = this.client;
+    const ch = sub.channel;
+    this.subs.set(ch, sub);
+    try {
+      await node.addSubscription(ch, this.client);
+      this.ensureCurrent(sub);
+      const fields = await positionSubscription(this.client, sub, recovery);
+      this.ensureCurrent(sub);
+      if (sub.presence) {
+        await node.presenceManager.addPresence(ch, this.client.id, this.client.infoFor(sub));
+        this.ensureCurrent(sub);
+      }
+      return fields;
+    } catch (err) {
+      if (this.subs.get(ch) === sub) await this.remove(sub);
+      throw err;
+    }
+  }
+
+  private ensureCurrent(sub: Subscription): void {
+    if (this.subs.get(sub.channel) !== sub || this.client.state === "closed") throw new Gone();
+  }
+
+  /** Makes a prepared subscription live: flushes what arrived meanwhile, announces the join. */
+  activate(sub: Subscription): void {
+    if (this.subs.get(sub.channel) !== sub || sub.state === "active") return;
+    sub.state = "active";
+    const buffered = sub.buffer;
+    sub.buffer = [];
+    for (const b of buffered) {
+      if (this.subs.get(sub.channel) !== sub) break;
+      this.send(sub, b.pub, b.sp, b.push);
+    }
+    if (sub.joinLeave && this.subs.get(sub.channel) === sub) {
+      this.client.node.broker.publishJoin(sub.channel, this.client.infoFor(sub)).catch((err) =>
+        this.client.log.error("join publish failed", { channel: sub.channel, err })
+      );
+    }
+    this.scheduleExpiry(sub);
+  }
+
+  /** Removes a subscription and everything it holds (hub, broker, presence, join → leave). */
+  async remove(sub: Subscription): Promise<void> {
+    if (this.subs.get(sub.channel) !== sub) return;
+    const { node, log } = this.client;
+    const ch = sub.channel;
+    this.subs.delete(ch);
+    this.resume?.forget(sub);
+    this.expiryTimers.get(ch)?.cancel();
+    this.expiryTimers.delete(ch);
+    const tasks: Promise<unknown>[] = [node.removeSubscription(ch, this.client)];
+    if (sub.presence) tasks.push(node.presenceManager.removePresence(ch, this.client.id, this.client.user));
+    if (sub.joinLeave && sub.state === "active") {
+      tasks.push(node.broker.publishLeave(ch, this.client.infoFor(sub)));
+    }
+    for (const r of await Promise.allSettled(tasks)) {
+      if (r.status === "rejected") log.error("unsubscribe cleanup failed", { channel: ch, err: r.reason });
+    }
+  }
+
+  /** Drops every subscription (connection closing). */
+  removeAll(): void {
+    for (const t of this.expiryTimers.values()) t.cancel();
+    this.expiryTimers.clear();
+    for (const sub of [...this.subs.values()]) void this.remove(sub);
+  }
+
+  /** Server-initiated unsubscribe of a subscription (the SDK resubscribes for codes ≥ 2500). */
+  unsubscribeWithPush(sub: Subscription, code: number): void {
+    void this.remove(sub);
+    this.client.writePush(unsubscribePushBody(sub.channel, code, unsubscribeReasons[code] ?? "unsubscribe"));
+  }
+
+  deliverPublication(channel: string, pub: Publication, sp: StreamPosition, push: PreparedPush): void {
+    const sub = this.subs.get(channel);
+    if (!sub) return;
+    if (sub.state === "subscribing") {
+      if (sub.buffer.length >= MAX_BUFFERED_PUBLICATIONS) {
+        this.client.disconnectNow(DisconnectCode.Slow, "slow");
+        return;
+      }
+      sub.buffer.push({ pub, sp, push });
+      return;
+    }
+    this.send(sub, pub, sp, push);
+  }
+
+  deliverJoinLeave(channel: string, push: PreparedPush): void {
+    const sub = this.subs.get(channel);
+    if (sub && sub.state === "active" && sub.pushJoinLeave) {
+      this.client.writeBytes(push.bytesFor(this.client.transport.shape));
+    }
+  }
+
+  private send(sub: Subscription, pub: Publication, sp: StreamPosition, push: PreparedPush): void {
+    switch (checkContinuity(sub, pub, sp)) {
+      case "skip":
+        return;
+      case "gap":
+        this.client.log.info("insufficient state", {
+          channel: sub.channel,
+          offset: pub.offset,
+          last: sub.offset,
+        });
+        if (sub.serverSide) this.client.disconnectNow(DisconnectCode.InsufficientState, "insufficient state");
+        else this.unsubscribeWithPush(sub, 2500);
+        return;
+      default:
+        if (this.resume && sub.positioned) this.client.writeBytes(this.resume.idLine(this.subs.values()));
+        this.client.writeBytes(push.bytesFor(this.client.transport.shape));
+    }
+  }
+
+  /** Recovered publications as ordinary pushes; `sub.offset` must be where the client stands. */
+  sendRecovered(sub: Subscription, pubs: Publication[]): void {
+    for (const pub of pubs) {
+      if (this.subs.get(sub.channel) !== sub) return;
+      this.send(sub, pub, { offset: pub.offset ?? 0, epoch: sub.epoch }, publicationPush(sub.channel, pub));
+    }
+  }
+
+  /** After a connect: what a `Last-Event-ID` resume recovered, the reload notices, then live data. */
+  activateServerSide(): void {
+    if (this.resume) {
+      for (const { sub, pubs } of this.resume.takeRecovered()) this.sendRecovered(sub, pubs);
+      for (const notice of this.resume.takeReloads()) this.client.writeBytes(reloadEvent(notice));
+    }
+    for (const sub of this.subs.values()) if (sub.serverSide) this.activate(sub);
+  }
+
+  /** `id:` line for uni_sse events, when the transport carries positions. */
+  writeEventId(): void {
+    if (this.resume) this.client.writeBytes(this.resume.idLine(this.subs.values()));
+  }
+
+  /** Server API `subscribe`: a server-side subscription announced with a subscribe push. */
+  async serverSubscribe(opts: ServerSubscribeOptions): Promise<void> {
+    const { client } = this;
+    if (client.state !== "connected" || this.subs.has(opts.channel)) return;
+    const limit = client.node.config.client_channel_limit;
+    if (limit > 0 && this.subs.size >= limit) {
+      client.log.info("server-side subscribe over the channel limit", { channel: opts.channel });
+      return;
+    }
+    const resolved = client.node.channels.resolve(opts.channel);
+    if (!resolved) return; // validated by the API; a control message from another node may lag
+    const sub = new Subscription(opts.channel, resolved, true, opts.override);
+    sub.chanInfo = opts.info;
+    sub.expireAt = opts.expireAt ?? 0;
+    this.resume?.position(sub);
+    const since = opts.recoverSince;
+    const recovery = since
+      ? { recover: true, offset: since.offset, epoch: since.epoch, rejectUnrecovered: false }
+      : { recover: false, offset: 0, epoch: "", rejectUnrecovered: false };
+    let fields: SubscribeResultFields;
+    try {
+      fields = await this.prepare(sub, recovery);
+    } catch (err) {
+      if (!(err instanceof Gone)) {
+        client.log.error("server-side subscribe failed", { channel: opts.channel, err });
+      }
+      return;
+    }
+    const recovered = fields.recovered ? fields.publications ?? [] : [];
+    if (fields.recovered) sub.offset = recovery.offset;
+    const body = jsonObject({
+      recoverable: fields.recoverable,
+      epoch: fields.epoch,
+      offset: sub.offset,
+      positioned: fields.positioned,
+      data: raw(opts.data),
+    });
+    if (sub.positioned) this.writeEventId();
+    client.writePush(`{"channel":${JSON.stringify(opts.channel)},"subscribe":${body}}`);
+    this.sendRecovered(sub, recovered);
+    this.activate(sub);
+  }
+
+  /** Server API `unsubscribe` (code 2000, terminal for that subscription). */
+  async serverUnsubscribe(channel: string): Promise<void> {
+    const sub = this.subs.get(channel);
+    if (!sub) return;
+    this.client.writePush(unsubscribePushBody(channel, 2000, unsubscribeReasons[2000]));
+    await this.remove(sub);
+  }
+
+  /** Checks a subscription's expiry after `client_expired_sub_close_delay` past its `expireAt`. */
+  scheduleExpiry(sub: Subscription): void {
+    const { node } = this.client;
+    this.expiryTimers.get(sub.channel)?.cancel();
+    this.expiryTimers.delete(sub.channel);
+    if (sub.expireAt <= 0) return;
+    const delay = sub.expireAt * 1000 - Date.now() + node.config.client_expired_sub_close_delay;
+    this.expiryTimers.set(
+      sub.channel,
+      node.timers.schedule(delay, () => {
+        if (this.subs.get(sub.channel) !== sub) return;
+        if (sub.expireAt * 1000 > Date.now()) return this.scheduleExpiry(sub);
+        if (sub.serverSide) this.client.disconnectNow(DisconnectCode.SubExpired, "subscription expired");
+        else this.unsubscribeWithPush(sub, 2501);
+      }),
+    );
+  }
+
+  /** Re-announces presence for TTL-based presence managers. */
+  refreshPresence(): void {
+    const { node, log } = this.client;
+    for (const sub of this.subs.values()) {
+      if (sub.presence && sub.state === "active") {
+        node.presenceManager.addPresence(sub.channel, this.client.id, this.client.infoFor(sub)).catch((err) =>
+          log.error("presence update failed", { channel: sub.channel, err })
+        );
+      }
+    }
+  }
+}

@@ -1,0 +1,212 @@
+/**
+ * @module
+ * The connect step shared by every transport: authenticate (token or anonymous policy), register
+ * the connection, set up its server-side subscriptions, and build the connect result. Also the
+ * mapping of token errors to Centrifugo's codes and of connect errors to disconnects for
+ * unidirectional clients.
+ */
+import type { Client, Outcome } from "./client.ts";
+import {
+  encodeSubscribeResult,
+  type RecoveryRequest,
+  type SubscribeResultFields,
+  Subscription,
+} from "./subscription.ts";
+import { jsonObject, raw } from "./codec.ts";
+import type { ConnectRequest, Raw } from "./protocol.ts";
+import { canSubscribeWithoutToken } from "./permissions.ts";
+import { Gone } from "./client_channels.ts";
+import type { SubscribeOverride } from "../auth/jwt.ts";
+import { InvalidTokenError, TokenExpiredError, TokenVerifierUnavailableError } from "../auth/jwt.ts";
+import {
+  ClientError,
+  Disconnect,
+  DisconnectCode,
+  ErrorCode,
+  isClientError,
+  isDisconnect,
+} from "../errors.ts";
+import type { Logger } from "../log.ts";
+
+export interface Credentials {
+  user: string;
+  /** Unix seconds, 0 = never. */
+  expireAt: number;
+  info?: Raw;
+  meta?: Raw;
+  data?: Raw;
+  channels: string[];
+  subs: Record<string, { info?: Raw; data?: Raw; override?: SubscribeOverride }>;
+}
+
+/** Authenticates and registers the connection; returns the connect result (JSON) and what follows it. */
+export async function connect(client: Client, req: ConnectRequest): Promise<Outcome> {
+  if (req === null || typeof req !== "object") throw new Disconnect(DisconnectCode.BadRequest);
+  for (const key of ["name", "version"] as const) {
+    if (req[key] !== undefined && typeof req[key] !== "string") {
+      throw new Disconnect(DisconnectCode.BadRequest);
+    }
+  }
+  client.clientName = (req.name ?? "").slice(0, 64);
+  client.clientVersion = (req.version ?? "").slice(0, 64);
+  const { node, transport } = client;
+  const config = node.config;
+  const creds = await authenticate(client, req);
+  const now = Math.floor(Date.now() / 1000);
+  if (creds.expireAt > 0 && creds.expireAt <= now) throw new ClientError(ErrorCode.Expired);
+  const limit = config.client_user_connection_limit;
+  if (limit > 0 && creds.user !== "" && node.hub.userConnections(creds.user).length >= limit) {
+    throw new Disconnect(DisconnectCode.ConnectionLimit);
+  }
+  if (client.state !== "connecting") throw new Gone();
+  client.user = creds.user;
+  client.connInfo = creds.info;
+  client.meta = creds.meta;
+  client.expireAt = creds.expireAt;
+  if (transport.emulation || transport.unidirectional) client.session = crypto.randomUUID();
+  node.hub.add(client);
+  client.state = "connected";
+  const serverSubs = await subscribeServerSide(client, creds, req.subs);
+  const fields: Record<string, unknown> = {
+    client: client.id,
+    version: node.version,
+    expires: client.expireAt > 0,
+    ttl: client.expireAt > 0 ? client.expireAt - now : 0,
+    data: raw(creds.data),
+    subs: serverSubs.size > 0 ? raw(encodeSubsMap(serverSubs)) : undefined,
+    ping: Math.floor(config.ping_interval / 1000),
+    pong: !transport.unidirectional && config.ping_interval > 0 && config.pong_timeout > 0,
+    session: client.session,
+    node: transport.emulation ? node.id : undefined,
+    time: config.client_connect_include_server_time ? Date.now() : undefined,
+  };
+  client.log.debug("client connected", { user: client.user });
+  return { result: jsonObject(fields), after: () => client.connected() };
+}
+
+async function authenticate(client: Client, req: ConnectRequest): Promise<Credentials> {
+  const config = client.node.config;
+  if (req.token !== undefined && req.token !== "") {
+    if (typeof req.token !== "string") throw new Disconnect(DisconnectCode.BadRequest);
+    let claims;
+    try {
+      claims = await client.node.tokens.verifyConnectToken(req.token);
+    } catch (err) {
+      throw mapTokenError(client.log, err, "connection", new ClientError(ErrorCode.TokenExpired));
+    }
+    if (claims.user === "" && config.disallow_anonymous_connection_tokens) {
+      throw new Disconnect(DisconnectCode.PermissionDenied);
+    }
+    return { ...claims, expireAt: config.client_insecure ? 0 : claims.expireAt };
+  }
+  if (config.allow_anonymous_connect_without_token || config.client_insecure) {
+    return { user: "", expireAt: 0, channels: [], subs: {} };
+  }
+  client.log.info("client credentials not found");
+  throw new Disconnect(DisconnectCode.BadRequest);
+}
+
+/** Server-side subscriptions from the credentials, plus permitted ones the client asked for. */
+async function subscribeServerSide(
+  client: Client,
+  creds: Credentials,
+  requested: ConnectRequest["subs"],
+): Promise<Map<string, SubscribeResultFields>> {
+  const { node } = client;
+  const rules = node.channels;
+  const resume = client.channels.resume;
+  const wanted = new Map<string, { info?: Raw; data?: Raw; override?: SubscribeOverride }>();
+  for (const ch of creds.channels) wanted.set(ch, {});
+  for (const [ch, opts] of Object.entries(creds.subs)) wanted.set(ch, opts);
+  const req = requested !== null && typeof requested === "object" && !Array.isArray(requested)
+    ? requested
+    : {};
+  for (const ch of Object.keys(req)) {
+    if (wanted.has(ch)) continue;
+    const resolved = rules.resolve(ch);
+    if (!resolved || rules.invalidName(ch)) throw new Disconnect(DisconnectCode.BadRequest);
+    const allowed = rules.matchesRegex(ch, resolved) &&
+      canSubscribeWithoutToken(client, resolved.options, {
+        isPrivate: rules.isPrivate(ch),
+        isUserLimited: rules.isUserLimited(ch),
+        userAllowed: rules.userAllowed(ch, client.user),
+      });
+    if (allowed) wanted.set(ch, {});
+  }
+  const limit = node.config.client_channel_limit;
+  if (limit > 0 && wanted.size > limit) throw new Disconnect(DisconnectCode.ChannelLimit);
+  const results = new Map<string, SubscribeResultFields>();
+  for (const [channel, opts] of wanted) {
+    const sub = new Subscription(channel, node.resolveChannel(channel), true, opts.override);
+    sub.chanInfo = opts.info;
+    resume?.position(sub);
+    let recovery = recoveryRequestFrom((req as Record<string, unknown>)[channel]);
+    if (resume) recovery = resume.recoveryFor(sub, recovery);
+    const fields = await client.channels.prepare(sub, recovery);
+    resume?.afterPositioning(sub, recovery, fields);
+    if (opts.data !== undefined) fields.data = opts.data;
+    results.set(channel, fields);
+  }
+  return results;
+}
+
+/** A position sent back by the client in connect `subs` (garbage fields count as absent). */
+export function recoveryRequestFrom(value: unknown): RecoveryRequest {
+  const r = value as Record<string, unknown> | undefined;
+  return {
+    recover: r?.recover === true,
+    offset: typeof r?.offset === "number" && Number.isInteger(r.offset) && r.offset >= 0 ? r.offset : 0,
+    epoch: typeof r?.epoch === "string" ? r.epoch : "",
+    rejectUnrecovered: false,
+  };
+}
+
+function encodeSubsMap(subs: Map<string, SubscribeResultFields>): string {
+  const parts: string[] = [];
+  for (const [ch, fields] of subs) parts.push(`${JSON.stringify(ch)}:${encodeSubscribeResult(fields)}`);
+  return `{${parts.join(",")}}`;
+}
+
+/** Maps token verification failures; `onExpired` differs between connect, refresh and subscribe. */
+export function mapTokenError(
+  log: Logger,
+  err: unknown,
+  kind: string,
+  onExpired: Error,
+  onInvalid: Error = new Disconnect(DisconnectCode.InvalidToken),
+): Error {
+  if (err instanceof TokenExpiredError) return onExpired;
+  if (err instanceof TokenVerifierUnavailableError) {
+    log.error(`cannot verify ${kind} token`, { err });
+    return new ClientError(ErrorCode.Internal);
+  }
+  if (err instanceof InvalidTokenError) {
+    log.info(`invalid ${kind} token`, { err: err.message });
+    return onInvalid;
+  }
+  log.error(`${kind} token verification failed`, { err });
+  return new ClientError(ErrorCode.Internal);
+}
+
+/**
+ * Unidirectional clients cannot read error replies: connect errors become disconnects, as in
+ * Centrifugo (109/110 → 3005, 111 → 3013, 103 → 3507, anything else → 3004).
+ */
+export function unidirectionalDisconnect(err: unknown, log: Logger): Disconnect {
+  if (isDisconnect(err)) return err;
+  if (isClientError(err)) {
+    switch (err.code) {
+      case ErrorCode.TokenExpired:
+      case ErrorCode.Expired:
+        return new Disconnect(DisconnectCode.Expired);
+      case ErrorCode.TooManyRequests:
+        return new Disconnect(DisconnectCode.TooManyRequests);
+      case ErrorCode.PermissionDenied:
+        return new Disconnect(DisconnectCode.PermissionDenied);
+      default:
+        return new Disconnect(DisconnectCode.InternalServerError);
+    }
+  }
+  log.error("connect failed", { err });
+  return new Disconnect(DisconnectCode.InternalServerError);
+}
