@@ -135,6 +135,32 @@ export interface Config extends ChannelOptions {
   /** seconds (Centrifugo v5 uses an integer here). */
   shutdown_timeout: number;
 
+  /** Centrifugo v5 proxy settings; any `*_endpoint` enables the shipped connect_proxy plugin. */
+  proxy_connect_endpoint: string;
+  proxy_refresh_endpoint: string;
+  proxy_subscribe_endpoint: string;
+  proxy_publish_endpoint: string;
+  proxy_rpc_endpoint: string;
+  proxy_sub_refresh_endpoint: string;
+  /** ms */
+  proxy_connect_timeout: number;
+  /** ms */
+  proxy_refresh_timeout: number;
+  /** ms */
+  proxy_subscribe_timeout: number;
+  /** ms */
+  proxy_publish_timeout: number;
+  /** ms */
+  proxy_rpc_timeout: number;
+  /** ms */
+  proxy_sub_refresh_timeout: number;
+  /** Request headers forwarded to the proxy backend (case-insensitive names, e.g. "Cookie"). */
+  proxy_http_headers: string[];
+  /** Headers added to every proxy request. */
+  proxy_static_http_headers: Record<string, unknown>;
+  /** Adds the connection's `meta` to non-connect proxy requests. */
+  proxy_include_connection_meta: boolean;
+
   plugins: Record<string, unknown>;
   plugins_dir: string;
   /** ms */
@@ -257,6 +283,22 @@ const specs: Record<Exclude<keyof Config, keyof ChannelOptions>, KeySpec> = {
   namespaces: { kind: "namespaces", default: [] },
 
   shutdown_timeout: { kind: "int", default: 30, min: 0 },
+
+  proxy_connect_endpoint: { kind: "string", default: "" },
+  proxy_refresh_endpoint: { kind: "string", default: "" },
+  proxy_subscribe_endpoint: { kind: "string", default: "" },
+  proxy_publish_endpoint: { kind: "string", default: "" },
+  proxy_rpc_endpoint: { kind: "string", default: "" },
+  proxy_sub_refresh_endpoint: { kind: "string", default: "" },
+  proxy_connect_timeout: { kind: "duration", default: 1_000 },
+  proxy_refresh_timeout: { kind: "duration", default: 1_000 },
+  proxy_subscribe_timeout: { kind: "duration", default: 1_000 },
+  proxy_publish_timeout: { kind: "duration", default: 1_000 },
+  proxy_rpc_timeout: { kind: "duration", default: 1_000 },
+  proxy_sub_refresh_timeout: { kind: "duration", default: 1_000 },
+  proxy_http_headers: { kind: "strings", default: [] },
+  proxy_static_http_headers: { kind: "object", default: {} },
+  proxy_include_connection_meta: { kind: "bool", default: false },
 
   plugins: { kind: "object", default: {} },
   plugins_dir: { kind: "string", default: "./plugins" },
@@ -563,6 +605,23 @@ function validate(c: Config): void {
     if (c[key] && !c[key].includes("-----BEGIN PUBLIC KEY-----")) {
       throw new TypeError(
         `Invalid config key "${key}": expected a PEM public key ("-----BEGIN PUBLIC KEY-----")`,
+      );
+    }
+  }
+  for (const key of Object.keys(specs) as (keyof typeof specs)[]) {
+    if (key.startsWith("proxy_") && key.endsWith("_endpoint")) {
+      const value = c[key] as string;
+      if (value !== "" && !/^https?:\/\//.test(value)) {
+        throw new TypeError(
+          `Invalid config key "${key}": expected an http(s) URL, got ${JSON.stringify(value)}`,
+        );
+      }
+    }
+  }
+  for (const [name, value] of Object.entries(c.proxy_static_http_headers)) {
+    if (typeof value !== "string") {
+      throw new TypeError(
+        `Invalid config key "proxy_static_http_headers": header "${name}" must be a string`,
       );
     }
   }

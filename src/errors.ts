@@ -43,18 +43,46 @@ export class Disconnect extends Error {
   }
 }
 
+/**
+ * Whether `err` is a ClientError: an instance, one from another copy of this module (same brand
+ * symbol), or any error object named "ClientError" with an integer `code` — so a plugin that
+ * cannot import Sluice (a compiled binary loading it from disk) can still throw one.
+ */
 export function isClientError(err: unknown): err is ClientError {
   if (err instanceof ClientError) return true;
   // deno-lint-ignore no-explicit-any
   const e = err as any;
-  return !!e && typeof e === "object" && e[CLIENT_ERROR_BRAND] === true && Number.isInteger(e.code);
+  return !!e && typeof e === "object" && Number.isInteger(e.code) &&
+    (e[CLIENT_ERROR_BRAND] === true || e.name === "ClientError");
 }
 
+/** Like `isClientError`, for Disconnect (brand, or an error named "Disconnect" with an integer `code`). */
 export function isDisconnect(err: unknown): err is Disconnect {
   if (err instanceof Disconnect) return true;
   // deno-lint-ignore no-explicit-any
   const e = err as any;
-  return !!e && typeof e === "object" && e[DISCONNECT_BRAND] === true && Number.isInteger(e.code);
+  return !!e && typeof e === "object" && Number.isInteger(e.code) &&
+    (e[DISCONNECT_BRAND] === true || e.name === "Disconnect");
+}
+
+/** This module's ClientError for anything `isClientError` accepts (fields checked). */
+export function asClientError(error: ClientError): ClientError {
+  if (error instanceof ClientError) return error;
+  const err = error as { code: number; message?: unknown; temporary?: unknown };
+  const message = typeof err.message === "string" && err.message ? err.message : undefined;
+  return new ClientError(err.code, message, typeof err.temporary === "boolean" ? err.temporary : undefined);
+}
+
+/** This module's Disconnect for anything `isDisconnect` accepts (fields checked). */
+export function asDisconnect(error: Disconnect): Disconnect {
+  if (error instanceof Disconnect) return error;
+  const err = error as { code: number; reason?: unknown; message?: unknown };
+  const reason = typeof err.reason === "string"
+    ? err.reason
+    : typeof err.message === "string"
+    ? err.message
+    : undefined;
+  return new Disconnect(err.code, reason);
 }
 
 /** Reply error codes (protocol.md §4.2). */

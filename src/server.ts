@@ -1,8 +1,12 @@
 /**
  * @module
- * `createServer(config)` builds a node and a Web-standard `fetch(Request) → Response` handler with
- * every enabled endpoint mounted (Hono for routing). It never listens itself: the CLI hands
- * `fetch` to the runtime adapter, and tests may call it directly.
+ * `createServer(config, {plugins})` builds a node and a Web-standard `fetch(Request) → Response`
+ * handler with every enabled endpoint mounted (Hono for routing). It never listens itself: the CLI
+ * hands `fetch` to the runtime adapter, and tests may call it directly.
+ *
+ * Lifecycle: `start()` runs plugin `setup`s in order (a throw stops boot, naming the plugin) and
+ * starts the broker side; `ready()` runs `onReady` hooks once listening; `close()` disconnects every
+ * client (3001), runs `onClose` hooks and setup teardowns in reverse order, then closes the broker.
  */
 import { Hono } from "hono";
 import type { Context } from "hono";
@@ -17,19 +21,30 @@ import { uniSseHandler } from "./transports/uni_sse.ts";
 import { uniHttpStreamHandler } from "./transports/uni_http_stream.ts";
 import { apiHandler } from "./api/http_api.ts";
 import { healthHandler } from "./api/admin.ts";
+import { silentLogger } from "./log.ts";
+import { HookRunner } from "./plugins/hooks.ts";
+import { checkPlugins, type LoadedPlugin } from "./plugins/loader.ts";
+import { validatePlugin } from "./plugins/define.ts";
+import { nodeFacade } from "./plugins/facade.ts";
+import type { Plugin, PluginContext, PluginProvides, Teardown } from "./plugins/types.ts";
 
 export interface SluiceServer {
   readonly node: Node;
   readonly config: Config;
   /** Handles one HTTP request; `conn` comes from the runtime adapter. */
   fetch(req: Request, conn?: ConnInfo): Promise<Response>;
-  /** Starts the broker side; call before serving traffic. */
+  /** Runs plugin setups and starts the broker side; call before serving traffic. */
   start(): Promise<void>;
-  /** Disconnects every client (3001 shutdown by default) and closes the broker side. */
+  /** Runs `onReady` hooks; call once the listener is up. */
+  ready(): Promise<void>;
+  /** Disconnects every client (3001 shutdown), runs plugin shutdown in reverse, closes the broker. */
   close(): Promise<void>;
 }
 
-export type ServerOptions = NodeOptions;
+export interface ServerOptions extends Omit<NodeOptions, "hooks"> {
+  /** Plugins in order: objects, or `loadPlugins` results (which carry their options). */
+  plugins?: Array<Plugin | LoadedPlugin>;
+}
 
 type Env = { Bindings: { conn: ConnInfo } };
 type TransportHandler = (req: Request, node: Node, conn: ConnInfo) => Response | Promise<Response>;
@@ -38,7 +53,74 @@ type TransportHandler = (req: Request, node: Node, conn: ConnInfo) => Response |
 const detachedConn = (): ConnInfo => ({ closed: new Promise(() => {}), holdOpen: () => {} });
 
 export function createServer(config: Config, opts: ServerOptions = {}): SluiceServer {
-  const node = new Node(config, opts);
+  const logger = opts.logger ?? silentLogger;
+  const plugins: LoadedPlugin[] = (opts.plugins ?? []).map((p) =>
+    "plugin" in p && "spec" in p
+      ? p as LoadedPlugin
+      : { plugin: validatePlugin(p as Plugin, "createServer"), options: {}, spec: (p as Plugin).name }
+  );
+  checkPlugins(plugins);
+  const provided = <K extends keyof PluginProvides>(slot: K): PluginProvides[K] =>
+    plugins.find((l) => l.plugin.provides?.[slot])?.plugin.provides?.[slot];
+  const node = new Node(config, {
+    logger,
+    broker: provided("broker") ?? opts.broker,
+    presence: provided("presence") ?? opts.presence,
+    controller: provided("controller") ?? opts.controller,
+    hooks: new HookRunner(plugins.map((l) => l.plugin), config.plugin_hook_timeout, logger),
+  });
+  const shutdown = new AbortController();
+  const facade = nodeFacade(node);
+  const contexts = new Map<string, PluginContext>(plugins.map((l) => [l.plugin.name, {
+    config,
+    options: l.options,
+    logger: logger.child({ plugin: l.plugin.name }),
+    node: facade,
+    signal: shutdown.signal,
+  }]));
+  const teardowns: Array<{ plugin: string; fn: Teardown }> = [];
+
+  const runTeardowns = async () => {
+    for (const { plugin, fn } of teardowns.splice(0).reverse()) {
+      try {
+        await fn();
+      } catch (err) {
+        logger.error("plugin teardown failed", { plugin, err });
+      }
+    }
+  };
+
+  return {
+    node,
+    config,
+    fetch: buildRoutes(config, node),
+    async start() {
+      for (const { plugin } of plugins) {
+        if (!plugin.setup) continue;
+        try {
+          const teardown = await plugin.setup(contexts.get(plugin.name)!);
+          if (typeof teardown === "function") teardowns.push({ plugin: plugin.name, fn: teardown });
+        } catch (err) {
+          await runTeardowns();
+          throw new Error(
+            `Cannot start plugin "${plugin.name}": setup failed: ${(err as Error)?.message ?? err}`,
+          );
+        }
+      }
+      await node.start();
+    },
+    ready: () => node.hooks.app("onReady", (name) => contexts.get(name)),
+    async close() {
+      node.disconnectAll();
+      shutdown.abort();
+      await node.hooks.app("onClose", (name) => contexts.get(name), true);
+      await runTeardowns();
+      await node.close();
+    },
+  };
+}
+
+function buildRoutes(config: Config, node: Node): SluiceServer["fetch"] {
   const app = new Hono<Env>();
   const origins = new OriginPolicy(config.allowed_origins);
 
@@ -91,12 +173,5 @@ export function createServer(config: Config, opts: ServerOptions = {}): SluiceSe
     node.log.error("request failed", { err });
     return new Response("Internal Server Error", { status: 500 });
   });
-
-  return {
-    node,
-    config,
-    fetch: (req, conn) => Promise.resolve(app.fetch(req, { conn: conn ?? detachedConn() })),
-    start: () => node.start(),
-    close: () => node.close(),
-  };
+  return (req, conn) => Promise.resolve(app.fetch(req, { conn: conn ?? detachedConn() }));
 }

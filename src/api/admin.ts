@@ -5,6 +5,6 @@
 import type { Node } from "../core/node.ts";
 
 export function healthHandler(node: Node): Response {
-  if (node.isClosed) return new Response('{"status":"shutting down"}', { status: 503 });
+  if (node.isClosed || node.draining) return new Response('{"status":"shutting down"}', { status: 503 });
   return new Response("{}", { status: 200, headers: { "Content-Type": "application/json" } });
 }

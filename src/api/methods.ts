@@ -96,9 +96,8 @@ export const apiMethods: Record<string, ApiMethod> = {
   async broadcast(node, params) {
     const channels = params.channels;
     if (!Array.isArray(channels) || channels.length === 0) throw bad("channels required");
-    if (!channels.every((c) => typeof c === "string" && c !== "")) {
-      throw bad("channels must be non-empty strings");
-    }
+    // An empty name is that channel's own 107 (in `responses`), as in Centrifugo.
+    if (!channels.every((c) => typeof c === "string")) throw bad("channels must be strings");
     const p = publishPayload(params);
     const responses = await Promise.all(
       (channels as string[]).map(async (ch) => {
@@ -154,7 +153,8 @@ export const apiMethods: Record<string, ApiMethod> = {
     const target = userTarget(params);
     await node.refreshUser(target, {
       expired: optionalBool(params, "expired"),
-      expireAt: optionalInt(params, "expire_at"),
+      // As Centrifugo: an absent expire_at is 0, i.e. the connection stops expiring.
+      expireAt: optionalInt(params, "expire_at") ?? 0,
       info: payload(params, "info", false),
     });
     return "{}";

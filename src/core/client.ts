@@ -38,6 +38,8 @@ import type { ResolvedChannel } from "./channel.ts";
 import { ResumeTracker } from "./resume.ts";
 import { ClientChannels, Gone } from "./client_channels.ts";
 import { connect, mapTokenError, unidirectionalDisconnect } from "./client_connect.ts";
+import type { ClientContext, RefreshResult } from "../plugins/types.ts";
+import { checkRefreshResult, jsonText } from "../plugins/results.ts";
 
 /** The downstream half of a connection, implemented by each transport. */
 export interface ClientTransport {
@@ -76,6 +78,8 @@ export interface Outcome {
 
 /** Commands a connection may have waiting before it is considered abusive. */
 const MAX_PENDING_COMMANDS = 256;
+/** How soon a failed `onRefresh` is tried again. */
+const REFRESH_RETRY_MS = 10_000;
 
 export class Client implements NodeClient, Actor {
   readonly id: string = crypto.randomUUID();
@@ -130,6 +134,24 @@ export class Client implements NodeClient, Actor {
     return clientInfoFor(this.user, this.id, this.connInfo, sub?.chanInfo);
   }
 
+  private contextCache?: { info?: Raw; meta?: Raw; user: string; value: ClientContext };
+
+  /** The connection as plugin hooks see it (info and meta parsed once per change). */
+  context(): ClientContext {
+    const c = this.contextCache;
+    if (c && c.info === this.connInfo && c.meta === this.meta && c.user === this.user) return c.value;
+    const value: ClientContext = {
+      id: this.id,
+      user: this.user,
+      transport: this.transport.name,
+      info: this.connInfo === undefined ? undefined : JSON.parse(this.connInfo),
+      meta: this.meta === undefined ? undefined : JSON.parse(this.meta),
+      headers: this.request.headers,
+    };
+    this.contextCache = { info: this.connInfo, meta: this.meta, user: this.user, value };
+    return value;
+  }
+
   // ---------------------------------------------------------------- entry points
 
   /** Bidirectional start: the request that opened the stream carries the connect command. */
@@ -179,7 +201,7 @@ export class Client implements NodeClient, Actor {
   transportGone(): void {
     if (this.state === "closed") return;
     this.state = "closed";
-    this.release();
+    this.release(DisconnectCode.ConnectionClosed, "connection closed");
     this.log.debug("client gone");
   }
 
@@ -187,7 +209,7 @@ export class Client implements NodeClient, Actor {
   disconnectNow(code: number, reason: string): void {
     const wasClosed = this.state === "closed";
     this.state = "closed";
-    this.release();
+    this.release(code, reason);
     if (this.transport.isClosed) return;
     if (code === DisconnectCode.Slow) {
       // The queue is what is slow: flushing it (or adding to it) would not help.
@@ -248,11 +270,13 @@ export class Client implements NodeClient, Actor {
     }
     if (opts.expireAt !== undefined) this.expireAt = opts.expireAt;
     if (opts.info !== undefined) this.connInfo = opts.info;
-    this.scheduleExpiry();
-    if (this.transport.unidirectional) {
-      const ttl = this.expireAt > 0 ? Math.max(0, this.expireAt - Math.floor(Date.now() / 1000)) : 0;
-      this.writePush(`{"refresh":${jsonObject({ expires: this.expireAt > 0, ttl })}}`);
+    if (this.expireAt > 0 && this.expireAt * 1000 <= Date.now()) {
+      // The close delay pads expiries to come, not ones already past.
+      this.disconnectNow(DisconnectCode.Expired, "connection expired");
+      return;
     }
+    this.scheduleExpiry();
+    if (this.transport.unidirectional) this.sendRefreshPush();
   }
 
   // ---------------------------------------------------------------- command processing
@@ -311,7 +335,7 @@ export class Client implements NodeClient, Actor {
       case "sub_refresh":
         return commands.subRefresh(this, cmd.sub_refresh!);
       case "rpc":
-        return Promise.reject(new ClientError(ErrorCode.MethodNotFound));
+        return commands.rpc(this, cmd.rpc!);
       case "ping":
       default:
         return Promise.reject(new ClientError(ErrorCode.NotAvailable));
@@ -377,17 +401,22 @@ export class Client implements NodeClient, Actor {
     }
   }
 
-  /** Right after the connect reply/push: subscriptions go live, timers start. */
+  /** Right after the connect reply/push: subscriptions go live, timers start, plugins hear of it. */
   connected(): void {
     this.channels.activateServerSide();
     this.schedulePing(true);
     this.scheduleExpiry();
+    this.node.hooks.observe("onConnect", { client: this.context() }, this.id);
   }
 
   // ---------------------------------------------------------------- refresh and expiry
 
   private async refreshCommand(req: { token: string }): Promise<Outcome> {
     if (typeof req.token !== "string" || req.token === "") throw new Disconnect(DisconnectCode.BadRequest);
+    if (this.node.hooks.has("onRefresh")) {
+      this.log.info("client refresh while the server refreshes connections itself");
+      throw new Disconnect(DisconnectCode.BadRequest);
+    }
     let claims;
     try {
       claims = await this.node.tokens.verifyConnectToken(req.token);
@@ -418,6 +447,13 @@ export class Client implements NodeClient, Actor {
     this.expireTimer?.cancel();
     this.expireTimer = undefined;
     if (this.expireAt <= 0) return;
+    if (this.node.hooks.has("onRefresh")) {
+      this.expireTimer = this.node.timers.schedule(
+        this.expireAt * 1000 - Date.now(),
+        () => void this.refreshByHook(),
+      );
+      return;
+    }
     const delay = this.expireAt * 1000 - Date.now() + this.node.config.client_expired_close_delay;
     this.expireTimer = this.node.timers.schedule(delay, () => {
       if (this.state !== "connected") return;
@@ -427,6 +463,45 @@ export class Client implements NodeClient, Actor {
         this.scheduleExpiry();
       }
     });
+  }
+
+  /**
+   * Server-side refresh through `onRefresh` at expiry: extend, end (3005), or — when the hook
+   * fails — keep the connection and ask again shortly, as Centrifugo does with its refresh proxy.
+   */
+  private async refreshByHook(): Promise<void> {
+    if (this.state !== "connected") return;
+    let result: RefreshResult | undefined;
+    try {
+      result = await this.node.hooks.decide(
+        "onRefresh",
+        (signal) => ({ client: this.context(), signal }),
+        checkRefreshResult,
+        this.id,
+      );
+    } catch (err) {
+      if (isDisconnect(err)) return this.disconnectNow(err.code, err.reason);
+      this.log.info("refresh hook failed; retrying", { err: (err as Error).message });
+      this.expireTimer = this.node.timers.schedule(REFRESH_RETRY_MS, () => void this.refreshByHook());
+      return;
+    }
+    if (this.state !== "connected") return;
+    const expireAt = result && !result.expired ? result.expireAt ?? 0 : -1;
+    if (!result || result.expired || (expireAt > 0 && expireAt * 1000 <= Date.now())) {
+      return this.disconnectNow(DisconnectCode.Expired, "connection expired");
+    }
+    if (!result.expired) {
+      if (result.info !== undefined) this.connInfo = jsonText(result.info);
+      if (result.meta !== undefined) this.meta = jsonText(result.meta);
+    }
+    this.expireAt = expireAt;
+    this.scheduleExpiry();
+    if (this.transport.unidirectional) this.sendRefreshPush();
+  }
+
+  private sendRefreshPush(): void {
+    const ttl = this.expireAt > 0 ? Math.max(0, this.expireAt - Math.floor(Date.now() / 1000)) : 0;
+    this.writePush(`{"refresh":${jsonObject({ expires: this.expireAt > 0, ttl })}}`);
   }
 
   // ---------------------------------------------------------------- ping / pong
@@ -458,12 +533,19 @@ export class Client implements NodeClient, Actor {
 
   // ---------------------------------------------------------------- teardown
 
-  /** Releases hub entries, subscriptions, presence and timers. Idempotent; never writes. */
-  private release(): void {
+  /**
+   * Releases hub entries, subscriptions, presence and timers. Idempotent; never writes. With a
+   * code, a connection that was registered reports `onDisconnect` to plugins.
+   */
+  private release(code?: number, reason = ""): void {
     for (const t of [this.pingTimer, this.pongTimer, this.expireTimer, this.staleTimer]) t?.cancel();
     if (this.released) return;
     this.released = true;
+    const registered = this.node.hub.byId(this.id) === this;
     this.channels.removeAll();
     this.node.hub.remove(this);
+    if (registered && code !== undefined) {
+      this.node.hooks.observe("onDisconnect", { client: this.context(), code, reason }, this.id);
+    }
   }
 }

@@ -20,7 +20,11 @@ import {
   Subscription,
 } from "./subscription.ts";
 import type { TimerHandle } from "./timers.ts";
-import { DisconnectCode, unsubscribeReasons } from "../errors.ts";
+import { DisconnectCode, isDisconnect, unsubscribeReasons } from "../errors.ts";
+import { checkRefreshResult, jsonText } from "../plugins/results.ts";
+
+/** How soon a failed `onSubRefresh` is tried again. */
+const SUB_REFRESH_RETRY_MS = 10_000;
 
 /** Thrown when the connection or subscription went away while a command awaited; answered with nothing. */
 export class Gone extends Error {}
@@ -74,12 +78,18 @@ export class ClientChannels {
       if (this.subs.get(sub.channel) !== sub) break;
       this.send(sub, b.pub, b.sp, b.push);
     }
-    if (sub.joinLeave && this.subs.get(sub.channel) === sub) {
+    if (this.subs.get(sub.channel) !== sub) return;
+    if (sub.joinLeave) {
       this.client.node.broker.publishJoin(sub.channel, this.client.infoFor(sub)).catch((err) =>
         this.client.log.error("join publish failed", { channel: sub.channel, err })
       );
     }
     this.scheduleExpiry(sub);
+    this.client.node.hooks.observe(
+      "onSubscribed",
+      { client: this.client.context(), channel: sub.channel },
+      this.client.id,
+    );
   }
 
   /** Removes a subscription and everything it holds (hub, broker, presence, join → leave). */
@@ -91,6 +101,9 @@ export class ClientChannels {
     this.resume?.forget(sub);
     this.expiryTimers.get(ch)?.cancel();
     this.expiryTimers.delete(ch);
+    if (sub.state === "active") {
+      node.hooks.observe("onUnsubscribe", { client: this.client.context(), channel: ch }, this.client.id);
+    }
     const tasks: Promise<unknown>[] = [node.removeSubscription(ch, this.client)];
     if (sub.presence) tasks.push(node.presenceManager.removePresence(ch, this.client.id, this.client.user));
     if (sub.joinLeave && sub.state === "active") {
@@ -227,22 +240,55 @@ export class ClientChannels {
     await this.remove(sub);
   }
 
-  /** Checks a subscription's expiry after `client_expired_sub_close_delay` past its `expireAt`. */
-  scheduleExpiry(sub: Subscription): void {
+  /**
+   * Watches a subscription's expiry: at `expireAt` for server-refreshed ones (`onSubRefresh`),
+   * `client_expired_sub_close_delay` later for ones the client refreshes itself.
+   */
+  scheduleExpiry(sub: Subscription, delayMs?: number): void {
     const { node } = this.client;
     this.expiryTimers.get(sub.channel)?.cancel();
     this.expiryTimers.delete(sub.channel);
     if (sub.expireAt <= 0) return;
-    const delay = sub.expireAt * 1000 - Date.now() + node.config.client_expired_sub_close_delay;
+    const grace = sub.serverRefresh ? 0 : node.config.client_expired_sub_close_delay;
+    const delay = delayMs ?? sub.expireAt * 1000 - Date.now() + grace;
     this.expiryTimers.set(
       sub.channel,
       node.timers.schedule(delay, () => {
         if (this.subs.get(sub.channel) !== sub) return;
+        if (sub.serverRefresh) return void this.refreshByHook(sub);
         if (sub.expireAt * 1000 > Date.now()) return this.scheduleExpiry(sub);
-        if (sub.serverSide) this.client.disconnectNow(DisconnectCode.SubExpired, "subscription expired");
-        else this.unsubscribeWithPush(sub, 2501);
+        this.expire(sub);
       }),
     );
+  }
+
+  private expire(sub: Subscription): void {
+    if (sub.serverSide) this.client.disconnectNow(DisconnectCode.SubExpired, "subscription expired");
+    else this.unsubscribeWithPush(sub, 2501);
+  }
+
+  /** `onSubRefresh` at expiry: extend, expire, or — when the hook fails — ask again shortly. */
+  private async refreshByHook(sub: Subscription): Promise<void> {
+    const { node, log } = this.client;
+    let result;
+    try {
+      result = await node.hooks.decide(
+        "onSubRefresh",
+        (signal) => ({ client: this.client.context(), channel: sub.channel, signal }),
+        checkRefreshResult,
+        this.client.id,
+      );
+    } catch (err) {
+      if (isDisconnect(err)) return this.client.disconnectNow(err.code, err.reason);
+      log.info("sub refresh hook failed; retrying", { channel: sub.channel, err: (err as Error).message });
+      return this.scheduleExpiry(sub, SUB_REFRESH_RETRY_MS);
+    }
+    if (this.subs.get(sub.channel) !== sub) return;
+    const expireAt = result && !result.expired ? result.expireAt ?? 0 : -1;
+    if (!result || result.expired || (expireAt > 0 && expireAt * 1000 <= Date.now())) return this.expire(sub);
+    if (!result.expired && result.info !== undefined) sub.chanInfo = jsonText(result.info);
+    sub.expireAt = expireAt;
+    this.scheduleExpiry(sub);
   }
 
   /** Re-announces presence for TTL-based presence managers. */

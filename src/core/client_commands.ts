@@ -11,7 +11,8 @@ import { FLAG_REJECT_UNRECOVERED } from "./protocol.ts";
 import { canHistory, canPresence, canPublish, canSubscribeWithoutToken } from "./permissions.ts";
 import { encodeSubscribeResult, Subscription } from "./subscription.ts";
 import { ClientError, Disconnect, DisconnectCode, ErrorCode } from "../errors.ts";
-import type { SubscriptionTokenClaims } from "../auth/jwt.ts";
+import type { SubscribeOverride, SubscriptionTokenClaims } from "../auth/jwt.ts";
+import { checkExpireAt, checkJson, checkOverride, jsonText } from "../plugins/results.ts";
 import { mapTokenError } from "./client_connect.ts";
 
 /** A channel field must be a non-empty string; anything else is a protocol violation (3501). */
@@ -54,21 +55,12 @@ export async function subscribe(client: Client, req: SubscribeRequest): Promise<
   const limit = client.node.config.client_channel_limit;
   if (limit > 0 && client.subs.size >= limit) throw new ClientError(ErrorCode.LimitExceeded);
   const token = optionalString(req.token);
-  const rules = client.node.channels;
-  let claims: SubscriptionTokenClaims | undefined;
-  if (token !== "") {
-    claims = await verifySubscriptionToken(client, channel, token);
-  } else {
-    const allowed = canSubscribeWithoutToken(client, resolved.options, {
-      isPrivate: rules.isPrivate(channel),
-      isUserLimited: rules.isUserLimited(channel),
-      userAllowed: rules.userAllowed(channel, client.user),
-    });
-    if (!allowed) throw new ClientError(ErrorCode.PermissionDenied);
-  }
+  const grant = token !== ""
+    ? grantFromToken(await verifySubscriptionToken(client, channel, token))
+    : await grantWithoutToken(client, channel, resolved, req.data);
   const o = resolved.options;
-  const sub = new Subscription(channel, resolved, false, claims?.override);
-  sub.chanInfo = claims?.info;
+  const sub = new Subscription(channel, resolved, false, grant.override);
+  sub.chanInfo = grant.info;
   const history = hasHistory(o);
   if (req.positioned === true && history && (o.allow_positioning || canHistory(client, channel, o, true))) {
     sub.positioned = true;
@@ -81,9 +73,12 @@ export async function subscribe(client: Client, req: SubscribeRequest): Promise<
     sub.pushJoinLeave = true;
   }
   const now = Math.floor(Date.now() / 1000);
-  const expireAt = claims && !client.insecure ? claims.expireAt : 0;
+  const expireAt = client.insecure ? 0 : grant.expireAt;
   if (expireAt > 0 && expireAt <= now) throw new ClientError(ErrorCode.Expired);
   sub.expireAt = expireAt;
+  // Hook-granted subscriptions are refreshed by `onSubRefresh` when there is one; token ones by the SDK.
+  sub.serverRefresh = expireAt > 0 && client.node.hooks.has("onSubRefresh") &&
+    (grant.byHook || o.proxy_sub_refresh);
   const flag = optionalNumber(req.flag);
   const fields = await client.channels.prepare(sub, {
     recover: req.recover === true,
@@ -91,12 +86,73 @@ export async function subscribe(client: Client, req: SubscribeRequest): Promise<
     epoch: optionalString(req.epoch),
     rejectUnrecovered: (flag & FLAG_REJECT_UNRECOVERED) !== 0,
   });
-  if (expireAt > 0) {
+  if (expireAt > 0 && !sub.serverRefresh) {
     fields.expires = true;
     fields.ttl = expireAt - now;
   }
-  if (claims?.data !== undefined) fields.data = claims.data;
+  if (grant.data !== undefined) fields.data = grant.data;
   return { result: encodeSubscribeResult(fields), after: () => client.channels.activate(sub) };
+}
+
+/** What allowed a subscription, and with which channel info/data/expiry. */
+interface Grant {
+  info?: string;
+  data?: string;
+  expireAt: number;
+  override?: SubscribeOverride;
+  byHook?: boolean;
+}
+
+function grantFromToken(claims: SubscriptionTokenClaims): Grant {
+  return { info: claims.info, data: claims.data, expireAt: claims.expireAt, override: claims.override };
+}
+
+/**
+ * Without a token: private channels are refused; a user-limited channel listing the user is
+ * allowed; otherwise `onSubscribe` hooks decide, then the namespace's `allow_*` rules.
+ */
+async function grantWithoutToken(
+  client: Client,
+  channel: string,
+  resolved: ResolvedChannel,
+  data: unknown,
+): Promise<Grant> {
+  const rules = client.node.channels;
+  const hooks = client.node.hooks;
+  const o = resolved.options;
+  const flags = {
+    isPrivate: rules.isPrivate(channel),
+    isUserLimited: rules.isUserLimited(channel),
+    userAllowed: rules.userAllowed(channel, client.user),
+  };
+  const userLimited = flags.isUserLimited && o.allow_user_limited_channels;
+  if (!flags.isPrivate && !userLimited) {
+    if (o.proxy_subscribe && !hooks.has("onSubscribe")) throw new ClientError(ErrorCode.NotAvailable);
+    const r = await hooks.decide(
+      "onSubscribe",
+      (signal) => ({
+        client: client.context(),
+        channel,
+        namespace: resolved.namespace,
+        options: o,
+        data,
+        signal,
+      }),
+      checkSubscribeResult,
+      client.id,
+    );
+    if (r) {
+      return {
+        info: jsonText(r.info),
+        data: jsonText(r.data),
+        expireAt: r.expireAt ?? 0,
+        override: r.override,
+        byHook: true,
+      };
+    }
+  }
+  if (!canSubscribeWithoutToken(client, o, flags)) throw new ClientError(ErrorCode.PermissionDenied);
+  return { expireAt: 0 };
 }
 
 async function verifySubscriptionToken(
@@ -131,6 +187,7 @@ export async function subRefresh(client: Client, req: { channel: string; token: 
   const channel = requireChannel(req);
   const sub = client.subs.get(channel);
   if (!sub || sub.state !== "active") throw new ClientError(ErrorCode.PermissionDenied);
+  if (sub.serverRefresh) throw new Disconnect(DisconnectCode.BadRequest); // the server refreshes this one
   const token = optionalString(req.token);
   if (token === "") throw new ClientError(ErrorCode.BadRequest);
   let claims: SubscriptionTokenClaims;
@@ -160,11 +217,91 @@ export async function publish(client: Client, req: { channel: string; data?: unk
   const channel = requireChannel(req);
   const resolved = resolveForClient(client, channel);
   if (req.data === undefined) throw new ClientError(ErrorCode.BadRequest, "data required");
-  if (!canPublish(client, channel, resolved.options)) throw new ClientError(ErrorCode.PermissionDenied);
-  await client.node.publish(channel, toRaw(req.data), {
+  const hooks = client.node.hooks;
+  const o = resolved.options;
+  if (o.proxy_publish) {
+    // A publish proxy decides alone, as in Centrifugo; without one the namespace cannot take publishes.
+    if (!hooks.has("onPublish")) throw new ClientError(ErrorCode.NotAvailable);
+  } else if (!canPublish(client, channel, o)) {
+    throw new ClientError(ErrorCode.PermissionDenied);
+  }
+  let p: PublishState = { data: req.data, skipHistory: false };
+  if (hooks.has("onPublish")) {
+    p = await hooks.transform(
+      "onPublish",
+      p,
+      (state, signal) => ({
+        client: client.context(),
+        channel,
+        namespace: resolved.namespace,
+        options: o,
+        data: state.data,
+        signal,
+      }),
+      applyPublishResult,
+      client.id,
+    );
+  }
+  await client.node.publish(channel, toRaw(p.data), {
     clientInfo: client.infoFor(client.subs.get(channel)),
+    skipHistory: p.skipHistory,
+    tags: p.tags,
   });
   return { result: "{}" };
+}
+
+interface PublishState {
+  data: unknown;
+  skipHistory: boolean;
+  tags?: Record<string, string>;
+}
+
+function applyPublishResult(state: PublishState, value: unknown): PublishState | string {
+  if (typeof value !== "object" || Array.isArray(value)) {
+    return "expected an object {data?, skipHistory?, tags?}";
+  }
+  const r = value as Record<string, unknown>;
+  const problem = checkJson(r.data, "data");
+  if (problem) return problem;
+  if (r.skipHistory !== undefined && typeof r.skipHistory !== "boolean") {
+    return "skipHistory must be a boolean";
+  }
+  if (
+    r.tags !== undefined && (r.tags === null || typeof r.tags !== "object" || Array.isArray(r.tags) ||
+      !Object.values(r.tags).every((t) => typeof t === "string"))
+  ) return "tags must be an object of strings";
+  return {
+    data: r.data !== undefined ? r.data : state.data,
+    skipHistory: (r.skipHistory as boolean | undefined) ?? state.skipHistory,
+    tags: (r.tags as Record<string, string> | undefined) ?? state.tags,
+  };
+}
+
+export async function rpc(client: Client, req: { method?: unknown; data?: unknown }): Promise<Outcome> {
+  if (req.method !== undefined && typeof req.method !== "string") {
+    throw new Disconnect(DisconnectCode.BadRequest);
+  }
+  const method = (req.method as string | undefined) ?? "";
+  const r = await client.node.hooks.decide("onRpc", (signal) => ({
+    client: client.context(),
+    method,
+    data: req.data,
+    signal,
+  }), (value) => {
+    if (typeof value !== "object" || Array.isArray(value)) return "expected an object {data?}";
+    return checkJson((value as Record<string, unknown>).data, "data");
+  }, client.id);
+  if (!r) throw new ClientError(ErrorCode.MethodNotFound);
+  return { result: jsonObject({ data: raw(jsonText(r.data)) }) };
+}
+
+function checkSubscribeResult(value: unknown): string | undefined {
+  if (typeof value !== "object" || Array.isArray(value)) {
+    return "expected an object {info?, data?, expireAt?}";
+  }
+  const r = value as Record<string, unknown>;
+  return checkJson(r.info, "info") ?? checkJson(r.data, "data") ?? checkExpireAt(r.expireAt) ??
+    checkOverride(r.override, "override");
 }
 
 export async function presence(client: Client, req: { channel: string }): Promise<Outcome> {

@@ -27,6 +27,8 @@ import {
   isDisconnect,
 } from "../errors.ts";
 import type { Logger } from "../log.ts";
+import type { ConnectingResult } from "../plugins/types.ts";
+import { checkJson, checkOverride, jsonText } from "../plugins/results.ts";
 
 export interface Credentials {
   user: string;
@@ -37,6 +39,8 @@ export interface Credentials {
   data?: Raw;
   channels: string[];
   subs: Record<string, { info?: Raw; data?: Raw; override?: SubscribeOverride }>;
+  /** From an `onConnecting` hook: its channels are final (client-requested ones are not added). */
+  fromHook?: boolean;
 }
 
 /** Authenticates and registers the connection; returns the connect result (JSON) and what follows it. */
@@ -67,11 +71,13 @@ export async function connect(client: Client, req: ConnectRequest): Promise<Outc
   node.hub.add(client);
   client.state = "connected";
   const serverSubs = await subscribeServerSide(client, creds, req.subs);
+  // With an onRefresh hook the server refreshes the connection itself; the SDK is not asked to.
+  const clientSideRefresh = client.expireAt > 0 && !node.hooks.has("onRefresh");
   const fields: Record<string, unknown> = {
     client: client.id,
     version: node.version,
-    expires: client.expireAt > 0,
-    ttl: client.expireAt > 0 ? client.expireAt - now : 0,
+    expires: clientSideRefresh,
+    ttl: clientSideRefresh ? client.expireAt - now : 0,
     data: raw(creds.data),
     subs: serverSubs.size > 0 ? raw(encodeSubsMap(serverSubs)) : undefined,
     ping: Math.floor(config.ping_interval / 1000),
@@ -86,6 +92,41 @@ export async function connect(client: Client, req: ConnectRequest): Promise<Outc
 
 async function authenticate(client: Client, req: ConnectRequest): Promise<Credentials> {
   const config = client.node.config;
+  const hooks = client.node.hooks;
+  if (hooks.has("onConnecting")) {
+    const emulated = req.headers !== null && typeof req.headers === "object" && !Array.isArray(req.headers)
+      ? Object.fromEntries(Object.entries(req.headers).filter(([, v]) => typeof v === "string")) as Record<
+        string,
+        string
+      >
+      : {};
+    const requested = req.subs !== null && typeof req.subs === "object" && !Array.isArray(req.subs)
+      ? Object.keys(req.subs)
+      : [];
+    const result = await hooks.decide(
+      "onConnecting",
+      (signal) => ({
+        client: {
+          id: client.id,
+          transport: client.transport.name,
+          headers: client.request.headers,
+          remoteAddr: client.request.remoteAddr,
+        },
+        token: typeof req.token === "string" && req.token !== "" ? req.token : undefined,
+        data: req.data,
+        name: client.clientName,
+        version: client.clientVersion,
+        channels: requested,
+        emulatedHeaders: emulated,
+        protocol: "json",
+        encoding: "json",
+        signal,
+      }),
+      checkConnectingResult,
+      client.id,
+    );
+    if (result) return credentialsFromHook(result);
+  }
   if (req.token !== undefined && req.token !== "") {
     if (typeof req.token !== "string") throw new Disconnect(DisconnectCode.BadRequest);
     let claims;
@@ -121,7 +162,7 @@ async function subscribeServerSide(
   const req = requested !== null && typeof requested === "object" && !Array.isArray(requested)
     ? requested
     : {};
-  for (const ch of Object.keys(req)) {
+  for (const ch of creds.fromHook ? [] : Object.keys(req)) {
     if (wanted.has(ch)) continue;
     const resolved = rules.resolve(ch);
     if (!resolved || rules.invalidName(ch)) throw new Disconnect(DisconnectCode.BadRequest);
@@ -209,4 +250,53 @@ export function unidirectionalDisconnect(err: unknown, log: Logger): Disconnect 
   }
   log.error("connect failed", { err });
   return new Disconnect(DisconnectCode.InternalServerError);
+}
+
+/** Validates an `onConnecting` answer; a malformed one is the plugin's fault (100). */
+function checkConnectingResult(value: unknown): string | undefined {
+  if (typeof value !== "object" || Array.isArray(value)) return "expected an object {user, ...}";
+  const r = value as Record<string, unknown>;
+  if (typeof r.user !== "string") return 'user must be a string ("" for anonymous)';
+  if (
+    r.expireAt !== undefined &&
+    (typeof r.expireAt !== "number" || !Number.isInteger(r.expireAt) || r.expireAt < 0)
+  ) {
+    return "expireAt must be Unix seconds";
+  }
+  if (
+    r.channels !== undefined &&
+    (!Array.isArray(r.channels) || !r.channels.every((c) => typeof c === "string"))
+  ) {
+    return "channels must be an array of strings";
+  }
+  if (r.subs !== undefined) {
+    if (r.subs === null || typeof r.subs !== "object" || Array.isArray(r.subs)) {
+      return "subs must be an object";
+    }
+    for (const [ch, opts] of Object.entries(r.subs)) {
+      if (opts === null || typeof opts !== "object") return `subs["${ch}"] must be an object`;
+      const o = opts as Record<string, unknown>;
+      const problem = checkJson(o.info, `subs["${ch}"].info`) ?? checkJson(o.data, `subs["${ch}"].data`) ??
+        checkOverride(o.override, `subs["${ch}"].override`);
+      if (problem) return problem;
+    }
+  }
+  return checkJson(r.info, "info") ?? checkJson(r.data, "data") ?? checkJson(r.meta, "meta");
+}
+
+function credentialsFromHook(r: ConnectingResult): Credentials {
+  const subs: Credentials["subs"] = {};
+  for (const [ch, o] of Object.entries(r.subs ?? {})) {
+    subs[ch] = { info: jsonText(o.info), data: jsonText(o.data), override: o.override };
+  }
+  return {
+    user: r.user,
+    expireAt: r.expireAt ?? 0,
+    info: jsonText(r.info),
+    data: jsonText(r.data),
+    meta: jsonText(r.meta),
+    channels: r.channels ?? [],
+    subs,
+    fromHook: true,
+  };
 }

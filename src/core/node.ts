@@ -26,6 +26,7 @@ import type { ClientInfo, Publication, StreamPosition } from "./protocol.ts";
 import { TimerWheel } from "./timers.ts";
 import { ClientError, ErrorCode } from "../errors.ts";
 import { VERSION } from "../version.ts";
+import { HookRunner } from "../plugins/hooks.ts";
 
 /** What the node needs from a connection beyond the hub's view. */
 export interface NodeClient extends HubClient {
@@ -74,6 +75,8 @@ export interface NodeOptions {
   broker?: Broker;
   presence?: PresenceManager;
   controller?: Controller;
+  /** Plugin hooks; none by default. */
+  hooks?: HookRunner;
 }
 
 export interface NodePublishOptions {
@@ -97,6 +100,7 @@ export class Node implements BrokerEventHandler, ControlHandler {
   readonly broker: Broker;
   readonly presenceManager: PresenceManager;
   readonly controller: Controller;
+  readonly hooks: HookRunner;
   name: string;
   private readonly brokerChannels = new Set<string>();
   private readonly channelOps = new Map<string, Promise<void>>();
@@ -111,6 +115,7 @@ export class Node implements BrokerEventHandler, ControlHandler {
     this.broker = opts.broker ?? new MemoryBroker();
     this.presenceManager = opts.presence ?? new MemoryPresenceManager();
     this.controller = opts.controller ?? new MemoryController();
+    this.hooks = opts.hooks ?? new HookRunner([], config.plugin_hook_timeout, this.log);
     this.name = config.name || this.id.slice(0, 8);
   }
 
@@ -126,13 +131,22 @@ export class Node implements BrokerEventHandler, ControlHandler {
 
   /** Disconnects every client with `code` and closes the broker side. Idempotent. */
   async close(code = 3001, reason = "shutdown"): Promise<void> {
+    this.disconnectAll(code, reason);
     if (this.closed) return;
     this.closed = true;
     if (this.presenceTimer !== undefined) clearInterval(this.presenceTimer);
-    for (const client of [...this.hub.allClients()]) client.disconnectNow(code, reason);
     this.timers.stop();
     await Promise.allSettled([this.broker.close(), this.presenceManager.close(), this.controller.close()]);
   }
+
+  /** Disconnects every local client (3001 shutdown: the SDK reconnects, elsewhere or later). */
+  disconnectAll(code = 3001, reason = "shutdown"): void {
+    this.draining = true;
+    for (const client of [...this.hub.allClients()]) client.disconnectNow(code, reason);
+  }
+
+  /** Set once shutdown has begun: health answers 503, load balancers stop routing here. */
+  draining = false;
 
   get isClosed(): boolean {
     return this.closed;

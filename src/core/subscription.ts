@@ -33,6 +33,8 @@ export class Subscription {
   chanInfo?: Raw;
   /** Unix seconds; 0 = never expires. */
   expireAt = 0;
+  /** Refreshed by the server through `onSubRefresh` at expiry, not by the client's sub_refresh. */
+  serverRefresh = false;
   buffer: Array<{ pub: Publication; sp: StreamPosition; push: PreparedPush }> = [];
 
   constructor(

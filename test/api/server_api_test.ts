@@ -5,7 +5,7 @@
  * request fields of the wrong type.
  */
 import type { Centrifuge } from "centrifuge";
-import { type TestContext, test } from "../harness.ts";
+import { test, type TestContext } from "../harness.ts";
 import { assert, assertEquals, assertMatch, sleep, waitFor } from "../assert.ts";
 import { API_KEY, startServer, type TestServer } from "../helpers/server.ts";
 import { collect, type EmulationTransport, once, sdk, subscribed, TRANSPORTS } from "../helpers/sdk.ts";
@@ -160,10 +160,15 @@ test("publish: skip_history stays out of history; idempotency_key publishes once
   const epoch = (first.result as { epoch: string }).epoch;
   assert(typeof epoch === "string" && epoch !== "", "an epoch");
   assertEquals(first, { result: { offset: 1, epoch } });
-  assertEquals(await s.apiJson("publish", { channel: "hist:p", data: { n: "skip" }, skip_history: true }), OK);
+  assertEquals(
+    await s.apiJson("publish", { channel: "hist:p", data: { n: "skip" }, skip_history: true }),
+    OK,
+  );
   const keyed = { channel: "hist:p", idempotency_key: "order-7" };
   assertEquals(await s.apiJson("publish", { ...keyed, data: { n: 2 } }), { result: { offset: 2, epoch } });
-  assertEquals(await s.apiJson("publish", { ...keyed, data: { n: "dup" } }), { result: { offset: 2, epoch } });
+  assertEquals(await s.apiJson("publish", { ...keyed, data: { n: "dup" } }), {
+    result: { offset: 2, epoch },
+  });
   assertEquals(
     await s.apiJson("publish", { channel: "hist:p", data: { n: 3 }, idempotency_key: "order-8" }),
     { result: { offset: 3, epoch } },
@@ -182,7 +187,10 @@ test("publish: skip_history stays out of history; idempotency_key publishes once
   ]);
   assertEquals(await s.apiJson("history", { channel: "hist:p", limit: -1 }), {
     result: {
-      publications: [{ data: { n: 1 }, offset: 1 }, { data: { n: 2 }, offset: 2 }, { data: { n: 3 }, offset: 3 }],
+      publications: [{ data: { n: 1 }, offset: 1 }, { data: { n: 2 }, offset: 2 }, {
+        data: { n: 3 },
+        offset: 3,
+      }],
       epoch,
       offset: 3,
     },
@@ -228,8 +236,12 @@ test("broadcast: one response per channel in order, per-channel errors, delivere
   assertEquals(skipped, { result: { responses: [OK, OK] } });
   await waitFor(() => pubsA.length === 2 && pubsB.length === 2, "the b64 broadcast");
   assertEquals([pubsA[1].data, pubsB[1].data], ["from b64", "from b64"]);
-  assertMatch(await s.apiJson("history", { channel: "hist:b2", limit: -1 }), {
-    result: { publications: [{ data: { hello: "all" }, offset: 1 }], offset: 1 },
+  assertEquals(await s.apiJson("history", { channel: "hist:b2", limit: -1 }), {
+    result: {
+      publications: [{ data: { hello: "all" }, offset: 1, tags: { via: "broadcast" } }],
+      epoch: e2,
+      offset: 1,
+    },
   });
   assertBadRequest(await s.apiJson("broadcast", { channels: [], data: 1 }), "no channels");
   assertBadRequest(await s.apiJson("broadcast", { channels: ["chat:b1"] }), "no data");
@@ -340,7 +352,11 @@ test("subscribe: recover_since delivers the publications after the position", as
   const subs = collect<ServerSubscribed>(client, "subscribed");
   const pubs = collect<Pub>(client, "publication");
   assertEquals(
-    await s.apiJson("subscribe", { user: "recoverer", channel: "hist:r", recover_since: { offset: 1, epoch } }),
+    await s.apiJson("subscribe", {
+      user: "recoverer",
+      channel: "hist:r",
+      recover_since: { offset: 1, epoch },
+    }),
     OK,
   );
   await waitFor(() => pubs.length === 2, "two recovered publications");
@@ -358,7 +374,11 @@ test("subscribe: recover_since delivers the publications after the position", as
   const lateSubs = collect<ServerSubscribed>(late, "subscribed");
   const latePubs = collect<Pub>(late, "publication");
   assertEquals(
-    await s.apiJson("subscribe", { user: "late", channel: "hist:r", recover_since: { offset: 1, epoch: "x" } }),
+    await s.apiJson("subscribe", {
+      user: "late",
+      channel: "hist:r",
+      recover_since: { offset: 1, epoch: "x" },
+    }),
     OK,
   );
   await waitFor(() => lateSubs.length === 1, "subscribed");
@@ -374,9 +394,16 @@ test("subscribe: b64info becomes chan_info, override.presence turns presence off
   const cid = await connectSdk(t, s, "sse", "cid");
   const benSubs = collect<ServerSubscribed>(ben.client, "subscribed");
   const cidSubs = collect<ServerSubscribed>(cid.client, "subscribed");
-  assertEquals(await s.apiJson("subscribe", { user: "ben", channel: "room:o", b64info: b64('{"seat":3}') }), OK);
   assertEquals(
-    await s.apiJson("subscribe", { user: "cid", channel: "room:o", override: { presence: { value: false } } }),
+    await s.apiJson("subscribe", { user: "ben", channel: "room:o", b64info: b64('{"seat":3}') }),
+    OK,
+  );
+  assertEquals(
+    await s.apiJson("subscribe", {
+      user: "cid",
+      channel: "room:o",
+      override: { presence: { value: false } },
+    }),
     OK,
   );
   await waitFor(() => benSubs.length === 1 && cidSubs.length === 1, "both subscribed");
@@ -388,14 +415,13 @@ test("subscribe: b64info becomes chan_info, override.presence turns presence off
   });
 });
 
-test("subscribe: unknown namespace → 102, missing channel or user → 107, nobody subscribed", async (t) => {
+test("subscribe: unknown namespace → 102, missing channel → 107, nobody subscribed", async (t) => {
   const s = await startServer(t, config);
   const { client } = await connectSdk(t, s, "http_stream", "err-user");
   const subs = collect<ServerSubscribed>(client, "subscribed");
   assertEquals(await s.apiJson("subscribe", { user: "err-user", channel: "nope:x" }), UNKNOWN_CHANNEL);
   assertBadRequest(await s.apiJson("subscribe", { user: "err-user" }), "no channel");
   assertBadRequest(await s.apiJson("subscribe", { user: "err-user", channel: "" }), "empty channel");
-  assertBadRequest(await s.apiJson("subscribe", { channel: "chat:x" }), "no user");
   // Nobody online: still {}.
   assertEquals(await s.apiJson("subscribe", { user: "offline", channel: "chat:x" }), OK);
   await sleep(100);
@@ -428,7 +454,10 @@ for (const transport of TRANSPORTS) {
 test("unsubscribe: the raw stream gets the unsubscribe push and no more publications", async (t) => {
   const s = await startServer(t, config);
   const raw = await connectRaw(t, s, "raw-uns", {
-    commands: [{ id: 2, subscribe: { channel: "chat:gone" } }, { id: 3, subscribe: { channel: "chat:kept" } }],
+    commands: [{ id: 2, subscribe: { channel: "chat:gone" } }, {
+      id: 3,
+      subscribe: { channel: "chat:kept" },
+    }],
   });
   assertEquals(await s.apiJson("unsubscribe", { user: "raw-uns", channel: "chat:gone" }), OK);
   assertEquals(await nextPush(raw), {
@@ -465,11 +494,10 @@ test("unsubscribe: ends a server-side subscription (client-level unsubscribed ev
   assertEquals(client.state, "connected");
 });
 
-test("unsubscribe: unknown namespace → 102, missing channel or user → 107", async (t) => {
+test("unsubscribe: unknown namespace → 102, missing channel → 107", async (t) => {
   const s = await startServer(t, config);
   assertEquals(await s.apiJson("unsubscribe", { user: "u", channel: "nope:x" }), UNKNOWN_CHANNEL);
   assertBadRequest(await s.apiJson("unsubscribe", { user: "u" }), "no channel");
-  assertBadRequest(await s.apiJson("unsubscribe", { channel: "chat:x" }), "no user");
 });
 
 // ---------------------------------------------------------------- disconnect
@@ -495,7 +523,10 @@ test("disconnect: a custom 4000 code makes the SDK reconnect, 4500 does not", as
   const { client, id } = await connectSdk(t, s, "http_stream", "bounce");
   const connecting = collect<Json>(client, "connecting");
   const connected = collect<{ client: string }>(client, "connected");
-  assertEquals(await s.apiJson("disconnect", { user: "bounce", disconnect: { code: 4000, reason: "bye" } }), OK);
+  assertEquals(
+    await s.apiJson("disconnect", { user: "bounce", disconnect: { code: 4000, reason: "bye" } }),
+    OK,
+  );
   await waitFor(() => connected.length === 1, "reconnected");
   assertEquals(connecting, [{ code: 4000, reason: "bye" }]);
   assert(connected[0].client !== id, "a new connection");
@@ -650,10 +681,10 @@ test("refresh: without expire_at the connection stops expiring, like Centrifugo"
   assertEquals(await stream.next(), { refresh: {} });
 });
 
-test("refresh: missing user or wrong types → 107", async (t) => {
+test("refresh: fields of the wrong type → 107, the connection is untouched", async (t) => {
   const s = await startServer(t, config);
   const raw = await connectRaw(t, s, "r107");
-  assertBadRequest(await s.apiJson("refresh", { expired: true }), "no user");
+  assertBadRequest(await s.apiJson("refresh", { user: 5, expired: true }), "numeric user");
   assertBadRequest(await s.apiJson("refresh", { user: "r107", expired: "true" }), "expired string");
   assertBadRequest(await s.apiJson("refresh", { user: "r107", expire_at: -1 }), "negative expire_at");
   await sleep(100);
@@ -687,8 +718,8 @@ test("presence and presence_stats: exact shapes from real subscribers; 108 and 1
   assertEquals(await s.apiJson("presence_stats", { channel: "room:p" }), {
     result: { num_clients: 3, num_users: 2 },
   });
-  // Leaving removes the entry.
-  ben.client.disconnect();
+  // Leaving (here through the API, so the release does not wait for the client runtime).
+  assertEquals(await s.apiJson("disconnect", { user: "ben" }), OK);
   await waitFor(
     async () => deepStats(await s.apiJson("presence_stats", { channel: "room:p" }), 2, 1),
     "ben gone from presence",
@@ -721,9 +752,15 @@ test("history: position only, limit, since, reverse; matches what subscribers re
   const live = collect<Pub>(sub, "publication");
   await subscribed(sub);
   for (let i = 1; i <= 5; i++) {
-    await s.apiJson("publish", { channel: "hist:h", data: { i }, tags: i === 5 ? { last: "yes" } : undefined });
+    await s.apiJson("publish", {
+      channel: "hist:h",
+      data: { i },
+      tags: i === 5 ? { last: "yes" } : undefined,
+    });
   }
-  const pub = (i: number) => (i === 5 ? { data: { i }, offset: i, tags: { last: "yes" } } : { data: { i }, offset: i });
+  const pub = (
+    i: number,
+  ) => (i === 5 ? { data: { i }, offset: i, tags: { last: "yes" } } : { data: { i }, offset: i });
   const top = await s.apiJson("history", { channel: "hist:h" });
   const epoch = (top.result as { epoch: string }).epoch;
   assert(typeof epoch === "string" && epoch !== "", "an epoch");
@@ -819,11 +856,12 @@ test("channels: channels with subscribers and their counts, glob pattern filter"
   bChatA.unsubscribe();
   await left;
   await waitFor(
-    async () => JSON.stringify(await s.apiJson("channels", { pattern: "chat:a" })) ===
-      JSON.stringify({ result: { channels: { "chat:a": { num_clients: 1 } } } }),
+    async () =>
+      JSON.stringify(await s.apiJson("channels", { pattern: "chat:a" })) ===
+        JSON.stringify({ result: { channels: { "chat:a": { num_clients: 1 } } } }),
     "chat:a down to one subscriber",
   );
-  a.client.disconnect();
+  assertEquals(await s.apiJson("disconnect", { user: "ca" }), OK);
   await waitFor(
     async () =>
       JSON.stringify(await s.apiJson("channels", {})) ===
@@ -855,7 +893,7 @@ test("info: one node with uid, name, version and counts of real connections", as
   await s.apiJson("subscribe", { user: "ben", channel: "chat:i3" });
   assertMatch((await nextPush(ben))!, { channel: "chat:i3", subscribe: {} });
   assertEquals(await node(), { ...base, num_clients: 3, num_users: 2, num_channels: 3, num_subs: 4 });
-  ann2.client.disconnect();
+  assertEquals(await s.apiJson("disconnect", { user: "ann", client: ann2.id }), OK);
   await waitFor(async () => (await node()).num_clients === 2, "ann2 gone");
   assertEquals(await node(), { ...base, num_clients: 2, num_users: 2, num_channels: 3, num_subs: 3 });
   assertEquals(await s.apiJson("disconnect", { user: "ann" }), OK);
@@ -942,7 +980,12 @@ test("batch: parallel keeps replies in command order", async (t) => {
 
 test("batch: commands not an array or parallel not a boolean → top-level 107", async (t) => {
   const s = await startServer(t, config);
-  for (const body of [{}, { commands: "publish" }, { commands: { publish: {} } }, { commands: [], parallel: "yes" }]) {
+  for (
+    const body of [{}, { commands: "publish" }, { commands: { publish: {} } }, {
+      commands: [],
+      parallel: "yes",
+    }]
+  ) {
     assertBadRequest(await s.apiJson("batch", body), JSON.stringify(body));
   }
 });
@@ -978,7 +1021,12 @@ async function checkTransportMode(s: TestServer, headers: Record<string, string>
     body: { code: 108, message: "not available" },
   });
   assertEquals(
-    await call(s, "history", { channel: "hist:tm", limit: -1, since: { offset: 0, epoch: "wrong" } }, headers),
+    await call(
+      s,
+      "history",
+      { channel: "hist:tm", limit: -1, since: { offset: 0, epoch: "wrong" } },
+      headers,
+    ),
     { status: 416, body: { code: 112, message: "unrecoverable position" } },
   );
   const ok = await call(s, "publish", { channel: "chat:x", data: 1 }, headers);
@@ -1005,7 +1053,10 @@ test("transport error mode via X-Centrifugo-Error-Mode: 102 → 404, 107/108 →
     404,
   );
   // Without the header: 200 with an error object.
-  assertEquals(await call(s, "publish", { channel: "nope:x", data: 1 }), { status: 200, body: UNKNOWN_CHANNEL });
+  assertEquals(await call(s, "publish", { channel: "nope:x", data: 1 }), {
+    status: 200,
+    body: UNKNOWN_CHANNEL,
+  });
   assertEquals(await call(s, "presence", { channel: "chat:x" }), { status: 200, body: NOT_AVAILABLE });
 });
 
@@ -1113,7 +1164,9 @@ test("every method answers 107 (never 500) to fields of the wrong type", async (
   }
   // info takes no fields: anything is ignored, never an error.
   const info = await s.apiJson("info", { nodes: 5, pattern: [], user: {} });
-  assertMatch(info, { result: { nodes: [{ uid: s.node.id, num_clients: 1 }] } });
+  const nodes = (info.result as { nodes: Json[] }).nodes;
+  assertEquals(nodes.length, 1);
+  assertMatch(nodes[0], { uid: s.node.id, num_clients: 1 });
   // Batch items with garbage are per-item 107.
   const batch = await s.apiJson("batch", {
     commands: garbage.filter(([m]) => m !== "batch").map(([m, body]) => ({ [m]: body })),

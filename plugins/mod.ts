@@ -1,0 +1,6 @@
+/**
+ * @module
+ * The plugins shipped with Sluice, by name. A static table of imports so `bun build --compile`
+ * bundles them into the executable; user plugins load from disk instead.
+ */
+export const shippedPlugins: Record<string, () => Promise<Record<string, unknown>>> = {};

@@ -1,0 +1,99 @@
+/**
+ * @module
+ * `definePlugin` and the load-time checks every plugin goes through (also plain objects and
+ * factory results that never called `definePlugin`): a name, known hook names, functions where
+ * functions belong. Failures throw a `TypeError` naming the plugin and what is wrong.
+ */
+import { HOOKS, type Plugin } from "./types.ts";
+
+const OTHER_KEYS = new Set(["name", "dependencies", "setup", "provides", "version", "description"]);
+const PROVIDES_SLOTS = new Set(["broker", "presence", "controller"]);
+
+/** Declares a plugin; returns it unchanged after checking its shape. */
+export function definePlugin<P extends Plugin>(plugin: P): P {
+  return validatePlugin(plugin, "definePlugin");
+}
+
+/** Checks a plugin object; `where` names where it came from, for the error message. */
+export function validatePlugin<P extends Plugin>(value: P, where: string): P {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new TypeError(`Cannot load plugin from ${where}: expected a plugin object, got ${describe(value)}`);
+  }
+  const p = value as unknown as Record<string, unknown>;
+  if (typeof p.name !== "string" || !/^[A-Za-z0-9_.:@/-]{1,100}$/.test(p.name)) {
+    throw new TypeError(
+      `Cannot load plugin from ${where}: "name" must be a short string, got ${describe(p.name)}`,
+    );
+  }
+  const label = `plugin "${p.name}"`;
+  for (const [key, v] of Object.entries(p)) {
+    if (Object.hasOwn(HOOKS, key)) {
+      if (v !== undefined && typeof v !== "function") {
+        throw new TypeError(`Cannot load ${label}: hook "${key}" must be a function`);
+      }
+      continue;
+    }
+    if (!OTHER_KEYS.has(key)) {
+      const hint = closestHook(key);
+      throw new TypeError(
+        `Cannot load ${label}: hook "${key}" is unknown${hint ? ` (did you mean "${hint}"?)` : ""}`,
+      );
+    }
+  }
+  if (p.setup !== undefined && typeof p.setup !== "function") {
+    throw new TypeError(`Cannot load ${label}: "setup" must be a function`);
+  }
+  if (
+    p.dependencies !== undefined &&
+    (!Array.isArray(p.dependencies) || !p.dependencies.every((d) => typeof d === "string"))
+  ) {
+    throw new TypeError(`Cannot load ${label}: "dependencies" must be an array of plugin names`);
+  }
+  if (p.provides !== undefined) {
+    if (p.provides === null || typeof p.provides !== "object") {
+      throw new TypeError(`Cannot load ${label}: "provides" must be an object`);
+    }
+    for (const [slot, impl] of Object.entries(p.provides)) {
+      if (!PROVIDES_SLOTS.has(slot)) {
+        throw new TypeError(
+          `Cannot load ${label}: provides.${slot} is not a slot (broker, presence, controller)`,
+        );
+      }
+      if (impl === null || typeof impl !== "object") {
+        throw new TypeError(`Cannot load ${label}: provides.${slot} must be an object`);
+      }
+    }
+  }
+  return value;
+}
+
+function describe(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "an array";
+  return typeof v === "string" ? JSON.stringify(v) : typeof v;
+}
+
+/** The hook name closest to a typo (edit distance ≤ 2), for a helpful message. */
+function closestHook(key: string): string | undefined {
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const hook of Object.keys(HOOKS)) {
+    const d = distance(key.toLowerCase(), hook.toLowerCase());
+    if (d < bestDistance) [best, bestDistance] = [hook, d];
+  }
+  return best;
+}
+
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = row[j];
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return row[b.length];
+}

@@ -1,0 +1,138 @@
+/**
+ * @module
+ * Turning `"plugins": {name-or-path: options}` into plugin objects, in config order. A name is
+ * looked up among the shipped plugins (`plugins/mod.ts`, bundled into the compiled binary), then
+ * as a file in `plugins_dir`; a path ("./x.ts", "/abs/x.ts") is imported as is. A module's default
+ * export may be a plugin object or a factory `(options) => plugin`. Setting any of Centrifugo's
+ * `proxy_*_endpoint` keys enables the shipped `connect_proxy` plugin without listing it.
+ * Every failure stops boot with a message naming the plugin.
+ */
+import { existsSync } from "node:fs";
+import process from "node:process";
+import { isAbsolute, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import type { Config } from "../config.ts";
+import { validatePlugin } from "./define.ts";
+import type { Plugin, PluginFactory } from "./types.ts";
+import { shippedPlugins } from "../../plugins/mod.ts";
+
+export interface LoadedPlugin {
+  plugin: Plugin;
+  /** The options it was enabled with. */
+  options: Record<string, unknown>;
+  /** How the config named it. */
+  spec: string;
+}
+
+const PROXY_KEYS: Array<keyof Config> = [
+  "proxy_connect_endpoint",
+  "proxy_refresh_endpoint",
+  "proxy_subscribe_endpoint",
+  "proxy_publish_endpoint",
+  "proxy_rpc_endpoint",
+  "proxy_sub_refresh_endpoint",
+];
+
+/** The `plugins` entries to load, with connect_proxy added when Centrifugo's proxy keys are set. */
+export function pluginEntries(config: Config): Array<[string, unknown]> {
+  const entries = Object.entries(config.plugins);
+  const proxyConfigured = PROXY_KEYS.some((k) => config[k] !== "");
+  if (proxyConfigured && !entries.some(([spec]) => spec === "connect_proxy")) {
+    entries.push(["connect_proxy", {}]);
+  }
+  return entries;
+}
+
+export async function loadPlugins(
+  entries: Array<[string, unknown]>,
+  opts: { pluginsDir: string; cwd?: string },
+): Promise<LoadedPlugin[]> {
+  const loaded: LoadedPlugin[] = [];
+  for (const [spec, rawOptions] of entries) {
+    if (rawOptions === false) continue; // "name": false turns a plugin off
+    const options = rawOptions === true || rawOptions === null || rawOptions === undefined ? {} : rawOptions;
+    if (typeof options !== "object" || Array.isArray(options)) {
+      throw new TypeError(
+        `Cannot load plugin "${spec}": its options must be an object, got ${JSON.stringify(rawOptions)}`,
+      );
+    }
+    const candidate = await importPlugin(spec, opts);
+    let plugin: unknown = candidate;
+    if (typeof candidate === "function") {
+      try {
+        plugin = await (candidate as PluginFactory)(options as Record<string, unknown>);
+      } catch (err) {
+        throw new TypeError(
+          `Cannot load plugin "${spec}": its factory threw: ${(err as Error)?.message ?? err}`,
+        );
+      }
+    }
+    loaded.push({
+      plugin: validatePlugin(plugin as Plugin, `"${spec}"`),
+      options: options as Record<string, unknown>,
+      spec,
+    });
+  }
+  checkPlugins(loaded);
+  return loaded;
+}
+
+/** Duplicate names, missing dependencies and competing providers stop boot, naming the plugins. */
+export function checkPlugins(loaded: readonly LoadedPlugin[]): void {
+  const seen = new Map<string, string>();
+  const providers = new Map<string, string>();
+  for (const { plugin, spec } of loaded) {
+    const earlier = seen.get(plugin.name);
+    if (earlier !== undefined) {
+      throw new TypeError(`Cannot load plugins: "${earlier}" and "${spec}" are both named "${plugin.name}"`);
+    }
+    for (const dep of plugin.dependencies ?? []) {
+      if (!seen.has(dep)) {
+        throw new TypeError(
+          `Cannot load plugin "${plugin.name}": it depends on "${dep}", which is not enabled before it in "plugins"`,
+        );
+      }
+    }
+    seen.set(plugin.name, spec);
+    for (const slot of Object.keys(plugin.provides ?? {})) {
+      const other = providers.get(slot);
+      if (other) {
+        throw new TypeError(`Cannot load plugins: both "${other}" and "${plugin.name}" provide a ${slot}`);
+      }
+      providers.set(slot, plugin.name);
+    }
+  }
+}
+
+async function importPlugin(spec: string, opts: { pluginsDir: string; cwd?: string }): Promise<unknown> {
+  const shipped = Object.hasOwn(shippedPlugins, spec) ? shippedPlugins[spec] : undefined;
+  if (shipped) return defaultExport(spec, await shipped());
+  const cwd = opts.cwd ?? process.cwd();
+  const looksLikePath = spec.startsWith(".") || isAbsolute(spec) || /\.(ts|js|mjs)$/.test(spec);
+  const candidates = looksLikePath
+    ? [resolve(cwd, spec)]
+    : ["ts", "js", "mjs"].map((ext) => resolve(cwd, opts.pluginsDir, `${spec}.${ext}`));
+  const file = candidates.find((f) => existsSync(f));
+  if (!file) {
+    throw new TypeError(
+      `Cannot load plugin "${spec}": not a shipped plugin (${Object.keys(shippedPlugins).join(", ")}) ` +
+        `and no file at ${candidates.join(" or ")}`,
+    );
+  }
+  let mod: Record<string, unknown>;
+  try {
+    mod = await import(pathToFileURL(file).href);
+  } catch (err) {
+    throw new TypeError(`Cannot load plugin "${spec}" from ${file}: ${(err as Error)?.message ?? err}`);
+  }
+  return defaultExport(spec, mod);
+}
+
+function defaultExport(spec: string, mod: Record<string, unknown>): unknown {
+  if (mod.default === undefined) {
+    throw new TypeError(
+      `Cannot load plugin "${spec}": the module has no default export (a plugin or a factory)`,
+    );
+  }
+  return mod.default;
+}
