@@ -9,6 +9,7 @@ import { SignJWT } from "jose";
 import { type Config, type ConfigWarning, loadConfig } from "./config.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { createServer, type SluiceServer } from "./server.ts";
+import { loadPlugins, pluginEntries } from "./plugins/loader.ts";
 import { getRuntime, type Listener, type Runtime } from "./runtime/serve.ts";
 import { VERSION } from "./version.ts";
 
@@ -160,7 +161,9 @@ async function serveCommand(runtime: Runtime, args: string[]): Promise<number> {
   const { config } = prepared;
   const logger = createLogger({ level: config.log_level, format: config.log_format });
   for (const w of prepared.warnings) logger.warn(w.message, { key: w.key });
-  const server = createServer(config, { logger });
+  const plugins = await loadPlugins(pluginEntries(config), { pluginsDir: config.plugins_dir });
+  if (plugins.length > 0) logger.info("plugins loaded", { plugins: plugins.map((p) => p.plugin.name) });
+  const server = createServer(config, { logger, plugins });
   await server.start();
   const listener = await runtime.listen({
     port: config.port,
@@ -173,6 +176,7 @@ async function serveCommand(runtime: Runtime, args: string[]): Promise<number> {
     address: `${config.address || "0.0.0.0"}:${listener.port}`,
     node: server.node.id,
   });
+  await server.ready();
   if (prepared.dev) console.log(await devBanner(config, listener, prepared.generated));
   installShutdown(runtime, server, listener, logger);
   await new Promise(() => {}); // serve until a signal ends the process
