@@ -195,18 +195,18 @@ export const apiMethods: Record<string, ApiMethod> = {
     return "{}";
   },
 
-  channels(node, params) {
+  async channels(node, params) {
     const pattern = optionalString(params, "pattern");
     const re = pattern ? globToRegExp(pattern) : undefined;
     const parts: string[] = [];
-    for (const name of node.hub.channelNames()) {
+    for (const [name, n] of await node.allChannels()) {
       if (re && !re.test(name)) continue;
-      parts.push(`${JSON.stringify(name)}:{"num_clients":${node.hub.channelSubscribers(name)}}`);
+      parts.push(`${JSON.stringify(name)}:{"num_clients":${n}}`);
     }
-    return Promise.resolve(`{"channels":{${parts.join(",")}}}`);
+    return `{"channels":{${parts.join(",")}}}`;
   },
 
   info(node) {
-    return Promise.resolve(JSON.stringify({ nodes: [node.nodeInfo()] }));
+    return Promise.resolve(JSON.stringify({ nodes: node.nodes() }));
   },
 };

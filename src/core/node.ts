@@ -27,6 +27,7 @@ import { TimerWheel } from "./timers.ts";
 import { ClientError, ErrorCode } from "../errors.ts";
 import { VERSION } from "../version.ts";
 import { HookRunner } from "../plugins/hooks.ts";
+import { Cluster, type NodeInfo } from "./cluster.ts";
 
 /** What the node needs from a connection beyond the hub's view. */
 export interface NodeClient extends HubClient {
@@ -86,7 +87,7 @@ export interface NodePublishOptions {
   idempotencyKey?: string;
 }
 
-export type EmulationOutcome = "ok" | "no_session" | "unknown_node";
+export type EmulationOutcome = "ok" | "no_session" | "unknown_node" | "unavailable";
 
 export class Node implements BrokerEventHandler, ControlHandler {
   readonly id: string = crypto.randomUUID();
@@ -101,6 +102,7 @@ export class Node implements BrokerEventHandler, ControlHandler {
   readonly presenceManager: PresenceManager;
   readonly controller: Controller;
   readonly hooks: HookRunner;
+  private readonly cluster: Cluster;
   name: string;
   private readonly brokerChannels = new Set<string>();
   private readonly channelOps = new Map<string, Promise<void>>();
@@ -116,12 +118,14 @@ export class Node implements BrokerEventHandler, ControlHandler {
     this.presenceManager = opts.presence ?? new MemoryPresenceManager();
     this.controller = opts.controller ?? new MemoryController();
     this.hooks = opts.hooks ?? new HookRunner([], config.plugin_hook_timeout, this.log);
+    this.cluster = new Cluster(this);
     this.name = config.name || this.id.slice(0, 8);
   }
 
   async start(): Promise<void> {
     await this.broker.start(this);
     await this.controller.start(this.id, this);
+    this.cluster.start();
     if (this.config.client_presence_update_interval > 0) {
       this.presenceTimer = setInterval(() => {
         for (const client of this.hub.allClients()) client.refreshPresence();
@@ -135,6 +139,7 @@ export class Node implements BrokerEventHandler, ControlHandler {
     if (this.closed) return;
     this.closed = true;
     if (this.presenceTimer !== undefined) clearInterval(this.presenceTimer);
+    this.cluster.stop();
     this.timers.stop();
     await Promise.allSettled([this.broker.close(), this.presenceManager.close(), this.controller.close()]);
   }
@@ -247,62 +252,36 @@ export class Node implements BrokerEventHandler, ControlHandler {
 
   /** Subscribes the user's online connections (on every node) to a channel, server-side. */
   subscribeUser(target: UserTarget, opts: ServerSubscribeOptions): Promise<void> {
-    return this.controller.publishControl({ type: "subscribe", target, opts });
+    return this.cluster.broadcast({ type: "subscribe", target, opts });
   }
 
   unsubscribeUser(target: UserTarget, channel: string): Promise<void> {
-    return this.controller.publishControl({ type: "unsubscribe", target, channel });
+    return this.cluster.broadcast({ type: "unsubscribe", target, channel });
   }
 
   /** Disconnects the user's connections except those whose client id is in `whitelist`. */
   disconnectUser(target: UserTarget, code: number, reason: string, whitelist: string[] = []): Promise<void> {
-    return this.controller.publishControl({ type: "disconnect", target, code, reason, whitelist });
+    return this.cluster.broadcast({ type: "disconnect", target, code, reason, whitelist });
   }
 
   refreshUser(target: UserTarget, opts: ServerRefreshOptions): Promise<void> {
-    return this.controller.publishControl({ type: "refresh", target, opts });
+    return this.cluster.broadcast({ type: "refresh", target, opts });
   }
 
-  private targets(target: UserTarget): NodeClient[] {
+  /** This node's connections addressed by a server API call. */
+  targets(target: UserTarget): NodeClient[] {
     return this.hub.userConnections(target.user).filter((c) =>
       (!target.client || c.id === target.client) && (!target.session || c.session === target.session)
     );
   }
 
-  // ControlHandler
-  async handleControl(msg: ControlMessage): Promise<void> {
-    const target = msg.target as UserTarget;
-    switch (msg.type) {
-      case "emulation": {
-        const client = this.hub.bySession(String(msg.session));
-        client?.handleEmulation(String(msg.data));
-        return;
-      }
-      case "subscribe":
-        await Promise.all(
-          this.targets(target).map((c) => c.serverSubscribe(msg.opts as ServerSubscribeOptions)),
-        );
-        return;
-      case "unsubscribe":
-        await Promise.all(this.targets(target).map((c) => c.serverUnsubscribe(String(msg.channel))));
-        return;
-      case "disconnect": {
-        const keep = new Set(msg.whitelist as string[]);
-        for (const c of this.targets(target)) {
-          if (!keep.has(c.id)) c.disconnectNow(Number(msg.code), String(msg.reason));
-        }
-        return;
-      }
-      case "refresh":
-        for (const c of this.targets(target)) c.serverRefresh(msg.opts as ServerRefreshOptions);
-        return;
-      default:
-        this.log.debug("unknown control message", { type: msg.type });
-    }
+  // ControlHandler: control traffic belongs to the cluster logic.
+  handleControl(msg: ControlMessage): Promise<void> {
+    return this.cluster.handleControl(msg);
   }
 
   /** This node's entry in `info`. */
-  nodeInfo(): Record<string, unknown> {
+  nodeInfo(): NodeInfo {
     const st = this.stats();
     return {
       uid: this.id,
@@ -317,18 +296,43 @@ export class Node implements BrokerEventHandler, ControlHandler {
   }
 
   /**
-   * Delivers emulation commands to the session they belong to. Sessions on this node are fed
-   * directly; a session on another node goes through the controller (multi-node brokers).
+   * Delivers emulation commands to the session they belong to: directly when it is here, through
+   * a survey of its node when it is elsewhere (load balancers send `/emulation` anywhere).
    */
-  emulate(nodeId: string, session: string, data: string): EmulationOutcome {
-    if (nodeId === this.id || nodeId === "") {
-      const client = this.hub.bySession(session);
-      if (!client) return "no_session";
-      client.handleEmulation(data);
-      return "ok";
-    }
-    // The memory controller knows only this node.
-    return "unknown_node";
+  async emulate(nodeId: string, session: string, data: string): Promise<EmulationOutcome> {
+    if (nodeId === this.id || nodeId === "") return this.emulateLocally(session, data);
+    if (!this.cluster.isPeer(nodeId)) return "unknown_node";
+    const answers = await this.cluster.survey("emulation", { session, data }, nodeId);
+    const answer = answers.get(nodeId);
+    if (answer === "ok" || answer === "no_session") return answer;
+    this.log.warn("emulation request got no answer from its node", { node: nodeId, answer });
+    return "unavailable";
+  }
+
+  emulateLocally(session: string, data: string): "ok" | "no_session" {
+    const client = this.hub.bySession(session);
+    if (!client) return "no_session";
+    client.handleEmulation(data);
+    return "ok";
+  }
+
+  /** Every node's `info` entry (this one and live peers). */
+  nodes(): NodeInfo[] {
+    return this.cluster.nodes();
+  }
+
+  /** Channels with subscribers on any node, with their subscriber counts. */
+  async allChannels(): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    const add = (counts: unknown) => {
+      if (counts === null || typeof counts !== "object") return;
+      for (const [name, n] of Object.entries(counts)) {
+        if (typeof n === "number") out.set(name, (out.get(name) ?? 0) + n);
+      }
+    };
+    add(this.cluster.answer("channels", {}));
+    for (const counts of (await this.cluster.survey("channels", {})).values()) add(counts);
+    return out;
   }
 
   /** Counts for `info` and health. */

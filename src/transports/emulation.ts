@@ -5,7 +5,8 @@
  *
  * Status codes: 204 delivered; 400 malformed body; 404 unknown node **or** unknown session (SDK
  * 5.8 closes the transport and reconnects on 404, which is what a client whose session is gone
- * needs); 405 wrong method; 413 body over `emulation_max_request_body_size`.
+ * needs); 405 wrong method; 413 body over `emulation_max_request_body_size`; 503 when the session's
+ * node (another node, reached through the broker) did not answer in time.
  */
 import type { Node } from "../core/node.ts";
 import { BodyTooLargeError, readBodyLimited, textResponse } from "./transport.ts";
@@ -34,7 +35,7 @@ export async function emulationHandler(req: Request, node: Node): Promise<Respon
     node.log.info("malformed emulation request");
     return textResponse(400, "Bad Request: session and data must be strings");
   }
-  const outcome = node.emulate((nodeId as string | undefined) ?? "", session, data);
+  const outcome = await node.emulate((nodeId as string | undefined) ?? "", session, data);
   switch (outcome) {
     case "ok":
       return new Response(null, { status: 204 });
@@ -43,5 +44,7 @@ export async function emulationHandler(req: Request, node: Node): Promise<Respon
     case "no_session":
       node.log.debug("emulation for unknown session");
       return textResponse(404, "Not Found: unknown session");
+    case "unavailable":
+      return textResponse(503, "Service Unavailable: the session's node did not answer");
   }
 }
