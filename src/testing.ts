@@ -70,7 +70,10 @@ export interface TestClient {
   /** Sends a raw command (without id) and resolves with the reply's result. */
   command(method: string, body: Record<string, unknown>): Promise<Record<string, unknown>>;
   /** Waits until a push matching `pred` has arrived. */
-  waitForPush(pred: (push: Record<string, unknown>) => boolean, ms?: number): Promise<Record<string, unknown>>;
+  waitForPush(
+    pred: (push: Record<string, unknown>) => boolean,
+    ms?: number,
+  ): Promise<Record<string, unknown>>;
   close(): void;
 }
 
@@ -102,7 +105,10 @@ export async function createTestServer(opts: TestServerOptions = {}): Promise<Te
     if (Array.isArray(p)) plugins.push(await p[0](p[1]));
     else plugins.push(typeof p === "function" ? await p({}) : p);
   }
-  const server = createServer(config, { plugins: plugins.map((p) => validatePlugin(p, "createTestServer")), logger });
+  const server = createServer(config, {
+    plugins: plugins.map((p) => validatePlugin(p, "createTestServer")),
+    logger,
+  });
   await server.start();
   await server.ready();
   let nextId = 1;
@@ -113,7 +119,10 @@ export async function createTestServer(opts: TestServerOptions = {}): Promise<Te
     connect: (connectOpts = {}) => connectClient(server, connectOpts, () => nextId++),
     async api(method, params) {
       const res = await server.fetch(
-        new Request(`http://test${config.api_handler_prefix}/${method}`, { method: "POST", body: JSON.stringify(params) }),
+        new Request(`http://test${config.api_handler_prefix}/${method}`, {
+          method: "POST",
+          body: JSON.stringify(params),
+        }),
       );
       const body = await res.json() as Record<string, unknown>;
       if (body.error) {
@@ -134,7 +143,10 @@ class MemoryTransport implements ClientTransport {
   readonly shape: Shape;
   readonly pingBytes = new TextEncoder().encode("{}\n");
   isClosed = false;
-  constructor(readonly unidirectional: boolean, private readonly onMessage: (m: Record<string, unknown>) => void) {
+  constructor(
+    readonly unidirectional: boolean,
+    private readonly onMessage: (m: Record<string, unknown>) => void,
+  ) {
     this.name = unidirectional ? "uni_http_stream" : "http_stream";
     this.shape = unidirectional ? Shape.UniNdjson : Shape.BidiNdjson;
   }
@@ -152,15 +164,24 @@ class MemoryTransport implements ClientTransport {
   }
 }
 
-async function connectClient(server: SluiceServer, opts: TestConnectOptions, nextId: () => number): Promise<TestClient> {
+async function connectClient(
+  server: SluiceServer,
+  opts: TestConnectOptions,
+  nextId: () => number,
+): Promise<TestClient> {
   const uni = opts.kind === "unidirectional";
-  const pending = new Map<number, { resolve: (v: Record<string, unknown>) => void; reject: (e: Error) => void }>();
+  const pending = new Map<
+    number,
+    { resolve: (v: Record<string, unknown>) => void; reject: (e: Error) => void }
+  >();
   const pushes: Array<Record<string, unknown>> = [];
   const waiters: Array<() => void> = [];
   let disconnected: { code: number; reason: string } | undefined;
   let connectResolve!: (v: Record<string, unknown>) => void;
   let connectReject!: (e: Error) => void;
-  const connected = new Promise<Record<string, unknown>>((res, rej) => [connectResolve, connectReject] = [res, rej]);
+  const connected = new Promise<Record<string, unknown>>((res, rej) =>
+    [connectResolve, connectReject] = [res, rej]
+  );
 
   const onMessage = (m: Record<string, unknown>) => {
     const id = m.id as number | undefined;
@@ -181,7 +202,9 @@ async function connectClient(server: SluiceServer, opts: TestConnectOptions, nex
     if (push.disconnect) {
       disconnected = push.disconnect as { code: number; reason: string };
       connectReject(new TestConnectError(disconnected.code, `disconnected: ${disconnected.reason}`));
-      for (const p of pending.values()) p.reject(new TestConnectError(disconnected.code, disconnected.reason));
+      for (const p of pending.values()) {
+        p.reject(new TestConnectError(disconnected.code, disconnected.reason));
+      }
       pending.clear();
     }
     if (uni && push.connect) connectResolve(push.connect as Record<string, unknown>);
