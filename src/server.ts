@@ -114,8 +114,8 @@ export function createServer(config: Config, opts: ServerOptions = {}): SluiceSe
       node.disconnectAll();
       shutdown.abort();
       await node.hooks.app("onClose", (name) => contexts.get(name), true);
-      await runTeardowns();
       await node.close();
+      await runTeardowns();
     },
   };
 }

@@ -39,6 +39,13 @@ export function test(name: string, fn: (t: TestContext) => unknown, options: Tes
   cases.push({ name, fn, options, file: currentFile });
 }
 
+const finalizers: Array<() => unknown> = [];
+
+/** Work to do once every test has run (shared servers a file started lazily). */
+export function afterAll(fn: () => unknown): void {
+  finalizers.push(fn);
+}
+
 export interface RunSummary {
   passed: number;
   failed: number;
@@ -69,6 +76,13 @@ export async function run(
       summary.failed++;
       summary.failures.push(full);
       log(`FAIL ${full} (${ms} ms)\n${indent(formatError(error))}`);
+    }
+  }
+  for (const fn of finalizers.splice(0).reverse()) {
+    try {
+      await withTimeout(Promise.resolve().then(fn), 10_000);
+    } catch (err) {
+      log(`afterAll failed: ${formatError(err)}`);
     }
   }
   return summary;

@@ -46,6 +46,11 @@ export interface BrokerEventHandler {
   handlePublication(channel: string, pub: Publication, sp: StreamPosition): void;
   handleJoin(channel: string, info: ClientInfo): void;
   handleLeave(channel: string, info: ClientInfo): void;
+  /**
+   * The broker's delivery was interrupted and is back (e.g. Redis reconnected): publications may
+   * have been missed, so positioned subscriptions should be checked against their streams.
+   */
+  handleReconnect?(): void;
 }
 
 export interface Broker {
@@ -61,6 +66,8 @@ export interface Broker {
   history(channel: string, opts: HistoryOptions): Promise<HistoryResult>;
   removeHistory(channel: string): Promise<void>;
   close(): Promise<void>;
+  /** False while the broker cannot deliver (its backend is unreachable); `/health` answers 503. */
+  healthy?(): boolean;
 }
 
 export interface PresenceStats {

@@ -254,6 +254,10 @@ export class Client implements NodeClient, Actor {
     this.channels.refreshPresence();
   }
 
+  checkPosition(channel: string, top: StreamPosition): void {
+    this.channels.checkPosition(channel, top);
+  }
+
   serverSubscribe(opts: ServerSubscribeOptions): Promise<void> {
     return this.channels.serverSubscribe(opts);
   }

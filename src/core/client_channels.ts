@@ -158,13 +158,26 @@ export class ClientChannels {
           offset: pub.offset,
           last: sub.offset,
         });
-        if (sub.serverSide) this.client.disconnectNow(DisconnectCode.InsufficientState, "insufficient state");
-        else this.unsubscribeWithPush(sub, 2500);
+        this.insufficientState(sub);
         return;
       default:
         if (this.resume && sub.positioned) this.client.writeBytes(this.resume.idLine(this.subs.values()));
         this.client.writeBytes(push.bytesFor(this.client.transport.shape));
     }
+  }
+
+  /** A positioned subscription behind its stream's top (or on another epoch) must recover. */
+  checkPosition(channel: string, top: StreamPosition): void {
+    const sub = this.subs.get(channel);
+    if (!sub || sub.state !== "active" || !sub.positioned) return;
+    if (top.epoch === sub.epoch && top.offset <= sub.offset) return;
+    this.client.log.info("subscription behind its stream", { channel, offset: sub.offset, top: top.offset });
+    this.insufficientState(sub);
+  }
+
+  private insufficientState(sub: Subscription): void {
+    if (sub.serverSide) this.client.disconnectNow(DisconnectCode.InsufficientState, "insufficient state");
+    else this.unsubscribeWithPush(sub, 2500);
   }
 
   /** Recovered publications as ordinary pushes; `sub.offset` must be where the client stands. */

@@ -12,6 +12,8 @@ export interface HubClient {
   readonly id: string;
   readonly user: string;
   readonly session: string;
+  /** Compares a subscription's position with its stream's top (after broker delivery was interrupted). */
+  checkPosition(channel: string, top: StreamPosition): void;
   deliverPublication(channel: string, pub: Publication, sp: StreamPosition, push: PreparedPush): void;
   deliverJoinLeave(channel: string, kind: "join" | "leave", push: PreparedPush): void;
 }
@@ -87,6 +89,11 @@ export class Hub<C extends HubClient = HubClient> {
 
   userConnections(user: string): C[] {
     return [...(this.users.get(user)?.values() ?? [])];
+  }
+
+  /** This node's subscribers of a channel. */
+  subscribersOf(channel: string): C[] {
+    return [...(this.channels.get(channel)?.values() ?? [])];
   }
 
   channelSubscribers(channel: string): number {

@@ -248,6 +248,30 @@ export class Node implements BrokerEventHandler, ControlHandler {
     this.hub.broadcastJoinLeave(channel, "leave", info);
   }
 
+  handleReconnect(): void {
+    void this.checkPositions();
+  }
+
+  /**
+   * Asks every positioned subscription whether it is behind its stream (delivery was interrupted):
+   * those that are recover at once (unsubscribe 2500 / disconnect 3010) instead of waiting for the
+   * next publication to reveal the gap.
+   */
+  async checkPositions(): Promise<void> {
+    for (const channel of [...this.hub.channelNames()]) {
+      const resolved = this.channels.resolve(channel);
+      if (!resolved || !hasHistory(resolved.options)) continue;
+      let top: StreamPosition;
+      try {
+        top = await this.history(channel, resolved, { limit: 0 });
+      } catch (err) {
+        this.log.warn("position check failed", { channel, err });
+        return;
+      }
+      for (const client of this.hub.subscribersOf(channel)) client.checkPosition(channel, top);
+    }
+  }
+
   // ---------------------------------------------------------------- server API on users, every node
 
   /** Subscribes the user's online connections (on every node) to a channel, server-side. */

@@ -1,0 +1,28 @@
+/** The broker contract on a real Redis (one redis-server for the whole file). */
+import { brokerContract } from "./broker_contract.ts";
+import { afterAll } from "../harness.ts";
+import { type RedisServer, startRedis } from "../helpers/redis.ts";
+import redisBroker from "../../plugins/redis_broker.ts";
+import { createLogger } from "../../src/log.ts";
+import type { PluginContext } from "../../src/plugins/types.ts";
+
+let redis: Promise<RedisServer> | undefined;
+afterAll(async () => await (await redis)?.stop());
+
+brokerContract("redis", async () => {
+  const server = await (redis ??= startRedis());
+  const plugin = redisBroker({ address: server.url, prefix: `contract${crypto.randomUUID().slice(0, 8)}` });
+  const teardown = await plugin.setup!({
+    logger: createLogger({ level: "none" }),
+    options: {},
+  } as unknown as PluginContext);
+  const p = plugin.provides!;
+  return {
+    broker: p.broker!,
+    presence: p.presence!,
+    controller: p.controller!,
+    async cleanup() {
+      if (typeof teardown === "function") await teardown();
+    },
+  };
+});
