@@ -161,6 +161,19 @@ export interface Config extends ChannelOptions {
   /** Adds the connection's `meta` to non-connect proxy requests. */
   proxy_include_connection_meta: boolean;
 
+  /** "memory" (default) or "redis": Centrifugo's way to choose the broker; "redis" enables redis_broker. */
+  engine: "memory" | "redis";
+  redis_address: string;
+  redis_prefix: string;
+  redis_user: string;
+  redis_password: string;
+  redis_db: number;
+  redis_tls: boolean;
+  /** ms */
+  redis_connect_timeout: number;
+  /** ms a presence entry lives in Redis unless refreshed. */
+  global_presence_ttl: number;
+
   plugins: Record<string, unknown>;
   plugins_dir: string;
   /** ms */
@@ -299,6 +312,16 @@ const specs: Record<Exclude<keyof Config, keyof ChannelOptions>, KeySpec> = {
   proxy_http_headers: { kind: "strings", default: [] },
   proxy_static_http_headers: { kind: "object", default: {} },
   proxy_include_connection_meta: { kind: "bool", default: false },
+
+  engine: { kind: "enum", default: "memory", values: ["memory", "redis"] },
+  redis_address: { kind: "string", default: "redis://127.0.0.1:6379" },
+  redis_prefix: { kind: "string", default: "sluice" },
+  redis_user: { kind: "string", default: "" },
+  redis_password: { kind: "string", default: "" },
+  redis_db: { kind: "int", default: 0, min: 0 },
+  redis_tls: { kind: "bool", default: false },
+  redis_connect_timeout: { kind: "duration", default: 1_000 },
+  global_presence_ttl: { kind: "duration", default: 60_000 },
 
   plugins: { kind: "object", default: {} },
   plugins_dir: { kind: "string", default: "./plugins" },

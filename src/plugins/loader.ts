@@ -4,7 +4,8 @@
  * looked up among the shipped plugins (`plugins/mod.ts`, bundled into the compiled binary), then
  * as a file in `plugins_dir`; a path ("./x.ts", "/abs/x.ts") is imported as is. A module's default
  * export may be a plugin object or a factory `(options) => plugin`. Setting any of Centrifugo's
- * `proxy_*_endpoint` keys enables the shipped `connect_proxy` plugin without listing it.
+ * `proxy_*_endpoint` keys enables the shipped `connect_proxy` plugin without listing it, and
+ * `engine: "redis"` the shipped `redis_broker`.
  * Every failure stops boot with a message naming the plugin.
  */
 import { existsSync } from "node:fs";
@@ -39,6 +40,19 @@ export function pluginEntries(config: Config): Array<[string, unknown]> {
   const proxyConfigured = PROXY_KEYS.some((k) => config[k] !== "");
   if (proxyConfigured && !entries.some(([spec]) => spec === "connect_proxy")) {
     entries.push(["connect_proxy", {}]);
+  }
+  if (config.engine === "redis" && !entries.some(([spec]) => spec === "redis_broker")) {
+    // Centrifugo v5's `engine: "redis"` and `redis_*` keys, mapped onto the plugin's options.
+    entries.unshift(["redis_broker", {
+      address: config.redis_address,
+      prefix: config.redis_prefix,
+      username: config.redis_user || undefined,
+      password: config.redis_password || undefined,
+      db: config.redis_db || undefined,
+      tls: config.redis_tls || undefined,
+      connect_timeout: `${config.redis_connect_timeout}ms`,
+      presence_ttl: `${config.global_presence_ttl}ms`,
+    }]);
   }
   return entries;
 }

@@ -8,6 +8,8 @@ import { createServer, type SluiceServer } from "../../src/server.ts";
 import { createLogger, type LogLevel } from "../../src/log.ts";
 import { getRuntime } from "../../src/runtime/serve.ts";
 import type { Node } from "../../src/core/node.ts";
+import { loadPlugins, pluginEntries } from "../../src/plugins/loader.ts";
+import type { Plugin } from "../../src/plugins/types.ts";
 
 export const SECRET = "test-secret-key-0123456789";
 export const API_KEY = "test-api-key";
@@ -34,9 +36,18 @@ export const baseConfig = {
   allowed_origins: ["http://allowed.example"],
 };
 
-export async function startServer(t: TestContext, config: Record<string, unknown> = {}): Promise<TestServer> {
+/**
+ * Starts a server. Plugins in `config.plugins` (and Centrifugo's proxy keys) are loaded as the CLI
+ * loads them; `extraPlugins` adds plugin objects directly.
+ */
+export async function startServer(
+  t: TestContext,
+  config: Record<string, unknown> = {},
+  extraPlugins: Plugin[] = [],
+): Promise<TestServer> {
   const runtime = await getRuntime();
   const { config: cfg } = loadConfig({ file: { ...baseConfig, ...config } });
+  const loaded = await loadPlugins(pluginEntries(cfg), { pluginsDir: cfg.plugins_dir });
   const logs: string[] = [];
   const level = (runtime.env().SLUICE_TEST_LOG as LogLevel | undefined) ?? "debug";
   const echo = !!runtime.env().SLUICE_TEST_LOG;
@@ -49,7 +60,7 @@ export async function startServer(t: TestContext, config: Record<string, unknown
       if (echo) console.error(line);
     },
   });
-  const server = createServer(cfg, { logger });
+  const server = createServer(cfg, { logger, plugins: [...loaded, ...extraPlugins] });
   await server.start();
   const listener = await runtime.listen({
     port: 0,
@@ -64,6 +75,7 @@ export async function startServer(t: TestContext, config: Record<string, unknown
     await server.close();
     await listener.close(true);
   });
+  await server.ready();
   const api = (method: string, body: unknown, headers: Record<string, string> = { "X-API-Key": API_KEY }) =>
     fetch(`${url}/api/${method}`, { method: "POST", headers, body: JSON.stringify(body) });
   return {

@@ -1,0 +1,203 @@
+/**
+ * The single executable (`bun build --compile`) with plugins: a user plugin loaded from a folder
+ * next to it (a plain object that cannot import Sluice, throwing errors recognised by their
+ * shape), and the shipped publish_validate plugin bundled inside it. The binary is built once per
+ * suite run, into a folder of its own (both runtimes run the suite at the same time).
+ */
+import { test, type TestContext } from "../harness.ts";
+import { assert, assertEquals, assertMatch, waitFor } from "../assert.ts";
+import { spawn } from "node:child_process";
+import process from "node:process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { tmpdir } from "node:os";
+import { fileURLToPath } from "node:url";
+import { emulate, openHttpStream, type RawStream } from "../helpers/raw.ts";
+
+const root = fileURLToPath(new URL("../..", import.meta.url));
+const TIMEOUT = 60_000;
+
+let built: Promise<string> | undefined;
+
+/** The path of the compiled binary, built on first use. */
+function binary(): Promise<string> {
+  return built ??= build();
+}
+
+async function build(): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), "sluice-bin-")); // random suffix: one per runtime and run
+  removeAtExit(dir);
+  const out = join(dir, "sluice");
+  const bun = join(root, "node_modules", ".bin", "bun");
+  const p = spawnProcess(bun, ["build", "--compile", "mod.ts", "--outfile", out], root);
+  const code = await p.exited;
+  if (code !== 0) throw new Error(`bun build --compile exited with ${code}:\n${p.output()}`);
+  return out;
+}
+
+/** The binary is ~100 MB: remove it when the suite's process ends, whichever runtime runs it. */
+function removeAtExit(dir: string): void {
+  const remove = () => rmSync(dir, { recursive: true, force: true });
+  // One runtime's exit fires the process "exit" event, the other's the global "unload" event.
+  process.on("exit", remove);
+  globalThis.addEventListener?.("unload", remove);
+}
+
+interface Proc {
+  output(): string;
+  exited: Promise<number | null>;
+  kill(): void;
+}
+
+function spawnProcess(cmd: string, args: string[], cwd: string): Proc {
+  // Its own process group, so cleanup can stop it and anything it started.
+  const child = spawn(cmd, args, { cwd, env: { ...process.env, NO_COLOR: "1" }, detached: true });
+  let out = "";
+  child.stdout!.on("data", (d: Uint8Array) => (out += new TextDecoder().decode(d)));
+  child.stderr!.on("data", (d: Uint8Array) => (out += new TextDecoder().decode(d)));
+  const exited = new Promise<number | null>((r) => child.on("exit", (code: number | null) => r(code)));
+  let done = false;
+  exited.then(() => (done = true));
+  return {
+    output: () => out,
+    exited,
+    kill: () => {
+      if (!done) spawn("kill", ["-s", "KILL", "--", `-${child.pid}`]);
+    },
+  };
+}
+
+/** A user plugin as a team would drop it next to the binary: no imports, errors by shape. */
+const MY_AUTH = `
+export default {
+  name: "my_auth",
+  onConnecting(event) {
+    const user = event.client.headers.get("x-user");
+    if (!user) return undefined;
+    if (user === "banned") {
+      throw Object.assign(new Error("banned"), { name: "ClientError", code: 403 });
+    }
+    if (user === "evil") {
+      throw Object.assign(new Error("go away"), { name: "Disconnect", code: 4403 });
+    }
+    return { user, info: { via: "my_auth" } };
+  },
+};
+`;
+
+/** Writes `<dir>/plugins/my_auth.ts` and `<dir>/config.json`, starts the binary with --config. */
+async function startBinary(t: TestContext, config: Record<string, unknown>): Promise<Proc & { dir: string }> {
+  const bin = await binary();
+  const dir = mkdtempSync(join(tmpdir(), "sluice-app-"));
+  t.cleanup(() => rmSync(dir, { recursive: true, force: true }));
+  mkdirSync(join(dir, "plugins"));
+  writeFileSync(join(dir, "plugins", "my_auth.ts"), MY_AUTH);
+  writeFileSync(
+    join(dir, "config.json"),
+    JSON.stringify({
+      token_hmac_secret_key: "s",
+      api_key: "k",
+      plugins_dir: join(dir, "plugins"),
+      ...config,
+    }),
+  );
+  const p = spawnProcess(
+    bin,
+    ["--config", join(dir, "config.json"), "--port", "0", "--address", "127.0.0.1"],
+    dir,
+  );
+  t.cleanup(async () => {
+    p.kill();
+    await p.exited;
+  });
+  t.onFailure(() => `    --- binary output ---\n${p.output()}`);
+  return { ...p, dir };
+}
+
+async function urlOf(p: Proc): Promise<string> {
+  const m = await waitFor<RegExpExecArray | undefined>(
+    () => /sluice started .*address=127\.0\.0\.1:(\d+)/.exec(p.output()) ?? undefined,
+    "the binary to start",
+    15_000,
+  );
+  return `http://127.0.0.1:${m![1]}`;
+}
+
+async function connect(t: TestContext, url: string, user?: string): Promise<RawStream> {
+  const stream = await openHttpStream(
+    url,
+    JSON.stringify({ id: 1, connect: {} }),
+    user ? { "x-user": user } : {},
+  );
+  t.cleanup(() => stream.close());
+  return stream;
+}
+
+test(
+  "compiled binary: a plain-object plugin from plugins_dir decides connects; errors by shape keep their codes",
+  async (t) => {
+    const p = await startBinary(t, { http_stream: true, plugins: { my_auth: {} } });
+    const url = await urlOf(p);
+    assert(/plugins loaded.*my_auth/.test(p.output()), p.output());
+
+    const ok = await connect(t, url, "alice");
+    assertMatch((await ok.next())!, { id: 1, connect: {} });
+
+    const banned = await connect(t, url, "banned");
+    assertEquals(await banned.next(), { id: 1, error: { code: 403, message: "banned" } });
+
+    const evil = await connect(t, url, "evil");
+    assertEquals(await evil.next(), { push: { disconnect: { code: 4403, reason: "go away" } } });
+
+    // no header: the plugin passes, there is no token either → the core's "no credentials" 3501
+    const nobody = await connect(t, url);
+    assertMatch((await nobody.next())!, { push: { disconnect: { code: 3501 } } });
+  },
+  { timeout: TIMEOUT },
+);
+
+test("compiled binary: the shipped publish_validate plugin is bundled and answers 107", async (t) => {
+  const p = await startBinary(t, {
+    http_stream: true,
+    allow_subscribe_for_client: true,
+    allow_publish_for_client: true,
+    plugins: {
+      my_auth: {},
+      publish_validate: {
+        schemas: { "": { type: "object", required: ["text"], properties: { text: { type: "string" } } } },
+      },
+    },
+  });
+  const url = await urlOf(p);
+  const stream = await connect(t, url, "alice");
+  const reply = (await stream.next())!.connect as { session: string; node: string };
+  const send = async (commands: unknown[]) => {
+    const res = await emulate(url, reply.session, reply.node, commands);
+    assert(res.ok, `emulation request answered ${res.status}`);
+    await res.body?.cancel();
+  };
+  await send([{ id: 2, subscribe: { channel: "news" } }]);
+  assertMatch((await stream.until((m) => m.id === 2))!, { id: 2, subscribe: {} });
+  await send([{ id: 3, publish: { channel: "news", data: { text: 1 } } }]);
+  assertEquals(await stream.until((m) => m.id === 3), {
+    id: 3,
+    error: { code: 107, message: "/text must be string" },
+  });
+  await send([{ id: 4, publish: { channel: "news", data: { text: "hi" } } }]);
+  assertMatch((await stream.until((m) => !!(m.push as { pub?: unknown })?.pub))!, {
+    push: {
+      channel: "news",
+      pub: { data: { text: "hi" }, info: { user: "alice", conn_info: { via: "my_auth" } } },
+    },
+  });
+}, { timeout: TIMEOUT });
+
+test("compiled binary: an invalid schema stops boot, naming the plugin and the namespace", async (t) => {
+  const p = await startBinary(t, {
+    http_stream: true,
+    namespaces: [{ name: "chat" }],
+    plugins: { publish_validate: { schemas: { chat: { type: "strnig" } } } },
+  });
+  assertEquals(await p.exited, 1);
+  assert(/sluice: .*publish_validate.*namespace "chat"/.test(p.output()), p.output());
+}, { timeout: TIMEOUT });
