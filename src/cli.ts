@@ -161,7 +161,7 @@ async function serveCommand(runtime: Runtime, args: string[]): Promise<number> {
   const { config } = prepared;
   const logger = createLogger({ level: config.log_level, format: config.log_format });
   for (const w of prepared.warnings) logger.warn(w.message, { key: w.key });
-  const plugins = await loadPlugins(pluginEntries(config), { pluginsDir: config.plugins_dir });
+  const plugins = await loadPlugins(pluginEntries(config), { pluginsDir: config.plugins_dir, config });
   if (plugins.length > 0) logger.info("plugins loaded", { plugins: plugins.map((p) => p.plugin.name) });
   const server = createServer(config, { logger, plugins });
   await server.start();

@@ -102,8 +102,8 @@ export async function createTestServer(opts: TestServerOptions = {}): Promise<Te
   });
   const plugins: Plugin[] = [];
   for (const p of opts.plugins ?? []) {
-    if (Array.isArray(p)) plugins.push(await p[0](p[1]));
-    else plugins.push(typeof p === "function" ? await p({}) : p);
+    if (Array.isArray(p)) plugins.push(await p[0](p[1], config));
+    else plugins.push(typeof p === "function" ? await p({}, config) : p);
   }
   const server = createServer(config, {
     plugins: plugins.map((p) => validatePlugin(p, "createTestServer")),

@@ -92,6 +92,8 @@ export class Client implements NodeClient, Actor {
   expireAt = 0;
   clientName = "";
   clientVersion = "";
+  /** "Emulated" headers from the connect request (SDK `headers` option). */
+  emulatedHeaders: Readonly<Record<string, string>> = {};
   readonly channels: ClientChannels;
   readonly log: Logger;
   private chain: Promise<void> = Promise.resolve();
@@ -147,6 +149,7 @@ export class Client implements NodeClient, Actor {
       info: this.connInfo === undefined ? undefined : JSON.parse(this.connInfo),
       meta: this.meta === undefined ? undefined : JSON.parse(this.meta),
       headers: this.request.headers,
+      emulatedHeaders: this.emulatedHeaders,
     };
     this.contextCache = { info: this.connInfo, meta: this.meta, user: this.user, value };
     return value;

@@ -287,7 +287,13 @@ export class ClientChannels {
     try {
       result = await node.hooks.decide(
         "onSubRefresh",
-        (signal) => ({ client: this.client.context(), channel: sub.channel, signal }),
+        (signal) => ({
+          client: this.client.context(),
+          channel: sub.channel,
+          namespace: sub.resolved.namespace,
+          options: sub.resolved.options,
+          signal,
+        }),
         checkRefreshResult,
         this.client.id,
       );

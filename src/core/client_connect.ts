@@ -53,6 +53,7 @@ export async function connect(client: Client, req: ConnectRequest): Promise<Outc
   }
   client.clientName = (req.name ?? "").slice(0, 64);
   client.clientVersion = (req.version ?? "").slice(0, 64);
+  client.emulatedHeaders = emulatedHeadersOf(req);
   const { node, transport } = client;
   const config = node.config;
   const creds = await authenticate(client, req);
@@ -94,12 +95,6 @@ async function authenticate(client: Client, req: ConnectRequest): Promise<Creden
   const config = client.node.config;
   const hooks = client.node.hooks;
   if (hooks.has("onConnecting")) {
-    const emulated = req.headers !== null && typeof req.headers === "object" && !Array.isArray(req.headers)
-      ? Object.fromEntries(Object.entries(req.headers).filter(([, v]) => typeof v === "string")) as Record<
-        string,
-        string
-      >
-      : {};
     const requested = req.subs !== null && typeof req.subs === "object" && !Array.isArray(req.subs)
       ? Object.keys(req.subs)
       : [];
@@ -117,7 +112,7 @@ async function authenticate(client: Client, req: ConnectRequest): Promise<Creden
         name: client.clientName,
         version: client.clientVersion,
         channels: requested,
-        emulatedHeaders: emulated,
+        emulatedHeaders: client.emulatedHeaders,
         protocol: "json",
         encoding: "json",
         signal,
@@ -299,4 +294,13 @@ function credentialsFromHook(r: ConnectingResult): Credentials {
     subs,
     fromHook: true,
   };
+}
+
+/** String-valued entries of the connect request's `headers` (at most 64, names lower-cased). */
+function emulatedHeadersOf(req: ConnectRequest): Record<string, string> {
+  const h = req.headers;
+  if (h === null || typeof h !== "object" || Array.isArray(h)) return {};
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(h).slice(0, 64)) if (typeof v === "string") out[k.toLowerCase()] = v;
+  return out;
 }

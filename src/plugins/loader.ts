@@ -59,7 +59,7 @@ export function pluginEntries(config: Config): Array<[string, unknown]> {
 
 export async function loadPlugins(
   entries: Array<[string, unknown]>,
-  opts: { pluginsDir: string; cwd?: string },
+  opts: { pluginsDir: string; cwd?: string; config?: Readonly<Config> },
 ): Promise<LoadedPlugin[]> {
   const loaded: LoadedPlugin[] = [];
   for (const [spec, rawOptions] of entries) {
@@ -74,7 +74,7 @@ export async function loadPlugins(
     let plugin: unknown = candidate;
     if (typeof candidate === "function") {
       try {
-        plugin = await (candidate as PluginFactory)(options as Record<string, unknown>);
+        plugin = await (candidate as PluginFactory)(options as Record<string, unknown>, opts.config);
       } catch (err) {
         throw new TypeError(
           `Cannot load plugin "${spec}": its factory threw: ${(err as Error)?.message ?? err}`,

@@ -50,6 +50,8 @@ export interface ClientContext {
   readonly meta?: unknown;
   /** Headers of the HTTP request that opened the connection. */
   readonly headers: Headers;
+  /** "Emulated" headers the SDK sent inside its connect request (SDK ≥ 5.3). */
+  readonly emulatedHeaders: Readonly<Record<string, string>>;
 }
 
 interface HookEventBase {
@@ -136,6 +138,8 @@ export interface SubscribeResult {
 export interface SubRefreshEvent extends HookEventBase {
   readonly client: ClientContext;
   readonly channel: string;
+  readonly namespace: string;
+  readonly options: Readonly<ChannelOptions>;
 }
 
 export type SubRefreshResult = { expired: true } | { expired?: false; expireAt?: number; info?: unknown };
@@ -216,7 +220,11 @@ export interface Plugin extends PluginHooks {
   provides?: PluginProvides;
 }
 
-export type PluginFactory = (options: Record<string, unknown>) => MaybePromise<Plugin>;
+/** A factory gets its options and the server's config (to leave out hooks it will not need). */
+export type PluginFactory = (
+  options: Record<string, unknown>,
+  config?: Readonly<Config>,
+) => MaybePromise<Plugin>;
 
 /** Server operations plugins may call (the server API, trusted). */
 export interface NodeFacade {

@@ -47,7 +47,7 @@ export async function startServer(
 ): Promise<TestServer> {
   const runtime = await getRuntime();
   const { config: cfg } = loadConfig({ file: { ...baseConfig, ...config } });
-  const loaded = await loadPlugins(pluginEntries(cfg), { pluginsDir: cfg.plugins_dir });
+  const loaded = await loadPlugins(pluginEntries(cfg), { pluginsDir: cfg.plugins_dir, config: cfg });
   const logs: string[] = [];
   const level = (runtime.env().SLUICE_TEST_LOG as LogLevel | undefined) ?? "debug";
   const echo = !!runtime.env().SLUICE_TEST_LOG;

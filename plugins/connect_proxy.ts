@@ -1,0 +1,681 @@
+/**
+ * @module
+ * `connect_proxy` — Centrifugo's HTTP proxy protocol, so an existing Centrifugo backend works
+ * unchanged. Each hook becomes a JSON `POST` (`Content-Type: application/json`) to the
+ * backend, whose answer is one of `{"result": {...}}`, `{"error": {code, message, temporary}}` or
+ * `{"disconnect": {code, reason}}`:
+ *
+ * | hook | endpoint | called |
+ * |---|---|---|
+ * | `onConnecting` | connect | the client sent no token (a token goes to JWT verification) |
+ * | `onRefresh` | refresh | a connection with `expire_at` expires (server-side refresh) |
+ * | `onSubscribe` | subscribe | namespaces with `proxy_subscribe` |
+ * | `onPublish` | publish | namespaces with `proxy_publish` |
+ * | `onRpc` | rpc | every client RPC |
+ * | `onSubRefresh` | sub_refresh | expiring subscriptions in namespaces with `proxy_sub_refresh` |
+ *
+ * Enabled automatically when any Centrifugo `proxy_*_endpoint` key is set; configured from those
+ * keys, each overridable by a plugin option (`"plugins": {"connect_proxy": {...}}`):
+ *
+ * | option | config key | meaning |
+ * |---|---|---|
+ * | `connect_endpoint` (alias `endpoint`) | `proxy_connect_endpoint` | http(s) URL; `""` turns the proxy off |
+ * | `refresh_endpoint` | `proxy_refresh_endpoint` | 〃 |
+ * | `subscribe_endpoint` | `proxy_subscribe_endpoint` | 〃 |
+ * | `publish_endpoint` | `proxy_publish_endpoint` | 〃 |
+ * | `rpc_endpoint` | `proxy_rpc_endpoint` | 〃 |
+ * | `sub_refresh_endpoint` | `proxy_sub_refresh_endpoint` | 〃 |
+ * | `timeout` | — | one timeout for every proxy ("1s", "250ms", or seconds as a number) |
+ * | `connect_timeout`, `refresh_timeout`, … | `proxy_connect_timeout`, … | per proxy (default 1s; 0 = none) |
+ * | `http_headers` | `proxy_http_headers` | names of client request headers to forward (case-insensitive) |
+ * | `static_http_headers` | `proxy_static_http_headers` | headers added to every request |
+ * | `include_connection_meta` | `proxy_include_connection_meta` | adds the connection's `meta` |
+ *
+ * Header priority (lowest first): static headers, then allow-listed emulated headers (sent by the
+ * SDK inside the connect command and kept for the connection's later proxy calls, as Centrifugo
+ * does), then allow-listed headers of the client's HTTP request; `Content-Type` is always
+ * `application/json`.
+ *
+ * Failures: a transport error, a timeout, a status other than 200, a body that is not JSON, an
+ * answer with none of `result`/`error`/`disconnect`, or a field of the wrong type throws a plain
+ * `Error`: the hook runner logs it (naming plugin and hook) and the client gets 100 (internal,
+ * temporary) — a unidirectional client gets disconnect 3004. `error` codes must be in 100–1999
+ * and `disconnect` codes in 3000–4999. As in Centrifugo, refresh and sub-refresh answers carrying
+ * `error` or `disconnect` end the connection (3005) or the subscription, and their failures are
+ * retried by the server rather than reported to the client; `null` fields count as absent, and
+ * `b64info`/`b64data` (when not empty) win over `info`/`data` and must decode to JSON.
+ */
+import { definePlugin } from "../src/plugins/define.ts";
+import type {
+  ConnectingResult,
+  Plugin,
+  PluginContext,
+  PublishResult,
+  RefreshResult,
+  RpcResult,
+  SubRefreshResult,
+  SubscribeOptionsResult,
+  SubscribeResult,
+} from "../src/plugins/types.ts";
+import type { SubscribeOverride } from "../src/auth/jwt.ts";
+import { type Config, parseDuration } from "../src/config.ts";
+import { ClientError, Disconnect, ErrorCode } from "../src/errors.ts";
+import type { Logger } from "../src/log.ts";
+
+const KINDS = ["connect", "refresh", "subscribe", "publish", "rpc", "sub_refresh"] as const;
+type Kind = typeof KINDS[number];
+
+const OPTION_KEYS = new Set<string>([
+  "endpoint",
+  "timeout",
+  "http_headers",
+  "static_http_headers",
+  "include_connection_meta",
+  ...KINDS.flatMap((k) => [`${k}_endpoint`, `${k}_timeout`]),
+]);
+
+/** Request headers never forwarded: they describe the hop, not the client. */
+const HOP_HEADERS = new Set([
+  "connection",
+  "content-length",
+  "content-type",
+  "expect",
+  "host",
+  "keep-alive",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+]);
+
+const OVERRIDE_KEYS = [
+  "presence",
+  "join_leave",
+  "force_push_join_leave",
+  "force_recovery",
+  "force_positioning",
+];
+
+interface Settings {
+  endpoints: Record<Kind, string>;
+  /** The endpoints without credentials, for error messages. */
+  labels: Record<Kind, string>;
+  /** Milliseconds; 0 = no per-proxy timeout (the hook timeout still applies). */
+  timeouts: Record<Kind, number>;
+  /** Lower-cased allow-list. */
+  httpHeaders: Set<string>;
+  staticHeaders: Record<string, string>;
+  includeMeta: boolean;
+}
+
+/** What came back: exactly one of these is set. */
+interface Envelope {
+  result?: Record<string, unknown>;
+  error?: ClientError;
+  disconnect?: Disconnect;
+}
+
+/** Checks the options' types up front, so a typo fails boot with its name. */
+function checkOptions(options: Record<string, unknown>): void {
+  for (const [key, value] of Object.entries(options)) {
+    const where = `plugins.connect_proxy.${key}`;
+    if (!OPTION_KEYS.has(key)) {
+      throw new TypeError(`unknown option "${key}" (known: ${[...OPTION_KEYS].join(", ")})`);
+    }
+    if (key === "endpoint" || key.endsWith("_endpoint")) {
+      if (typeof value !== "string" || (value !== "" && !/^https?:\/\//.test(value))) {
+        throw new TypeError(`option "${key}" must be an http(s) URL or "", got ${JSON.stringify(value)}`);
+      }
+    } else if (key === "timeout" || key.endsWith("_timeout")) {
+      parseDuration(where, value);
+    } else if (key === "http_headers") {
+      if (!Array.isArray(value) || !value.every((h) => typeof h === "string")) {
+        throw new TypeError(`option "http_headers" must be an array of header names`);
+      }
+    } else if (key === "static_http_headers") {
+      if (
+        value === null || typeof value !== "object" || Array.isArray(value) ||
+        !Object.values(value).every((v) => typeof v === "string")
+      ) {
+        throw new TypeError(`option "static_http_headers" must be an object of strings`);
+      }
+    } else if (key === "include_connection_meta" && typeof value !== "boolean") {
+      throw new TypeError(`option "include_connection_meta" must be a boolean`);
+    }
+  }
+}
+
+/** Config keys, overridden by options (already checked). */
+function resolveSettings(config: Readonly<Config>, options: Readonly<Record<string, unknown>>): Settings {
+  const endpoints = {} as Record<Kind, string>;
+  const labels = {} as Record<Kind, string>;
+  const timeouts = {} as Record<Kind, number>;
+  for (const kind of KINDS) {
+    const option = options[`${kind}_endpoint`] ?? (kind === "connect" ? options.endpoint : undefined);
+    endpoints[kind] = typeof option === "string" ? option : config[`proxy_${kind}_endpoint`];
+    labels[kind] = withoutCredentials(endpoints[kind]);
+    const timeout = options[`${kind}_timeout`] ?? options.timeout;
+    timeouts[kind] = timeout !== undefined
+      ? parseDuration(`plugins.connect_proxy.${kind}_timeout`, timeout)
+      : config[`proxy_${kind}_timeout`];
+  }
+  const headers = (options.http_headers ?? config.proxy_http_headers) as string[];
+  const staticHeaders = (options.static_http_headers ?? config.proxy_static_http_headers) as Record<
+    string,
+    string
+  >;
+  return {
+    endpoints,
+    labels,
+    timeouts,
+    httpHeaders: new Set(headers.map((h) => h.toLowerCase()).filter((h) => !HOP_HEADERS.has(h))),
+    staticHeaders: { ...staticHeaders },
+    includeMeta: (options.include_connection_meta ?? config.proxy_include_connection_meta) as boolean,
+  };
+}
+
+function withoutCredentials(endpoint: string): string {
+  try {
+    const url = new URL(endpoint);
+    url.username = "";
+    url.password = "";
+    return url.href;
+  } catch {
+    return endpoint;
+  }
+}
+
+/** An error's message with the endpoint (which may carry credentials) replaced by its label. */
+function hide(endpoint: string, label: string, err: unknown): string {
+  const message = String((err as Error)?.message ?? err);
+  return endpoint === label ? message : message.split(endpoint).join(label);
+}
+
+// ------------------------------------------------------------------ answers from the backend
+
+/** A backend answer that breaks the protocol: the hook runner turns it into 100 and logs it. */
+function fault(kind: Kind, problem: string): Error {
+  return new Error(`${kind} proxy: ${problem}`);
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === "object" && !Array.isArray(v);
+}
+
+function parseEnvelope(kind: Kind, text: string): Envelope {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw fault(kind, `response is not JSON: ${JSON.stringify(text.slice(0, 120))}`);
+  }
+  if (!isObject(body)) throw fault(kind, "response is not a JSON object");
+  // Centrifugo looks at disconnect, then error, then result.
+  if (body.disconnect !== undefined && body.disconnect !== null) {
+    const d = body.disconnect;
+    if (!isObject(d)) throw fault(kind, "disconnect must be an object {code, reason}");
+    if (!Number.isInteger(d.code) || (d.code as number) < 3000 || (d.code as number) > 4999) {
+      throw fault(kind, `disconnect.code must be an integer in 3000–4999, got ${JSON.stringify(d.code)}`);
+    }
+    if (d.reason !== undefined && d.reason !== null && typeof d.reason !== "string") {
+      throw fault(kind, "disconnect.reason must be a string");
+    }
+    return { disconnect: new Disconnect(d.code as number, (d.reason as string | undefined) ?? "") };
+  }
+  if (body.error !== undefined && body.error !== null) {
+    const e = body.error;
+    if (!isObject(e)) throw fault(kind, "error must be an object {code, message, temporary}");
+    if (!Number.isInteger(e.code) || (e.code as number) < 100 || (e.code as number) > 1999) {
+      throw fault(kind, `error.code must be an integer in 100–1999, got ${JSON.stringify(e.code)}`);
+    }
+    if (e.message !== undefined && e.message !== null && typeof e.message !== "string") {
+      throw fault(kind, "error.message must be a string");
+    }
+    if (e.temporary !== undefined && e.temporary !== null && typeof e.temporary !== "boolean") {
+      throw fault(kind, "error.temporary must be a boolean");
+    }
+    const message = typeof e.message === "string" && e.message !== "" ? e.message : undefined;
+    return { error: new ClientError(e.code as number, message, e.temporary === true) };
+  }
+  if (body.result !== undefined && body.result !== null) {
+    if (!isObject(body.result)) throw fault(kind, "result must be an object");
+    return { result: body.result };
+  }
+  throw fault(kind, "response has none of result, error, disconnect");
+}
+
+/** A string field: absent, null or a string; `""` counts as absent. */
+function stringField(kind: Kind, r: Record<string, unknown>, key: string): string | undefined {
+  const v = r[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "string") throw fault(kind, `${key} must be a string, got ${JSON.stringify(v)}`);
+  return v === "" ? undefined : v;
+}
+
+/** Unix seconds; 0 or absent = none. */
+function expireAtField(kind: Kind, r: Record<string, unknown>, key = "expire_at"): number | undefined {
+  const v = r[key];
+  if (v === undefined || v === null || v === 0) return undefined;
+  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) {
+    throw fault(kind, `${key} must be Unix seconds, got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+function boolField(kind: Kind, r: Record<string, unknown>, key: string): boolean {
+  const v = r[key];
+  if (v === undefined || v === null) return false;
+  if (typeof v !== "boolean") throw fault(kind, `${key} must be a boolean, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+/** `<name>` (raw JSON) or `b64<name>` (base64 of JSON text; wins when not empty). */
+function jsonField(kind: Kind, r: Record<string, unknown>, name: string, what = name): unknown {
+  const b64 = stringField(kind, r, `b64${name}`);
+  if (b64 !== undefined) {
+    let text: string;
+    try {
+      const bin = atob(b64);
+      const bytes = Uint8Array.from(bin, (c) => c.charCodeAt(0));
+      text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    } catch {
+      throw fault(kind, `b64${what} is not valid base64 of UTF-8 text`);
+    }
+    try {
+      return JSON.parse(text);
+    } catch {
+      throw fault(kind, `b64${what} does not decode to JSON (Sluice speaks the JSON protocol)`);
+    }
+  }
+  const v = r[name];
+  return v === null ? undefined : v;
+}
+
+/** Centrifugo's override: `{presence: {value: true}, ...}` (a bare boolean is accepted too). */
+function overrideField(kind: Kind, r: Record<string, unknown>, what: string): SubscribeOverride | undefined {
+  const v = r.override;
+  if (v === undefined || v === null) return undefined;
+  if (!isObject(v)) throw fault(kind, `${what} must be an object`);
+  const out: Record<string, boolean> = {};
+  for (const key of OVERRIDE_KEYS) {
+    const o = v[key];
+    if (o === undefined || o === null) continue;
+    const value = isObject(o) ? (o.value ?? false) : o;
+    if (typeof value !== "boolean") {
+      throw fault(kind, `${what}.${key} must be {"value": boolean}, got ${JSON.stringify(o)}`);
+    }
+    out[key] = value;
+  }
+  return Object.keys(out).length > 0 ? out as SubscribeOverride : undefined;
+}
+
+function connectResult(r: Record<string, unknown>): ConnectingResult {
+  const kind = "connect";
+  const user = r.user === undefined || r.user === null ? "" : r.user;
+  if (typeof user !== "string") throw fault(kind, `user must be a string, got ${JSON.stringify(user)}`);
+  const out: ConnectingResult = { user };
+  const expireAt = expireAtField(kind, r);
+  if (expireAt !== undefined) out.expireAt = expireAt;
+  const info = jsonField(kind, r, "info");
+  if (info !== undefined) out.info = info;
+  const data = jsonField(kind, r, "data");
+  if (data !== undefined) out.data = data;
+  const meta = r.meta === null ? undefined : r.meta;
+  if (meta !== undefined) out.meta = meta;
+  if (r.channels !== undefined && r.channels !== null) {
+    if (!Array.isArray(r.channels) || !r.channels.every((c) => typeof c === "string")) {
+      throw fault(kind, "channels must be an array of strings");
+    }
+    if (r.channels.length > 0) out.channels = [...r.channels];
+  }
+  if (r.subs !== undefined && r.subs !== null) {
+    if (!isObject(r.subs)) throw fault(kind, "subs must be an object {channel: options}");
+    const subs: Record<string, SubscribeOptionsResult> = {};
+    for (const [channel, o] of Object.entries(r.subs)) {
+      const what = `subs[${JSON.stringify(channel)}]`;
+      if (o === null || o === undefined) {
+        subs[channel] = {};
+        continue;
+      }
+      if (!isObject(o)) throw fault(kind, `${what} must be an object`);
+      const opts: SubscribeOptionsResult = {};
+      const chInfo = jsonField(kind, o, "info", `${what}.info`);
+      if (chInfo !== undefined) opts.info = chInfo;
+      const chData = jsonField(kind, o, "data", `${what}.data`);
+      if (chData !== undefined) opts.data = chData;
+      const override = overrideField(kind, o, `${what}.override`);
+      if (override) opts.override = override;
+      subs[channel] = opts;
+    }
+    if (Object.keys(subs).length > 0) out.subs = subs;
+  }
+  return out;
+}
+
+function refreshResult(r: Record<string, unknown>): RefreshResult {
+  const kind = "refresh";
+  if (boolField(kind, r, "expired")) return { expired: true };
+  const out: RefreshResult = {};
+  const expireAt = expireAtField(kind, r);
+  if (expireAt !== undefined) out.expireAt = expireAt;
+  const info = jsonField(kind, r, "info");
+  if (info !== undefined) out.info = info;
+  const meta = r.meta === null ? undefined : r.meta;
+  if (meta !== undefined) out.meta = meta;
+  return out;
+}
+
+function subscribeResult(r: Record<string, unknown>): SubscribeResult {
+  const kind = "subscribe";
+  const out: SubscribeResult = {};
+  const info = jsonField(kind, r, "info");
+  if (info !== undefined) out.info = info;
+  const data = jsonField(kind, r, "data");
+  if (data !== undefined) out.data = data;
+  const expireAt = expireAtField(kind, r);
+  if (expireAt !== undefined) out.expireAt = expireAt;
+  const override = overrideField(kind, r, "override");
+  if (override) out.override = override;
+  return out;
+}
+
+function publishResult(r: Record<string, unknown>): PublishResult {
+  const kind = "publish";
+  const out: PublishResult = {};
+  // Centrifugo: `data` when present, else `b64data`.
+  if (r.data !== undefined && r.data !== null) out.data = r.data;
+  else {
+    const data = jsonField(kind, r, "data");
+    if (data !== undefined) out.data = data;
+  }
+  if (boolField(kind, r, "skip_history")) out.skipHistory = true;
+  if (r.tags !== undefined && r.tags !== null) {
+    if (!isObject(r.tags) || !Object.values(r.tags).every((v) => typeof v === "string")) {
+      throw fault(kind, "tags must be an object of strings");
+    }
+    if (Object.keys(r.tags).length > 0) out.tags = { ...r.tags } as Record<string, string>;
+  }
+  return out;
+}
+
+function rpcResult(r: Record<string, unknown>): RpcResult {
+  const data = jsonField("rpc", r, "data");
+  return data === undefined ? {} : { data };
+}
+
+function subRefreshResult(r: Record<string, unknown>): SubRefreshResult {
+  const kind = "sub_refresh";
+  if (boolField(kind, r, "expired")) return { expired: true };
+  const out: SubRefreshResult = {};
+  const expireAt = expireAtField(kind, r);
+  if (expireAt !== undefined) out.expireAt = expireAt;
+  const info = jsonField(kind, r, "info");
+  if (info !== undefined) out.info = info;
+  return out;
+}
+
+// ------------------------------------------------------------------ the plugin
+
+/**
+ * The plugin factory. `config`, when a loader passes it, lets the plugin leave out the hooks of
+ * proxies that are not configured; without it every hook is present and a hook with no endpoint
+ * passes. That matters for `onRefresh` (and `onSubRefresh`): the core switches to server-side
+ * refresh when the hook merely exists, so without a refresh endpoint an expiring connection is
+ * closed with 3005 at expiry (the SDK reconnects) instead of being refreshed by the SDK.
+ */
+export default function connectProxy(
+  options: Record<string, unknown> = {},
+  config?: Readonly<Config>,
+): Plugin {
+  checkOptions(options);
+  let settings: Settings | undefined = config ? resolveSettings(config, options) : undefined;
+  let log: Logger | undefined;
+
+  const current = (): Settings => {
+    if (!settings) throw new Error("connect_proxy: hook called before setup");
+    return settings;
+  };
+
+  /** Static headers, then allow-listed emulated headers, then allow-listed request headers. */
+  const headersFor = (s: Settings, request: Headers, emulated: Readonly<Record<string, string>>): Headers => {
+    const out = new Headers();
+    const set = (name: string, value: string) => {
+      try {
+        out.set(name, value);
+      } catch {
+        // An invalid header name or value (from a client) is dropped, not fatal.
+      }
+    };
+    for (const [name, value] of Object.entries(s.staticHeaders)) set(name, value);
+    for (const [name, value] of Object.entries(emulated)) {
+      if (s.httpHeaders.has(name.toLowerCase())) set(name, value);
+    }
+    for (const name of s.httpHeaders) {
+      const value = request.get(name);
+      if (value !== null) set(name, value);
+    }
+    out.set("Content-Type", "application/json");
+    return out;
+  };
+
+  /** POSTs `body` to the `kind` endpoint and parses the envelope; every failure is a plain Error. */
+  const call = async (
+    kind: Kind,
+    body: Record<string, unknown>,
+    headers: Headers,
+    hookSignal: AbortSignal,
+  ): Promise<Envelope> => {
+    const s = current();
+    const endpoint = s.endpoints[kind];
+    const label = s.labels[kind];
+    const timeoutMs = s.timeouts[kind];
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = timeoutMs > 0
+      ? setTimeout(() => {
+        timedOut = true;
+        controller.abort(new Error("timeout"));
+      }, timeoutMs)
+      : undefined;
+    const onAbort = () => controller.abort(hookSignal.reason);
+    if (hookSignal.aborted) onAbort();
+    else hookSignal.addEventListener("abort", onAbort, { once: true });
+    try {
+      let res: Response;
+      try {
+        res = await fetch(endpoint, {
+          method: "POST",
+          headers,
+          body: JSON.stringify(body),
+          signal: controller.signal,
+        });
+      } catch (err) {
+        throw timedOut
+          ? fault(kind, `no answer from ${label} within ${timeoutMs} ms`)
+          : fault(kind, `request to ${label} failed: ${hide(endpoint, label, err)}`);
+      }
+      if (res.status !== 200) {
+        await res.body?.cancel().catch(() => {});
+        throw fault(kind, `${label} answered HTTP ${res.status}`);
+      }
+      let text: string;
+      try {
+        text = await res.text();
+      } catch (err) {
+        throw timedOut
+          ? fault(kind, `no complete answer from ${label} within ${timeoutMs} ms`)
+          : fault(kind, `reading the answer from ${label} failed: ${hide(endpoint, label, err)}`);
+      }
+      return parseEnvelope(kind, text);
+    } finally {
+      clearTimeout(timer);
+      hookSignal.removeEventListener("abort", onAbort);
+    }
+  };
+
+  /** Fields every request carries; empty strings are left out, as Go's `omitempty` does. */
+  const base = (client: { id: string; transport: string }, user?: string): Record<string, unknown> => {
+    const body: Record<string, unknown> = {
+      client: client.id,
+      transport: client.transport,
+      protocol: "json",
+      encoding: "json",
+    };
+    if (user) body.user = user;
+    return body;
+  };
+
+  const withMeta = (s: Settings, body: Record<string, unknown>, meta: unknown) => {
+    if (s.includeMeta && meta !== undefined) body.meta = meta;
+    return body;
+  };
+
+  /** Error and disconnect answers, honoured for connect, subscribe, publish and rpc. */
+  const resultOrThrow = (envelope: Envelope): Record<string, unknown> => {
+    if (envelope.disconnect) throw envelope.disconnect;
+    if (envelope.error) throw envelope.error;
+    return envelope.result!;
+  };
+
+  const plugin: Plugin = {
+    name: "connect_proxy",
+
+    setup(ctx: PluginContext) {
+      // The factory's options (the loader passes the same ones as ctx.options).
+      settings = resolveSettings(ctx.config, options);
+      log = ctx.logger;
+      const enabled = KINDS.filter((k) => settings!.endpoints[k] !== "");
+      log.debug("connect proxy ready", {
+        proxies: enabled.map((k) => `${k}=${settings!.endpoints[k]}`),
+      });
+    },
+
+    async onConnecting(event) {
+      const s = current();
+      if (s.endpoints.connect === "" || event.token !== undefined) return undefined;
+      const body = base(event.client);
+      if (event.name) body.name = event.name;
+      if (event.version) body.version = event.version;
+      if (event.data !== undefined) body.data = event.data;
+      if (event.channels.length > 0) body.channels = event.channels;
+      const envelope = await call(
+        "connect",
+        body,
+        headersFor(s, event.client.headers, event.emulatedHeaders),
+        event.signal,
+      );
+      return connectResult(resultOrThrow(envelope));
+    },
+
+    async onRefresh(event) {
+      const s = current();
+      if (s.endpoints.refresh === "") return undefined;
+      const { client } = event;
+      const body = withMeta(s, base(client, client.user), client.meta);
+      const envelope = await call(
+        "refresh",
+        body,
+        headersFor(s, client.headers, client.emulatedHeaders),
+        event.signal,
+      );
+      if (!envelope.result) {
+        // Centrifugo: no result (an error or a disconnect) means the connection expired.
+        log?.info("refresh proxy answered without a result; the connection expires", {
+          client: client.id,
+          code: (envelope.error ?? envelope.disconnect)?.code,
+        });
+        return { expired: true };
+      }
+      return refreshResult(envelope.result);
+    },
+
+    async onSubscribe(event) {
+      if (!event.options.proxy_subscribe) return undefined;
+      const s = current();
+      if (s.endpoints.subscribe === "") throw new ClientError(ErrorCode.NotAvailable);
+      const { client } = event;
+      const body = base(client, client.user);
+      body.channel = event.channel;
+      if (event.data !== undefined) body.data = event.data;
+      withMeta(s, body, client.meta);
+      const envelope = await call(
+        "subscribe",
+        body,
+        headersFor(s, client.headers, client.emulatedHeaders),
+        event.signal,
+      );
+      return subscribeResult(resultOrThrow(envelope));
+    },
+
+    async onPublish(event) {
+      if (!event.options.proxy_publish) return undefined;
+      const s = current();
+      if (s.endpoints.publish === "") throw new ClientError(ErrorCode.NotAvailable);
+      const { client } = event;
+      const body = base(client, client.user);
+      body.channel = event.channel;
+      body.data = event.data;
+      withMeta(s, body, client.meta);
+      const envelope = await call(
+        "publish",
+        body,
+        headersFor(s, client.headers, client.emulatedHeaders),
+        event.signal,
+      );
+      return publishResult(resultOrThrow(envelope));
+    },
+
+    async onRpc(event) {
+      const s = current();
+      if (s.endpoints.rpc === "") return undefined;
+      const { client } = event;
+      const body = base(client, client.user);
+      if (event.method) body.method = event.method;
+      if (event.data !== undefined) body.data = event.data;
+      withMeta(s, body, client.meta);
+      const envelope = await call(
+        "rpc",
+        body,
+        headersFor(s, client.headers, client.emulatedHeaders),
+        event.signal,
+      );
+      return rpcResult(resultOrThrow(envelope));
+    },
+
+    async onSubRefresh(event) {
+      const s = current();
+      if (s.endpoints.sub_refresh === "") return undefined;
+      if (!event.options.proxy_sub_refresh) return undefined;
+      const { client } = event;
+      const body = base(client, client.user);
+      body.channel = event.channel;
+      withMeta(s, body, client.meta);
+      const envelope = await call(
+        "sub_refresh",
+        body,
+        headersFor(s, client.headers, client.emulatedHeaders),
+        event.signal,
+      );
+      if (!envelope.result) {
+        log?.info("sub refresh proxy answered without a result; the subscription expires", {
+          client: client.id,
+          channel: event.channel,
+          code: (envelope.error ?? envelope.disconnect)?.code,
+        });
+        return { expired: true };
+      }
+      return subRefreshResult(envelope.result);
+    },
+  };
+
+  if (settings) {
+    // Only the hooks of configured proxies: a hook's mere presence changes how the core refreshes.
+    const s = settings;
+    if (s.endpoints.refresh === "") delete plugin.onRefresh;
+    if (s.endpoints.subscribe === "") delete plugin.onSubscribe;
+    if (s.endpoints.publish === "") delete plugin.onPublish;
+    if (s.endpoints.rpc === "") delete plugin.onRpc;
+    if (s.endpoints.sub_refresh === "") delete plugin.onSubRefresh;
+  }
+  return definePlugin(plugin);
+}

@@ -1,0 +1,735 @@
+/**
+ * The shipped `connect_proxy` plugin against a real HTTP backend speaking Centrifugo's proxy
+ * protocol: connect (SDK, raw bidirectional and unidirectional streams), refresh, subscribe,
+ * publish, rpc and sub refresh; header forwarding; and every way a backend can fail (each one is
+ * 100 for the client and a log line naming the plugin and the hook).
+ */
+import { test, type TestContext } from "../harness.ts";
+import { assert, assertEquals, assertMatch, assertRejects, waitFor } from "../assert.ts";
+import { API_KEY, baseConfig, type TestServer } from "../helpers/server.ts";
+import { collect, connected, once, sdk, subscribed } from "../helpers/sdk.ts";
+import { openHttpStream, openRaw, type RawStream } from "../helpers/raw.ts";
+import { token, userToken } from "../helpers/tokens.ts";
+import { loadConfig } from "../../src/config.ts";
+import { createServer } from "../../src/server.ts";
+import { createLogger, type LogLevel } from "../../src/log.ts";
+import { getRuntime } from "../../src/runtime/serve.ts";
+import { loadPlugins, pluginEntries } from "../../src/plugins/loader.ts";
+import { createTestServer, TestConnectError } from "../../src/testing.ts";
+import { ClientError } from "../../src/errors.ts";
+import connectProxy from "../../plugins/connect_proxy.ts";
+
+// deno-lint-ignore no-explicit-any
+type Json = any;
+
+interface ProxyCall {
+  path: string;
+  body: Json;
+  headers: Headers;
+}
+
+interface Backend {
+  url: string;
+  calls: ProxyCall[];
+  to(path: string): ProxyCall[];
+}
+
+/** A backend on a loopback port; `answer` returns a JSON body (sent with 200) or a Response. */
+async function startBackend(
+  t: TestContext,
+  answer: (call: ProxyCall) => unknown | Promise<unknown>,
+): Promise<Backend> {
+  const runtime = await getRuntime();
+  const calls: ProxyCall[] = [];
+  const listener = await runtime.listen({
+    port: 0,
+    hostname: "127.0.0.1",
+    handler: async (req) => {
+      const text = await req.text();
+      let body: Json;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        body = { unparsed: text };
+      }
+      const call = { path: new URL(req.url).pathname, body, headers: req.headers };
+      calls.push(call);
+      const a = await answer(call);
+      return a instanceof Response ? a : Response.json(a);
+    },
+  });
+  t.cleanup(() => listener.close(true));
+  return { url: `http://127.0.0.1:${listener.port}`, calls, to: (p) => calls.filter((c) => c.path === p) };
+}
+
+/** A URL nothing listens on (a port that was just released). */
+async function deadEndpoint(): Promise<string> {
+  const runtime = await getRuntime();
+  const l = await runtime.listen({ port: 0, hostname: "127.0.0.1", handler: () => new Response("") });
+  const url = `http://127.0.0.1:${l.port}/connect`;
+  await l.close(true);
+  return url;
+}
+
+/** Like helpers/server.ts startServer, but loading plugins as the CLI does (auto-enabled proxy). */
+async function startProxied(t: TestContext, config: Record<string, unknown>): Promise<TestServer> {
+  const runtime = await getRuntime();
+  const { config: cfg } = loadConfig({ file: { ...baseConfig, ...config } });
+  const logs: string[] = [];
+  const echo = !!runtime.env().SLUICE_TEST_LOG;
+  const logger = createLogger({
+    level: (runtime.env().SLUICE_TEST_LOG as LogLevel | undefined) ?? "debug",
+    format: "json",
+    write: (line) => {
+      logs.push(line);
+      if (echo) console.error(line);
+    },
+  });
+  const plugins = await loadPlugins(pluginEntries(cfg), { pluginsDir: cfg.plugins_dir });
+  const server = createServer(cfg, { plugins, logger });
+  await server.start();
+  await server.ready();
+  const listener = await runtime.listen({
+    port: 0,
+    hostname: "127.0.0.1",
+    handler: (req, conn) => server.fetch(req, conn),
+  });
+  const url = `http://127.0.0.1:${listener.port}`;
+  t.onFailure(() =>
+    `    --- last server log lines (${url}) ---\n${logs.slice(-30).map((l) => "    " + l).join("\n")}`
+  );
+  t.cleanup(async () => {
+    await server.close();
+    await listener.close(true);
+  });
+  const api = (method: string, body: unknown, headers: Record<string, string> = { "X-API-Key": API_KEY }) =>
+    fetch(`${url}/api/${method}`, { method: "POST", headers, body: JSON.stringify(body) });
+  return {
+    server,
+    node: server.node,
+    url,
+    port: listener.port,
+    logs,
+    logEntries: () => logs.map((l) => JSON.parse(l)),
+    api,
+    async apiJson(method, body) {
+      const res = await api(method, body);
+      if (res.status !== 200) throw new Error(`API ${method} answered ${res.status}: ${await res.text()}`);
+      return await res.json();
+    },
+  };
+}
+
+/** "plugin hook failed" lines logged for connect_proxy's `hook`. */
+function hookFailures(logs: string[], hook: string): Json[] {
+  return logs.map((l) => JSON.parse(l)).filter((e) =>
+    e.msg === "plugin hook failed" && e.plugin === "connect_proxy" && e.hook === hook
+  );
+}
+
+const nowS = () => Math.floor(Date.now() / 1000);
+const b64 = (v: unknown) => btoa(JSON.stringify(v));
+const codeOf = (p: Promise<unknown>) => p.then(() => undefined, (e) => (e as { code: number }).code);
+
+/** Opens a raw http_stream with a connect command; resolves with the stream and its first message. */
+async function rawConnect(
+  s: TestServer,
+  connect: Record<string, unknown>,
+  headers: Record<string, string> = {},
+): Promise<{ stream: RawStream; reply: Json }> {
+  const stream = await openHttpStream(s.url, JSON.stringify({ id: 1, connect }), headers);
+  return { stream, reply: await stream.next() };
+}
+
+// ------------------------------------------------------------------ connect
+
+test("connect proxy: user, info and data reach the client; channels become server-side subscriptions", async (t) => {
+  const backend = await startBackend(t, (c) => ({
+    result: {
+      user: "42",
+      info: { name: "Alice" },
+      data: { welcome: c.body.data },
+      channels: ["news"],
+      meta: { plan: "gold" },
+    },
+  }));
+  const s = await startProxied(t, { presence: true, proxy_connect_endpoint: `${backend.url}/connect` });
+  const client = sdk(t, s, "http_stream", { data: { hello: 1 } });
+  const onConnected = once<Json>(client, "connected");
+  const onSubscribed = once<Json>(client, "subscribed");
+  const pubs = collect<Json>(client, "publication");
+  client.connect();
+  const ctx = await onConnected;
+  assertEquals(ctx.data, { welcome: { hello: 1 } });
+  assertEquals((await onSubscribed).channel, "news");
+  assertEquals(backend.calls.length, 1);
+  assertEquals(backend.calls[0].path, "/connect");
+  assertEquals(backend.calls[0].body, {
+    client: ctx.client,
+    transport: "http_stream",
+    protocol: "json",
+    encoding: "json",
+    name: "js",
+    data: { hello: 1 },
+  });
+  assertEquals(backend.calls[0].headers.get("content-type"), "application/json");
+  const presence: Json = await s.apiJson("presence", { channel: "news" });
+  assertEquals(Object.values(presence.result.presence), [{
+    client: ctx.client,
+    user: "42",
+    conn_info: { name: "Alice" },
+  }]);
+  await s.apiJson("publish", { channel: "news", data: { n: 1 } });
+  await waitFor(
+    () => pubs.some((p) => p.channel === "news" && p.data.n === 1),
+    "the server-side publication",
+  );
+});
+
+test("connect proxy: a client with a token goes to JWT verification, not to the backend", async (t) => {
+  const backend = await startBackend(t, () => ({ result: { user: "proxy" } }));
+  const s = await startProxied(t, { proxy_connect_endpoint: `${backend.url}/connect` });
+  const client = sdk(t, s, "sse", { token: await userToken("jwt-user") });
+  await connected(client);
+  assertEquals(backend.calls.length, 0);
+  assertEquals(s.node.hub.userConnections("jwt-user").length, 1);
+});
+
+test("connect proxy: allow-listed request headers, static headers, and no others", async (t) => {
+  const backend = await startBackend(t, () => ({ result: { user: "h" } }));
+  const clientHeaders = {
+    Cookie: "session=abc",
+    "X-Real-Ip": "10.1.2.3",
+    Authorization: "Bearer from-client",
+    "X-Other": "secret",
+  };
+  const withCookie = await startProxied(t, {
+    proxy_connect_endpoint: `${backend.url}/connect`,
+    proxy_http_headers: ["cookie", "X-Real-Ip", "Authorization"],
+    proxy_static_http_headers: { "X-Static": "s1", Authorization: "Basic static" },
+  });
+  const a = await rawConnect(withCookie, { name: "raw" }, clientHeaders);
+  t.cleanup(() => a.stream.close());
+  assertMatch(a.reply, { id: 1, connect: { client: a.reply.connect.client } });
+  const h1 = backend.calls[0].headers;
+  assertEquals(h1.get("cookie"), "session=abc");
+  assertEquals(h1.get("x-real-ip"), "10.1.2.3");
+  assertEquals(h1.get("authorization"), "Bearer from-client", "the client's header wins over a static one");
+  assertEquals(h1.get("x-static"), "s1");
+  assertEquals(h1.get("x-other"), null);
+  assertEquals(h1.get("content-type"), "application/json");
+
+  const withoutCookie = await startProxied(t, {
+    proxy_connect_endpoint: `${backend.url}/connect`,
+    proxy_http_headers: ["X-Real-Ip"],
+    proxy_static_http_headers: { Authorization: "Basic static" },
+  });
+  const b = await rawConnect(withoutCookie, { name: "raw" }, clientHeaders);
+  t.cleanup(() => b.stream.close());
+  assert(b.reply.connect, "connected");
+  const h2 = backend.calls[1].headers;
+  assertEquals(h2.get("cookie"), null);
+  assertEquals(h2.get("x-real-ip"), "10.1.2.3");
+  assertEquals(h2.get("authorization"), "Basic static");
+});
+
+test("connect proxy: emulated headers from the SDK are forwarded when allow-listed, also to later proxies", async (t) => {
+  const backend = await startBackend(
+    t,
+    (c) => c.path === "/connect" ? { result: { user: "em" } } : { result: {} },
+  );
+  const s = await startProxied(t, {
+    proxy_connect_endpoint: `${backend.url}/connect`,
+    proxy_rpc_endpoint: `${backend.url}/rpc`,
+    proxy_http_headers: ["X-Emulated", "Authorization"],
+  });
+  const client = sdk(t, s, "http_stream", {
+    headers: { "X-Emulated": "e1", Authorization: "Bearer emulated", "X-Not-Allowed": "no" },
+  });
+  await connected(client);
+  await client.rpc("ping", {});
+  for (const path of ["/connect", "/rpc"]) {
+    const h = backend.to(path)[0].headers;
+    assertEquals(h.get("x-emulated"), "e1", path);
+    assertEquals(h.get("authorization"), "Bearer emulated", path);
+    assertEquals(h.get("x-not-allowed"), null, path);
+  }
+});
+
+test("connect proxy: an error answer reaches the SDK (1000, terminal); a disconnect answer closes (4501)", async (t) => {
+  const backend = await startBackend(
+    t,
+    (c) =>
+      c.body.data?.ban
+        ? { disconnect: { code: 4501, reason: "banned" } }
+        : { error: { code: 1000, message: "who are you" } },
+  );
+  const s = await startProxied(t, { proxy_connect_endpoint: `${backend.url}/connect` });
+  const refused = sdk(t, s, "http_stream");
+  const gone = once<Json>(refused, "disconnected");
+  refused.connect();
+  assertMatch(await gone, { code: 1000, reason: "who are you" });
+  assertEquals(refused.state, "disconnected");
+  assertEquals(backend.calls.length, 1, "a non-temporary error is not retried");
+
+  const banned = sdk(t, s, "sse", { data: { ban: true } });
+  const closed = once<Json>(banned, "disconnected");
+  banned.connect();
+  assertMatch(await closed, { code: 4501, reason: "banned" });
+  assertEquals(banned.state, "disconnected");
+  assertEquals(backend.calls.length, 2);
+});
+
+test("connect proxy: failures are 100 (temporary), logged with plugin and hook, and the SDK retries until it connects", async (t) => {
+  let n = 0;
+  const backend = await startBackend(t, () => {
+    n++;
+    if (n === 1) return new Response("oops", { status: 500 });
+    if (n === 2) return new Response("{not json", { status: 200 });
+    return { result: { user: "patient" } };
+  });
+  const s = await startProxied(t, { proxy_connect_endpoint: `${backend.url}/connect` });
+  const client = sdk(t, s, "http_stream");
+  const errors = collect<Json>(client, "error");
+  await connected(client);
+  assertEquals(backend.calls.length, 3);
+  assertEquals(errors.map((e) => [e.type, e.error.code, e.error.temporary]), [
+    ["connect", 100, true],
+    ["connect", 100, true],
+  ]);
+  const logged = hookFailures(s.logs, "onConnecting");
+  assertEquals(logged.length, 2);
+  assert(String(logged[0].err).includes("answered HTTP 500"), logged[0].err);
+  assert(String(logged[1].err).includes("not JSON"), logged[1].err);
+});
+
+/** Backend answers chosen by the connect `data.case`. */
+const BAD_CONNECT: Record<string, { answer: (gate: Promise<void>) => unknown; log: string }> = {
+  "status 500": { answer: () => new Response("boom", { status: 500 }), log: "answered HTTP 500" },
+  "status 204": { answer: () => new Response(null, { status: 204 }), log: "answered HTTP 204" },
+  "malformed JSON": { answer: () => new Response('{"result":', { status: 200 }), log: "not JSON" },
+  "not an object": { answer: () => [1, 2], log: "not a JSON object" },
+  "empty envelope": { answer: () => ({}), log: "none of result, error, disconnect" },
+  "result not an object": { answer: () => ({ result: "yes" }), log: "result must be an object" },
+  "user not a string": { answer: () => ({ result: { user: 42 } }), log: "user must be a string" },
+  "expire_at not an integer": { answer: () => ({ result: { user: "u", expire_at: 1.5 } }), log: "expire_at" },
+  "channels not an array": { answer: () => ({ result: { user: "u", channels: "news" } }), log: "channels" },
+  "subs entry not an object": { answer: () => ({ result: { user: "u", subs: { news: 5 } } }), log: "subs[" },
+  "override not a boolean": {
+    answer: () => ({ result: { user: "u", subs: { news: { override: { presence: { value: "yes" } } } } } }),
+    log: "override.presence",
+  },
+  "b64info not base64": { answer: () => ({ result: { user: "u", b64info: "%%%" } }), log: "b64info" },
+  "b64data not JSON": {
+    answer: () => ({ result: { user: "u", b64data: btoa("not json") } }),
+    log: "b64data",
+  },
+  "error code not a number": { answer: () => ({ error: { code: "1000" } }), log: "error.code" },
+  "error code out of range": { answer: () => ({ error: { code: 5000, message: "x" } }), log: "error.code" },
+  "disconnect code out of range": { answer: () => ({ disconnect: { code: 99 } }), log: "disconnect.code" },
+  // Answers only once the test is over, long after proxy_connect_timeout.
+  "slow": { answer: (gate) => gate.then(() => ({ result: { user: "late" } })), log: "within 500 ms" },
+};
+
+test("connect proxy: every kind of backend failure is 100 temporary with a log line, and the server keeps going", async (t) => {
+  let release!: () => void;
+  const gate = new Promise<void>((r) => release = r);
+  const backend = await startBackend(t, (c) => {
+    const bad = BAD_CONNECT[c.body.data?.case];
+    return bad ? bad.answer(gate) : { result: { user: "fine" } };
+  });
+  t.cleanup(() => release());
+  const s = await startProxied(t, {
+    proxy_connect_endpoint: `${backend.url}/connect`,
+    proxy_connect_timeout: "500ms",
+  });
+  const streams = await Promise.all(
+    Object.keys(BAD_CONNECT).map((name) => rawConnect(s, { data: { case: name } })),
+  );
+  t.cleanup(() => streams.forEach((x) => x.stream.close()));
+  const logged = hookFailures(s.logs, "onConnecting");
+  Object.keys(BAD_CONNECT).forEach((name, i) => {
+    assertEquals(
+      streams[i].reply,
+      { id: 1, error: { code: 100, message: "internal server error", temporary: true } },
+      name,
+    );
+  });
+  assertEquals(logged.length, Object.keys(BAD_CONNECT).length);
+  for (const [name, bad] of Object.entries(BAD_CONNECT)) {
+    assert(logged.some((l) => String(l.err).includes(bad.log)), `${name}: no log line with "${bad.log}"`);
+  }
+  const ok = await rawConnect(s, { data: { case: "none" } });
+  t.cleanup(() => ok.stream.close());
+  assert(ok.reply.connect, "a good answer still connects");
+});
+
+test("connect proxy: backend down (connection refused) is 100 temporary with a log line", async (t) => {
+  const s = await startProxied(t, { proxy_connect_endpoint: await deadEndpoint() });
+  const { stream, reply } = await rawConnect(s, {});
+  t.cleanup(() => stream.close());
+  assertEquals(reply, { id: 1, error: { code: 100, message: "internal server error", temporary: true } });
+  const logged = hookFailures(s.logs, "onConnecting");
+  assertEquals(logged.length, 1);
+  assert(String(logged[0].err).includes("request to http://127.0.0.1:"), logged[0].err);
+});
+
+test("connect proxy: b64info/b64data and subs with options and Centrifugo's override shape", async (t) => {
+  const backend = await startBackend(t, () => ({
+    result: {
+      user: "b64",
+      b64info: b64({ from: "b64" }),
+      info: { ignored: true },
+      b64data: b64({ hello: "b64" }),
+      subs: {
+        news: { b64data: b64({ sub: "data" }), info: { ch: 1 }, override: { presence: { value: true } } },
+        "open:x": null,
+      },
+    },
+  }));
+  const server = await createTestServer({
+    plugins: [[connectProxy, {}]],
+    config: {
+      presence: true,
+      proxy_connect_endpoint: `${backend.url}/connect`,
+      namespaces: [{ name: "open", allow_subscribe_for_client: true }],
+    },
+  });
+  t.cleanup(() => server.close());
+  const client = await server.connect({});
+  t.cleanup(() => client.close());
+  assertEquals(client.connect.data, { hello: "b64" });
+  assertMatch(client.connect.subs as Json, { news: { data: { sub: "data" } }, "open:x": {} });
+  const presence = await server.api("presence", { channel: "news" });
+  assertEquals(Object.values(presence.presence as Json), [
+    { client: client.id, user: "b64", conn_info: { from: "b64" }, chan_info: { ch: 1 } },
+  ]);
+});
+
+// ------------------------------------------------------------------ unidirectional
+
+for (const kind of ["uni_sse", "uni_http_stream"] as const) {
+  test(`${kind}: connect via the proxy; a proxy failure is disconnect 3004`, async (t) => {
+    const backend = await startBackend(
+      t,
+      (c) =>
+        c.body.data?.fail
+          ? new Response("down", { status: 503 })
+          : { result: { user: "uni", data: { hi: c.body.transport }, channels: ["feed"] } },
+    );
+    const s = await startProxied(t, {
+      uni_sse: true,
+      uni_http_stream: true,
+      proxy_connect_endpoint: `${backend.url}/c`,
+    });
+    const open = (connect: unknown) =>
+      kind === "uni_sse"
+        ? openRaw(
+          `${s.url}/connection/uni_sse?cf_connect=${encodeURIComponent(JSON.stringify(connect))}`,
+          {},
+          "sse",
+        )
+        : openRaw(
+          `${s.url}/connection/uni_http_stream`,
+          { method: "POST", body: JSON.stringify(connect) },
+          "ndjson",
+        );
+    const ok = await open({ name: "uni" });
+    t.cleanup(() => ok.close());
+    assertMatch(await ok.next() as Json, { connect: { data: { hi: kind }, subs: { feed: {} } } });
+    assertEquals(backend.calls[0].body.transport, kind);
+    await s.apiJson("publish", { channel: "feed", data: { n: 1 } });
+    assertEquals(await ok.next(), { channel: "feed", pub: { data: { n: 1 } } });
+
+    const failed = await open({ data: { fail: true } });
+    t.cleanup(() => failed.close());
+    assertMatch(await failed.next() as Json, { disconnect: { code: 3004 } });
+    assertEquals(hookFailures(s.logs, "onConnecting").length, 1);
+  });
+}
+
+// ------------------------------------------------------------------ refresh
+
+test("refresh proxy: extends an expiring connection, then expired:true disconnects with 3005", async (t) => {
+  let refreshes = 0;
+  let connects = 0;
+  let reconnectsBeforeSecondRefresh = -1;
+  const connecting: Json[] = [];
+  const backend = await startBackend(t, (c) => {
+    if (c.path === "/connect") {
+      connects++;
+      // The first connection expires in 1–2 s; the one after the 3005 does not expire.
+      return { result: { user: "r1", expire_at: connects === 1 ? nowS() + 2 : 0, meta: { plan: "gold" } } };
+    }
+    refreshes++;
+    if (refreshes === 1) return { result: { expire_at: nowS() + 2, info: { refreshed: 1 } } };
+    reconnectsBeforeSecondRefresh = connecting.length;
+    return { result: { expired: true } };
+  });
+  const s = await startProxied(t, {
+    proxy_connect_endpoint: `${backend.url}/connect`,
+    proxy_refresh_endpoint: `${backend.url}/refresh`,
+    proxy_include_connection_meta: true,
+    client_expired_close_delay: "1s",
+  });
+  const client = sdk(t, s, "http_stream");
+  const onConnected = once<Json>(client, "connected");
+  client.connect();
+  const ctx = await onConnected;
+  client.on("connecting", (e: Json) => connecting.push(e));
+  await waitFor(() => connecting.length > 0, "the 3005 reconnect", 8000);
+  assertEquals(connecting[0].code, 3005);
+  assertEquals(refreshes, 2);
+  assertEquals(reconnectsBeforeSecondRefresh, 0, "the first refresh kept the connection past its expiry");
+  assertEquals(backend.to("/refresh")[0].body, {
+    client: ctx.client,
+    transport: "http_stream",
+    protocol: "json",
+    encoding: "json",
+    user: "r1",
+    meta: { plan: "gold" },
+  });
+  await waitFor(() => client.state === "connected" && connects === 2, "the reconnect through the proxy");
+});
+
+// ------------------------------------------------------------------ subscribe, publish, rpc, sub refresh
+
+const channelConfig = {
+  namespaces: [
+    { name: "sp", proxy_subscribe: true, presence: true },
+    { name: "open", allow_subscribe_for_client: true },
+    {
+      name: "pp",
+      proxy_publish: true,
+      allow_subscribe_for_client: true,
+      history_size: 10,
+      history_ttl: "60s",
+    },
+    { name: "sr", proxy_subscribe: true, proxy_sub_refresh: true },
+  ],
+};
+
+test("subscribe proxy: allows with data and info, denies with a custom error, skips other namespaces", async (t) => {
+  const backend = await startBackend(
+    t,
+    (c) =>
+      c.body.channel === "sp:no"
+        ? { error: { code: 1003, message: "not for you" } }
+        : { result: { data: { welcome: c.body.user, asked: c.body.data }, info: { role: "admin" } } },
+  );
+  const s = await startProxied(t, { ...channelConfig, proxy_subscribe_endpoint: `${backend.url}/subscribe` });
+  const client = sdk(t, s, "sse", { token: await userToken("u1") });
+  await connected(client);
+  const ok = client.newSubscription("sp:ok", { data: { want: 1 } });
+  const ctx = await subscribed(ok) as Json;
+  assertEquals(ctx.data, { welcome: "u1", asked: { want: 1 } });
+  const call = backend.calls[0];
+  assertMatch(call.body, {
+    transport: "sse",
+    protocol: "json",
+    encoding: "json",
+    user: "u1",
+    channel: "sp:ok",
+    data: { want: 1 },
+  });
+  assertEquals(call.body.meta, undefined, "meta only with proxy_include_connection_meta");
+  const presence: Json = await s.apiJson("presence", { channel: "sp:ok" });
+  assertMatch(Object.values(presence.result.presence)[0] as Json, {
+    user: "u1",
+    chan_info: { role: "admin" },
+  });
+
+  const no = client.newSubscription("sp:no");
+  const unsubscribed = once<Json>(no, "unsubscribed");
+  no.subscribe();
+  assertMatch(await unsubscribed, { code: 1003, reason: "not for you" });
+
+  await subscribed(client.newSubscription("open:x"));
+  assertEquals(backend.calls.map((c) => c.body.channel), ["sp:ok", "sp:no"]);
+});
+
+test("publish proxy: rewrites data, accepts {} unchanged, refuses with a custom error", async (t) => {
+  const backend = await startBackend(t, (c) => {
+    if (c.body.data?.bad) return { error: { code: 1001, message: "rejected" } };
+    if (c.body.data?.keep) return { result: {} };
+    return { result: { data: { text: String(c.body.data.text).toUpperCase(), by: c.body.user } } };
+  });
+  const s = await startProxied(t, { ...channelConfig, proxy_publish_endpoint: `${backend.url}/publish` });
+  const client = sdk(t, s, "http_stream", { token: await userToken("pub") });
+  await connected(client);
+  const sub = client.newSubscription("pp:chat");
+  const pubs = collect<Json>(sub, "publication");
+  await subscribed(sub);
+  await sub.publish({ text: "hi" });
+  await sub.publish({ keep: true });
+  await waitFor(() => pubs.length === 2, "two publications");
+  assertEquals(pubs.map((p) => p.data), [{ text: "HI", by: "pub" }, { keep: true }]);
+  assertMatch(backend.calls[0].body, {
+    user: "pub",
+    channel: "pp:chat",
+    data: { text: "hi" },
+    transport: "http_stream",
+  });
+  const err = await assertRejects(() => sub.publish({ bad: true })) as Json;
+  assertMatch(err, { code: 1001, message: "rejected" });
+  assertEquals(pubs.length, 2);
+  // A namespace without proxy_publish is not proxied (and here not publishable).
+  await subscribed(client.newSubscription("open:y"));
+  assertEquals(await codeOf(client.publish("open:y", { x: 1 })), 103);
+  assertEquals(backend.calls.length, 3);
+});
+
+test("rpc proxy: returns the backend's data to client.rpc(), honours error answers", async (t) => {
+  const backend = await startBackend(
+    t,
+    (c) =>
+      c.body.method === "fail"
+        ? { error: { code: 1002, message: "rpc refused", temporary: true } }
+        : { result: { data: { method: c.body.method, got: c.body.data } } },
+  );
+  const s = await startProxied(t, {
+    proxy_rpc_endpoint: `${backend.url}/rpc`,
+    proxy_include_connection_meta: true,
+  });
+  const client = sdk(t, s, "sse", { token: await userToken("caller", 3600, { meta: { tier: 2 } }) });
+  await connected(client);
+  const res = await client.rpc("getUser", { id: 7 });
+  assertEquals(res.data, { method: "getUser", got: { id: 7 } });
+  assertMatch(backend.calls[0].body, {
+    transport: "sse",
+    protocol: "json",
+    encoding: "json",
+    user: "caller",
+    method: "getUser",
+    data: { id: 7 },
+    meta: { tier: 2 },
+  });
+  const err = await assertRejects(() => client.rpc("fail", {})) as Json;
+  assertMatch(err, { code: 1002, message: "rpc refused", temporary: true });
+});
+
+test("sub refresh proxy: extends a subscription the subscribe proxy gave an expiry", async (t) => {
+  let subRefreshes = 0;
+  const backend = await startBackend(t, (c) => {
+    if (c.path === "/subscribe") return { result: { expire_at: nowS() + 2 } };
+    subRefreshes++;
+    return { result: { expire_at: subRefreshes === 1 ? nowS() + 2 : 0, info: { n: subRefreshes } } };
+  });
+  const s = await startProxied(t, {
+    ...channelConfig,
+    proxy_subscribe_endpoint: `${backend.url}/subscribe`,
+    proxy_sub_refresh_endpoint: `${backend.url}/sub_refresh`,
+  });
+  const client = sdk(t, s, "http_stream", { token: await userToken("sr-user") });
+  await connected(client);
+  const sub = client.newSubscription("sr:room");
+  const ctx = await subscribed(sub) as Json;
+  const unsubscribed = collect<Json>(sub, "unsubscribed");
+  const resubscribing = collect<Json>(sub, "subscribing");
+  assert(!ctx.expires, "the server refreshes this subscription, not the SDK");
+  await waitFor(() => subRefreshes === 2, "two sub refreshes", 8000);
+  const call = backend.to("/sub_refresh")[0];
+  assertMatch(call.body, { user: "sr-user", channel: "sr:room", transport: "http_stream", protocol: "json" });
+  assertEquals(call.body.data, undefined);
+  assertEquals(sub.state, "subscribed");
+  assertEquals([unsubscribed.length, resubscribing.length], [0, 0]);
+});
+
+// ------------------------------------------------------------------ garbage from the backend (no sockets)
+
+test("subscribe, publish and rpc answers of the wrong shape are 100 with a log line", async (t) => {
+  const backend = await startBackend(t, (c) => {
+    switch (c.path) {
+      case "/subscribe":
+        return { result: { expire_at: "soon" } };
+      case "/publish":
+        return { result: { skip_history: "yes" } };
+      default:
+        return { result: [] };
+    }
+  });
+  const server = await createTestServer({
+    plugins: [[connectProxy, {}]],
+    config: {
+      ...channelConfig,
+      proxy_subscribe_endpoint: `${backend.url}/subscribe`,
+      proxy_publish_endpoint: `${backend.url}/publish`,
+      proxy_rpc_endpoint: `${backend.url}/rpc`,
+    },
+  });
+  t.cleanup(() => server.close());
+  const client = await server.connect({ token: await token({ sub: "g" }, { secret: "test-secret" }) });
+  t.cleanup(() => client.close());
+  const internal = (e: unknown) => e instanceof ClientError && e.code === 100 && e.temporary;
+  await assertRejects(() => client.subscribe("sp:x"), internal, "subscribe");
+  await assertRejects(() => client.publish("pp:x", { a: 1 }), internal, "publish");
+  await assertRejects(() => client.rpc("m", {}), internal, "rpc");
+  for (
+    const [hook, text] of [["onSubscribe", "expire_at"], ["onPublish", "skip_history"], ["onRpc", "result"]]
+  ) {
+    const logged = hookFailures(server.logs, hook);
+    assertEquals(logged.length, 1, hook);
+    assert(String(logged[0].err).includes(text), `${hook}: ${logged[0].err}`);
+  }
+});
+
+test("a proxy_publish namespace without a publish endpoint refuses publishes (108)", async (t) => {
+  const backend = await startBackend(t, () => ({ result: { user: "x" } }));
+  const server = await createTestServer({
+    plugins: [[connectProxy, {}]],
+    config: { ...channelConfig, proxy_connect_endpoint: `${backend.url}/connect` },
+  });
+  t.cleanup(() => server.close());
+  const client = await server.connect({});
+  t.cleanup(() => client.close());
+  await assertRejects(() => client.publish("pp:x", { a: 1 }), (e) => (e as ClientError).code === 108);
+  await assertRejects(() => client.subscribe("sp:x"), (e) => (e as ClientError).code === 108);
+  assertEquals(backend.calls.length, 1);
+});
+
+// ------------------------------------------------------------------ loading
+
+test("loading: proxy_* keys alone enable the plugin; options override them; unknown options fail", async (t) => {
+  const { config } = loadConfig({ file: { proxy_rpc_endpoint: "http://127.0.0.1:1/rpc" } });
+  assertEquals(pluginEntries(config), [["connect_proxy", {}]]);
+  const loaded = await loadPlugins(pluginEntries(config), { pluginsDir: config.plugins_dir });
+  assertEquals(loaded.map((l) => l.plugin.name), ["connect_proxy"]);
+  await assertRejects(
+    () => loadPlugins([["connect_proxy", { conect_endpoint: "http://x" }]], { pluginsDir: "./plugins" }),
+    (e) => String((e as Error).message).includes('unknown option "conect_endpoint"'),
+  );
+  await assertRejects(
+    () => loadPlugins([["connect_proxy", { timeout: "soon" }]], { pluginsDir: "./plugins" }),
+    (e) => String((e as Error).message).includes("plugins.connect_proxy.timeout"),
+  );
+
+  // Given the config (not yet passed by the loader), only configured proxies get hooks.
+  const pruned = connectProxy({}, config);
+  assertEquals(typeof pruned.onRpc, "function");
+  assertEquals(typeof pruned.onConnecting, "function");
+  assertEquals([pruned.onRefresh, pruned.onSubscribe, pruned.onPublish, pruned.onSubRefresh], [
+    undefined,
+    undefined,
+    undefined,
+    undefined,
+  ]);
+
+  const fromConfig = await startBackend(t, () => ({ result: { user: "config" } }));
+  const fromOptions = await startBackend(t, () => ({ result: { user: "options" } }));
+  const server = await createTestServer({
+    plugins: [[connectProxy, { endpoint: `${fromOptions.url}/connect`, timeout: "2s" }]],
+    config: { proxy_connect_endpoint: `${fromConfig.url}/connect` },
+  });
+  t.cleanup(() => server.close());
+  const client = await server.connect({ headers: { cookie: "a=b" } });
+  t.cleanup(() => client.close());
+  assertEquals(fromConfig.calls.length, 0);
+  assertEquals(fromOptions.calls.length, 1);
+  assertEquals(server.server.node.hub.userConnections("options").length, 1);
+  await assertRejects(
+    () => server.connect({ token: "not-a-jwt" }),
+    (e) => e instanceof TestConnectError,
+    "a token still goes to JWT verification",
+  );
+  assertEquals(fromOptions.calls.length, 1);
+});
