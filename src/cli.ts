@@ -6,7 +6,7 @@
  */
 import { parseArgs } from "node:util";
 import { SignJWT } from "jose";
-import { type Config, type ConfigWarning, loadConfig } from "./config.ts";
+import { type Config, type ConfigWarning, loadConfig, parseHostPort } from "./config.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { createServer, type SluiceServer } from "./server.ts";
 import { loadPlugins, pluginEntries } from "./plugins/loader.ts";
@@ -23,7 +23,13 @@ Options:
   --port N             port to listen on (overrides the config; default 8000)
   --address ADDR       address to bind (default: all interfaces)
   --log_level LEVEL    trace | debug | info | warn | error | none
+  --bind ADDR:PORT     Simple SSE Server mode: client listener (/events/), e.g. 127.0.0.1:8000
+  --bindctl ADDR:PORT  Simple SSE Server mode: private control listener (/token/, /emit/);
+                       default 127.0.0.1:8001
+  --secret KEY         Simple SSE Server mode: HMAC key for tokens
   -h, --help           show this help
+
+Single-dash forms work too (-bind, -bindctl, -secret, -port, -config).
 
 Environment: SLUICE_<KEY> overrides the config file (e.g. SLUICE_TOKEN_HMAC_SECRET_KEY).`;
 
@@ -75,6 +81,9 @@ interface ServeFlags {
   port?: string;
   address?: string;
   log_level?: string;
+  bind?: string;
+  bindctl?: string;
+  secret?: string;
   help?: boolean;
 }
 
@@ -87,6 +96,9 @@ export function parseServeFlags(args: string[]): ServeFlags {
         port: { type: "string", short: "p" },
         address: { type: "string", short: "a" },
         log_level: { type: "string" },
+        bind: { type: "string" },
+        bindctl: { type: "string" },
+        secret: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
       strict: true,
@@ -122,8 +134,20 @@ export async function prepareServe(runtime: Runtime, flags: ServeFlags): Promise
       throw new CliError(`config file ${flags.config} is not valid JSON: ${(err as Error).message}`);
     }
   }
-  const dev = flags.config === undefined;
+  // The Simple SSE Server's flags alone run Sluice as its drop-in replacement (no dev mode).
+  const simple = flags.bind !== undefined || flags.bindctl !== undefined || flags.secret !== undefined;
+  const dev = flags.config === undefined && !simple;
   const flagValues: Record<string, unknown> = {};
+  if (simple) {
+    flagValues.simple_sse = true;
+    if (flags.bind !== undefined) {
+      const { hostname, port } = parseHostPort("-bind", flags.bind);
+      flagValues.address = hostname;
+      flagValues.port = port;
+    }
+    if (flags.bindctl !== undefined) flagValues.simple_sse_control_address = flags.bindctl;
+    if (flags.secret !== undefined) flagValues.simple_sse_secret = flags.secret;
+  }
   if (flags.port !== undefined) {
     const port = Number(flags.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535) {
@@ -176,14 +200,33 @@ async function serveCommand(runtime: Runtime, args: string[]): Promise<number> {
     address: `${config.address || "0.0.0.0"}:${listener.port}`,
     node: server.node.id,
   });
+  const listeners = [listener];
+  if (server.controlFetch) {
+    const ctl = parseHostPort("simple_sse_control_address", config.simple_sse_control_address);
+    const control = server.controlFetch;
+    const ctlListener = await runtime.listen({
+      port: ctl.port,
+      hostname: ctl.hostname || "127.0.0.1",
+      handler: (req) => control(req),
+    });
+    listeners.push(ctlListener);
+    logger.info("simple sse control listener started", {
+      address: `${ctlListener.hostname}:${ctlListener.port}`,
+    });
+  }
   await server.ready();
   if (prepared.dev) console.log(await devBanner(config, listener, prepared.generated));
-  installShutdown(runtime, server, listener, logger);
+  installShutdown(runtime, server, listeners, logger);
   await new Promise(() => {}); // serve until a signal ends the process
   return 0;
 }
 
-function installShutdown(runtime: Runtime, server: SluiceServer, listener: Listener, logger: Logger): void {
+function installShutdown(
+  runtime: Runtime,
+  server: SluiceServer,
+  listeners: Listener[],
+  logger: Logger,
+): void {
   let stopping = false;
   const stop = async () => {
     if (stopping) return runtime.exit(1); // a second signal exits at once
@@ -195,7 +238,7 @@ function installShutdown(runtime: Runtime, server: SluiceServer, listener: Liste
     }, Math.max(1, server.config.shutdown_timeout) * 1000);
     try {
       await server.close();
-      await listener.close(true);
+      await Promise.all(listeners.map((l) => l.close(true)));
     } finally {
       clearTimeout(deadline);
     }

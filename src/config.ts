@@ -174,6 +174,16 @@ export interface Config extends ChannelOptions {
   /** ms a presence entry lives in Redis unless refreshed. */
   global_presence_ttl: number;
 
+  /** The "Simple SSE Server" drop-in (`/events/` here, `/token/` + `/emit/` on the control address). */
+  simple_sse: boolean;
+  /** HMAC key for its tokens (the original's `-secret`). */
+  simple_sse_secret: string;
+  /** "host:port" of the private control listener (the original's `-bindctl`). */
+  simple_sse_control_address: string;
+  /** Cookie and query parameter that may carry the token instead of `Authorization: Bearer`. */
+  simple_sse_cookie: string;
+  simple_sse_query_param: string;
+
   plugins: Record<string, unknown>;
   plugins_dir: string;
   /** ms */
@@ -322,6 +332,12 @@ const specs: Record<Exclude<keyof Config, keyof ChannelOptions>, KeySpec> = {
   redis_tls: { kind: "bool", default: false },
   redis_connect_timeout: { kind: "duration", default: 1_000 },
   global_presence_ttl: { kind: "duration", default: 60_000 },
+
+  simple_sse: { kind: "bool", default: false },
+  simple_sse_secret: { kind: "string", default: "" },
+  simple_sse_control_address: { kind: "string", default: "127.0.0.1:8001" },
+  simple_sse_cookie: { kind: "string", default: "sse_token" },
+  simple_sse_query_param: { kind: "string", default: "token" },
 
   plugins: { kind: "object", default: {} },
   plugins_dir: { kind: "string", default: "./plugins" },
@@ -648,6 +664,12 @@ function validate(c: Config): void {
       );
     }
   }
+  if (c.simple_sse) {
+    if (c.simple_sse_secret === "") {
+      throw new TypeError('Invalid config: simple_sse needs simple_sse_secret (the "-secret" flag)');
+    }
+    parseHostPort("simple_sse_control_address", c.simple_sse_control_address);
+  }
   if (c.token_jwks_public_endpoint && !/^https?:\/\//.test(c.token_jwks_public_endpoint)) {
     throw new TypeError(`Invalid config key "token_jwks_public_endpoint": expected an http(s) URL`);
   }
@@ -700,4 +722,16 @@ export function topLevelChannelOptions(c: Config): ChannelOptions {
 
 export function isKnownConfigKey(key: string): boolean {
   return Object.hasOwn(allSpecs, key) || Object.hasOwn(aliases, key);
+}
+
+/** "host:port", ":port" or "port" → {hostname, port}; throws naming `key` otherwise. */
+export function parseHostPort(key: string, value: string): { hostname: string; port: number } {
+  const m = /^(?:\[?([^\]]*)\]?:)?(\d{1,5})$/.exec(value.trim());
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || port > 65535) {
+    throw new TypeError(
+      `Invalid ${key}: expected "host:port" (e.g. "127.0.0.1:8001" or ":8000"), got ${JSON.stringify(value)}`,
+    );
+  }
+  return { hostname: m[1] ?? "", port };
 }

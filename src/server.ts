@@ -21,6 +21,7 @@ import { uniSseHandler } from "./transports/uni_sse.ts";
 import { uniHttpStreamHandler } from "./transports/uni_http_stream.ts";
 import { apiHandler } from "./api/http_api.ts";
 import { healthHandler } from "./api/admin.ts";
+import { SimpleSse } from "./api/simple_sse.ts";
 import { silentLogger } from "./log.ts";
 import { HookRunner } from "./plugins/hooks.ts";
 import { checkPlugins, type LoadedPlugin } from "./plugins/loader.ts";
@@ -39,6 +40,8 @@ export interface SluiceServer {
   ready(): Promise<void>;
   /** Disconnects every client (3001 shutdown), runs plugin shutdown in reverse, closes the broker. */
   close(): Promise<void>;
+  /** The Simple SSE control listener's handler (`/token/`, `/emit/`) when `simple_sse` is on. */
+  readonly controlFetch?: (req: Request) => Promise<Response>;
 }
 
 export interface ServerOptions extends Omit<NodeOptions, "hooks"> {
@@ -79,6 +82,14 @@ export function createServer(config: Config, opts: ServerOptions = {}): SluiceSe
     signal: shutdown.signal,
   }]));
   const teardowns: Array<{ plugin: string; fn: Teardown }> = [];
+  const simple = config.simple_sse
+    ? new SimpleSse(node, {
+      secret: config.simple_sse_secret,
+      cookie: config.simple_sse_cookie,
+      queryParam: config.simple_sse_query_param,
+      heartbeatMs: config.ping_interval,
+    })
+    : undefined;
 
   const runTeardowns = async () => {
     for (const { plugin, fn } of teardowns.splice(0).reverse()) {
@@ -93,7 +104,8 @@ export function createServer(config: Config, opts: ServerOptions = {}): SluiceSe
   return {
     node,
     config,
-    fetch: buildRoutes(config, node),
+    fetch: buildRoutes(config, node, simple),
+    controlFetch: simple ? (req) => simple.control(req) : undefined,
     async start() {
       for (const { plugin } of plugins) {
         if (!plugin.setup) continue;
@@ -111,6 +123,7 @@ export function createServer(config: Config, opts: ServerOptions = {}): SluiceSe
     },
     ready: () => node.hooks.app("onReady", (name) => contexts.get(name)),
     async close() {
+      simple?.closeAll();
       node.disconnectAll();
       shutdown.abort();
       await node.hooks.app("onClose", (name) => contexts.get(name), true);
@@ -120,7 +133,7 @@ export function createServer(config: Config, opts: ServerOptions = {}): SluiceSe
   };
 }
 
-function buildRoutes(config: Config, node: Node): SluiceServer["fetch"] {
+function buildRoutes(config: Config, node: Node, simple?: SimpleSse): SluiceServer["fetch"] {
   const app = new Hono<Env>();
   const origins = new OriginPolicy(config.allowed_origins);
 
@@ -161,6 +174,11 @@ function buildRoutes(config: Config, node: Node): SluiceServer["fetch"] {
       at(config.emulation_handler_prefix),
       connection((req) => emulationHandler(req, node), "POST, OPTIONS"),
     );
+  }
+  if (simple) {
+    const events = (c: Context<Env>) => simple.events(c.req.raw, c.env?.conn ?? detachedConn());
+    app.all("/events", events);
+    app.all("/events/*", events);
   }
   if (!config.api_disable) {
     app.all(

@@ -180,3 +180,42 @@ test("the package scripts start the same server", async (t) => {
     await p.exited;
   }
 }, { timeout: 40_000 });
+
+test("the Simple SSE Server's flags alone run its drop-in (single- and double-dash)", async (t) => {
+  for (const dash of ["-", "--"]) {
+    const p = sluice(t, [
+      `${dash}bind`,
+      "127.0.0.1:0",
+      `${dash}bindctl`,
+      "127.0.0.1:0",
+      `${dash}secret`,
+      "MySuperPassword42",
+    ]);
+    const client = `http://127.0.0.1:${await portOf(p)}`;
+    const ctlPort = Number((await p.waitFor(/control listener started address=[^\s:]+:(\d+)/))[1]);
+    const control = `http://127.0.0.1:${ctlPort}`;
+    assert(!p.output().includes("dev mode"));
+    const tok = await (await fetch(`${control}/token/`, {
+      method: "POST",
+      body: new URLSearchParams({ userId: "42", channel: "chat", exp: "3600" }),
+    })).text();
+    const ac = new AbortController();
+    t.cleanup(() => ac.abort());
+    const res = await fetch(`${client}/events/`, {
+      headers: { Authorization: `Bearer ${tok}` },
+      signal: ac.signal,
+    });
+    assertEquals(res.status, 200);
+    const reader = res.body!.getReader();
+    let text = "";
+    await fetch(`${control}/emit/`, {
+      method: "POST",
+      body: new URLSearchParams({ userId: "42", channel: "chat", payload: "event: message\ndata: hello\n" }),
+    });
+    while (!text.includes("data: hello")) text += new TextDecoder().decode((await reader.read()).value);
+    assert(text.includes("event: message\ndata: hello\n\n"));
+    ac.abort();
+    p.kill("TERM");
+    await p.exited;
+  }
+}, { timeout: 40_000 });
