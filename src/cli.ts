@@ -12,11 +12,24 @@ import { createServer, type SluiceServer } from "./server.ts";
 import { loadPlugins, pluginEntries } from "./plugins/loader.ts";
 import { getRuntime, type Listener, type Runtime } from "./runtime/serve.ts";
 import { VERSION } from "./version.ts";
+import {
+  checkconfigCommand,
+  checktokenCommand,
+  CliError,
+  configPath,
+  genconfigCommand,
+  gentokenCommand,
+  normalizeFlags,
+  randomSecret,
+  readConfigFile,
+} from "./cli_tools.ts";
+
+export { CliError, normalizeFlags };
 
 const SERVE_HELP = `Usage: sluice [serve] [options]
 
-Starts Sluice. Without --config it runs in dev mode: every transport on, a random HMAC secret
-and API key, and a ready token printed.
+Starts Sluice with --config FILE, or ./config.json when it exists. With neither it runs in dev
+mode: every transport on, a random HMAC secret and API key, and a ready token printed.
 
 Options:
   --config FILE        Centrifugo v5-style JSON config (flat keys)
@@ -36,14 +49,14 @@ Environment: SLUICE_<KEY> overrides the config file (e.g. SLUICE_TOKEN_HMAC_SECR
 const MAIN_HELP = `Usage: sluice <command> [options]
 
 Commands:
-  serve      start the server (default)
-  version    print the version
+  serve        start the server (default)
+  genconfig    write a starter config.json with random secrets
+  gentoken     print a connection token for a user
+  checktoken   verify a token and print its claims
+  checkconfig  validate the config
+  version      print the version
 
 Run "sluice <command> --help" for a command's options.`;
-
-export class CliError extends Error {
-  override name = "CliError";
-}
 
 /** Entry point used by `mod.ts`; returns the process exit code (serve only returns on failure). */
 export async function main(argv: string[]): Promise<number> {
@@ -56,7 +69,19 @@ export async function main(argv: string[]): Promise<number> {
     switch (command) {
       case "serve":
         return await serveCommand(runtime, args);
+      case "genconfig":
+        return await genconfigCommand(runtime, args);
+      case "gentoken":
+        return await gentokenCommand(runtime, args);
+      case "checktoken":
+        return await checktokenCommand(runtime, args);
+      case "checkconfig":
+        return await checkconfigCommand(runtime, args);
       case "version":
+        if (args.includes("--help") || args.includes("-h")) {
+          console.log("Usage: sluice version\n\nPrints the version and the runtime.");
+          return 0;
+        }
         console.log(`sluice ${VERSION} (${runtime.name} ${runtime.version})`);
         return 0;
       case "help":
@@ -69,11 +94,6 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`sluice: ${err instanceof Error ? err.message : String(err)}`);
     return 1;
   }
-}
-
-/** Accepts Go-style single-dash long flags (`-port 9000`) by rewriting them to `--port`. */
-export function normalizeFlags(args: string[]): string[] {
-  return args.map((a) => (/^-[a-z_]{2,}(=.*)?$/.test(a) ? "-" + a : a));
 }
 
 interface ServeFlags {
@@ -120,23 +140,11 @@ export interface PreparedServe {
 
 /** Builds the config for `serve` from flags, the config file and the environment. */
 export async function prepareServe(runtime: Runtime, flags: ServeFlags): Promise<PreparedServe> {
-  let file: unknown;
-  if (flags.config !== undefined) {
-    let text: string;
-    try {
-      text = await runtime.readTextFile(flags.config);
-    } catch (err) {
-      throw new CliError(`cannot read config file ${flags.config}: ${(err as Error).message}`);
-    }
-    try {
-      file = JSON.parse(text);
-    } catch (err) {
-      throw new CliError(`config file ${flags.config} is not valid JSON: ${(err as Error).message}`);
-    }
-  }
+  const path = configPath(flags.config);
+  const file = path === undefined ? undefined : await readConfigFile(runtime, path);
   // The Simple SSE Server's flags alone run Sluice as its drop-in replacement (no dev mode).
   const simple = flags.bind !== undefined || flags.bindctl !== undefined || flags.secret !== undefined;
-  const dev = flags.config === undefined && !simple;
+  const dev = path === undefined && !simple;
   const flagValues: Record<string, unknown> = {};
   if (simple) {
     flagValues.simple_sse = true;
@@ -159,7 +167,7 @@ export async function prepareServe(runtime: Runtime, flags: ServeFlags): Promise
   if (flags.log_level !== undefined) flagValues.log_level = flags.log_level;
   const { config, warnings } = loadConfig({
     file,
-    fileName: flags.config,
+    fileName: path,
     env: runtime.env(),
     flags: flagValues,
     dev,
@@ -201,6 +209,19 @@ async function serveCommand(runtime: Runtime, args: string[]): Promise<number> {
     node: server.node.id,
   });
   const listeners = [listener];
+  if (server.internalFetch) {
+    const internal = server.internalFetch;
+    const hostname = config.internal_address || "127.0.0.1";
+    const intListener = await runtime.listen({
+      port: config.internal_port,
+      hostname,
+      handler: (req, conn) => internal(req, conn),
+    });
+    listeners.push(intListener);
+    logger.info("internal listener started (server API, metrics, health)", {
+      address: `${hostname}:${intListener.port}`,
+    });
+  }
   if (server.controlFetch) {
     const ctl = parseHostPort("simple_sse_control_address", config.simple_sse_control_address);
     const control = server.controlFetch;
@@ -237,7 +258,11 @@ function installShutdown(
       runtime.exit(1);
     }, Math.max(1, server.config.shutdown_timeout) * 1000);
     try {
+      // Stop accepting first, then tell every stream to reconnect (3001; elsewhere, or here once
+      // restarted), then let the listeners go.
+      const closing = Promise.all(listeners.map((l) => l.close(false)));
       await server.close();
+      await Promise.race([closing, new Promise((r) => setTimeout(r, 2_000))]);
       await Promise.all(listeners.map((l) => l.close(true)));
     } finally {
       clearTimeout(deadline);
@@ -247,11 +272,6 @@ function installShutdown(
   };
   runtime.onSignal("SIGINT", stop);
   runtime.onSignal("SIGTERM", stop);
-}
-
-function randomSecret(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(24));
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 /** What a newcomer needs to see a message arrive: a token, a stream to watch, a publish line. */

@@ -82,6 +82,8 @@ export interface Config extends ChannelOptions {
   uni_websocket: boolean;
   websocket_disable: boolean;
   health: boolean;
+  /** Prometheus `/metrics` (on the internal listener when `internal_port` is set). */
+  prometheus: boolean;
 
   sse_max_request_body_size: number;
   http_stream_max_request_body_size: number;
@@ -101,6 +103,7 @@ export interface Config extends ChannelOptions {
   uni_websocket_handler_prefix: string;
   api_handler_prefix: string;
   health_handler_prefix: string;
+  prometheus_handler_prefix: string;
 
   /** ms; 0 disables server pings. */
   ping_interval: number;
@@ -264,6 +267,7 @@ const specs: Record<Exclude<keyof Config, keyof ChannelOptions>, KeySpec> = {
   uni_websocket: { kind: "bool", default: false },
   websocket_disable: { kind: "bool", default: false },
   health: { kind: "bool", default: true },
+  prometheus: { kind: "bool", default: false },
 
   sse_max_request_body_size: { kind: "int", default: 65536, min: 1 },
   http_stream_max_request_body_size: { kind: "int", default: 65536, min: 1 },
@@ -282,6 +286,7 @@ const specs: Record<Exclude<keyof Config, keyof ChannelOptions>, KeySpec> = {
   uni_websocket_handler_prefix: { kind: "string", default: "/connection/uni_websocket" },
   api_handler_prefix: { kind: "string", default: "/api" },
   health_handler_prefix: { kind: "string", default: "/health" },
+  prometheus_handler_prefix: { kind: "string", default: "/metrics" },
 
   ping_interval: { kind: "duration", default: 25_000 },
   pong_timeout: { kind: "duration", default: 8_000 },
@@ -397,6 +402,7 @@ export function devModeDefaults(): Partial<Config> {
     allow_presence_for_subscriber: true,
     allow_history_for_subscriber: true,
     allow_user_limited_channels: true,
+    prometheus: true,
   };
 }
 

@@ -22,6 +22,8 @@ import { uniHttpStreamHandler } from "./transports/uni_http_stream.ts";
 import { apiHandler } from "./api/http_api.ts";
 import { healthHandler } from "./api/admin.ts";
 import { SimpleSse } from "./api/simple_sse.ts";
+import { Metrics } from "./metrics.ts";
+import { VERSION } from "./version.ts";
 import { silentLogger } from "./log.ts";
 import { HookRunner } from "./plugins/hooks.ts";
 import { checkPlugins, type LoadedPlugin } from "./plugins/loader.ts";
@@ -42,6 +44,11 @@ export interface SluiceServer {
   close(): Promise<void>;
   /** The Simple SSE control listener's handler (`/token/`, `/emit/`) when `simple_sse` is on. */
   readonly controlFetch?: (req: Request) => Promise<Response>;
+  /**
+   * The internal listener's handler (server API, `/metrics`, `/health`) when `internal_port` is
+   * set; those endpoints are then absent from `fetch`.
+   */
+  readonly internalFetch?: (req: Request, conn?: ConnInfo) => Promise<Response>;
 }
 
 export interface ServerOptions extends Omit<NodeOptions, "hooks"> {
@@ -65,12 +72,14 @@ export function createServer(config: Config, opts: ServerOptions = {}): SluiceSe
   checkPlugins(plugins);
   const provided = <K extends keyof PluginProvides>(slot: K): PluginProvides[K] =>
     plugins.find((l) => l.plugin.provides?.[slot])?.plugin.provides?.[slot];
-  const node = new Node(config, {
+  const metrics: Metrics = new Metrics(VERSION, { stats: () => node.stats() });
+  const node: Node = new Node(config, {
     logger,
     broker: provided("broker") ?? opts.broker,
     presence: provided("presence") ?? opts.presence,
     controller: provided("controller") ?? opts.controller,
-    hooks: new HookRunner(plugins.map((l) => l.plugin), config.plugin_hook_timeout, logger),
+    hooks: new HookRunner(plugins.map((l) => l.plugin), config.plugin_hook_timeout, logger, metrics),
+    metrics,
   });
   const shutdown = new AbortController();
   const facade = nodeFacade(node);
@@ -104,8 +113,9 @@ export function createServer(config: Config, opts: ServerOptions = {}): SluiceSe
   return {
     node,
     config,
-    fetch: buildRoutes(config, node, simple),
+    fetch: buildRoutes(config, node, simple, config.internal_port > 0 ? "public" : "all"),
     controlFetch: simple ? (req) => simple.control(req) : undefined,
+    internalFetch: config.internal_port > 0 ? buildRoutes(config, node, undefined, "internal") : undefined,
     async start() {
       for (const { plugin } of plugins) {
         if (!plugin.setup) continue;
@@ -133,11 +143,53 @@ export function createServer(config: Config, opts: ServerOptions = {}): SluiceSe
   };
 }
 
-function buildRoutes(config: Config, node: Node, simple?: SimpleSse): SluiceServer["fetch"] {
+/**
+ * Routes of one listener: "public" = connection endpoints, "internal" = server API, metrics and
+ * health (Centrifugo's internal endpoints), "all" = both on one listener.
+ */
+function buildRoutes(
+  config: Config,
+  node: Node,
+  simple: SimpleSse | undefined,
+  scope: "all" | "public" | "internal",
+): SluiceServer["fetch"] {
   const app = new Hono<Env>();
-  const origins = new OriginPolicy(config.allowed_origins);
+  const at = (prefix: string) => prefix || "/";
+  if (scope !== "public") {
+    if (config.health) app.get(at(config.health_handler_prefix), () => healthHandler(node));
+    if (config.prometheus) {
+      app.get(
+        at(config.prometheus_handler_prefix),
+        async () =>
+          new Response(await node.metrics.render(), {
+            headers: { "Content-Type": node.metrics.contentType },
+          }),
+      );
+    }
+  }
+  if (scope !== "internal") mountConnectionEndpoints(app, config, node, simple);
+  if (scope !== "public" && !config.api_disable) {
+    app.all(
+      `${config.api_handler_prefix}/:method`,
+      (c) => apiHandler(c.req.raw, node, c.req.param("method")),
+    );
+  }
+  app.notFound(() => new Response("Not Found", { status: 404 }));
+  app.onError((err) => {
+    node.log.error("request failed", { err });
+    return new Response("Internal Server Error", { status: 500 });
+  });
+  return (req, conn) => Promise.resolve(app.fetch(req, { conn: conn ?? detachedConn() }));
+}
 
-  /** Connection endpoints: Origin check (403), CORS headers, preflight. */
+/** Connection endpoints (and Simple SSE's `/events/`), with the Origin check and CORS. */
+function mountConnectionEndpoints(
+  app: Hono<Env>,
+  config: Config,
+  node: Node,
+  simple: SimpleSse | undefined,
+): void {
+  const origins = new OriginPolicy(config.allowed_origins);
   const connection = (handler: TransportHandler, methods: string) => async (c: Context<Env>) => {
     const req = c.req.raw;
     const origin = req.headers.get("origin");
@@ -156,9 +208,7 @@ function buildRoutes(config: Config, node: Node, simple?: SimpleSse): SluiceServ
     for (const [k, v] of Object.entries(cors)) res.headers.set(k, v);
     return res;
   };
-
   const at = (prefix: string) => prefix || "/";
-  if (config.health) app.get(at(config.health_handler_prefix), () => healthHandler(node));
   if (config.http_stream) {
     app.all(at(config.http_stream_handler_prefix), connection(httpStreamHandler, "POST, OPTIONS"));
   }
@@ -180,16 +230,4 @@ function buildRoutes(config: Config, node: Node, simple?: SimpleSse): SluiceServ
     app.all("/events", events);
     app.all("/events/*", events);
   }
-  if (!config.api_disable) {
-    app.all(
-      `${config.api_handler_prefix}/:method`,
-      (c) => apiHandler(c.req.raw, node, c.req.param("method")),
-    );
-  }
-  app.notFound(() => new Response("Not Found", { status: 404 }));
-  app.onError((err) => {
-    node.log.error("request failed", { err });
-    return new Response("Internal Server Error", { status: 500 });
-  });
-  return (req, conn) => Promise.resolve(app.fetch(req, { conn: conn ?? detachedConn() }));
 }

@@ -48,11 +48,14 @@ export async function apiHandler(req: Request, node: Node, method: string): Prom
   if (params === null || typeof params !== "object" || Array.isArray(params)) {
     return textResponse(400, "Bad Request: body must be a JSON object");
   }
+  const started = performance.now();
   if (method === "batch") {
     const r = await settle(node, "batch", () => runBatch(node, params as Params));
+    node.metrics.apiCall("batch", (performance.now() - started) / 1000, r.ok ? undefined : r.error.code);
     return jsonResponse(r.ok ? r.json : envelope(r));
   }
   const r = await settle(node, method, () => apiMethods[method](node, params as Params));
+  node.metrics.apiCall(method, (performance.now() - started) / 1000, r.ok ? undefined : r.error.code);
   const transportMode = node.config.api_error_mode === "transport" ||
     req.headers.get("x-centrifugo-error-mode")?.toLowerCase() === "transport";
   if (!r.ok && transportMode) {

@@ -212,6 +212,7 @@ export class Client implements NodeClient, Actor {
   disconnectNow(code: number, reason: string): void {
     const wasClosed = this.state === "closed";
     this.state = "closed";
+    if (!wasClosed && code !== DisconnectCode.ConnectionClosed) this.node.metrics.serverDisconnect(code);
     this.release(code, reason);
     if (this.transport.isClosed) return;
     if (code === DisconnectCode.Slow) {
@@ -237,6 +238,7 @@ export class Client implements NodeClient, Actor {
 
   writeBytes(bytes: Uint8Array): void {
     if (this.transport.isClosed) return;
+    this.node.metrics.frameSent(this.transport.name, bytes.byteLength);
     if (!this.transport.write(bytes)) {
       this.log.info("client queue over its limit", { limit: this.node.config.client_queue_max_size });
       this.disconnectNow(DisconnectCode.Slow, "slow");
@@ -313,13 +315,17 @@ export class Client implements NodeClient, Actor {
       this.disconnectNow(DisconnectCode.BadRequest, "bad request");
       return;
     }
+    const started = performance.now();
+    let errorCode: number | undefined;
     try {
       const outcome = await this.handle(method, cmd);
       if (this.state !== "connected") return;
       this.writeJson(encodeReply(cmd.id, method, outcome.result));
       outcome.after?.();
     } catch (err) {
-      this.answerError(cmd.id, method, err);
+      errorCode = this.answerError(cmd.id, method, err);
+    } finally {
+      this.node.metrics.command(method, (performance.now() - started) / 1000, errorCode);
     }
   }
 
@@ -349,20 +355,22 @@ export class Client implements NodeClient, Actor {
     }
   }
 
-  private answerError(id: number, method: string, err: unknown): void {
-    if (err instanceof Gone) return;
+  /** Answers a failed command; returns the error code the client got (for metrics), if any. */
+  private answerError(id: number, method: string, err: unknown): number | undefined {
+    if (err instanceof Gone) return undefined;
     if (isDisconnect(err)) {
       this.log.info("disconnect from command", { method, code: err.code, reason: err.reason });
       this.disconnectNow(err.code, err.reason);
-      return;
+      return err.code;
     }
     if (isClientError(err)) {
       this.log.debug("command error", { method, code: err.code, message: err.message });
       this.writeJson(encodeErrorReply(id, err));
-      return;
+      return err.code;
     }
     this.log.error("command failed", { method, err });
     this.writeJson(encodeErrorReply(id, new ClientError(ErrorCode.Internal)));
+    return ErrorCode.Internal;
   }
 
   // ---------------------------------------------------------------- connect
@@ -410,6 +418,7 @@ export class Client implements NodeClient, Actor {
 
   /** Right after the connect reply/push: subscriptions go live, timers start, plugins hear of it. */
   connected(): void {
+    this.node.metrics.connectionOpened(this.transport.name);
     this.channels.activateServerSide();
     this.schedulePing(true);
     this.scheduleExpiry();
@@ -551,6 +560,7 @@ export class Client implements NodeClient, Actor {
     const registered = this.node.hub.byId(this.id) === this;
     this.channels.removeAll();
     this.node.hub.remove(this);
+    if (registered) this.node.metrics.connectionClosed(this.transport.name);
     if (registered && code !== undefined) {
       this.node.hooks.observe("onDisconnect", { client: this.context(), code, reason }, this.id);
     }

@@ -28,6 +28,7 @@ import { ClientError, ErrorCode } from "../errors.ts";
 import { VERSION } from "../version.ts";
 import { HookRunner } from "../plugins/hooks.ts";
 import { Cluster, type NodeInfo } from "./cluster.ts";
+import { Metrics } from "../metrics.ts";
 
 /** What the node needs from a connection beyond the hub's view. */
 export interface NodeClient extends HubClient {
@@ -78,6 +79,7 @@ export interface NodeOptions {
   controller?: Controller;
   /** Plugin hooks; none by default. */
   hooks?: HookRunner;
+  metrics?: Metrics;
 }
 
 export interface NodePublishOptions {
@@ -102,6 +104,7 @@ export class Node implements BrokerEventHandler, ControlHandler {
   readonly presenceManager: PresenceManager;
   readonly controller: Controller;
   readonly hooks: HookRunner;
+  readonly metrics: Metrics;
   private readonly cluster: Cluster;
   name: string;
   private readonly brokerChannels = new Set<string>();
@@ -117,6 +120,7 @@ export class Node implements BrokerEventHandler, ControlHandler {
     this.broker = opts.broker ?? new MemoryBroker();
     this.presenceManager = opts.presence ?? new MemoryPresenceManager();
     this.controller = opts.controller ?? new MemoryController();
+    this.metrics = opts.metrics ?? new Metrics(VERSION, this);
     this.hooks = opts.hooks ?? new HookRunner([], config.plugin_hook_timeout, this.log);
     this.cluster = new Cluster(this);
     this.name = config.name || this.id.slice(0, 8);
@@ -237,14 +241,17 @@ export class Node implements BrokerEventHandler, ControlHandler {
 
   // BrokerEventHandler
   handlePublication(channel: string, pub: Publication, sp: StreamPosition): void {
+    this.metrics.received.publication++;
     this.hub.broadcastPublication(channel, pub, sp);
   }
 
   handleJoin(channel: string, info: ClientInfo): void {
+    this.metrics.received.join++;
     this.hub.broadcastJoinLeave(channel, "join", info);
   }
 
   handleLeave(channel: string, info: ClientInfo): void {
+    this.metrics.received.leave++;
     this.hub.broadcastJoinLeave(channel, "leave", info);
   }
 

@@ -37,7 +37,15 @@ type ResultOf<H extends HookName> = Exclude<
 export class HookRunner {
   private readonly byHook = new Map<HookName, Array<{ plugin: string; fn: HookFn }>>();
 
-  constructor(plugins: readonly Plugin[], private readonly timeoutMs: number, private readonly log: Logger) {
+  constructor(
+    plugins: readonly Plugin[],
+    private readonly timeoutMs: number,
+    private readonly log: Logger,
+    private readonly metrics?: {
+      hookCall(plugin: string, hook: string, seconds: number): void;
+      hookFailed(plugin: string, hook: string): void;
+    },
+  ) {
     for (const plugin of plugins) {
       for (const [key, fn] of Object.entries(plugin)) {
         if (typeof fn !== "function" || key === "setup") continue;
@@ -130,6 +138,7 @@ export class HookRunner {
     makeEvent: (signal: AbortSignal) => unknown,
     clientId?: string,
   ): Promise<unknown> {
+    const started = performance.now();
     try {
       return await this.withTimeout((signal) => fn(makeEvent(signal)));
     } catch (err) {
@@ -138,6 +147,8 @@ export class HookRunner {
       if (isClientError(err)) throw asClientError(err);
       if (isDisconnect(err)) throw asDisconnect(err);
       throw this.fault(plugin, hook, clientId, err);
+    } finally {
+      this.metrics?.hookCall(plugin, hook, (performance.now() - started) / 1000);
     }
   }
 
@@ -162,6 +173,7 @@ export class HookRunner {
   /** Logs a plugin's own failure and returns the error the client gets (100, temporary). */
   private fault(plugin: string, hook: string, clientId: string | undefined, err: unknown): PluginFault {
     this.log.error("plugin hook failed", { plugin, hook, client: clientId, err });
+    this.metrics?.hookFailed(plugin, hook);
     return new PluginFault();
   }
 }

@@ -33,17 +33,19 @@ export const denoRuntime: Runtime = {
             return opts.handler(req, conn);
           },
         );
+        let shutdown: Promise<void> | undefined;
         resolve({
           port: server.addr.port,
           hostname: server.addr.hostname,
           async close(force = false) {
+            // shutdown() stops accepting and waits for open responses (once, however often called).
+            shutdown ??= server.shutdown();
             if (force) {
-              // shutdown() waits for open responses; streams end only when the server cuts them.
-              await Promise.race([server.shutdown(), new Promise((r) => setTimeout(r, 50))]);
+              await Promise.race([shutdown, new Promise((r) => setTimeout(r, 50))]);
               server.unref?.();
               return;
             }
-            await server.shutdown();
+            await shutdown;
           },
         });
       } catch (err) {

@@ -2,77 +2,15 @@
  * The server as users start it: `mod.ts` run by this runtime (dev mode, --config, --port, env
  * overrides, bad config, SIGINT), plus the package scripts.
  */
-import { test, type TestContext } from "../harness.ts";
-import { assert, assertEquals, assertMatch, waitFor } from "../assert.ts";
-import { spawn } from "node:child_process";
+import { test } from "../harness.ts";
+import { assert, assertEquals, assertMatch } from "../assert.ts";
 import process from "node:process";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { tmpdir } from "node:os";
-import { fileURLToPath } from "node:url";
 import { getRuntime } from "../../src/runtime/serve.ts";
+import { portOf, type Proc, sluice, start, writeConfig } from "../helpers/process.ts";
 import { connectCommand, openHttpStream } from "../helpers/raw.ts";
 import { token } from "../helpers/tokens.ts";
 
-const root = fileURLToPath(new URL("../..", import.meta.url));
 const runtime = await getRuntime();
-
-interface Proc {
-  output(): string;
-  waitFor(re: RegExp, ms?: number): Promise<RegExpExecArray>;
-  exited: Promise<number | null>;
-  kill(signal?: string): void;
-}
-
-function start(t: TestContext, cmd: string, args: string[], env: Record<string, string> = {}): Proc {
-  // Its own process group, so `npm start` (npm → sh → bun) can be stopped as a whole.
-  const child = spawn(cmd, args, {
-    cwd: root,
-    env: { ...process.env, NO_COLOR: "1", ...env },
-    detached: true,
-  });
-  let out = "";
-  child.stdout!.on("data", (d: Uint8Array) => (out += new TextDecoder().decode(d)));
-  child.stderr!.on("data", (d: Uint8Array) => (out += new TextDecoder().decode(d)));
-  const exited = new Promise<number | null>((r) => child.on("exit", (code: number | null) => r(code)));
-  let done = false;
-  exited.then(() => (done = true));
-  const killGroup = (signal: string) => {
-    if (!done) spawn("kill", ["-s", signal, "--", `-${child.pid}`]);
-  };
-  t.cleanup(async () => {
-    killGroup("KILL");
-    await exited;
-  });
-  return {
-    output: () => out,
-    async waitFor(re, ms = 15_000) {
-      const match = await waitFor<RegExpExecArray | undefined>(
-        () => re.exec(out) ?? undefined,
-        `output matching ${re} (got: ${out.slice(-400)})`,
-        ms,
-      );
-      return match!;
-    },
-    exited,
-    kill: (signal = "TERM") => killGroup(signal),
-  };
-}
-
-/** `mod.ts` under the runtime running this suite. */
-function sluice(t: TestContext, args: string[], env: Record<string, string> = {}): Proc {
-  const runArgs = runtime.name === "deno" ? ["run", "-A", "mod.ts", ...args] : ["mod.ts", ...args];
-  return start(t, process.execPath, runArgs, env);
-}
-
-function writeConfig(config: unknown): string {
-  const dir = mkdtempSync(join(tmpdir(), "sluice-cli-"));
-  const path = join(dir, "config.json");
-  writeFileSync(path, JSON.stringify(config));
-  return path;
-}
-
-const portOf = async (p: Proc) => Number((await p.waitFor(/address=[^\s:]+:(\d+)/))[1]);
 
 test("dev mode prints a working token, a stream to watch and a publish line", async (t) => {
   const p = sluice(t, ["--port", "0"]);

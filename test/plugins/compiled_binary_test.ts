@@ -12,7 +12,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { fileURLToPath } from "node:url";
-import { emulate, openHttpStream, type RawStream } from "../helpers/raw.ts";
+import { emulate, openHttpStream, openRaw, type RawStream } from "../helpers/raw.ts";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const TIMEOUT = 60_000;
@@ -200,4 +200,55 @@ test("compiled binary: an invalid schema stops boot, naming the plugin and the n
   });
   assertEquals(await p.exited, 1);
   assert(/sluice: .*publish_validate.*namespace "chat"/.test(p.output()), p.output());
+}, { timeout: TIMEOUT });
+
+test("compiled binary: its own CLI mints a token; every transport, the API and metrics work", async (t) => {
+  const bin = await binary();
+  const version = spawnProcess(bin, ["version"], root);
+  assertEquals(await version.exited, 0);
+  assert(/^sluice \d+\.\d+\.\d+ \(bun /.test(version.output()), version.output());
+  const p = await startBinary(t, {
+    http_stream: true,
+    sse: true,
+    uni_sse: true,
+    uni_http_stream: true,
+    prometheus: true,
+    allow_subscribe_for_client: true,
+  });
+  const url = await urlOf(p);
+  const gen = spawnProcess(bin, [
+    "gentoken",
+    "--user",
+    "u1",
+    "--channels",
+    "news",
+    "--config",
+    join(p.dir, "config.json"),
+  ], p.dir);
+  assertEquals(await gen.exited, 0);
+  const token = gen.output().trim();
+  const connect = JSON.stringify({ id: 1, connect: { token } });
+  const uniBody = JSON.stringify({ token });
+  const streams = [
+    await openHttpStream(url, connect),
+    await openRaw(`${url}/connection/sse?cf_connect=${encodeURIComponent(connect)}`, {}, "sse"),
+    await openRaw(`${url}/connection/uni_sse?cf_connect=${encodeURIComponent(uniBody)}`, {}, "sse"),
+    await openRaw(`${url}/connection/uni_http_stream`, { method: "POST", body: uniBody }, "ndjson"),
+  ];
+  for (const s of streams) {
+    t.cleanup(() => s.close());
+    assertMatch((await s.next())!, {}, "connect reply or push");
+  }
+  const res = await fetch(`${url}/api/publish`, {
+    method: "POST",
+    headers: { "X-API-Key": "k" },
+    body: JSON.stringify({ channel: "news", data: { from: "binary" } }),
+  });
+  assertEquals(res.status, 200);
+  for (const s of streams) {
+    const msg = await s.until((m) => JSON.stringify(m).includes('"from":"binary"'));
+    assert(msg !== undefined, "publication on every transport");
+  }
+  const metrics = await (await fetch(`${url}/metrics`)).text();
+  assert(metrics.includes('centrifugo_client_connections_accepted{transport="uni_sse"} 1'), "metrics move");
 }, { timeout: TIMEOUT });

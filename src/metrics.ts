@@ -1,0 +1,189 @@
+/**
+ * @module
+ * Prometheus metrics (prom-client), named like Centrifugo's where the meaning is the same — so its
+ * Grafana dashboard works — plus `sluice_*` for what Centrifugo does not have (plugin hooks).
+ *
+ * Hot paths (every frame written to a client) only bump plain numbers; they are turned into
+ * counters when Prometheus scrapes. Commands, API calls and hook calls are timed directly.
+ */
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+
+export interface NodeStatsSource {
+  stats(): { numClients: number; numUsers: number; numChannels: number; numSubs: number; uptime: number };
+}
+
+const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
+export class Metrics {
+  readonly registry = new Registry();
+  /** Frames and bytes written to clients, by transport (bumped on the hot path). */
+  readonly sent = new Map<string, { count: number; bytes: number }>();
+  /** Publications, joins and leaves that arrived from the broker. */
+  readonly received = { publication: 0, join: 0, leave: 0 };
+  private readonly reported = new Map<string, number>();
+
+  private readonly connectionsAccepted = new Counter({
+    name: "centrifugo_client_connections_accepted",
+    help: "Connections accepted, by transport.",
+    labelNames: ["transport"],
+    registers: [this.registry],
+  });
+  private readonly connectionsInflight = new Gauge({
+    name: "centrifugo_client_connections_inflight",
+    help: "Open connections, by transport.",
+    labelNames: ["transport"],
+    registers: [this.registry],
+  });
+  private readonly serverDisconnects = new Counter({
+    name: "centrifugo_client_num_server_disconnects",
+    help: "Connections closed by the server, by disconnect code (3008 = slow consumer).",
+    labelNames: ["code"],
+    registers: [this.registry],
+  });
+  private readonly commandDuration = new Histogram({
+    name: "centrifugo_client_command_duration_seconds",
+    help: "Client command processing time, by method.",
+    labelNames: ["method"],
+    buckets: DURATION_BUCKETS,
+    registers: [this.registry],
+  });
+  private readonly replyErrors = new Counter({
+    name: "centrifugo_client_num_reply_errors",
+    help: "Client commands answered with an error, by method and code.",
+    labelNames: ["method", "code"],
+    registers: [this.registry],
+  });
+  private readonly apiDuration = new Histogram({
+    name: "centrifugo_api_command_duration_seconds",
+    help: "Server API call time, by method.",
+    labelNames: ["method"],
+    buckets: DURATION_BUCKETS,
+    registers: [this.registry],
+  });
+  private readonly apiErrors = new Counter({
+    name: "centrifugo_api_command_errors_total",
+    help: "Server API calls answered with an error, by method and code.",
+    labelNames: ["method", "code"],
+    registers: [this.registry],
+  });
+  private readonly transportSent = new Counter({
+    name: "centrifugo_transport_messages_sent",
+    help: "Frames written to clients, by transport.",
+    labelNames: ["transport"],
+    registers: [this.registry],
+  });
+  private readonly transportSentSize = new Counter({
+    name: "centrifugo_transport_messages_sent_size",
+    help: "Bytes written to clients, by transport.",
+    labelNames: ["transport"],
+    registers: [this.registry],
+  });
+  private readonly messagesReceived = new Counter({
+    name: "centrifugo_node_messages_received_count",
+    help: "Messages received from the broker, by type.",
+    labelNames: ["type"],
+    registers: [this.registry],
+  });
+  private readonly hookDuration = new Histogram({
+    name: "sluice_plugin_hook_duration_seconds",
+    help: "Plugin hook call time, by plugin and hook.",
+    labelNames: ["plugin", "hook"],
+    buckets: DURATION_BUCKETS,
+    registers: [this.registry],
+  });
+  private readonly hookErrors = new Counter({
+    name: "sluice_plugin_hook_errors_total",
+    help: "Plugin hook failures (throws other than ClientError/Disconnect, timeouts, bad results).",
+    labelNames: ["plugin", "hook"],
+    registers: [this.registry],
+  });
+
+  constructor(version: string, node: NodeStatsSource) {
+    new Gauge({
+      name: "centrifugo_node_build",
+      help: "Build information (value 1).",
+      labelNames: ["version"],
+      registers: [this.registry],
+    }).set({ version }, 1);
+    const gauge = (name: string, help: string, read: () => number) =>
+      new Gauge({
+        name,
+        help,
+        registers: [this.registry],
+        collect() {
+          this.set(read());
+        },
+      });
+    gauge("centrifugo_node_num_clients", "Connections on this node.", () => node.stats().numClients);
+    gauge("centrifugo_node_num_users", "Distinct users on this node.", () => node.stats().numUsers);
+    gauge(
+      "centrifugo_node_num_channels",
+      "Channels with subscribers on this node.",
+      () => node.stats().numChannels,
+    );
+    gauge("centrifugo_node_num_subscriptions", "Subscriptions on this node.", () => node.stats().numSubs);
+    gauge("centrifugo_node_uptime_seconds", "Seconds since this node started.", () => node.stats().uptime);
+  }
+
+  connectionOpened(transport: string): void {
+    this.connectionsAccepted.inc({ transport });
+    this.connectionsInflight.inc({ transport });
+  }
+
+  connectionClosed(transport: string): void {
+    this.connectionsInflight.dec({ transport });
+  }
+
+  serverDisconnect(code: number): void {
+    this.serverDisconnects.inc({ code: String(code) });
+  }
+
+  command(method: string, seconds: number, errorCode?: number): void {
+    this.commandDuration.observe({ method }, seconds);
+    if (errorCode !== undefined) this.replyErrors.inc({ method, code: String(errorCode) });
+  }
+
+  apiCall(method: string, seconds: number, errorCode?: number): void {
+    this.apiDuration.observe({ method }, seconds);
+    if (errorCode !== undefined) this.apiErrors.inc({ method, code: String(errorCode) });
+  }
+
+  hookCall(plugin: string, hook: string, seconds: number): void {
+    this.hookDuration.observe({ plugin, hook }, seconds);
+  }
+
+  hookFailed(plugin: string, hook: string): void {
+    this.hookErrors.inc({ plugin, hook });
+  }
+
+  /** Counts one frame written to a client (hot path: plain numbers). */
+  frameSent(transport: string, bytes: number): void {
+    let s = this.sent.get(transport);
+    if (!s) this.sent.set(transport, s = { count: 0, bytes: 0 });
+    s.count++;
+    s.bytes += bytes;
+  }
+
+  /** Prometheus text exposition. */
+  async render(): Promise<string> {
+    for (const [transport, s] of this.sent) {
+      this.catchUp(this.transportSent, `sent:${transport}`, s.count, { transport });
+      this.catchUp(this.transportSentSize, `size:${transport}`, s.bytes, { transport });
+    }
+    for (const [type, n] of Object.entries(this.received)) {
+      this.catchUp(this.messagesReceived, `recv:${type}`, n, { type });
+    }
+    return await this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** Moves a counter up to a running total kept elsewhere. */
+  private catchUp(counter: Counter, key: string, total: number, labels: Record<string, string>): void {
+    const before = this.reported.get(key) ?? 0;
+    if (total > before) counter.inc(labels, total - before);
+    this.reported.set(key, total);
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * Processes for CLI tests: Sluice (or any command) started in its own process group, its output
+ * captured, and killed as a whole at cleanup.
+ */
+import type { TestContext } from "../harness.ts";
+import { waitFor } from "../assert.ts";
+import { spawn } from "node:child_process";
+import process from "node:process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { tmpdir } from "node:os";
+import { fileURLToPath } from "node:url";
+import { getRuntime } from "../../src/runtime/serve.ts";
+
+export const root = fileURLToPath(new URL("../..", import.meta.url));
+const runtime = await getRuntime();
+
+export interface Proc {
+  output(): string;
+  waitFor(re: RegExp, ms?: number): Promise<RegExpExecArray>;
+  exited: Promise<number | null>;
+  kill(signal?: string): void;
+}
+
+export function start(
+  t: TestContext,
+  cmd: string,
+  args: string[],
+  env: Record<string, string> = {},
+  cwd = root,
+): Proc {
+  // Its own process group, so `npm start` (npm → sh → bun) can be stopped as a whole.
+  const child = spawn(cmd, args, { cwd, env: { ...process.env, NO_COLOR: "1", ...env }, detached: true });
+  let out = "";
+  child.stdout!.on("data", (d: Uint8Array) => (out += new TextDecoder().decode(d)));
+  child.stderr!.on("data", (d: Uint8Array) => (out += new TextDecoder().decode(d)));
+  const exited = new Promise<number | null>((r) => child.on("exit", (code: number | null) => r(code)));
+  let done = false;
+  exited.then(() => (done = true));
+  const killGroup = (signal: string) => {
+    if (!done) spawn("kill", ["-s", signal, "--", `-${child.pid}`]);
+  };
+  t.cleanup(async () => {
+    killGroup("KILL");
+    await exited;
+  });
+  return {
+    output: () => out,
+    async waitFor(re, ms = 15_000) {
+      const match = await waitFor<RegExpExecArray | undefined>(
+        () => re.exec(out) ?? undefined,
+        `output matching ${re} (got: ${out.slice(-400)})`,
+        ms,
+      );
+      return match!;
+    },
+    exited,
+    kill: (signal = "TERM") => killGroup(signal),
+  };
+}
+
+/** `mod.ts` under the runtime running this suite (from `cwd`, default the repository). */
+export function sluice(t: TestContext, args: string[], env: Record<string, string> = {}, cwd = root): Proc {
+  const mod = join(root, "mod.ts");
+  const runArgs = runtime.name === "deno" ? ["run", "-A", mod, ...args] : [mod, ...args];
+  return start(t, process.execPath, runArgs, env, cwd);
+}
+
+export function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), "sluice-cli-"));
+}
+
+export function writeConfig(config: unknown): string {
+  const path = join(tempDir(), "config.json");
+  writeFileSync(path, JSON.stringify(config));
+  return path;
+}
+
+export const portOf = async (p: Proc) => Number((await p.waitFor(/address=[^\s:]+:(\d+)/))[1]);
