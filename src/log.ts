@@ -2,6 +2,7 @@
  * @module
  * A small structured logger: one line per event, JSON or text, filtered by level.
  * Tokens and API keys never go through here: callers log ids and codes, not credentials.
+ * A child logger is one small object (methods live on the prototype): every connection has one.
  */
 
 export type LogLevel = "trace" | "debug" | "info" | "warn" | "error" | "none";
@@ -28,29 +29,58 @@ export interface LoggerOptions {
   write?: (line: string) => void;
 }
 
-export function createLogger(opts: LoggerOptions = {}, base: LogFields = {}): Logger {
-  const min = levelRank[opts.level ?? "info"];
-  const format = opts.format ?? "text";
-  const write = opts.write ?? ((line: string) => console.error(line));
-  const emit = (level: LogLevel, msg: string, fields?: LogFields) => {
-    if (levelRank[level] < min) return;
-    const all = { ...base, ...fields };
-    if (format === "json") {
-      write(safeJson({ level, time: new Date().toISOString(), msg, ...all }));
+interface Sink {
+  min: number;
+  format: "json" | "text";
+  write: (line: string) => void;
+}
+
+class StructuredLogger implements Logger {
+  constructor(private readonly sink: Sink, private readonly base: LogFields) {}
+
+  trace(msg: string, fields?: LogFields): void {
+    this.emit("trace", msg, fields);
+  }
+  debug(msg: string, fields?: LogFields): void {
+    this.emit("debug", msg, fields);
+  }
+  info(msg: string, fields?: LogFields): void {
+    this.emit("info", msg, fields);
+  }
+  warn(msg: string, fields?: LogFields): void {
+    this.emit("warn", msg, fields);
+  }
+  error(msg: string, fields?: LogFields): void {
+    this.emit("error", msg, fields);
+  }
+  enabled(level: LogLevel): boolean {
+    return levelRank[level] >= this.sink.min;
+  }
+  child(fields: LogFields): Logger {
+    return new StructuredLogger(this.sink, { ...this.base, ...fields });
+  }
+
+  private emit(level: LogLevel, msg: string, fields?: LogFields): void {
+    if (levelRank[level] < this.sink.min) return;
+    const all = fields ? { ...this.base, ...fields } : this.base;
+    if (this.sink.format === "json") {
+      this.sink.write(safeJson({ level, time: new Date().toISOString(), msg, ...all }));
     } else {
       const extra = Object.entries(all).map(([k, v]) => `${k}=${formatValue(v)}`).join(" ");
-      write(`${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${msg}${extra ? " " + extra : ""}`);
+      this.sink.write(`${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${msg}${extra ? " " + extra : ""}`);
     }
-  };
-  return {
-    trace: (m, f) => emit("trace", m, f),
-    debug: (m, f) => emit("debug", m, f),
-    info: (m, f) => emit("info", m, f),
-    warn: (m, f) => emit("warn", m, f),
-    error: (m, f) => emit("error", m, f),
-    enabled: (level) => levelRank[level] >= min,
-    child: (fields) => createLogger(opts, { ...base, ...fields }),
-  };
+  }
+}
+
+export function createLogger(opts: LoggerOptions = {}, base: LogFields = {}): Logger {
+  return new StructuredLogger(
+    {
+      min: levelRank[opts.level ?? "info"],
+      format: opts.format ?? "text",
+      write: opts.write ?? ((line: string) => console.error(line)),
+    },
+    base,
+  );
 }
 
 /** A logger that drops everything (tests, embedding). */

@@ -156,12 +156,14 @@ export class Metrics {
     this.hookErrors.inc({ plugin, hook });
   }
 
-  /** Counts one frame written to a client (hot path: plain numbers). */
-  frameSent(transport: string, bytes: number): void {
+  /**
+   * The running totals of frames and bytes written on one transport. A connection keeps the
+   * object and bumps it directly: the hot path pays two additions, no lookup.
+   */
+  sentCounter(transport: string): { count: number; bytes: number } {
     let s = this.sent.get(transport);
     if (!s) this.sent.set(transport, s = { count: 0, bytes: 0 });
-    s.count++;
-    s.bytes += bytes;
+    return s;
   }
 
   /** Prometheus text exposition. */

@@ -60,7 +60,7 @@ type Env = { Bindings: { conn: ConnInfo } };
 type TransportHandler = (req: Request, node: Node, conn: ConnInfo) => Response | Promise<Response>;
 
 /** Used when a request comes without runtime connection info (direct calls in tests). */
-const detachedConn = (): ConnInfo => ({ closed: new Promise(() => {}), holdOpen: () => {} });
+const detachedConn = (): ConnInfo => ({ onClose: () => {}, holdOpen: () => {} });
 
 export function createServer(config: Config, opts: ServerOptions = {}): SluiceServer {
   const logger = opts.logger ?? silentLogger;

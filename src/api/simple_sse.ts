@@ -90,9 +90,12 @@ export class SimpleSse {
     });
     const connection = new SimpleConnection(this.node, sink, claims.userId, this.opts.heartbeatMs);
     this.connections.add(connection);
-    sink.onGone(() => connection.close());
-    sink.onGone(() => this.connections.delete(connection));
-    sink.watch(conn);
+    sink.attach({
+      transportGone: () => {
+        connection.close();
+        this.connections.delete(connection);
+      },
+    }, conn);
     sink.write(OPENING); // gets the headers out at once, invisible to EventSource
     const channels = [
       ...new Set([simpleChannel(claims.channel, claims.userId), simpleChannel(claims.channel, "*")]),

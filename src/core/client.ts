@@ -95,7 +95,7 @@ export class Client implements NodeClient, Actor {
   /** "Emulated" headers from the connect request (SDK `headers` option). */
   emulatedHeaders: Readonly<Record<string, string>> = {};
   readonly channels: ClientChannels;
-  readonly log: Logger;
+  private logger?: Logger;
   private chain: Promise<void> = Promise.resolve();
   private pending = 0;
   private awaitingPong = false;
@@ -105,10 +105,18 @@ export class Client implements NodeClient, Actor {
   private expireTimer?: TimerHandle;
   private staleTimer?: TimerHandle;
 
+  /** Frames and bytes written on this transport (shared by its connections, read by /metrics). */
+  private readonly sent: { count: number; bytes: number };
+
   constructor(readonly node: Node, readonly transport: ClientTransport, readonly request: ClientRequestInfo) {
-    this.log = node.log.child({ client: this.id, transport: transport.name });
+    this.sent = node.metrics.sentCounter(transport.name);
     const resume = transport.eventIds ? new ResumeTracker(request.lastEventId ?? null) : undefined;
     this.channels = new ClientChannels(this, resume);
+  }
+
+  /** This connection's logger (made on first use: most connections never log). */
+  get log(): Logger {
+    return this.logger ??= this.node.log.child({ client: this.id, transport: this.transport.name });
   }
 
   /** The connection's subscriptions by channel. */
@@ -238,7 +246,8 @@ export class Client implements NodeClient, Actor {
 
   writeBytes(bytes: Uint8Array): void {
     if (this.transport.isClosed) return;
-    this.node.metrics.frameSent(this.transport.name, bytes.byteLength);
+    this.sent.count++;
+    this.sent.bytes += bytes.byteLength;
     if (!this.transport.write(bytes)) {
       this.log.info("client queue over its limit", { limit: this.node.config.client_queue_max_size });
       this.disconnectNow(DisconnectCode.Slow, "slow");
@@ -422,7 +431,7 @@ export class Client implements NodeClient, Actor {
     this.channels.activateServerSide();
     this.schedulePing(true);
     this.scheduleExpiry();
-    this.node.hooks.observe("onConnect", { client: this.context() }, this.id);
+    if (this.node.hooks.has("onConnect")) this.node.hooks.observe("onConnect", { client: this.context() }, this.id);
   }
 
   // ---------------------------------------------------------------- refresh and expiry
@@ -561,7 +570,7 @@ export class Client implements NodeClient, Actor {
     this.channels.removeAll();
     this.node.hub.remove(this);
     if (registered) this.node.metrics.connectionClosed(this.transport.name);
-    if (registered && code !== undefined) {
+    if (registered && code !== undefined && this.node.hooks.has("onDisconnect")) {
       this.node.hooks.observe("onDisconnect", { client: this.context(), code, reason }, this.id);
     }
   }

@@ -19,7 +19,6 @@ import {
   type SubscribeResultFields,
   Subscription,
 } from "./subscription.ts";
-import type { TimerHandle } from "./timers.ts";
 import { DisconnectCode, isDisconnect, unsubscribeReasons } from "../errors.ts";
 import { checkRefreshResult, jsonText } from "../plugins/results.ts";
 
@@ -31,7 +30,6 @@ export class Gone extends Error {}
 
 export class ClientChannels {
   readonly subs = new Map<string, Subscription>();
-  private readonly expiryTimers = new Map<string, TimerHandle>();
 
   constructor(private readonly client: Client, readonly resume?: ResumeTracker) {}
 
@@ -72,8 +70,8 @@ export class ClientChannels {
   activate(sub: Subscription): void {
     if (this.subs.get(sub.channel) !== sub || sub.state === "active") return;
     sub.state = "active";
-    const buffered = sub.buffer;
-    sub.buffer = [];
+    const buffered = sub.buffer ?? [];
+    sub.buffer = undefined;
     for (const b of buffered) {
       if (this.subs.get(sub.channel) !== sub) break;
       this.send(sub, b.pub, b.sp, b.push);
@@ -85,23 +83,20 @@ export class ClientChannels {
       );
     }
     this.scheduleExpiry(sub);
-    this.client.node.hooks.observe(
-      "onSubscribed",
-      { client: this.client.context(), channel: sub.channel },
-      this.client.id,
-    );
+    const hooks = this.client.node.hooks;
+    if (hooks.has("onSubscribed")) {
+      hooks.observe("onSubscribed", { client: this.client.context(), channel: sub.channel }, this.client.id);
+    }
   }
 
   /** Removes a subscription and everything it holds (hub, broker, presence, join → leave). */
   async remove(sub: Subscription): Promise<void> {
     if (this.subs.get(sub.channel) !== sub) return;
-    const { node, log } = this.client;
+    const { node } = this.client;
     const ch = sub.channel;
     this.subs.delete(ch);
-    this.resume?.forget(sub);
-    this.expiryTimers.get(ch)?.cancel();
-    this.expiryTimers.delete(ch);
-    if (sub.state === "active") {
+    sub.expiryTimer?.cancel();
+    if (sub.state === "active" && node.hooks.has("onUnsubscribe")) {
       node.hooks.observe("onUnsubscribe", { client: this.client.context(), channel: ch }, this.client.id);
     }
     const tasks: Promise<unknown>[] = [node.removeSubscription(ch, this.client)];
@@ -110,15 +105,16 @@ export class ClientChannels {
       tasks.push(node.broker.publishLeave(ch, this.client.infoFor(sub)));
     }
     for (const r of await Promise.allSettled(tasks)) {
-      if (r.status === "rejected") log.error("unsubscribe cleanup failed", { channel: ch, err: r.reason });
+      if (r.status === "rejected") this.client.log.error("unsubscribe cleanup failed", { channel: ch, err: r.reason });
     }
   }
 
   /** Drops every subscription (connection closing). */
   removeAll(): void {
-    for (const t of this.expiryTimers.values()) t.cancel();
-    this.expiryTimers.clear();
-    for (const sub of [...this.subs.values()]) void this.remove(sub);
+    for (const sub of [...this.subs.values()]) {
+      sub.expiryTimer?.cancel();
+      void this.remove(sub);
+    }
   }
 
   /** Server-initiated unsubscribe of a subscription (the SDK resubscribes for codes ≥ 2500). */
@@ -131,11 +127,12 @@ export class ClientChannels {
     const sub = this.subs.get(channel);
     if (!sub) return;
     if (sub.state === "subscribing") {
-      if (sub.buffer.length >= MAX_BUFFERED_PUBLICATIONS) {
+      const buffer = sub.buffer ??= [];
+      if (buffer.length >= MAX_BUFFERED_PUBLICATIONS) {
         this.client.disconnectNow(DisconnectCode.Slow, "slow");
         return;
       }
-      sub.buffer.push({ pub, sp, push });
+      buffer.push({ pub, sp, push });
       return;
     }
     this.send(sub, pub, sp, push);
@@ -259,20 +256,17 @@ export class ClientChannels {
    */
   scheduleExpiry(sub: Subscription, delayMs?: number): void {
     const { node } = this.client;
-    this.expiryTimers.get(sub.channel)?.cancel();
-    this.expiryTimers.delete(sub.channel);
+    sub.expiryTimer?.cancel();
+    sub.expiryTimer = undefined;
     if (sub.expireAt <= 0) return;
     const grace = sub.serverRefresh ? 0 : node.config.client_expired_sub_close_delay;
     const delay = delayMs ?? sub.expireAt * 1000 - Date.now() + grace;
-    this.expiryTimers.set(
-      sub.channel,
-      node.timers.schedule(delay, () => {
-        if (this.subs.get(sub.channel) !== sub) return;
-        if (sub.serverRefresh) return void this.refreshByHook(sub);
-        if (sub.expireAt * 1000 > Date.now()) return this.scheduleExpiry(sub);
-        this.expire(sub);
-      }),
-    );
+    sub.expiryTimer = node.timers.schedule(delay, () => {
+      if (this.subs.get(sub.channel) !== sub) return;
+      if (sub.serverRefresh) return void this.refreshByHook(sub);
+      if (sub.expireAt * 1000 > Date.now()) return this.scheduleExpiry(sub);
+      this.expire(sub);
+    });
   }
 
   private expire(sub: Subscription): void {
@@ -282,7 +276,7 @@ export class ClientChannels {
 
   /** `onSubRefresh` at expiry: extend, expire, or — when the hook fails — ask again shortly. */
   private async refreshByHook(sub: Subscription): Promise<void> {
-    const { node, log } = this.client;
+    const { node } = this.client;
     let result;
     try {
       result = await node.hooks.decide(
@@ -299,7 +293,7 @@ export class ClientChannels {
       );
     } catch (err) {
       if (isDisconnect(err)) return this.client.disconnectNow(err.code, err.reason);
-      log.info("sub refresh hook failed; retrying", { channel: sub.channel, err: (err as Error).message });
+      this.client.log.info("sub refresh hook failed; retrying", { channel: sub.channel, err: (err as Error).message });
       return this.scheduleExpiry(sub, SUB_REFRESH_RETRY_MS);
     }
     if (this.subs.get(sub.channel) !== sub) return;
@@ -312,11 +306,11 @@ export class ClientChannels {
 
   /** Re-announces presence for TTL-based presence managers. */
   refreshPresence(): void {
-    const { node, log } = this.client;
+    const { node } = this.client;
     for (const sub of this.subs.values()) {
       if (sub.presence && sub.state === "active") {
         node.presenceManager.addPresence(sub.channel, this.client.id, this.client.infoFor(sub)).catch((err) =>
-          log.error("presence update failed", { channel: sub.channel, err })
+          this.client.log.error("presence update failed", { channel: sub.channel, err })
         );
       }
     }

@@ -24,9 +24,8 @@ export interface ReloadNotice {
 export class ResumeTracker {
   /** Positions from `Last-Event-ID`: undefined = first connection, null = an id we cannot read. */
   private readonly requested: Map<string, StreamPosition> | null | undefined;
-  private readonly recovered: Array<{ sub: Subscription; pubs: Publication[] }> = [];
-  private readonly reloads: ReloadNotice[] = [];
-  private readonly segments = new Map<Subscription, { offset: number; epoch: string; text: string }>();
+  private recovered?: Array<{ sub: Subscription; pubs: Publication[] }>;
+  private reloads?: ReloadNotice[];
 
   constructor(lastEventId: string | null) {
     this.requested = lastEventId === null || lastEventId === ""
@@ -55,25 +54,29 @@ export class ResumeTracker {
   afterPositioning(sub: Subscription, req: RecoveryRequest, fields: SubscribeResultFields): void {
     if (!sub.positioned || this.requested === undefined) return;
     if (this.requested === null) {
-      this.reloads.push({ channel: sub.channel, reason: "invalid last event id" });
+      (this.reloads ??= []).push({ channel: sub.channel, reason: "invalid last event id" });
       return;
     }
     if (!this.requested.has(channelHash(sub.channel)) || !req.recover) return;
     if (fields.recovered) {
-      this.recovered.push({ sub, pubs: fields.publications ?? [] });
+      (this.recovered ??= []).push({ sub, pubs: fields.publications ?? [] });
       fields.publications = undefined;
       sub.offset = req.offset;
     } else {
-      this.reloads.push({ channel: sub.channel, reason: "unrecoverable position" });
+      (this.reloads ??= []).push({ channel: sub.channel, reason: "unrecoverable position" });
     }
   }
 
   takeRecovered(): Array<{ sub: Subscription; pubs: Publication[] }> {
-    return this.recovered.splice(0);
+    const out = this.recovered ?? [];
+    this.recovered = undefined;
+    return out;
   }
 
   takeReloads(): ReloadNotice[] {
-    return this.reloads.splice(0);
+    const out = this.reloads ?? [];
+    this.reloads = undefined;
+    return out;
   }
 
   /** `id: …\n` with the current position of every positioned subscription. */
@@ -81,19 +84,15 @@ export class ResumeTracker {
     const parts: string[] = [];
     for (const sub of subs) {
       if (!sub.positioned) continue;
-      let seg = this.segments.get(sub);
+      let seg = sub.idSegment;
       if (!seg || seg.offset !== sub.offset || seg.epoch !== sub.epoch) {
-        seg = { offset: sub.offset, epoch: sub.epoch, text: encodeSegment(sub.channel, sub) };
-        this.segments.set(sub, seg);
+        seg = sub.idSegment = { offset: sub.offset, epoch: sub.epoch, text: encodeSegment(sub.channel, sub) };
       }
       parts.push(seg.text);
     }
     return encoder.encode(`id: ${joinSegments(parts)}\n`);
   }
 
-  forget(sub: Subscription): void {
-    this.segments.delete(sub);
-  }
 }
 
 export function reloadEvent(notice: ReloadNotice): Uint8Array {

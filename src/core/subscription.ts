@@ -16,6 +16,7 @@ import { encodePublication, jsonObject, raw } from "./codec.ts";
 import type { ClientInfo, Publication, Raw, StreamPosition } from "./protocol.ts";
 import type { SubscribeOverride } from "../auth/jwt.ts";
 import { ClientError, ErrorCode } from "../errors.ts";
+import type { TimerHandle } from "./timers.ts";
 
 /** Publications a subscription may hold while it is being set up, before the client is slow. */
 export const MAX_BUFFERED_PUBLICATIONS = 10_000;
@@ -35,7 +36,12 @@ export class Subscription {
   expireAt = 0;
   /** Refreshed by the server through `onSubRefresh` at expiry, not by the client's sub_refresh. */
   serverRefresh = false;
-  buffer: Array<{ pub: Publication; sp: StreamPosition; push: PreparedPush }> = [];
+  /** Publications that arrived while subscribing (made on first use). */
+  buffer?: Array<{ pub: Publication; sp: StreamPosition; push: PreparedPush }>;
+  /** The pending expiry check, if any. */
+  expiryTimer?: TimerHandle;
+  /** This subscription's part of uni_sse event ids, cached until its position moves. */
+  idSegment?: { offset: number; epoch: string; text: string };
 
   constructor(
     readonly channel: string,

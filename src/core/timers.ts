@@ -9,9 +9,13 @@ export interface TimerHandle {
   cancel(): void;
 }
 
-interface Entry {
-  fn: () => void;
-  cancelled: boolean;
+/** A scheduled call; it is its own handle (no closure per schedule). */
+class Entry implements TimerHandle {
+  cancelled = false;
+  constructor(readonly fn: () => void) {}
+  cancel(): void {
+    this.cancelled = true;
+  }
 }
 
 export class TimerWheel {
@@ -29,12 +33,12 @@ export class TimerWheel {
       Math.ceil((Date.now() + Math.max(0, delayMs)) / this.resolutionMs),
       this.lastTick + 1,
     );
-    const entry: Entry = { fn, cancelled: false };
+    const entry = new Entry(fn);
     const bucket = this.buckets.get(tick);
     if (bucket) bucket.push(entry);
     else this.buckets.set(tick, [entry]);
     this.ensureRunning();
-    return { cancel: () => (entry.cancelled = true) };
+    return entry;
   }
 
   /** Number of pending (possibly cancelled) entries; for tests and metrics. */

@@ -19,11 +19,13 @@ export const bunRuntime: Runtime = {
       // deno-lint-ignore no-explicit-any
       fetch(req: Request, srv: any) {
         const conn: ConnInfo = {
-          remoteAddr: srv.requestIP?.(req)?.address,
-          closed: new Promise<void>((resolve) => {
-            if (req.signal.aborted) resolve();
-            else req.signal.addEventListener("abort", () => resolve(), { once: true });
-          }),
+          get remoteAddr() {
+            return srv.requestIP?.(req)?.address;
+          },
+          onClose(fn) {
+            if (req.signal.aborted) fn();
+            else req.signal.addEventListener("abort", fn, { once: true });
+          },
           // Bun closes connections idle for `idleTimeout` (10 s by default), and a stream that is
           // only pinged every 25 s looks idle; 0 disables the timeout for this request only.
           holdOpen: () => srv.timeout(req, 0),

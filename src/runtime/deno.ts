@@ -27,7 +27,7 @@ export const denoRuntime: Runtime = {
               remoteAddr: info?.remoteAddr?.hostname,
               // `completed` settles when the response is done or the connection dropped; using it
               // (not request.signal) avoids Deno's legacy-abort warning.
-              closed: info?.completed ? info.completed.then(noop, noop) : new Promise(noop),
+              onClose: (fn) => void info?.completed?.then(fn, fn),
               holdOpen: noop,
             };
             return opts.handler(req, conn);

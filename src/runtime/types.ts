@@ -8,8 +8,11 @@
 export interface ConnInfo {
   /** Remote IP address when the runtime knows it. */
   readonly remoteAddr?: string;
-  /** Settles when the response has ended or the client went away (whichever comes first). */
-  readonly closed: Promise<void>;
+  /**
+   * Calls `fn` once when the response has ended or the client went away. Registered only by
+   * streams (most requests never pay for it).
+   */
+  onClose(fn: () => void): void;
   /** Exempts this request from the runtime's idle timeout: streams are quiet between pings. */
   holdOpen(): void;
 }

@@ -35,8 +35,7 @@ export function openBidirectionalStream(
     maxQueueBytes: node.config.client_queue_max_size,
   });
   const client = new Client(node, sink, { headers: req.headers, remoteAddr: conn.remoteAddr });
-  sink.onGone(() => client.transportGone());
-  sink.watch(conn);
+  sink.attach(client, conn);
   if (opts.preamble) sink.write(opts.preamble);
   try {
     const commands = decodeCommands(body);

@@ -20,11 +20,11 @@ export interface SinkOptions {
 }
 
 /**
- * One connection's outgoing stream, with its own byte-counted queue. The `ReadableStream` keeps no
- * buffer of its own (high-water mark 0): the runtime pulls whenever the socket can take more, and
- * each pull hands over everything queued as one chunk (fewer, larger socket writes under load).
- * When the reader falls more than `maxQueueBytes` behind, `write` returns false and the client
- * disconnects itself as slow; `abort` then drops the queue and ends the response.
+ * One connection's outgoing stream. Bytes go straight into the `ReadableStream` (no promise or
+ * microtask per message — this is the fan-out hot path); the stream's own queue, measured in
+ * bytes, is the bounded client queue: when the reader (the runtime writing to the socket) falls
+ * more than `maxQueueBytes` behind, `write` returns false and the client disconnects itself as
+ * slow; `abort` then drops the queue and resets the connection.
  */
 export class StreamSink implements ClientTransport {
   readonly name: string;
@@ -35,15 +35,9 @@ export class StreamSink implements ClientTransport {
   readonly pingBytes: Uint8Array;
   readonly eventIds: boolean;
   readonly stream: ReadableStream<Uint8Array>;
-  private readonly maxQueueBytes: number;
-  private queue: Uint8Array[] = [];
-  private queuedBytes = 0;
-  /** Set when the writer is done; the stream ends once the queue is drained. */
-  private ending = false;
+  private controller!: ReadableStreamDefaultController<Uint8Array>;
   private closed = false;
-  /** Resolves a pending pull when data or the end arrives. */
-  private wake: (() => void) | undefined;
-  private readonly goneCallbacks: Array<() => void> = [];
+  private owner: { transportGone(): void } | undefined;
 
   constructor(opts: SinkOptions) {
     this.name = opts.name;
@@ -53,101 +47,85 @@ export class StreamSink implements ClientTransport {
     this.shape = shapeOf(opts.unidirectional, opts.framing);
     this.pingBytes = opts.pingBytes;
     this.eventIds = opts.eventIds ?? false;
-    this.maxQueueBytes = opts.maxQueueBytes;
-    this.stream = new ReadableStream<Uint8Array>(
-      {
-        pull: (controller) => this.pull(controller),
-        cancel: () => this.gone(),
-      },
-      { highWaterMark: 0 },
-    );
+    // The sink is its own underlying source (start/cancel below): no closures per connection.
+    this.stream = new ReadableStream<Uint8Array>(this, strategyFor(opts.maxQueueBytes));
+  }
+
+  /** UnderlyingSource.start */
+  start(controller: ReadableStreamDefaultController<Uint8Array>): void {
+    this.controller = controller;
+  }
+
+  /** UnderlyingSource.cancel: the reader (the runtime) gave up on the stream. */
+  cancel(): void {
+    this.gone();
   }
 
   /** True once the writer closed or aborted the stream, or the reader went away. */
   get isClosed(): boolean {
-    return this.closed || this.ending;
+    return this.closed;
   }
 
   write(bytes: Uint8Array): boolean {
-    if (this.isClosed) return true;
-    this.queue.push(bytes);
-    this.queuedBytes += bytes.byteLength;
-    this.notify();
-    return this.queuedBytes <= this.maxQueueBytes;
+    if (this.closed) return true;
+    try {
+      this.controller.enqueue(bytes);
+    } catch {
+      this.gone(); // the reader is gone; the cancel callback may come later or never
+      return true;
+    }
+    return (this.controller.desiredSize ?? 0) >= 0;
   }
 
   /** Ends the response after everything queued has been handed to the runtime. */
   close(): void {
-    if (this.isClosed) return;
-    this.ending = true;
-    this.notify();
-  }
-
-  /** Drops whatever is queued and ends the response now. */
-  abort(): void {
-    if (this.isClosed) return;
-    this.queue = [];
-    this.queuedBytes = 0;
-    this.ending = true;
-    this.notify();
-  }
-
-  /** Registers what to do when the client goes away (cancel or connection closed). */
-  onGone(fn: () => void): void {
-    this.goneCallbacks.push(fn);
-  }
-
-  /** Wires runtime-level close detection; a stream's `cancel` alone is not always called. */
-  watch(conn: ConnInfo): void {
-    conn.holdOpen();
-    conn.closed.then(() => this.gone());
-  }
-
-  private async pull(controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> {
-    while (this.queue.length === 0 && !this.ending && !this.closed) {
-      await new Promise<void>((resolve) => (this.wake = resolve));
-    }
-    if (this.queue.length > 0) {
-      controller.enqueue(this.takeAll());
-      return;
-    }
+    if (this.closed) return;
     this.closed = true;
     try {
-      controller.close();
+      this.controller.close();
     } catch {
-      // the reader cancelled meanwhile
+      // already closed by the reader
     }
   }
 
-  private takeAll(): Uint8Array {
-    const chunks = this.queue;
-    const size = this.queuedBytes;
-    this.queue = [];
-    this.queuedBytes = 0;
-    if (chunks.length === 1) return chunks[0];
-    const out = new Uint8Array(size);
-    let at = 0;
-    for (const c of chunks) {
-      out.set(c, at);
-      at += c.byteLength;
+  /** Drops whatever is queued and resets the connection now. */
+  abort(): void {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      // An error without a reason: the runtime resets the connection and logs nothing.
+      this.controller.error(undefined);
+    } catch {
+      // already closed
     }
-    return out;
   }
 
-  private notify(): void {
-    const wake = this.wake;
-    this.wake = undefined;
-    wake?.();
+  /**
+   * Whom to tell when the client goes away (stream cancelled or connection closed), and the
+   * runtime-level close detection (a stream's `cancel` alone is not always called).
+   */
+  attach(owner: { transportGone(): void }, conn: ConnInfo): void {
+    this.owner = owner;
+    conn.holdOpen();
+    conn.onClose(() => this.gone());
   }
 
-  /** The reader went away; callbacks run once (whichever signal comes first). */
+  /** The reader went away; the owner hears of it once (whichever signal comes first). */
   private gone(): void {
     this.closed = true;
-    this.queue = [];
-    this.queuedBytes = 0;
-    this.notify();
-    for (const fn of this.goneCallbacks.splice(0)) fn();
+    const owner = this.owner;
+    this.owner = undefined;
+    owner?.transportGone();
   }
+}
+
+const strategies = new Map<number, ByteLengthQueuingStrategy>();
+
+/** One queuing strategy object per limit, shared by every stream (they hold no state). */
+function strategyFor(maxQueueBytes: number): ByteLengthQueuingStrategy {
+  let s = strategies.get(maxQueueBytes);
+  if (!s) strategies.set(maxQueueBytes, s = new ByteLengthQueuingStrategy({ highWaterMark: maxQueueBytes }));
+  return s;
 }
 
 /** Headers Centrifugo sends on every streaming response. */

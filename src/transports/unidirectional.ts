@@ -61,8 +61,7 @@ export function openUnidirectionalStream(
     remoteAddr: conn.remoteAddr,
     lastEventId: opts.lastEventId,
   });
-  sink.onGone(() => client.transportGone());
-  sink.watch(conn);
+  sink.attach(client, conn);
   if (opts.preamble) sink.write(opts.preamble);
   void client.startUnidirectional(connect);
   return new Response(sink.stream, { status: 200, headers: streamHeaders(opts.contentType) });
