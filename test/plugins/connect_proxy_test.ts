@@ -6,15 +6,13 @@
  */
 import { test, type TestContext } from "../harness.ts";
 import { assert, assertEquals, assertMatch, assertRejects, waitFor } from "../assert.ts";
-import { API_KEY, baseConfig, type TestServer } from "../helpers/server.ts";
+import { startServer, type TestServer } from "../helpers/server.ts";
+import { loadConfig } from "../../src/config.ts";
+import { loadPlugins, pluginEntries } from "../../src/plugins/loader.ts";
 import { collect, connected, once, sdk, subscribed } from "../helpers/sdk.ts";
 import { openHttpStream, openRaw, type RawStream } from "../helpers/raw.ts";
 import { token, userToken } from "../helpers/tokens.ts";
-import { loadConfig } from "../../src/config.ts";
-import { createServer } from "../../src/server.ts";
-import { createLogger, type LogLevel } from "../../src/log.ts";
 import { getRuntime } from "../../src/runtime/serve.ts";
-import { loadPlugins, pluginEntries } from "../../src/plugins/loader.ts";
 import { createTestServer, TestConnectError } from "../../src/testing.ts";
 import { ClientError } from "../../src/errors.ts";
 import connectProxy from "../../plugins/connect_proxy.ts";
@@ -71,55 +69,6 @@ async function deadEndpoint(): Promise<string> {
   return url;
 }
 
-/** Like helpers/server.ts startServer, but loading plugins as the CLI does (auto-enabled proxy). */
-async function startProxied(t: TestContext, config: Record<string, unknown>): Promise<TestServer> {
-  const runtime = await getRuntime();
-  const { config: cfg } = loadConfig({ file: { ...baseConfig, ...config } });
-  const logs: string[] = [];
-  const echo = !!runtime.env().SLUICE_TEST_LOG;
-  const logger = createLogger({
-    level: (runtime.env().SLUICE_TEST_LOG as LogLevel | undefined) ?? "debug",
-    format: "json",
-    write: (line) => {
-      logs.push(line);
-      if (echo) console.error(line);
-    },
-  });
-  const plugins = await loadPlugins(pluginEntries(cfg), { pluginsDir: cfg.plugins_dir });
-  const server = createServer(cfg, { plugins, logger });
-  await server.start();
-  await server.ready();
-  const listener = await runtime.listen({
-    port: 0,
-    hostname: "127.0.0.1",
-    handler: (req, conn) => server.fetch(req, conn),
-  });
-  const url = `http://127.0.0.1:${listener.port}`;
-  t.onFailure(() =>
-    `    --- last server log lines (${url}) ---\n${logs.slice(-30).map((l) => "    " + l).join("\n")}`
-  );
-  t.cleanup(async () => {
-    await server.close();
-    await listener.close(true);
-  });
-  const api = (method: string, body: unknown, headers: Record<string, string> = { "X-API-Key": API_KEY }) =>
-    fetch(`${url}/api/${method}`, { method: "POST", headers, body: JSON.stringify(body) });
-  return {
-    server,
-    node: server.node,
-    url,
-    port: listener.port,
-    logs,
-    logEntries: () => logs.map((l) => JSON.parse(l)),
-    api,
-    async apiJson(method, body) {
-      const res = await api(method, body);
-      if (res.status !== 200) throw new Error(`API ${method} answered ${res.status}: ${await res.text()}`);
-      return await res.json();
-    },
-  };
-}
-
 /** "plugin hook failed" lines logged for connect_proxy's `hook`. */
 function hookFailures(logs: string[], hook: string): Json[] {
   return logs.map((l) => JSON.parse(l)).filter((e) =>
@@ -153,7 +102,7 @@ test("connect proxy: user, info and data reach the client; channels become serve
       meta: { plan: "gold" },
     },
   }));
-  const s = await startProxied(t, { presence: true, proxy_connect_endpoint: `${backend.url}/connect` });
+  const s = await startServer(t, { presence: true, proxy_connect_endpoint: `${backend.url}/connect` });
   const client = sdk(t, s, "http_stream", { data: { hello: 1 } });
   const onConnected = once<Json>(client, "connected");
   const onSubscribed = once<Json>(client, "subscribed");
@@ -188,7 +137,7 @@ test("connect proxy: user, info and data reach the client; channels become serve
 
 test("connect proxy: a client with a token goes to JWT verification, not to the backend", async (t) => {
   const backend = await startBackend(t, () => ({ result: { user: "proxy" } }));
-  const s = await startProxied(t, { proxy_connect_endpoint: `${backend.url}/connect` });
+  const s = await startServer(t, { proxy_connect_endpoint: `${backend.url}/connect` });
   const client = sdk(t, s, "sse", { token: await userToken("jwt-user") });
   await connected(client);
   assertEquals(backend.calls.length, 0);
@@ -203,7 +152,7 @@ test("connect proxy: allow-listed request headers, static headers, and no others
     Authorization: "Bearer from-client",
     "X-Other": "secret",
   };
-  const withCookie = await startProxied(t, {
+  const withCookie = await startServer(t, {
     proxy_connect_endpoint: `${backend.url}/connect`,
     proxy_http_headers: ["cookie", "X-Real-Ip", "Authorization"],
     proxy_static_http_headers: { "X-Static": "s1", Authorization: "Basic static" },
@@ -219,7 +168,7 @@ test("connect proxy: allow-listed request headers, static headers, and no others
   assertEquals(h1.get("x-other"), null);
   assertEquals(h1.get("content-type"), "application/json");
 
-  const withoutCookie = await startProxied(t, {
+  const withoutCookie = await startServer(t, {
     proxy_connect_endpoint: `${backend.url}/connect`,
     proxy_http_headers: ["X-Real-Ip"],
     proxy_static_http_headers: { Authorization: "Basic static" },
@@ -238,7 +187,7 @@ test("connect proxy: emulated headers from the SDK are forwarded when allow-list
     t,
     (c) => c.path === "/connect" ? { result: { user: "em" } } : { result: {} },
   );
-  const s = await startProxied(t, {
+  const s = await startServer(t, {
     proxy_connect_endpoint: `${backend.url}/connect`,
     proxy_rpc_endpoint: `${backend.url}/rpc`,
     proxy_http_headers: ["X-Emulated", "Authorization"],
@@ -264,7 +213,7 @@ test("connect proxy: an error answer reaches the SDK (1000, terminal); a disconn
         ? { disconnect: { code: 4501, reason: "banned" } }
         : { error: { code: 1000, message: "who are you" } },
   );
-  const s = await startProxied(t, { proxy_connect_endpoint: `${backend.url}/connect` });
+  const s = await startServer(t, { proxy_connect_endpoint: `${backend.url}/connect` });
   const refused = sdk(t, s, "http_stream");
   const gone = once<Json>(refused, "disconnected");
   refused.connect();
@@ -288,7 +237,7 @@ test("connect proxy: failures are 100 (temporary), logged with plugin and hook, 
     if (n === 2) return new Response("{not json", { status: 200 });
     return { result: { user: "patient" } };
   });
-  const s = await startProxied(t, { proxy_connect_endpoint: `${backend.url}/connect` });
+  const s = await startServer(t, { proxy_connect_endpoint: `${backend.url}/connect` });
   const client = sdk(t, s, "http_stream");
   const errors = collect<Json>(client, "error");
   await connected(client);
@@ -339,7 +288,7 @@ test("connect proxy: every kind of backend failure is 100 temporary with a log l
     return bad ? bad.answer(gate) : { result: { user: "fine" } };
   });
   t.cleanup(() => release());
-  const s = await startProxied(t, {
+  const s = await startServer(t, {
     proxy_connect_endpoint: `${backend.url}/connect`,
     proxy_connect_timeout: "500ms",
   });
@@ -365,7 +314,7 @@ test("connect proxy: every kind of backend failure is 100 temporary with a log l
 });
 
 test("connect proxy: backend down (connection refused) is 100 temporary with a log line", async (t) => {
-  const s = await startProxied(t, { proxy_connect_endpoint: await deadEndpoint() });
+  const s = await startServer(t, { proxy_connect_endpoint: await deadEndpoint() });
   const { stream, reply } = await rawConnect(s, {});
   t.cleanup(() => stream.close());
   assertEquals(reply, { id: 1, error: { code: 100, message: "internal server error", temporary: true } });
@@ -417,7 +366,7 @@ for (const kind of ["uni_sse", "uni_http_stream"] as const) {
           ? new Response("down", { status: 503 })
           : { result: { user: "uni", data: { hi: c.body.transport }, channels: ["feed"] } },
     );
-    const s = await startProxied(t, {
+    const s = await startServer(t, {
       uni_sse: true,
       uni_http_stream: true,
       proxy_connect_endpoint: `${backend.url}/c`,
@@ -466,7 +415,7 @@ test("refresh proxy: extends an expiring connection, then expired:true disconnec
     reconnectsBeforeSecondRefresh = connecting.length;
     return { result: { expired: true } };
   });
-  const s = await startProxied(t, {
+  const s = await startServer(t, {
     proxy_connect_endpoint: `${backend.url}/connect`,
     proxy_refresh_endpoint: `${backend.url}/refresh`,
     proxy_include_connection_meta: true,
@@ -517,7 +466,7 @@ test("subscribe proxy: allows with data and info, denies with a custom error, sk
         ? { error: { code: 1003, message: "not for you" } }
         : { result: { data: { welcome: c.body.user, asked: c.body.data }, info: { role: "admin" } } },
   );
-  const s = await startProxied(t, { ...channelConfig, proxy_subscribe_endpoint: `${backend.url}/subscribe` });
+  const s = await startServer(t, { ...channelConfig, proxy_subscribe_endpoint: `${backend.url}/subscribe` });
   const client = sdk(t, s, "sse", { token: await userToken("u1") });
   await connected(client);
   const ok = client.newSubscription("sp:ok", { data: { want: 1 } });
@@ -554,7 +503,7 @@ test("publish proxy: rewrites data, accepts {} unchanged, refuses with a custom 
     if (c.body.data?.keep) return { result: {} };
     return { result: { data: { text: String(c.body.data.text).toUpperCase(), by: c.body.user } } };
   });
-  const s = await startProxied(t, { ...channelConfig, proxy_publish_endpoint: `${backend.url}/publish` });
+  const s = await startServer(t, { ...channelConfig, proxy_publish_endpoint: `${backend.url}/publish` });
   const client = sdk(t, s, "http_stream", { token: await userToken("pub") });
   await connected(client);
   const sub = client.newSubscription("pp:chat");
@@ -587,7 +536,7 @@ test("rpc proxy: returns the backend's data to client.rpc(), honours error answe
         ? { error: { code: 1002, message: "rpc refused", temporary: true } }
         : { result: { data: { method: c.body.method, got: c.body.data } } },
   );
-  const s = await startProxied(t, {
+  const s = await startServer(t, {
     proxy_rpc_endpoint: `${backend.url}/rpc`,
     proxy_include_connection_meta: true,
   });
@@ -615,7 +564,7 @@ test("sub refresh proxy: extends a subscription the subscribe proxy gave an expi
     subRefreshes++;
     return { result: { expire_at: subRefreshes === 1 ? nowS() + 2 : 0, info: { n: subRefreshes } } };
   });
-  const s = await startProxied(t, {
+  const s = await startServer(t, {
     ...channelConfig,
     proxy_subscribe_endpoint: `${backend.url}/subscribe`,
     proxy_sub_refresh_endpoint: `${backend.url}/sub_refresh`,

@@ -10,7 +10,7 @@ import type { Centrifuge } from "centrifuge";
 import { connected, type EmulationTransport, once, sdk, subscribed, TRANSPORTS } from "../helpers/sdk.ts";
 import { token, userToken } from "../helpers/tokens.ts";
 import type { TestServer as RealServer } from "../helpers/server.ts";
-import { startPluginServer } from "./plugin_server.ts";
+import { startServer } from "../helpers/server.ts";
 import { getRuntime } from "../../src/runtime/serve.ts";
 import { createTestServer, definePlugin, TestConnectError } from "../../mod.ts";
 import type { ClientContext } from "../../mod.ts";
@@ -121,7 +121,7 @@ function sdkWithCookie(
 
 for (const transport of TRANSPORTS) {
   test(`${transport}: the SDK connects with a session cookie; a bad session stops it with 4501`, async (t) => {
-    const s = await startPluginServer(t, {
+    const s = await startServer(t, {
       namespaces: [{ name: "room", presence: true, allow_subscribe_for_client: true }],
       plugins: { "./plugins/examples/cookie_session.ts": { sessions } },
     });

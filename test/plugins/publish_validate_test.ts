@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { collect, connected, sdk, subscribed, TRANSPORTS } from "../helpers/sdk.ts";
 import { token, userToken } from "../helpers/tokens.ts";
-import { startPluginServer } from "./plugin_server.ts";
+import { startServer } from "../helpers/server.ts";
 import { createTestServer } from "../../src/testing.ts";
 import { loadConfig } from "../../src/config.ts";
 import { loadPlugins, pluginEntries } from "../../src/plugins/loader.ts";
@@ -40,7 +40,7 @@ const codeOf = (err: unknown) => (err as { code?: number })?.code;
 
 for (const transport of TRANSPORTS) {
   test(`${transport}: the SDK's invalid publications get 107 naming the path; valid ones arrive`, async (t) => {
-    const s = await startPluginServer(t, {
+    const s = await startServer(t, {
       namespaces,
       allow_publish_for_client: true,
       plugins: {
