@@ -57,7 +57,7 @@ import type {
   SubscribeOptionsResult,
   SubscribeResult,
 } from "../src/plugins/types.ts";
-import type { SubscribeOverride } from "../src/auth/jwt.ts";
+import { parseOverride, type SubscribeOverride } from "../src/core/override.ts";
 import { type Config, parseDuration } from "../src/config.ts";
 import { ClientError, Disconnect, ErrorCode } from "../src/errors.ts";
 import type { Logger } from "../src/log.ts";
@@ -87,14 +87,6 @@ const HOP_HEADERS = new Set([
   "transfer-encoding",
   "upgrade",
 ]);
-
-const OVERRIDE_KEYS = [
-  "presence",
-  "join_leave",
-  "force_push_join_leave",
-  "force_recovery",
-  "force_positioning",
-];
 
 interface Settings {
   endpoints: Record<Kind, string>;
@@ -293,20 +285,12 @@ function jsonField(kind: Kind, r: Record<string, unknown>, name: string, what = 
 
 /** Centrifugo's override: `{presence: {value: true}, ...}` (a bare boolean is accepted too). */
 function overrideField(kind: Kind, r: Record<string, unknown>, what: string): SubscribeOverride | undefined {
-  const v = r.override;
-  if (v === undefined || v === null) return undefined;
-  if (!isObject(v)) throw fault(kind, `${what} must be an object`);
-  const out: Record<string, boolean> = {};
-  for (const key of OVERRIDE_KEYS) {
-    const o = v[key];
-    if (o === undefined || o === null) continue;
-    const value = isObject(o) ? (o.value ?? false) : o;
-    if (typeof value !== "boolean") {
-      throw fault(kind, `${what}.${key} must be {"value": boolean}, got ${JSON.stringify(o)}`);
-    }
-    out[key] = value;
+  try {
+    const parsed = parseOverride(r.override, what, { unknown: "ignore", lenient: true });
+    return parsed && Object.keys(parsed).length > 0 ? parsed : undefined;
+  } catch (e) {
+    throw fault(kind, (e as Error).message);
   }
-  return Object.keys(out).length > 0 ? out as SubscribeOverride : undefined;
 }
 
 function connectResult(r: Record<string, unknown>): ConnectingResult {

@@ -67,7 +67,9 @@ class StructuredLogger implements Logger {
       this.sink.write(safeJson({ level, time: new Date().toISOString(), msg, ...all }));
     } else {
       const extra = Object.entries(all).map(([k, v]) => `${k}=${formatValue(v)}`).join(" ");
-      this.sink.write(`${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${msg}${extra ? " " + extra : ""}`);
+      this.sink.write(
+        `${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${msg}${extra ? " " + extra : ""}`,
+      );
     }
   }
 }

@@ -5,7 +5,7 @@
  */
 import { ClientError, ErrorCode } from "../errors.ts";
 import { toRaw } from "../core/codec.ts";
-import type { SubscribeOverride } from "../auth/jwt.ts";
+import { parseOverride, type SubscribeOverride } from "../core/override.ts";
 import type { StreamPosition } from "../core/protocol.ts";
 
 export type Params = Record<string, unknown>;
@@ -104,24 +104,10 @@ export function optionalPosition(params: Params, key: string): StreamPosition | 
   return { offset: optionalInt(sp, "offset") ?? 0, epoch: optionalString(sp, "epoch") ?? "" };
 }
 
-const OVERRIDE_KEYS = [
-  "presence",
-  "join_leave",
-  "force_push_join_leave",
-  "force_recovery",
-  "force_positioning",
-];
-
 export function optionalOverride(params: Params): SubscribeOverride | undefined {
-  const v = params.override;
-  if (!present(v)) return undefined;
-  if (typeof v !== "object" || Array.isArray(v)) throw bad("override must be an object");
-  const out: Record<string, boolean> = {};
-  for (const [k, raw] of Object.entries(v as Params)) {
-    if (!OVERRIDE_KEYS.includes(k)) throw bad(`override.${k} is not a known option`);
-    const value = (raw as { value?: unknown } | null)?.value;
-    if (typeof value !== "boolean") throw bad(`override.${k} must be {"value": boolean}`);
-    out[k] = value;
+  try {
+    return parseOverride(params.override, "override", { unknown: "refuse" });
+  } catch (err) {
+    throw bad((err as Error).message);
   }
-  return out;
 }

@@ -10,6 +10,7 @@
  */
 import { createRemoteJWKSet, errors as joseErrors, importSPKI, jwtVerify } from "jose";
 import type { CryptoKey, JWTPayload, JWTVerifyGetKey, ProtectedHeaderParameters } from "jose";
+import { parseOverride, type SubscribeOverride } from "../core/override.ts";
 
 export class TokenExpiredError extends Error {
   override name = "TokenExpiredError";
@@ -34,14 +35,7 @@ export interface TokenConfig {
   token_user_id_claim: string;
 }
 
-/** Per-channel overrides a token may carry (`{"presence": {"value": true}}`). */
-export interface SubscribeOverride {
-  presence?: boolean;
-  join_leave?: boolean;
-  force_push_join_leave?: boolean;
-  force_recovery?: boolean;
-  force_positioning?: boolean;
-}
+export type { SubscribeOverride } from "../core/override.ts";
 
 /** Options for one server-side subscription from the `subs` claim. */
 export interface TokenSubOptions {
@@ -286,23 +280,10 @@ function readSubs(v: unknown): Record<string, TokenSubOptions> {
   return out;
 }
 
-const OVERRIDE_KEYS = [
-  "presence",
-  "join_leave",
-  "force_push_join_leave",
-  "force_recovery",
-  "force_positioning",
-];
-
 function readOverride(v: unknown, where: string): SubscribeOverride | undefined {
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== "object" || Array.isArray(v)) throw new InvalidTokenError(`${where} must be an object`);
-  const out: Record<string, boolean> = {};
-  for (const [key, raw] of Object.entries(v as Record<string, unknown>)) {
-    if (!OVERRIDE_KEYS.includes(key)) continue;
-    const value = (raw as { value?: unknown } | null)?.value;
-    if (typeof value !== "boolean") throw new InvalidTokenError(`${where}.${key} must be {"value": boolean}`);
-    out[key] = value;
+  try {
+    return parseOverride(v, where, { unknown: "ignore" });
+  } catch (err) {
+    throw new InvalidTokenError((err as Error).message);
   }
-  return out;
 }

@@ -431,7 +431,9 @@ export class Client implements NodeClient, Actor {
     this.channels.activateServerSide();
     this.schedulePing(true);
     this.scheduleExpiry();
-    if (this.node.hooks.has("onConnect")) this.node.hooks.observe("onConnect", { client: this.context() }, this.id);
+    if (this.node.hooks.has("onConnect")) {
+      this.node.hooks.observe("onConnect", { client: this.context() }, this.id);
+    }
   }
 
   // ---------------------------------------------------------------- refresh and expiry

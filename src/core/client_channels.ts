@@ -105,7 +105,9 @@ export class ClientChannels {
       tasks.push(node.broker.publishLeave(ch, this.client.infoFor(sub)));
     }
     for (const r of await Promise.allSettled(tasks)) {
-      if (r.status === "rejected") this.client.log.error("unsubscribe cleanup failed", { channel: ch, err: r.reason });
+      if (r.status === "rejected") {
+        this.client.log.error("unsubscribe cleanup failed", { channel: ch, err: r.reason });
+      }
     }
   }
 
@@ -293,7 +295,10 @@ export class ClientChannels {
       );
     } catch (err) {
       if (isDisconnect(err)) return this.client.disconnectNow(err.code, err.reason);
-      this.client.log.info("sub refresh hook failed; retrying", { channel: sub.channel, err: (err as Error).message });
+      this.client.log.info("sub refresh hook failed; retrying", {
+        channel: sub.channel,
+        err: (err as Error).message,
+      });
       return this.scheduleExpiry(sub, SUB_REFRESH_RETRY_MS);
     }
     if (this.subs.get(sub.channel) !== sub) return;

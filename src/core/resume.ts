@@ -92,7 +92,6 @@ export class ResumeTracker {
     }
     return encoder.encode(`id: ${joinSegments(parts)}\n`);
   }
-
 }
 
 export function reloadEvent(notice: ReloadNotice): Uint8Array {

@@ -3,6 +3,7 @@
  * Checks for values plugins hand back (hook results), and their conversion to the JSON text the
  * core carries. A result that fails a check is the plugin's fault: the client gets 100.
  */
+import { OVERRIDE_KEYS } from "../core/override.ts";
 
 /** JSON text of a plugin-supplied value, or undefined when absent. */
 export function jsonText(value: unknown): string | undefined {
@@ -20,19 +21,11 @@ export function checkJson(value: unknown, what: string): string | undefined {
   return undefined;
 }
 
-const OVERRIDE_KEYS = [
-  "presence",
-  "join_leave",
-  "force_push_join_leave",
-  "force_recovery",
-  "force_positioning",
-];
-
 export function checkOverride(value: unknown, what: string): string | undefined {
   if (value === undefined) return undefined;
   if (value === null || typeof value !== "object" || Array.isArray(value)) return `${what} must be an object`;
   for (const [k, v] of Object.entries(value)) {
-    if (!OVERRIDE_KEYS.includes(k)) return `${what}.${k} is not an override option`;
+    if (!(OVERRIDE_KEYS as readonly string[]).includes(k)) return `${what}.${k} is not an override option`;
     if (typeof v !== "boolean") return `${what}.${k} must be a boolean`;
   }
   return undefined;
