@@ -47,6 +47,7 @@
  */
 import { definePlugin } from "../src/plugins/define.ts";
 import type {
+  ClientContext,
   ConnectingResult,
   Plugin,
   PluginContext,
@@ -514,6 +515,19 @@ export default function connectProxy(
     return body;
   };
 
+  /** A proxy request on behalf of a connected client: its identity, the event's fields, meta, headers. */
+  const callForClient = (
+    kind: Kind,
+    event: { client: ClientContext; signal: AbortSignal },
+    fields: Record<string, unknown>,
+  ): Promise<Envelope> => {
+    const s = current();
+    const { client } = event;
+    const body = Object.assign(base(client, client.user), fields);
+    withMeta(s, body, client.meta);
+    return call(kind, body, headersFor(s, client.headers, client.emulatedHeaders), event.signal);
+  };
+
   /** Error and disconnect answers, honoured for connect, subscribe, publish and rpc. */
   const resultOrThrow = (envelope: Envelope): Record<string, unknown> => {
     if (envelope.disconnect) throw envelope.disconnect;
@@ -555,13 +569,7 @@ export default function connectProxy(
       const s = current();
       if (s.endpoints.refresh === "") return undefined;
       const { client } = event;
-      const body = withMeta(s, base(client, client.user), client.meta);
-      const envelope = await call(
-        "refresh",
-        body,
-        headersFor(s, client.headers, client.emulatedHeaders),
-        event.signal,
-      );
+      const envelope = await callForClient("refresh", event, {});
       if (!envelope.result) {
         // Centrifugo: no result (an error or a disconnect) means the connection expired.
         log?.info("refresh proxy answered without a result; the connection expires", {
@@ -577,72 +585,36 @@ export default function connectProxy(
       if (!event.options.proxy_subscribe) return undefined;
       const s = current();
       if (s.endpoints.subscribe === "") throw new ClientError(ErrorCode.NotAvailable);
-      const { client } = event;
-      const body = base(client, client.user);
-      body.channel = event.channel;
-      if (event.data !== undefined) body.data = event.data;
-      withMeta(s, body, client.meta);
-      const envelope = await call(
-        "subscribe",
-        body,
-        headersFor(s, client.headers, client.emulatedHeaders),
-        event.signal,
-      );
-      return subscribeResult(resultOrThrow(envelope));
+      const fields: Record<string, unknown> = { channel: event.channel };
+      if (event.data !== undefined) fields.data = event.data;
+      return subscribeResult(resultOrThrow(await callForClient("subscribe", event, fields)));
     },
 
     async onPublish(event) {
       if (!event.options.proxy_publish) return undefined;
       const s = current();
       if (s.endpoints.publish === "") throw new ClientError(ErrorCode.NotAvailable);
-      const { client } = event;
-      const body = base(client, client.user);
-      body.channel = event.channel;
-      body.data = event.data;
-      withMeta(s, body, client.meta);
-      const envelope = await call(
-        "publish",
-        body,
-        headersFor(s, client.headers, client.emulatedHeaders),
-        event.signal,
-      );
-      return publishResult(resultOrThrow(envelope));
+      const fields = { channel: event.channel, data: event.data };
+      return publishResult(resultOrThrow(await callForClient("publish", event, fields)));
     },
 
     async onRpc(event) {
       const s = current();
       if (s.endpoints.rpc === "") return undefined;
-      const { client } = event;
-      const body = base(client, client.user);
-      if (event.method) body.method = event.method;
-      if (event.data !== undefined) body.data = event.data;
-      withMeta(s, body, client.meta);
-      const envelope = await call(
-        "rpc",
-        body,
-        headersFor(s, client.headers, client.emulatedHeaders),
-        event.signal,
-      );
-      return rpcResult(resultOrThrow(envelope));
+      const fields: Record<string, unknown> = {};
+      if (event.method) fields.method = event.method;
+      if (event.data !== undefined) fields.data = event.data;
+      return rpcResult(resultOrThrow(await callForClient("rpc", event, fields)));
     },
 
     async onSubRefresh(event) {
       const s = current();
       if (s.endpoints.sub_refresh === "") return undefined;
       if (!event.options.proxy_sub_refresh) return undefined;
-      const { client } = event;
-      const body = base(client, client.user);
-      body.channel = event.channel;
-      withMeta(s, body, client.meta);
-      const envelope = await call(
-        "sub_refresh",
-        body,
-        headersFor(s, client.headers, client.emulatedHeaders),
-        event.signal,
-      );
+      const envelope = await callForClient("sub_refresh", event, { channel: event.channel });
       if (!envelope.result) {
         log?.info("sub refresh proxy answered without a result; the subscription expires", {
-          client: client.id,
+          client: event.client.id,
           channel: event.channel,
           code: (envelope.error ?? envelope.disconnect)?.code,
         });
