@@ -54,13 +54,13 @@ export interface RunSummary {
 }
 
 export async function run(
-  opts: { filter?: string; runtime: string; log?: (line: string) => void },
+  opts: { filters?: string[]; runtime: string; log?: (line: string) => void },
 ): Promise<RunSummary> {
   const log = opts.log ?? ((line: string) => console.log(line));
   const summary: RunSummary = { passed: 0, failed: 0, skipped: 0, failures: [] };
   for (const c of cases) {
     const full = `${c.file ? c.file + ": " : ""}${c.name}`;
-    if (opts.filter && !full.includes(opts.filter)) continue;
+    if (opts.filters?.length && !opts.filters.some((f) => full.includes(f))) continue;
     if (c.options.skip) {
       summary.skipped++;
       log(`skip ${full}${typeof c.options.skip === "string" ? ` (${c.options.skip})` : ""}`);

@@ -1,5 +1,6 @@
 /**
- * Per-runtime test entry: `deno run -A test/run.ts [filter]` or `bun test/run.ts [filter]`.
+ * Per-runtime test entry: `deno run -A test/run.ts [filter...]` or `bun test/run.ts [filter...]`
+ * (a test runs when its file or name contains any filter).
  * Imports every `*_test.ts` under test/, runs them, and prints `N passed, N failed, N skipped`.
  */
 import { readdirSync, statSync } from "node:fs";
@@ -10,7 +11,7 @@ import { getRuntime } from "../src/runtime/serve.ts";
 
 const root = fileURLToPath(new URL(".", import.meta.url));
 const runtime = await getRuntime();
-const filter = runtime.args().find((a) => !a.startsWith("-"));
+const filters = runtime.args().filter((a) => !a.startsWith("-"));
 
 function findTests(dir: string): string[] {
   const out: string[] = [];
@@ -27,7 +28,7 @@ for (const file of findTests(root)) {
   await import(file);
 }
 
-const summary = await run({ filter, runtime: runtime.name });
+const summary = await run({ filters, runtime: runtime.name });
 if (summary.failures.length > 0) {
   console.log(`\nFailed on ${runtime.name}:`);
   for (const f of summary.failures) console.log(`  - ${f}`);

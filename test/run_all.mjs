@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm test`: runs the one runtime-neutral suite on Deno and on Bun (side by side), prefixes
 // their output, and ends with the combined line `N passed, N failed, N skipped`.
-// Usage: node test/run_all.mjs [filter] [--only=deno|bun]
+// Usage: node test/run_all.mjs [filter...] [--only=deno|bun]
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";

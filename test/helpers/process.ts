@@ -22,14 +22,11 @@ export interface Proc {
   kill(signal?: string): void;
 }
 
-export function start(
-  t: TestContext,
-  cmd: string,
-  args: string[],
-  env: Record<string, string> = {},
-  cwd = root,
-): Proc {
-  // Its own process group, so `npm start` (npm → sh → bun) can be stopped as a whole.
+/**
+ * `cmd` in its own process group (so `npm start` → sh → bun stops as a whole), its output
+ * captured. The caller stops it; tests use `start`, which does so at cleanup.
+ */
+export function spawnGroup(cmd: string, args: string[], env: Record<string, string> = {}, cwd = root): Proc {
   const child = spawn(cmd, args, { cwd, env: { ...process.env, NO_COLOR: "1", ...env }, detached: true });
   let out = "";
   child.stdout!.on("data", (d: Uint8Array) => (out += new TextDecoder().decode(d)));
@@ -37,13 +34,6 @@ export function start(
   const exited = new Promise<number | null>((r) => child.on("exit", (code: number | null) => r(code)));
   let done = false;
   exited.then(() => (done = true));
-  const killGroup = (signal: string) => {
-    if (!done) spawn("kill", ["-s", signal, "--", `-${child.pid}`]);
-  };
-  t.cleanup(async () => {
-    killGroup("KILL");
-    await exited;
-  });
   return {
     output: () => out,
     async waitFor(re, ms = 15_000) {
@@ -55,8 +45,26 @@ export function start(
       return match!;
     },
     exited,
-    kill: (signal = "TERM") => killGroup(signal),
+    kill(signal = "TERM") {
+      if (!done) spawn("kill", ["-s", signal, "--", `-${child.pid}`]);
+    },
   };
+}
+
+/** `spawnGroup`, killed (the whole group) when the test ends. */
+export function start(
+  t: TestContext,
+  cmd: string,
+  args: string[],
+  env: Record<string, string> = {},
+  cwd = root,
+): Proc {
+  const p = spawnGroup(cmd, args, env, cwd);
+  t.cleanup(async () => {
+    p.kill("KILL");
+    await p.exited;
+  });
+  return p;
 }
 
 /** `mod.ts` under the runtime running this suite (from `cwd`, default the repository). */

@@ -5,16 +5,14 @@
  * suite run, into a folder of its own (both runtimes run the suite at the same time).
  */
 import { test, type TestContext } from "../harness.ts";
-import { assert, assertEquals, assertMatch, waitFor } from "../assert.ts";
-import { spawn } from "node:child_process";
+import { assert, assertEquals, assertMatch } from "../assert.ts";
 import process from "node:process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
-import { fileURLToPath } from "node:url";
+import { type Proc, root, spawnGroup, start } from "../helpers/process.ts";
 import { emulate, openHttpStream, openRaw, type RawStream } from "../helpers/raw.ts";
 
-const root = fileURLToPath(new URL("../..", import.meta.url));
 const TIMEOUT = 60_000;
 
 let built: Promise<string> | undefined;
@@ -29,7 +27,7 @@ async function build(): Promise<string> {
   removeAtExit(dir);
   const out = join(dir, "sluice");
   const bun = join(root, "node_modules", ".bin", "bun");
-  const p = spawnProcess(bun, ["build", "--compile", "mod.ts", "--outfile", out], root);
+  const p = spawnGroup(bun, ["build", "--compile", "mod.ts", "--outfile", out]);
   const code = await p.exited;
   if (code !== 0) throw new Error(`bun build --compile exited with ${code}:\n${p.output()}`);
   return out;
@@ -41,30 +39,6 @@ function removeAtExit(dir: string): void {
   // One runtime's exit fires the process "exit" event, the other's the global "unload" event.
   process.on("exit", remove);
   globalThis.addEventListener?.("unload", remove);
-}
-
-interface Proc {
-  output(): string;
-  exited: Promise<number | null>;
-  kill(): void;
-}
-
-function spawnProcess(cmd: string, args: string[], cwd: string): Proc {
-  // Its own process group, so cleanup can stop it and anything it started.
-  const child = spawn(cmd, args, { cwd, env: { ...process.env, NO_COLOR: "1" }, detached: true });
-  let out = "";
-  child.stdout!.on("data", (d: Uint8Array) => (out += new TextDecoder().decode(d)));
-  child.stderr!.on("data", (d: Uint8Array) => (out += new TextDecoder().decode(d)));
-  const exited = new Promise<number | null>((r) => child.on("exit", (code: number | null) => r(code)));
-  let done = false;
-  exited.then(() => (done = true));
-  return {
-    output: () => out,
-    exited,
-    kill: () => {
-      if (!done) spawn("kill", ["-s", "KILL", "--", `-${child.pid}`]);
-    },
-  };
 }
 
 /** A user plugin as a team would drop it next to the binary: no imports, errors by shape. */
@@ -101,26 +75,20 @@ async function startBinary(t: TestContext, config: Record<string, unknown>): Pro
       ...config,
     }),
   );
-  const p = spawnProcess(
+  const p = start(
+    t,
     bin,
     ["--config", join(dir, "config.json"), "--port", "0", "--address", "127.0.0.1"],
+    {},
     dir,
   );
-  t.cleanup(async () => {
-    p.kill();
-    await p.exited;
-  });
   t.onFailure(() => `    --- binary output ---\n${p.output()}`);
   return { ...p, dir };
 }
 
 async function urlOf(p: Proc): Promise<string> {
-  const m = await waitFor<RegExpExecArray | undefined>(
-    () => /sluice started .*address=127\.0\.0\.1:(\d+)/.exec(p.output()) ?? undefined,
-    "the binary to start",
-    15_000,
-  );
-  return `http://127.0.0.1:${m![1]}`;
+  const m = await p.waitFor(/sluice started .*address=127\.0\.0\.1:(\d+)/);
+  return `http://127.0.0.1:${m[1]}`;
 }
 
 async function connect(t: TestContext, url: string, user?: string): Promise<RawStream> {
@@ -204,7 +172,7 @@ test("compiled binary: an invalid schema stops boot, naming the plugin and the n
 
 test("compiled binary: its own CLI mints a token; every transport, the API and metrics work", async (t) => {
   const bin = await binary();
-  const version = spawnProcess(bin, ["version"], root);
+  const version = spawnGroup(bin, ["version"]);
   assertEquals(await version.exited, 0);
   assert(/^sluice \d+\.\d+\.\d+ \(bun /.test(version.output()), version.output());
   const p = await startBinary(t, {
@@ -216,15 +184,20 @@ test("compiled binary: its own CLI mints a token; every transport, the API and m
     allow_subscribe_for_client: true,
   });
   const url = await urlOf(p);
-  const gen = spawnProcess(bin, [
-    "gentoken",
-    "--user",
-    "u1",
-    "--channels",
-    "news",
-    "--config",
-    join(p.dir, "config.json"),
-  ], p.dir);
+  const gen = spawnGroup(
+    bin,
+    [
+      "gentoken",
+      "--user",
+      "u1",
+      "--channels",
+      "news",
+      "--config",
+      join(p.dir, "config.json"),
+    ],
+    {},
+    p.dir,
+  );
   assertEquals(await gen.exited, 0);
   const token = gen.output().trim();
   const connect = JSON.stringify({ id: 1, connect: { token } });
