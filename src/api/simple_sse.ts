@@ -15,6 +15,7 @@ import type { Node, NodeClient } from "../core/node.ts";
 import type { Publication } from "../core/protocol.ts";
 import type { ConnInfo } from "../runtime/types.ts";
 import { StreamSink, textResponse } from "../transports/transport.ts";
+import { type HmacKeys, hmacKeys } from "../auth/hmac_keys.ts";
 import { signSimpleToken, SimpleTokenError, verifySimpleToken } from "../auth/simple_token.ts";
 import type { TimerHandle } from "../core/timers.ts";
 
@@ -58,11 +59,11 @@ function bytesOf(pub: Publication): Uint8Array {
 }
 
 export class SimpleSse {
-  private readonly secret: Uint8Array;
+  private readonly keys: HmacKeys;
   private readonly connections = new Set<SimpleConnection>();
 
   constructor(private readonly node: Node, private readonly opts: SimpleSseOptions) {
-    this.secret = encoder.encode(opts.secret);
+    this.keys = hmacKeys(opts.secret);
   }
 
   /** `GET /events/` on the client listener. */
@@ -74,7 +75,7 @@ export class SimpleSse {
     if (!token) return textResponse(401, "Unauthorized: no token (Authorization: Bearer, cookie or ?token=)");
     let claims;
     try {
-      claims = await verifySimpleToken(token, this.secret);
+      claims = await verifySimpleToken(token, this.keys);
     } catch (err) {
       const reason = err instanceof SimpleTokenError ? err.message : "invalid token";
       this.node.log.info("simple sse token refused", { reason });
@@ -146,7 +147,7 @@ export class SimpleSse {
       if (missing.length) return textResponse(400, `Bad Request: missing ${missing.join(", ")}`);
       if (!/^\d+$/.test(exp!)) return textResponse(400, "Bad Request: exp must be a whole number of seconds");
       if (userId === "*") return textResponse(400, "Bad Request: userId * is for emitting, not for tokens");
-      return new Response(await signSimpleToken({ userId, channel }, Number(exp), this.secret), {
+      return new Response(await signSimpleToken({ userId, channel }, Number(exp), this.keys), {
         headers: { "Content-Type": "text/plain; charset=utf-8" },
       });
     }

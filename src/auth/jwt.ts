@@ -9,6 +9,7 @@
  * to Centrifugo's codes: expired (109), invalid (3500 / 103), unavailable (100, key source down).
  */
 import { createRemoteJWKSet, errors as joseErrors, importSPKI, jwtVerify } from "jose";
+import { hmacKeys } from "./hmac_keys.ts";
 import type { CryptoKey, JWTPayload, JWTVerifyGetKey, ProtectedHeaderParameters } from "jose";
 import { parseOverride, type SubscribeOverride } from "../core/override.ts";
 
@@ -95,9 +96,7 @@ export class TokenVerifier {
       return;
     }
     const algorithms: string[] = [];
-    const hmac = config.token_hmac_secret_key
-      ? new TextEncoder().encode(config.token_hmac_secret_key)
-      : undefined;
+    const hmac = config.token_hmac_secret_key ? hmacKeys(config.token_hmac_secret_key) : undefined;
     if (hmac) algorithms.push(...HMAC_ALGS);
     const rsa = config.token_rsa_public_key ? keyCache(config.token_rsa_public_key) : undefined;
     if (rsa) algorithms.push(...RSA_ALGS);
@@ -107,7 +106,7 @@ export class TokenVerifier {
     if (algorithms.length === 0) return;
     this.getKey = (header: ProtectedHeaderParameters) => {
       const alg = header.alg ?? "";
-      if (hmac && HMAC_ALGS.includes(alg)) return hmac;
+      if (hmac && HMAC_ALGS.includes(alg)) return hmac(alg);
       if (rsa && RSA_ALGS.includes(alg)) return rsa(alg);
       if (ec && EC_ALGS.includes(alg)) return ec(alg);
       throw new InvalidTokenError(`algorithm ${alg} is not configured`);

@@ -7,6 +7,7 @@
  * `exp`.
  */
 import { compactVerify, SignJWT } from "jose";
+import type { HmacKeys } from "./hmac_keys.ts";
 
 export interface SimpleClaims {
   userId: string;
@@ -23,12 +24,14 @@ const ALGS = ["HS256", "HS384", "HS512"];
 
 export async function verifySimpleToken(
   token: string,
-  secret: Uint8Array,
+  keys: HmacKeys,
   now = Date.now() / 1000,
 ): Promise<SimpleClaims> {
   let payload: Record<string, unknown>;
   try {
-    const { payload: bytes } = await compactVerify(token, secret, { algorithms: ALGS });
+    const { payload: bytes } = await compactVerify(token, (header) => keys(header.alg ?? ""), {
+      algorithms: ALGS,
+    });
     payload = JSON.parse(new TextDecoder().decode(bytes));
   } catch {
     throw new SimpleTokenError("invalid token");
@@ -59,13 +62,13 @@ function numericDate(value: unknown, claim: string): number | undefined {
 }
 
 /** Signs a token like the original `/token/` endpoint: HS256, `exp` = now + ttl seconds. */
-export function signSimpleToken(
+export async function signSimpleToken(
   claims: { userId: string; channel: string },
   ttlSeconds: number,
-  secret: Uint8Array,
+  keys: HmacKeys,
 ) {
   return new SignJWT({ userId: claims.userId, channel: claims.channel })
     .setProtectedHeader({ alg: "HS256", typ: "JWT" })
     .setExpirationTime(Math.floor(Date.now() / 1000) + ttlSeconds)
-    .sign(secret);
+    .sign(await keys("HS256"));
 }

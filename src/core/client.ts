@@ -39,6 +39,7 @@ import { ResumeTracker } from "./resume.ts";
 import { ClientChannels, Gone } from "./client_channels.ts";
 import { connect, mapTokenError, unidirectionalDisconnect } from "./client_connect.ts";
 import type { ClientContext, RefreshResult } from "../plugins/types.ts";
+import type { ConnInfo } from "../runtime/types.ts";
 import { checkRefreshResult, jsonText } from "../plugins/results.ts";
 
 /** The downstream half of a connection, implemented by each transport. */
@@ -65,7 +66,8 @@ export interface ClientTransport {
 
 export interface ClientRequestInfo {
   headers: Headers;
-  remoteAddr?: string;
+  /** The runtime's connection (its remote address is looked up only when a hook asks). */
+  conn?: ConnInfo;
   /** `Last-Event-ID` of a reconnecting EventSource (uni_sse only). */
   lastEventId?: string | null;
 }
@@ -78,6 +80,8 @@ export interface Outcome {
 
 /** Commands a connection may have waiting before it is considered abusive. */
 const MAX_PENDING_COMMANDS = 256;
+/** The idle command chain, shared: one settled promise instead of one per connection. */
+const RESOLVED: Promise<void> = Promise.resolve();
 /** How soon a failed `onRefresh` is tried again. */
 const REFRESH_RETRY_MS = 10_000;
 
@@ -96,7 +100,7 @@ export class Client implements NodeClient, Actor {
   emulatedHeaders: Readonly<Record<string, string>> = {};
   readonly channels: ClientChannels;
   private logger?: Logger;
-  private chain: Promise<void> = Promise.resolve();
+  private chain: Promise<void> = RESOLVED;
   private pending = 0;
   private awaitingPong = false;
   private released = false;

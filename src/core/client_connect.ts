@@ -105,7 +105,7 @@ async function authenticate(client: Client, req: ConnectRequest): Promise<Creden
           id: client.id,
           transport: client.transport.name,
           headers: client.request.headers,
-          remoteAddr: client.request.remoteAddr,
+          remoteAddr: client.request.conn?.remoteAddr,
         },
         token: typeof req.token === "string" && req.token !== "" ? req.token : undefined,
         data: req.data,

@@ -106,7 +106,8 @@ export function encodeErrorReply(
  */
 export function jsonObject(fields: Record<string, unknown>, always: readonly string[] = []): string {
   const parts: string[] = [];
-  for (const [key, value] of Object.entries(fields)) {
+  for (const key in fields) {
+    const value = fields[key];
     if (!always.includes(key) && (value === undefined || value === false || value === 0 || value === "")) {
       continue;
     }

@@ -34,7 +34,7 @@ export function openBidirectionalStream(
     pingBytes: frame("{}", opts.framing),
     maxQueueBytes: node.config.client_queue_max_size,
   });
-  const client = new Client(node, sink, { headers: req.headers, remoteAddr: conn.remoteAddr });
+  const client = new Client(node, sink, { headers: req.headers, conn });
   sink.attach(client, conn);
   if (opts.preamble) sink.write(opts.preamble);
   try {

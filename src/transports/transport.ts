@@ -35,6 +35,7 @@ export class StreamSink implements ClientTransport {
   readonly pingBytes: Uint8Array;
   readonly eventIds: boolean;
   readonly stream: ReadableStream<Uint8Array>;
+  private readonly maxQueueBytes: number;
   private controller!: ReadableStreamDefaultController<Uint8Array>;
   private closed = false;
   private owner: { transportGone(): void } | undefined;
@@ -48,7 +49,8 @@ export class StreamSink implements ClientTransport {
     this.pingBytes = opts.pingBytes;
     this.eventIds = opts.eventIds ?? false;
     // The sink is its own underlying source (start/cancel below): no closures per connection.
-    this.stream = new ReadableStream<Uint8Array>(this, strategyFor(opts.maxQueueBytes));
+    this.maxQueueBytes = opts.maxQueueBytes;
+    this.stream = new ReadableStream<Uint8Array>(this, BYTES_NO_BUFFER);
   }
 
   /** UnderlyingSource.start */
@@ -74,7 +76,8 @@ export class StreamSink implements ClientTransport {
       this.gone(); // the reader is gone; the cancel callback may come later or never
       return true;
     }
-    return (this.controller.desiredSize ?? 0) >= 0;
+    // With a high-water mark of 0, desiredSize is minus the bytes waiting for the socket.
+    return -(this.controller.desiredSize ?? 0) <= this.maxQueueBytes;
   }
 
   /** Ends the response after everything queued has been handed to the runtime. */
@@ -119,24 +122,31 @@ export class StreamSink implements ClientTransport {
   }
 }
 
-const strategies = new Map<number, ByteLengthQueuingStrategy>();
+/**
+ * Queue size counted in bytes, high-water mark 0: the limit is checked in `write`, not given to
+ * the stream, because Bun sizes a response's native buffer by the high-water mark (1 MB of
+ * `client_queue_max_size` tripled an idle connection's memory). One object shared by every stream.
+ */
+const BYTES_NO_BUFFER = new ByteLengthQueuingStrategy({ highWaterMark: 0 });
 
-/** One queuing strategy object per limit, shared by every stream (they hold no state). */
-function strategyFor(maxQueueBytes: number): ByteLengthQueuingStrategy {
-  let s = strategies.get(maxQueueBytes);
-  if (!s) strategies.set(maxQueueBytes, s = new ByteLengthQueuingStrategy({ highWaterMark: maxQueueBytes }));
-  return s;
-}
+const NO_CACHE = {
+  "Cache-Control": "private, no-cache, no-store, must-revalidate, max-age=0, no-transform",
+  "Pragma": "no-cache",
+  "Expires": "0",
+  "X-Accel-Buffering": "no",
+} as const;
+const streamHeaderSets = new Map<string, Readonly<Record<string, string>>>();
 
-/** Headers Centrifugo sends on every streaming response. */
-export function streamHeaders(contentType?: string): Headers {
-  const h = new Headers({
-    "Cache-Control": "private, no-cache, no-store, must-revalidate, max-age=0, no-transform",
-    "Pragma": "no-cache",
-    "Expires": "0",
-    "X-Accel-Buffering": "no",
-  });
-  if (contentType) h.set("Content-Type", contentType);
+/**
+ * Headers Centrifugo sends on every streaming response: one frozen record per content type,
+ * copied by the `Response` (a `Headers` built per connection cost a few % of the connect rate).
+ */
+export function streamHeaders(contentType = ""): Readonly<Record<string, string>> {
+  let h = streamHeaderSets.get(contentType);
+  if (!h) {
+    h = Object.freeze(contentType ? { ...NO_CACHE, "Content-Type": contentType } : { ...NO_CACHE });
+    streamHeaderSets.set(contentType, h);
+  }
   return h;
 }
 

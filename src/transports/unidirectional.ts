@@ -58,7 +58,7 @@ export function openUnidirectionalStream(
   });
   const client = new Client(node, sink, {
     headers: req.headers,
-    remoteAddr: conn.remoteAddr,
+    conn,
     lastEventId: opts.lastEventId,
   });
   sink.attach(client, conn);
