@@ -1,6 +1,7 @@
 /** Signs test tokens with jose. */
 import { SignJWT } from "jose";
 import { SECRET } from "./server.ts";
+import type { TokenConfig } from "../../src/auth/jwt.ts";
 
 export interface TokenOptions {
   /** Seconds from now; negative = already expired; undefined = no exp claim. */
@@ -17,3 +18,17 @@ export function token(claims: Record<string, unknown>, opts: TokenOptions = {}):
 
 export const userToken = (user: string, ttl = 3600, extra: Record<string, unknown> = {}) =>
   token({ sub: user, ...extra }, { ttl });
+
+/** A TokenVerifier config with every key empty, then `over` (unit tests of jwt.ts). */
+export function tokenConfig(over: Partial<TokenConfig> = {}): TokenConfig {
+  return {
+    token_hmac_secret_key: "",
+    token_rsa_public_key: "",
+    token_ecdsa_public_key: "",
+    token_jwks_public_endpoint: "",
+    token_audience: "",
+    token_issuer: "",
+    token_user_id_claim: "",
+    ...over,
+  };
+}

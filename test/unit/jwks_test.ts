@@ -12,25 +12,14 @@ import { test, type TestContext } from "../harness.ts";
 import { assert, assertEquals, assertRejects } from "../assert.ts";
 import {
   InvalidTokenError,
-  type TokenConfig,
   TokenExpiredError,
   TokenVerifier,
   TokenVerifierUnavailableError,
 } from "../../src/auth/jwt.ts";
+import { tokenConfig } from "../helpers/tokens.ts";
 import { getRuntime, type Listener } from "../../src/runtime/serve.ts";
 
-function cfg(over: Partial<TokenConfig> = {}): TokenConfig {
-  return {
-    token_hmac_secret_key: "",
-    token_rsa_public_key: "",
-    token_ecdsa_public_key: "",
-    token_jwks_public_endpoint: "",
-    token_audience: "",
-    token_issuer: "",
-    token_user_id_claim: "",
-    ...over,
-  };
-}
+const cfg = tokenConfig;
 
 const nowSec = () => Math.floor(Date.now() / 1000);
 const JWKS_PATH = "/.well-known/jwks.json";

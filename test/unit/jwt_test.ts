@@ -14,22 +14,12 @@ import {
   TokenVerifier,
   TokenVerifierUnavailableError,
 } from "../../src/auth/jwt.ts";
+import { tokenConfig } from "../helpers/tokens.ts";
 
 const SECRET = "unit-test-hmac-secret-0123456789";
 const enc = new TextEncoder();
 
-function cfg(over: Partial<TokenConfig> = {}): TokenConfig {
-  return {
-    token_hmac_secret_key: "",
-    token_rsa_public_key: "",
-    token_ecdsa_public_key: "",
-    token_jwks_public_endpoint: "",
-    token_audience: "",
-    token_issuer: "",
-    token_user_id_claim: "",
-    ...over,
-  };
-}
+const cfg = tokenConfig;
 
 const hmacVerifier = (over: Partial<TokenConfig> = {}) =>
   new TokenVerifier(cfg({ token_hmac_secret_key: SECRET, ...over }));
