@@ -9,17 +9,12 @@
  * node (another node, reached through the broker) did not answer in time.
  */
 import type { Node } from "../core/node.ts";
-import { BodyTooLargeError, readBodyLimited, textResponse } from "./transport.ts";
+import { readRequestBody, textResponse } from "./transport.ts";
 
 export async function emulationHandler(req: Request, node: Node): Promise<Response> {
   if (req.method !== "POST") return textResponse(405, "Method Not Allowed", { Allow: "POST, OPTIONS" });
-  let text: string;
-  try {
-    text = await readBodyLimited(req, node.config.emulation_max_request_body_size);
-  } catch (err) {
-    if (err instanceof BodyTooLargeError) return textResponse(413, "Request Entity Too Large");
-    return textResponse(499, "Client Closed Request");
-  }
+  const text = await readRequestBody(req, node.config.emulation_max_request_body_size);
+  if (text instanceof Response) return text;
   let body: unknown;
   try {
     body = JSON.parse(text);

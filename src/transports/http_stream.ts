@@ -7,7 +7,7 @@
 import type { Node } from "../core/node.ts";
 import type { ConnInfo } from "../runtime/types.ts";
 import { openBidirectionalStream } from "./bidirectional.ts";
-import { BodyTooLargeError, readBodyLimited, textResponse } from "./transport.ts";
+import { readRequestBody, textResponse } from "./transport.ts";
 
 export async function httpStreamHandler(req: Request, node: Node, conn: ConnInfo): Promise<Response> {
   if (req.method !== "POST") return textResponse(405, "Method Not Allowed", { Allow: "POST, OPTIONS" });
@@ -15,13 +15,8 @@ export async function httpStreamHandler(req: Request, node: Node, conn: ConnInfo
     // Protobuf framing is not implemented yet; refuse clearly rather than misread the body.
     return textResponse(415, "Unsupported Media Type: only the JSON protocol is available");
   }
-  let body: string;
-  try {
-    body = await readBodyLimited(req, node.config.http_stream_max_request_body_size);
-  } catch (err) {
-    if (err instanceof BodyTooLargeError) return textResponse(413, "Request Entity Too Large");
-    return textResponse(499, "Client Closed Request");
-  }
+  const body = await readRequestBody(req, node.config.http_stream_max_request_body_size);
+  if (body instanceof Response) return body;
   return openBidirectionalStream(node, req, conn, body, {
     name: "http_stream",
     framing: "ndjson",

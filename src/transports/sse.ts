@@ -6,7 +6,7 @@
 import type { Node } from "../core/node.ts";
 import type { ConnInfo } from "../runtime/types.ts";
 import { openBidirectionalStream } from "./bidirectional.ts";
-import { BodyTooLargeError, readBodyLimited, textResponse } from "./transport.ts";
+import { readRequestBody, textResponse } from "./transport.ts";
 
 const PREAMBLE = new TextEncoder().encode("\r\n");
 
@@ -16,12 +16,9 @@ export async function sseHandler(req: Request, node: Node, conn: ConnInfo): Prom
     body = new URL(req.url).searchParams.get("cf_connect") ?? "";
     if (body === "") return textResponse(400, "Bad Request: cf_connect parameter is required");
   } else if (req.method === "POST") {
-    try {
-      body = await readBodyLimited(req, node.config.sse_max_request_body_size);
-    } catch (err) {
-      if (err instanceof BodyTooLargeError) return textResponse(413, "Request Entity Too Large");
-      return textResponse(499, "Client Closed Request");
-    }
+    const read = await readRequestBody(req, node.config.sse_max_request_body_size);
+    if (read instanceof Response) return read;
+    body = read;
   } else {
     return textResponse(405, "Method Not Allowed", { Allow: "GET, POST" });
   }

@@ -181,6 +181,19 @@ export async function readBodyLimited(req: Request, limit: number): Promise<stri
   return new TextDecoder().decode(all);
 }
 
+/**
+ * A connection request's body, or the response that refuses it: 413 over `limit` bytes, 499 when
+ * the client went away while sending it.
+ */
+export async function readRequestBody(req: Request, limit: number): Promise<string | Response> {
+  try {
+    return await readBodyLimited(req, limit);
+  } catch (err) {
+    if (err instanceof BodyTooLargeError) return textResponse(413, "Request Entity Too Large");
+    return textResponse(499, "Client Closed Request");
+  }
+}
+
 export function textResponse(status: number, text: string, headers?: HeadersInit): Response {
   const h = new Headers(headers);
   h.set("Content-Type", "text/plain; charset=utf-8");

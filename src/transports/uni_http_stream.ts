@@ -7,19 +7,14 @@ import type { Node } from "../core/node.ts";
 import type { ConnInfo } from "../runtime/types.ts";
 import { frame } from "../core/codec.ts";
 import { openUnidirectionalStream, parseConnectRequest } from "./unidirectional.ts";
-import { BodyTooLargeError, readBodyLimited, textResponse } from "./transport.ts";
+import { readRequestBody, textResponse } from "./transport.ts";
 
 const PING = frame("{}", "ndjson");
 
 export async function uniHttpStreamHandler(req: Request, node: Node, conn: ConnInfo): Promise<Response> {
   if (req.method !== "POST") return textResponse(405, "Method Not Allowed", { Allow: "POST, OPTIONS" });
-  let text: string;
-  try {
-    text = await readBodyLimited(req, node.config.uni_http_stream_max_request_body_size);
-  } catch (err) {
-    if (err instanceof BodyTooLargeError) return textResponse(413, "Request Entity Too Large");
-    return textResponse(499, "Client Closed Request");
-  }
+  const text = await readRequestBody(req, node.config.uni_http_stream_max_request_body_size);
+  if (text instanceof Response) return text;
   const connect = parseConnectRequest(node, text);
   if (connect instanceof Response) return connect;
   return openUnidirectionalStream(node, req, conn, connect, {

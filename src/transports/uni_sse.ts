@@ -9,7 +9,7 @@
 import type { Node } from "../core/node.ts";
 import type { ConnInfo } from "../runtime/types.ts";
 import { openUnidirectionalStream, parseConnectRequest } from "./unidirectional.ts";
-import { BodyTooLargeError, readBodyLimited, textResponse } from "./transport.ts";
+import { readRequestBody, textResponse } from "./transport.ts";
 
 const encoder = new TextEncoder();
 const PREAMBLE = encoder.encode("\r\n");
@@ -30,12 +30,9 @@ export async function uniSseHandler(req: Request, node: Node, conn: ConnInfo): P
   if (req.method === "GET") {
     text = url.searchParams.get("cf_connect") ?? "";
   } else if (req.method === "POST") {
-    try {
-      text = await readBodyLimited(req, node.config.uni_sse_max_request_body_size);
-    } catch (err) {
-      if (err instanceof BodyTooLargeError) return textResponse(413, "Request Entity Too Large");
-      return textResponse(499, "Client Closed Request");
-    }
+    const read = await readRequestBody(req, node.config.uni_sse_max_request_body_size);
+    if (read instanceof Response) return read;
+    text = read;
   } else {
     return textResponse(405, "Method Not Allowed", { Allow: "GET, POST" });
   }
