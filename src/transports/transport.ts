@@ -7,6 +7,7 @@
 import type { ClientTransport } from "../core/client.ts";
 import { type Framing, type Shape, shapeOf } from "../core/codec.ts";
 import type { ConnInfo } from "../runtime/types.ts";
+import { type Flushable, flushQueue } from "./flush_queue.ts";
 
 export interface SinkOptions {
   name: string;
@@ -20,13 +21,16 @@ export interface SinkOptions {
 }
 
 /**
- * One connection's outgoing stream. Bytes go straight into the `ReadableStream` (no promise or
- * microtask per message — this is the fan-out hot path); the stream's own queue, measured in
- * bytes, is the bounded client queue: when the reader (the runtime writing to the socket) falls
- * more than `maxQueueBytes` behind, `write` returns false and the client disconnects itself as
- * slow; `abort` then drops the queue and resets the connection.
+ * One connection's outgoing stream and the bounded client queue in front of it.
+ *
+ * Writes collect here during an I/O turn and go into the `ReadableStream` as one chunk when the
+ * turn ends (see flush_queue.ts: the runtime's cost is per chunk, not per byte). No promise or
+ * microtask per message: this is the fan-out hot path. The bytes written and not yet taken by the
+ * runtime (collected here, plus the stream's own queue, measured in bytes) are the client queue:
+ * past `maxQueueBytes`, `write` returns false and the client disconnects itself as slow; `abort`
+ * then drops the queue and resets the connection.
  */
-export class StreamSink implements ClientTransport {
+export class StreamSink implements ClientTransport, Flushable {
   readonly name: string;
   readonly unidirectional: boolean;
   readonly emulation: boolean;
@@ -38,6 +42,11 @@ export class StreamSink implements ClientTransport {
   private readonly maxQueueBytes: number;
   private controller!: ReadableStreamDefaultController<Uint8Array>;
   private closed = false;
+  /** The first chunk written this turn (kept as it is: a lone message is shared, not copied). */
+  private first: Uint8Array | undefined;
+  /** Chunks after the first, only when a turn brought more than one. */
+  private more: Uint8Array[] | undefined;
+  private collectedBytes = 0;
   private owner: { transportGone(): void } | undefined;
 
   constructor(opts: SinkOptions) {
@@ -70,21 +79,35 @@ export class StreamSink implements ClientTransport {
 
   write(bytes: Uint8Array): boolean {
     if (this.closed) return true;
-    try {
-      this.controller.enqueue(bytes);
-    } catch {
-      this.gone(); // the reader is gone; the cancel callback may come later or never
-      return true;
+    if (this.first === undefined) {
+      this.first = bytes;
+      flushQueue.add(this);
+    } else {
+      (this.more ??= []).push(bytes);
     }
-    // With a high-water mark of 0, desiredSize is minus the bytes waiting for the socket.
-    return -(this.controller.desiredSize ?? 0) <= this.maxQueueBytes;
+    this.collectedBytes += bytes.byteLength;
+    // With a high-water mark of 0, desiredSize is minus the bytes the runtime has not taken yet.
+    return this.collectedBytes - (this.controller.desiredSize ?? 0) <= this.maxQueueBytes;
   }
 
-  /** Ends the response after everything queued has been handed to the runtime. */
+  /** Hands what this turn collected to the runtime, as one chunk (flush_queue.ts calls it). */
+  flush(): void {
+    const chunk = this.takeCollected();
+    if (chunk === undefined || this.closed) return;
+    try {
+      this.controller.enqueue(chunk);
+    } catch {
+      this.gone(); // the reader is gone; the cancel callback may come later or never
+    }
+  }
+
+  /** Ends the response after everything written has been handed to the runtime. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    const chunk = this.takeCollected();
     try {
+      if (chunk !== undefined) this.controller.enqueue(chunk);
       this.controller.close();
     } catch {
       // already closed by the reader
@@ -95,12 +118,33 @@ export class StreamSink implements ClientTransport {
   abort(): void {
     if (this.closed) return;
     this.closed = true;
+    this.takeCollected();
     try {
       // An error without a reason: the runtime resets the connection and logs nothing.
       this.controller.error(undefined);
     } catch {
       // already closed
     }
+  }
+
+  /** The bytes collected since the last flush as one chunk (undefined when there are none). */
+  private takeCollected(): Uint8Array | undefined {
+    const first = this.first;
+    if (first === undefined) return undefined;
+    const more = this.more;
+    const size = this.collectedBytes;
+    this.first = undefined;
+    this.more = undefined;
+    this.collectedBytes = 0;
+    if (more === undefined) return first;
+    const joined = new Uint8Array(size);
+    joined.set(first, 0);
+    let at = first.byteLength;
+    for (const part of more) {
+      joined.set(part, at);
+      at += part.byteLength;
+    }
+    return joined;
   }
 
   /**
@@ -116,6 +160,7 @@ export class StreamSink implements ClientTransport {
   /** The reader went away; the owner hears of it once (whichever signal comes first). */
   private gone(): void {
     this.closed = true;
+    this.takeCollected();
     const owner = this.owner;
     this.owner = undefined;
     owner?.transportGone();
