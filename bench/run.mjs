@@ -6,7 +6,8 @@
 //   node bench/run.mjs --only=fanout,idle --servers=sluice-bun,nchan --json=out.json
 //
 // Scenarios: fanout, idle, connect, many. Servers: sluice-bun, sluice-deno, nchan, bare-bun,
-// bare-deno. Every server runs alone, one after another, fresh for every measurement; load comes
+// bare-deno, and (fanout and many only, unless named in --servers) sink-bun, sink-deno: the bare
+// loop writing through Sluice's StreamSink. Every server runs alone, one after another, fresh for every measurement; load comes
 // from bench/load_client.mjs workers (raw TCP, ≤ 9000 connections each) and publishes from this
 // process, all on 127.0.0.1. Figures are measured and reported, never asserted. See bench/README.md.
 import { execFileSync, spawn } from "node:child_process";
@@ -27,7 +28,9 @@ const BIN = {
     "nginx",
 };
 const NCHAN_MODULE = process.env.NCHAN_MODULE ?? "/usr/lib/nginx/modules/ngx_nchan_module.so";
-const ALL_SERVERS = ["sluice-bun", "sluice-deno", "nchan", "bare-bun", "bare-deno"];
+const ALL_SERVERS = ["sluice-bun", "sluice-deno", "nchan", "bare-bun", "bare-deno", "sink-bun", "sink-deno"];
+/** The sink-* loops differ from bare-* only in how they write: measured where writes dominate. */
+const WRITE_SCENARIOS = ["fanout", "many"];
 const ALL_SCENARIOS = ["fanout", "idle", "connect", "many"];
 
 // ---------------------------------------------------------------------------------------------
@@ -48,6 +51,8 @@ const QUICK = flag("quick");
 const VERBOSE = flag("verbose");
 const SCENARIOS = (opt("only") ?? ALL_SCENARIOS.join(",")).split(",").filter(Boolean);
 const SERVERS = (opt("servers") ?? ALL_SERVERS.join(",")).split(",").filter(Boolean);
+const serversFor = (scenario) =>
+  SERVERS.filter((s) => !s.startsWith("sink-") || opt("servers") || WRITE_SCENARIOS.includes(scenario));
 const JSON_FILE = opt("json");
 const PER_WORKER = Math.min(9000, Number(opt("per-worker") ?? 5000));
 const PAYLOAD = Number(opt("payload") ?? 64); // bytes of padding in every message, besides "t"
@@ -526,11 +531,10 @@ async function startServer(name) {
     writeFileSync(cfg, JSON.stringify(sluiceConfig(port), null, 2));
     const args = rt === "bun" ? ["mod.ts", "--config", cfg] : ["run", "-A", "mod.ts", "--config", cfg];
     proc = startProcess(BIN[rt], args, { env: { ...process.env, NO_COLOR: "1" } });
-  } else if (kind === "bare") {
+  } else if (kind === "bare" || kind === "sink") {
     const script = join("bench", "servers", "bare_sse.ts");
-    const args = rt === "bun"
-      ? [script, "--port", String(port)]
-      : ["run", "-A", script, "--port", String(port)];
+    const loop = [script, "--port", String(port), ...(kind === "sink" ? ["--sink"] : [])];
+    const args = rt === "bun" ? loop : ["run", "-A", ...loop];
     proc = startProcess(BIN[rt], args, { env: { ...process.env, NO_COLOR: "1" } });
   } else {
     const tpl = readFileSync(join(BENCH, "servers", "nchan.conf.template"), "utf8");
@@ -1416,6 +1420,7 @@ function computeRatios(results) {
     if (bs) add(metric, bv, `${bs} (best)`, get("nchan"), "nchan", higherBetter);
     for (const [s, v] of vals) {
       add(metric, v, s, get(s.replace("sluice", "bare")), s.replace("sluice", "bare"), higherBetter);
+      add(metric, v, s, get(s.replace("sluice", "sink")), s.replace("sluice", "sink"), higherBetter);
     }
   };
   if (R.fanout) {
@@ -1472,6 +1477,7 @@ function targets(results) {
   const i = P.fanout.sizes.length - 1;
   const SL = ["sluice-bun", "sluice-deno"];
   const bareOf = (s) => s.replace("sluice", "bare");
+  const sinkOf = (s) => s.replace("sluice", "sink");
   const fmtP99 = (r) =>
     !r?.steady
       ? "—"
@@ -1491,11 +1497,12 @@ function targets(results) {
       );
     }
     for (const [s, v] of cand) {
-      const bare = dps(bareOf(s));
-      if (bare) {
+      for (const floor of [bareOf(s), sinkOf(s)]) {
+        const f = dps(floor);
+        if (!f) continue;
         out.push(
-          `${s} within 10% of ${bareOf(s)} deliveries/s at ${big}: ${(v / bare * 100).toFixed(0)}% → ${
-            v >= 0.9 * bare ? "met" : "not met"
+          `${s} within 10% of ${floor} deliveries/s at ${big}: ${(v / f * 100).toFixed(0)}% → ${
+            v >= 0.9 * f ? "met" : "not met"
           }`,
         );
       }
@@ -1557,7 +1564,7 @@ async function main() {
   for (const sc of SCENARIOS) {
     log(`\n== ${sc}`);
     results.scenarios[sc] = {};
-    for (const s of SERVERS) {
+    for (const s of serversFor(sc)) {
       const t0 = now();
       try {
         results.scenarios[sc][s] = await RUNNERS[sc](s);

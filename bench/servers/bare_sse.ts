@@ -9,9 +9,15 @@
  *   GET  /health                    → 200 {}
  *
  * A `: ping` comment goes to every stream every 25 s (heartbeats on, as Sluice and nchan).
+ *
+ * `--sink`: write through Sluice's `StreamSink` instead of enqueueing each message (the `sink-*`
+ * servers of bench/run.mjs). The sink joins what a connection got during one I/O turn into one
+ * chunk, as Sluice does; with it, Sluice / this loop is the cost of the protocol alone, at an equal
+ * write strategy.
  * Run: `bun bench/servers/bare_sse.ts --port 9000` or `deno run -A bench/servers/bare_sse.ts --port 9000`.
  */
-import { getRuntime } from "../../src/runtime/serve.ts";
+import { type ConnInfo, getRuntime } from "../../src/runtime/serve.ts";
+import { StreamSink } from "../../src/transports/transport.ts";
 
 const runtime = await getRuntime();
 const args = runtime.args();
@@ -22,15 +28,19 @@ const arg = (name: string, fallback: string): string => {
 const port = Number(arg("port", "8000"));
 const hostname = arg("host", "127.0.0.1");
 const pingMs = Number(arg("ping", "25")) * 1000;
+const viaSink = args.includes("--sink");
 
 const encoder = new TextEncoder();
 const HELLO = encoder.encode(": ok\n\n");
 const PING = encoder.encode(": ping\n\n");
 const HEADERS = { "Content-Type": "text/event-stream", "Cache-Control": "no-cache" };
 
-type Controller = ReadableStreamDefaultController<Uint8Array>;
+/** Where a stream's bytes go: its controller, or a StreamSink (`--sink`). */
+interface Writer {
+  enqueue(bytes: Uint8Array): void;
+}
 interface Sub {
-  controller: Controller;
+  controller: Writer;
   channels: string[];
   gone: boolean;
 }
@@ -67,6 +77,33 @@ function whenClosed(conn: unknown, fn: () => void): void {
   else c.closed?.then(fn, fn);
 }
 
+function register(controller: Writer, names: string[]): Sub {
+  const sub: Sub = { controller, channels: names, gone: false };
+  subs.add(sub);
+  for (const name of names) {
+    let set = channels.get(name);
+    if (!set) channels.set(name, set = new Set());
+    set.add(sub);
+  }
+  return sub;
+}
+
+/** `--sink`: the same subscription, its bytes written through Sluice's StreamSink. */
+function subscribeViaSink(names: string[], conn: ConnInfo): Response {
+  const sink = new StreamSink({
+    name: "bare",
+    unidirectional: true,
+    emulation: false,
+    framing: "sse",
+    pingBytes: PING,
+    maxQueueBytes: 1 << 20,
+  });
+  const sub = register({ enqueue: (bytes) => sink.write(bytes) }, names);
+  sink.write(HELLO);
+  sink.attach({ transportGone: () => drop(sub) }, conn);
+  return new Response(sink.stream, { headers: HEADERS });
+}
+
 setInterval(() => {
   for (const sub of subs) send(sub, PING);
 }, pingMs);
@@ -78,16 +115,11 @@ await runtime.listen({
     const url = new URL(req.url);
     if (req.method === "GET" && url.pathname === "/sub") {
       const names = url.searchParams.getAll("channel");
+      if (viaSink) return subscribeViaSink(names, conn);
       let sub!: Sub;
       const stream = new ReadableStream<Uint8Array>({
         start(controller) {
-          sub = { controller, channels: names, gone: false };
-          subs.add(sub);
-          for (const name of names) {
-            let set = channels.get(name);
-            if (!set) channels.set(name, set = new Set());
-            set.add(sub);
-          }
+          sub = register(controller, names);
           controller.enqueue(HELLO);
         },
         cancel() {

@@ -47,6 +47,8 @@ export class StreamSink implements ClientTransport, Flushable {
   /** Chunks after the first, only when a turn brought more than one. */
   private more: Uint8Array[] | undefined;
   private collectedBytes = 0;
+  /** Bytes in the stream the runtime had not taken at this turn's first write. */
+  private unreadBytes = 0;
   private owner: { transportGone(): void } | undefined;
 
   constructor(opts: SinkOptions) {
@@ -82,12 +84,15 @@ export class StreamSink implements ClientTransport, Flushable {
     if (this.first === undefined) {
       this.first = bytes;
       flushQueue.add(this);
+      // With a high-water mark of 0, desiredSize is minus the bytes the runtime has not taken
+      // yet. Read once per turn, not per message: if the runtime takes some during the turn,
+      // the check only errs towards the limit.
+      this.unreadBytes = -(this.controller.desiredSize ?? 0);
     } else {
       (this.more ??= []).push(bytes);
     }
     this.collectedBytes += bytes.byteLength;
-    // With a high-water mark of 0, desiredSize is minus the bytes the runtime has not taken yet.
-    return this.collectedBytes - (this.controller.desiredSize ?? 0) <= this.maxQueueBytes;
+    return this.collectedBytes + this.unreadBytes <= this.maxQueueBytes;
   }
 
   /** Hands what this turn collected to the runtime, as one chunk (flush_queue.ts calls it). */
