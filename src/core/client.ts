@@ -305,9 +305,12 @@ export class Client implements NodeClient, Actor {
 
   private enqueue(fn: () => Promise<void>): Promise<void> {
     this.pending++;
-    const run = this.chain.then(fn).catch((err) => {
+    const run: Promise<void> = this.chain.then(fn).catch((err) => {
       this.log.error("command processing failed", { err });
-    }).finally(() => this.pending--);
+    }).finally(() => {
+      // Idle again: back to the shared settled promise, so an idle connection keeps none.
+      if (--this.pending === 0 && this.chain === run) this.chain = RESOLVED;
+    });
     this.chain = run;
     return run;
   }

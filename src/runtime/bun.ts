@@ -9,6 +9,40 @@ import os from "node:os";
 // deno-lint-ignore no-explicit-any
 const B = (globalThis as any).Bun;
 
+/** The parts of Bun's server a request needs. */
+interface BunServer {
+  requestIP?(req: Request): { address: string } | null;
+  timeout(req: Request, seconds: number): void;
+}
+
+const ONCE = { once: true };
+
+/**
+ * A request's connection. A class, not an object literal with closures: it lives as long as the
+ * connection (clients keep it for hooks), so its methods should not cost memory per connection.
+ */
+class BunConn implements ConnInfo {
+  constructor(private readonly req: Request, private readonly srv: BunServer) {}
+
+  get remoteAddr(): string | undefined {
+    return this.srv.requestIP?.(this.req)?.address;
+  }
+
+  onClose(fn: () => void): void {
+    const signal = this.req.signal;
+    if (signal.aborted) fn();
+    else signal.addEventListener("abort", fn, ONCE);
+  }
+
+  /**
+   * Bun closes connections idle for `idleTimeout` (10 s by default), and a stream that is only
+   * pinged every 25 s looks idle; 0 disables the timeout for this request only.
+   */
+  holdOpen(): void {
+    this.srv.timeout(this.req, 0);
+  }
+}
+
 export const bunRuntime: Runtime = {
   name: "bun",
   version: B?.version ?? "unknown",
@@ -16,21 +50,8 @@ export const bunRuntime: Runtime = {
     const server = B.serve({
       port: opts.port,
       hostname: opts.hostname,
-      // deno-lint-ignore no-explicit-any
-      fetch(req: Request, srv: any) {
-        const conn: ConnInfo = {
-          get remoteAddr() {
-            return srv.requestIP?.(req)?.address;
-          },
-          onClose(fn) {
-            if (req.signal.aborted) fn();
-            else req.signal.addEventListener("abort", fn, { once: true });
-          },
-          // Bun closes connections idle for `idleTimeout` (10 s by default), and a stream that is
-          // only pinged every 25 s looks idle; 0 disables the timeout for this request only.
-          holdOpen: () => srv.timeout(req, 0),
-        };
-        return opts.handler(req, conn);
+      fetch(req: Request, srv: BunServer) {
+        return opts.handler(req, new BunConn(req, srv));
       },
       error: () => new Response("internal server error", { status: 500 }),
     });

@@ -7,6 +7,34 @@ import type { ConnInfo, Listener, ListenOptions, Runtime, SignalName } from "./t
 // deno-lint-ignore no-explicit-any
 const D = (globalThis as any).Deno;
 
+/** What `Deno.serve` tells a handler about the request's connection. */
+interface DenoServeInfo {
+  remoteAddr?: { hostname?: string };
+  completed?: Promise<void>;
+}
+
+/**
+ * A request's connection. A class, not an object literal with closures: it lives as long as the
+ * connection (clients keep it for hooks), so its methods should not cost memory per connection.
+ */
+class DenoConn implements ConnInfo {
+  constructor(private readonly info: DenoServeInfo | undefined) {}
+
+  get remoteAddr(): string | undefined {
+    return this.info?.remoteAddr?.hostname;
+  }
+
+  /**
+   * `completed` settles when the response is done or the connection dropped; using it (not
+   * request.signal) avoids Deno's legacy-abort warning.
+   */
+  onClose(fn: () => void): void {
+    this.info?.completed?.then(fn, fn);
+  }
+
+  holdOpen(): void {}
+}
+
 export const denoRuntime: Runtime = {
   name: "deno",
   version: D?.version?.deno ?? "unknown",
@@ -21,17 +49,7 @@ export const denoRuntime: Runtime = {
             // Errors thrown by handlers are logged by the server layer; answer plainly here.
             onError: () => new Response("internal server error", { status: 500 }),
           },
-          // deno-lint-ignore no-explicit-any
-          (req: Request, info: any) => {
-            const conn: ConnInfo = {
-              remoteAddr: info?.remoteAddr?.hostname,
-              // `completed` settles when the response is done or the connection dropped; using it
-              // (not request.signal) avoids Deno's legacy-abort warning.
-              onClose: (fn) => void info?.completed?.then(fn, fn),
-              holdOpen: noop,
-            };
-            return opts.handler(req, conn);
-          },
+          (req: Request, info: DenoServeInfo) => opts.handler(req, new DenoConn(info)),
         );
         let shutdown: Promise<void> | undefined;
         resolve({
@@ -64,5 +82,3 @@ export const denoRuntime: Runtime = {
   },
   hostname: () => D.hostname(),
 };
-
-function noop(): void {}
