@@ -9,7 +9,8 @@
 // bare-deno, and (fanout and many only, unless named in --servers) sink-bun, sink-deno: the bare
 // loop writing through Sluice's StreamSink. Every server runs alone, one after another, fresh for
 // every measurement; load comes from bench/load_client.mjs workers (raw TCP, ≤ 9000 connections
-// each) and publishes from this process, all on 127.0.0.1. Figures are measured and reported, never asserted. See bench/README.md.
+// each) and publishes from this process, all on 127.0.0.1. Figures are measured and reported,
+// never asserted. See bench/README.md.
 import { execFileSync, spawn } from "node:child_process";
 import http from "node:http";
 import net from "node:net";
