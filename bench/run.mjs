@@ -825,6 +825,7 @@ function cpuMeter(server, fleet) {
       machineBusy: round((m1[0] - m0[0]) / total * 100, 0),
       softirq: round((m1[1] - m0[1]) / total * 100, 0),
       serverCpu: round((server.cpu() - s0) / wall * 100, 0),
+      serverCpuSeconds: round(server.cpu() - s0, 3),
       clientCpu: round((fleet.cpu() - c0) / wall * 100, 0),
       publisherCpu: round((p.user + p.system) / 1e4 / wall, 0),
     };
@@ -874,6 +875,8 @@ async function fanout(name) {
           deliveriesPerSec: span ? round(rep.msgs / span, 0) : null,
           ...latStats(rep.lat),
           ...cpu,
+          // what one delivery cost the server, whoever was the bottleneck (clock ticks: ±10 ms)
+          serverUsPerDelivery: rep.msgs ? round(cpu.serverCpuSeconds * 1e6 / rep.msgs, 2) : null,
         };
         await fleet.reset();
 
@@ -1193,7 +1196,7 @@ function render(results) {
     for (const s of SERVERS) {
       for (const r of R.fanout[s] ?? []) {
         if (r.error) {
-          cap.push([s, "error: " + r.error.slice(0, 70), ...Array(10).fill(null)]);
+          cap.push([s, "error: " + r.error.slice(0, 70), ...Array(11).fill(null)]);
           lat.push([s, "error (above)", ...Array(9).fill(null)]);
           continue;
         }
@@ -1206,6 +1209,7 @@ function render(results) {
           pct(b.ratio),
           b.seconds?.toFixed(2),
           k(b.deliveriesPerSec),
+          b.serverUsPerDelivery?.toFixed(2),
           ms(b.p50),
           ms(b.p99),
           `${b.serverCpu}/${b.clientCpu}/${b.publisherCpu}%`,
@@ -1240,6 +1244,7 @@ function render(results) {
           "delivered",
           "seconds",
           "deliv/s",
+          "srv µs/deliv",
           "p50 ms",
           "p99 ms",
           "CPU srv/cli/pub",
