@@ -123,7 +123,7 @@ export class StreamSink implements ClientTransport, Flushable {
   abort(): void {
     if (this.closed) return;
     this.closed = true;
-    this.takeCollected();
+    this.dropCollected();
     try {
       // An error without a reason: the runtime resets the connection and logs nothing.
       this.controller.error(undefined);
@@ -135,21 +135,19 @@ export class StreamSink implements ClientTransport, Flushable {
   /** The bytes collected since the last flush as one chunk (undefined when there are none). */
   private takeCollected(): Uint8Array | undefined {
     const first = this.first;
-    if (first === undefined) return undefined;
     const more = this.more;
     const size = this.collectedBytes;
+    this.dropCollected();
+    if (first === undefined || more === undefined) return first;
+    more.unshift(first);
+    return joinBytes(more, size);
+  }
+
+  /** Forgets the collected bytes without joining them (the stream is ending without them). */
+  private dropCollected(): void {
     this.first = undefined;
     this.more = undefined;
     this.collectedBytes = 0;
-    if (more === undefined) return first;
-    const joined = new Uint8Array(size);
-    joined.set(first, 0);
-    let at = first.byteLength;
-    for (const part of more) {
-      joined.set(part, at);
-      at += part.byteLength;
-    }
-    return joined;
   }
 
   /**
@@ -165,7 +163,7 @@ export class StreamSink implements ClientTransport, Flushable {
   /** The reader went away; the owner hears of it once (whichever signal comes first). */
   private gone(): void {
     this.closed = true;
-    this.takeCollected();
+    this.dropCollected();
     const owner = this.owner;
     this.owner = undefined;
     owner?.transportGone();
@@ -200,6 +198,17 @@ export function streamHeaders(contentType = ""): Readonly<Record<string, string>
   return h;
 }
 
+/** `parts` copied one after another into one array of `size` bytes (their total). */
+function joinBytes(parts: Uint8Array[], size: number): Uint8Array {
+  const joined = new Uint8Array(size);
+  let at = 0;
+  for (const part of parts) {
+    joined.set(part, at);
+    at += part.byteLength;
+  }
+  return joined;
+}
+
 export class BodyTooLargeError extends Error {
   override name = "BodyTooLargeError";
 }
@@ -222,13 +231,7 @@ export async function readBodyLimited(req: Request, limit: number): Promise<stri
     }
     chunks.push(value);
   }
-  const all = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    all.set(c, at);
-    at += c.byteLength;
-  }
-  return new TextDecoder().decode(all);
+  return new TextDecoder().decode(joinBytes(chunks, size));
 }
 
 /**
