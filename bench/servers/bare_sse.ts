@@ -70,13 +70,6 @@ function send(sub: Sub, bytes: Uint8Array): boolean {
   }
 }
 
-/** The adapter's close notification (`onClose(fn)`, or the older `closed` promise). */
-function whenClosed(conn: unknown, fn: () => void): void {
-  const c = conn as { onClose?: (fn: () => void) => void; closed?: Promise<void> };
-  if (typeof c.onClose === "function") c.onClose(fn);
-  else c.closed?.then(fn, fn);
-}
-
 function register(controller: Writer, names: string[]): Sub {
   const sub: Sub = { controller, channels: names, gone: false };
   subs.add(sub);
@@ -127,7 +120,7 @@ await runtime.listen({
         },
       });
       conn.holdOpen();
-      whenClosed(conn, () => drop(sub));
+      conn.onClose(() => drop(sub));
       return new Response(stream, { headers: HEADERS });
     }
     if (req.method === "POST" && url.pathname === "/pub") {
