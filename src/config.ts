@@ -137,6 +137,13 @@ export interface Config extends ChannelOptions {
 
   /** seconds (Centrifugo v5 uses an integer here). */
   shutdown_timeout: number;
+  /**
+   * ms a connection may have no request in progress (a request head not yet complete, or a
+   * kept-alive connection between requests) before it is closed; 0 = never. Sluice's own.
+   */
+  http_idle_timeout: number;
+  /** ms a request body (emulation, server API, Simple SSE control) may take to arrive. Sluice's own. */
+  http_body_timeout: number;
 
   /** Centrifugo v5 proxy settings; any `*_endpoint` enables the shipped connect_proxy plugin. */
   proxy_connect_endpoint: string;
@@ -306,11 +313,13 @@ const specs: Record<Exclude<keyof Config, keyof ChannelOptions>, KeySpec> = {
   channel_namespace_boundary: { kind: "string", default: ":" },
   channel_user_boundary: { kind: "string", default: "#" },
   channel_user_separator: { kind: "string", default: "," },
-  global_history_meta_ttl: { kind: "duration", default: 720 * 3600_000 },
+  global_history_meta_ttl: { kind: "duration", default: 720 * 3600_000, min: 1000 },
 
   namespaces: { kind: "namespaces", default: [] },
 
   shutdown_timeout: { kind: "int", default: 30, min: 0 },
+  http_idle_timeout: { kind: "duration", default: 10_000 },
+  http_body_timeout: { kind: "duration", default: 10_000 },
 
   proxy_connect_endpoint: { kind: "string", default: "" },
   proxy_refresh_endpoint: { kind: "string", default: "" },
@@ -545,8 +554,15 @@ function coerce(key: string, value: unknown, spec: KeySpec, warnings: ConfigWarn
       return typeof value === "string" && spec.values!.includes(value)
         ? value
         : fail(`one of ${spec.values!.join(", ")}`);
-    case "duration":
-      return parseDuration(key, value);
+    case "duration": {
+      const ms = parseDuration(key, value);
+      if (spec.min !== undefined && ms < spec.min) {
+        throw new RangeError(
+          `Invalid config key "${key}": must be at least ${spec.min / 1000}s, got ${ms / 1000}s`,
+        );
+      }
+      return ms;
+    }
     case "strings":
       return Array.isArray(value) && value.every((v) => typeof v === "string")
         ? [...value]

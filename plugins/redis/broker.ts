@@ -19,13 +19,14 @@ import type {
   PublishResult,
 } from "../../src/broker/broker.ts";
 import type { ClientInfo, Publication } from "../../src/core/protocol.ts";
-import { newEpoch } from "../../src/broker/memory.ts";
 import { encodeClientInfo } from "../../src/core/codec.ts";
 import type { Logger } from "../../src/log.ts";
 import type { RedisConnections } from "./connection.ts";
 import { HISTORY, PRESENCE_ADD, PRESENCE_GET, PUBLISH } from "./scripts.ts";
 
 const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
+/** A salt for the epochs of new streams, used only if Redis has none yet (see scripts.ts). */
+const freshSalt = () => crypto.randomUUID();
 
 /** Routes messages of the shared subscriber connection to the broker and the controller. */
 export class RedisShard {
@@ -33,6 +34,8 @@ export class RedisShard {
   controlHandler?: ControlHandler;
   private readonly clientPrefix: string;
   readonly controlChannel: string;
+  /** The salt of derived epochs: one key for all channels. */
+  readonly saltKey: string;
   nodeChannel = "";
   private connections?: RedisConnections;
   private log?: Logger;
@@ -40,6 +43,7 @@ export class RedisShard {
   constructor(readonly prefix: string) {
     this.clientPrefix = `${prefix}.client.`;
     this.controlChannel = `${prefix}.control`;
+    this.saltKey = `${prefix}.epoch_salt`;
   }
 
   /** Connects the shard to Redis (done in the plugin's setup, where the logger exists). */
@@ -155,18 +159,21 @@ export class RedisBroker implements Broker {
     const idem = opts.idempotencyKey ? s.key("idempotency", `${channel}.${opts.idempotencyKey}`) : "";
     const [result, suppressed] = await this.cmd.eval(
       PUBLISH,
-      3,
+      4,
       s.key("stream", channel),
       s.key("meta", channel),
       idem,
+      s.saltKey,
       s.key("client", channel),
       encodeHeader(opts, Date.now()),
       data,
       withHistory ? opts.historySize : 0,
       seconds(opts.historyTtl),
       seconds(Math.max(opts.historyMetaTtl, opts.historyTtl)),
-      newEpoch(),
+      freshSalt(),
       seconds(opts.idempotentResultTtl ?? 300_000),
+      channel,
+      seconds(opts.historyMetaTtl),
     ) as [string, number];
     const colon = result.indexOf(":");
     return {
@@ -197,14 +204,16 @@ export class RedisBroker implements Broker {
     const since = opts.since ? String(opts.since.offset) : "";
     const [top, epoch, entries] = await this.cmd.eval(
       HISTORY,
-      2,
+      3,
       s.key("stream", channel),
       s.key("meta", channel),
-      newEpoch(),
+      s.saltKey,
+      freshSalt(),
       seconds(opts.metaTtl),
       String(opts.limit),
       opts.reverse ? "1" : "0",
       since,
+      channel,
     ) as [string, string, Array<[string, string[]]>];
     const publications = entries.map(([id, fields]) => {
       const f: Record<string, string> = {};

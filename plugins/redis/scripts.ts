@@ -10,12 +10,32 @@
  */
 
 /**
- * KEYS: stream, meta, idempotency key ("" for none).
- * ARGV: pubsub channel, header, data, history size (0 = no history), history ttl s, meta ttl s,
- * epoch for a new stream, idempotency ttl s.
+ * The epoch of a channel that has no stream yet: derived from a salt kept in Redis, the channel
+ * and the current window of `meta ttl` seconds (Redis' clock), so that a history read creates
+ * nothing and still reports the epoch the first publication will give the stream. A stream whose
+ * meta expired lived at least one window, so its successor gets another epoch; a lost Redis
+ * (new salt) changes every epoch. See `derivedEpoch` in src/broker/memory.ts for the reasoning.
+ */
+const DERIVED_EPOCH = `
+local function derived_epoch(salt_key, fresh_salt, channel, window_seconds)
+  local salt = redis.call("get", salt_key)
+  if not salt then
+    salt = fresh_salt
+    redis.call("set", salt_key, salt)
+  end
+  local window = 0
+  if window_seconds > 0 then window = math.floor(tonumber(redis.call("time")[1]) / window_seconds) end
+  return string.sub(redis.sha1hex(salt .. "\\0" .. channel .. "\\0" .. window), 1, 8)
+end
+`;
+
+/**
+ * KEYS: stream, meta, idempotency key ("" for none), epoch salt.
+ * ARGV: pubsub channel, header, data, history size (0 = no history), history ttl s, meta expiry s,
+ * a fresh salt (used once, when Redis has none), idempotency ttl s, channel, meta ttl s.
  * Returns {"<offset>:<epoch>", suppressed 0/1}.
  */
-export const PUBLISH = `
+export const PUBLISH = DERIVED_EPOCH + `
 if KEYS[3] ~= "" then
   local seen = redis.call("get", KEYS[3])
   if seen then return {seen, 1} end
@@ -25,7 +45,7 @@ local epoch = ""
 if tonumber(ARGV[4]) > 0 then
   local e = redis.call("hget", KEYS[2], "e")
   if not e then
-    e = ARGV[7]
+    e = derived_epoch(KEYS[4], ARGV[7], ARGV[9], tonumber(ARGV[10]))
     redis.call("hset", KEYS[2], "e", e)
     redis.call("del", KEYS[1])
   end
@@ -42,15 +62,14 @@ return {result, 0}
 `;
 
 /**
- * KEYS: stream, meta. ARGV: epoch for a new stream, meta ttl s, limit (-1 all, 0 none), reverse
- * "1"/"0", since offset ("" for none).
- * Returns {top offset, epoch, entries}.
+ * KEYS: stream, meta, epoch salt. ARGV: a fresh salt, meta ttl s, limit (-1 all, 0 none), reverse
+ * "1"/"0", since offset ("" for none), channel.
+ * Returns {top offset, epoch, entries}. A channel without a stream gets no keys (but the salt).
  */
-export const HISTORY = `
+export const HISTORY = DERIVED_EPOCH + `
 local e = redis.call("hget", KEYS[2], "e")
 if not e then
-  e = ARGV[1]
-  redis.call("hset", KEYS[2], "e", e)
+  return {"0", derived_epoch(KEYS[3], ARGV[1], ARGV[6], tonumber(ARGV[2])), {}}
 end
 redis.call("expire", KEYS[2], ARGV[2])
 local top = redis.call("hget", KEYS[2], "s") or "0"

@@ -29,6 +29,8 @@ export interface BrokerUnderTest {
   broker: Broker;
   presence: PresenceManager;
   controller: Controller;
+  /** How many per-channel history records (streams, metas) the backend holds right now. */
+  historyRecords(): Promise<number>;
   cleanup(): Promise<void>;
 }
 
@@ -334,6 +336,32 @@ export function brokerContract(name: string, factory: BrokerFactory): void {
     assertEquals(h.publications, []);
     assertEquals(h.offset, 0);
     assert(typeof h.epoch === "string", "epoch is a string");
+  });
+
+  it("reads of channels never published to keep no record; the first publication keeps the epoch they saw", async (t) => {
+    const { broker, ch, historyRecords } = await setup(t);
+    const before = await historyRecords();
+    const seen = new Map<string, string>();
+    for (let i = 0; i < 50; i++) {
+      const c = ch(`fresh-${i}`);
+      const h = await broker.history(c, { limit: -1, metaTtl: META_TTL });
+      const again = await broker.history(c, {
+        since: { offset: 0, epoch: h.epoch },
+        limit: 10,
+        metaTtl: META_TTL,
+      });
+      assertEquals(again.epoch, h.epoch, "the same epoch on every read");
+      assertEquals({ offset: h.offset, n: h.publications.length }, { offset: 0, n: 0 });
+      seen.set(c, h.epoch);
+    }
+    assertEquals(await historyRecords(), before, "50 channels read, nothing kept");
+    // A subscriber that read the position before the first publication recovers afterwards.
+    const c = ch("fresh-7");
+    const r = await broker.publish(c, '"first"', HISTORY);
+    assertEquals({ offset: r.offset, epoch: r.epoch }, { offset: 1, epoch: seen.get(c) });
+    assert(await historyRecords() > before, "a publication with history keeps a record");
+    const other = await broker.history(ch("fresh-8"), { limit: 0, metaTtl: META_TTL });
+    assertNotEquals(other.epoch, r.epoch, "epochs differ between channels");
   });
 
   it("history_size keeps the newest publications; offsets keep increasing", async (t) => {

@@ -16,6 +16,7 @@ brokerContract("memory", () => {
     broker,
     presence,
     controller,
+    historyRecords: () => Promise.resolve(broker.streamCount),
     async cleanup() {
       await controller.close();
       await presence.close();

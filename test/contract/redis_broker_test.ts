@@ -11,7 +11,8 @@ afterAll(async () => await (await redis)?.stop());
 
 brokerContract("redis", async () => {
   const server = await (redis ??= startRedis());
-  const plugin = redisBroker({ address: server.url, prefix: `contract${crypto.randomUUID().slice(0, 8)}` });
+  const prefix = `contract${crypto.randomUUID().slice(0, 8)}`;
+  const plugin = redisBroker({ address: server.url, prefix });
   const teardown = await plugin.setup!({
     logger: createLogger({ level: "none" }),
     options: {},
@@ -21,6 +22,10 @@ brokerContract("redis", async () => {
     broker: p.broker!,
     presence: p.presence!,
     controller: p.controller!,
+    historyRecords() {
+      const keys = server.cli("--scan", "--pattern", `${prefix}.*`).split("\n");
+      return Promise.resolve(keys.filter((k) => /\.(stream|meta)\./.test(k)).length);
+    },
     async cleanup() {
       if (typeof teardown === "function") await teardown();
     },
