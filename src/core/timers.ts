@@ -9,17 +9,29 @@ export interface TimerHandle {
   cancel(): void;
 }
 
-/** A scheduled call; it is its own handle (no closure per schedule). */
+/**
+ * A scheduled call; it is its own handle (no closure per schedule). Cancelling removes it from its
+ * bucket at once: the callback usually holds a whole client, which must not stay reachable until
+ * the original due time (hours, for a token's expiry).
+ */
 class Entry implements TimerHandle {
-  cancelled = false;
-  constructor(readonly fn: () => void) {}
+  constructor(
+    public fn: (() => void) | undefined,
+    public wheel: TimerWheel | undefined,
+    readonly tick: number,
+  ) {}
   cancel(): void {
-    this.cancelled = true;
+    const wheel = this.wheel;
+    this.wheel = undefined;
+    this.fn = undefined;
+    wheel?.remove(this);
   }
 }
 
 export class TimerWheel {
-  private readonly buckets = new Map<number, Entry[]>();
+  /** Tick → its entries in scheduling order (a Set: removal is O(1), iteration keeps order). */
+  private readonly buckets = new Map<number, Set<Entry>>();
+  private pending = 0;
   private lastTick: number;
   private interval: ReturnType<typeof setInterval> | undefined;
 
@@ -33,25 +45,34 @@ export class TimerWheel {
       Math.ceil((Date.now() + Math.max(0, delayMs)) / this.resolutionMs),
       this.lastTick + 1,
     );
-    const entry = new Entry(fn);
+    const entry = new Entry(fn, this, tick);
     const bucket = this.buckets.get(tick);
-    if (bucket) bucket.push(entry);
-    else this.buckets.set(tick, [entry]);
+    if (bucket) bucket.add(entry);
+    else this.buckets.set(tick, new Set([entry]));
+    this.pending++;
     this.ensureRunning();
     return entry;
   }
 
-  /** Number of pending (possibly cancelled) entries; for tests and metrics. */
+  /** Number of pending entries (cancelled ones are gone at once); for tests and metrics. */
   get size(): number {
-    let n = 0;
-    for (const b of this.buckets.values()) n += b.length;
-    return n;
+    return this.pending;
   }
 
   stop(): void {
-    if (this.interval !== undefined) clearInterval(this.interval);
-    this.interval = undefined;
+    this.stopInterval();
+    for (const bucket of this.buckets.values()) for (const entry of bucket) entry.wheel = undefined;
     this.buckets.clear();
+    this.pending = 0;
+  }
+
+  /** Called by a cancelled entry that is still scheduled. */
+  remove(entry: Entry): void {
+    const bucket = this.buckets.get(entry.tick);
+    if (!bucket?.delete(entry)) return;
+    this.pending--;
+    if (bucket.size === 0) this.buckets.delete(entry.tick);
+    if (this.buckets.size === 0) this.stopInterval();
   }
 
   private ensureRunning(): void {
@@ -66,20 +87,29 @@ export class TimerWheel {
       this.lastTick = tick;
       const bucket = this.buckets.get(tick);
       if (!bucket) continue;
-      this.buckets.delete(tick);
+      // Entries leave the bucket one by one as they run, so a callback that cancels an entry
+      // of the same tick still prevents it.
       for (const entry of bucket) {
-        if (entry.cancelled) continue;
+        bucket.delete(entry);
+        this.pending--;
+        const fn = entry.fn;
+        entry.fn = undefined;
+        entry.wheel = undefined;
+        if (!fn) continue;
         try {
-          entry.fn();
+          fn();
         } catch (err) {
           this.onError?.(err);
         }
       }
+      this.buckets.delete(tick);
     }
     this.lastTick = Math.max(this.lastTick, now);
-    if (this.buckets.size === 0 && this.interval !== undefined) {
-      clearInterval(this.interval);
-      this.interval = undefined;
-    }
+    if (this.buckets.size === 0) this.stopInterval();
+  }
+
+  private stopInterval(): void {
+    if (this.interval !== undefined) clearInterval(this.interval);
+    this.interval = undefined;
   }
 }

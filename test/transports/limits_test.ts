@@ -1,12 +1,13 @@
 /**
- * Origins, body limits, client aborts and slow consumers.
+ * Origins, body limits, client aborts, slow consumers, and what closed connections leave behind.
  */
 import { test } from "../harness.ts";
 import { assert, assertEquals, assertMatch, sleep, waitFor } from "../assert.ts";
 import { startServer } from "../helpers/server.ts";
 import { collect, connected, once, sdk, subscribed, TRANSPORTS } from "../helpers/sdk.ts";
-import { userToken } from "../helpers/tokens.ts";
-import { connectCommand, openHttpStream, openSse, openTcpStream } from "../helpers/raw.ts";
+import { token, userToken } from "../helpers/tokens.ts";
+import { connectCommand, openHttpStream, openRaw, openSse, openTcpStream } from "../helpers/raw.ts";
+import { createTestServer } from "../../src/testing.ts";
 import * as net from "node:net";
 
 test("a foreign Origin is refused with 403 on every connection endpoint", async (t) => {
@@ -188,3 +189,54 @@ test("quiet streams are not cut by the runtime's idle timeout", async (t) => {
   await s.apiJson("publish", { channel: "q", data: "still here" });
   assertMatch((await stream.next())!, { push: { channel: "q", pub: { data: "still here" } } });
 }, { timeout: 20_000 });
+
+test("closed connections and ended subscriptions keep no timers, hub entries or history records", async (t) => {
+  const s = await startServer(t, {
+    uni_http_stream: true,
+    namespaces: [{ name: "feed", history_size: 10, history_ttl: "60s", force_recovery: true }],
+  });
+  const broker = s.node.broker as unknown as { streamCount?: number };
+  const timersBefore = s.node.timers.size;
+  // 400 connect/close cycles with day-long tokens, each subscribed server-side to a fresh
+  // channel with history (a recovery read per connection).
+  for (let round = 0; round < 40; round++) {
+    await Promise.all(Array.from({ length: 10 }, async (_, i) => {
+      const tok = await userToken(`cycler${i}`, 24 * 3600, { channels: [`feed:${round}-${i}`] });
+      const stream = await openRaw(
+        `${s.url}/connection/uni_http_stream`,
+        { method: "POST", body: JSON.stringify({ token: tok }) },
+        "ndjson",
+      );
+      await stream.next();
+      stream.close();
+    }));
+  }
+  await waitFor(() => s.node.hub.numClients === 0, "every connection released");
+  // Before cancel released entries, each closed connection kept its ping and expiry timers
+  // (and with them the whole client) until their due time: a day.
+  assert(
+    s.node.timers.size <= timersBefore + 2,
+    `${s.node.timers.size - timersBefore} timers left after 400 closed connections`,
+  );
+  assertEquals(broker.streamCount, 0, "reading never-published channels kept no history records");
+});
+
+test("subscribe/unsubscribe cycles with day-long subscription tokens leave no timers behind", async (t) => {
+  const server = await createTestServer({
+    config: { namespaces: [{ name: "feed", history_size: 10, history_ttl: "60s", allow_recovery: true }] },
+  });
+  t.cleanup(() => server.close());
+  const client = await server.connect({ token: await token({ sub: "u" }, { secret: "test-secret", ttl: 86400 }) });
+  t.cleanup(() => client.close());
+  const node = server.server.node;
+  const before = node.timers.size;
+  for (let i = 0; i < 300; i++) {
+    const channel = `feed:${i}`;
+    const subToken = await token({ sub: "u", channel }, { secret: "test-secret", ttl: 86400 });
+    await client.subscribe(channel, { token: subToken, recover: true, offset: 0, epoch: "" });
+    await client.unsubscribe(channel);
+  }
+  assert(node.timers.size <= before + 1, `${node.timers.size - before} timers left after 300 cycles`);
+  const broker = node.broker as unknown as { streamCount?: number };
+  assertEquals(broker.streamCount, 0);
+});

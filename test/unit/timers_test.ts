@@ -66,16 +66,47 @@ test("TimerWheel: a cancelled callback never runs; cancelling twice or after run
   assertEquals(w.size, 0);
 });
 
-test("TimerWheel: size counts pending entries, cancelled ones included, until their tick passes", async (t) => {
+test("TimerWheel: cancel releases the entry at once, long before its tick", async (t) => {
   const w = wheel(t);
   assertEquals(w.size, 0);
   const h1 = w.schedule(60, () => {});
   w.schedule(60, () => {});
-  w.schedule(5000, () => {});
+  const far = w.schedule(24 * 3600_000, () => {});
   assertEquals(w.size, 3);
   h1.cancel();
-  assertEquals(w.size, 3, "cancelled entries stay until their tick");
-  await waitFor(() => w.size === 1, "the two 60 ms entries leave");
+  far.cancel();
+  assertEquals(w.size, 1, "cancelled entries leave the wheel when cancelled");
+  await waitFor(() => w.size === 0, "the remaining 60 ms entry runs");
+});
+
+test("TimerWheel: 10k entries a day away, cancelled, leave nothing behind", (t) => {
+  const w = wheel(t);
+  const handles = [];
+  for (let i = 0; i < 10_000; i++) handles.push(w.schedule(24 * 3600_000 + i, () => {}));
+  assertEquals(w.size, 10_000);
+  for (const h of handles) h.cancel();
+  assertEquals(w.size, 0);
+  // Scheduling still works afterwards, in the same ticks.
+  const again = w.schedule(24 * 3600_000, () => {});
+  assertEquals(w.size, 1);
+  again.cancel();
+  assertEquals(w.size, 0);
+});
+
+test("TimerWheel: a callback that cancels a later entry of the same tick stops it", async (t) => {
+  const w = wheel(t);
+  const ran: string[] = [];
+  const later: Array<{ cancel(): void }> = [];
+  w.schedule(40, () => {
+    ran.push("first");
+    later[0].cancel();
+  });
+  later.push(w.schedule(40, () => ran.push("second")));
+  w.schedule(40, () => ran.push("third"));
+  await waitFor(() => ran.length === 2, "first and third");
+  await sleep(60);
+  assertEquals(ran, ["first", "third"]);
+  assertEquals(w.size, 0);
 });
 
 test("TimerWheel: stop drops every pending callback; the wheel can be used again", async (t) => {
