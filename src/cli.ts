@@ -197,10 +197,12 @@ async function serveCommand(runtime: Runtime, args: string[]): Promise<number> {
   if (plugins.length > 0) logger.info("plugins loaded", { plugins: plugins.map((p) => p.plugin.name) });
   const server = createServer(config, { logger, plugins });
   await server.start();
+  const limits = { idleTimeoutMs: config.http_idle_timeout, log: logger };
   const listener = await runtime.listen({
     port: config.port,
     hostname: config.address || "0.0.0.0",
     handler: (req, conn) => server.fetch(req, conn),
+    ...limits,
   });
   logger.info("sluice started", {
     version: VERSION,
@@ -216,6 +218,7 @@ async function serveCommand(runtime: Runtime, args: string[]): Promise<number> {
       port: config.internal_port,
       hostname,
       handler: (req, conn) => internal(req, conn),
+      ...limits,
     });
     listeners.push(intListener);
     logger.info("internal listener started (server API, metrics, health)", {
@@ -229,6 +232,7 @@ async function serveCommand(runtime: Runtime, args: string[]): Promise<number> {
       port: ctl.port,
       hostname: ctl.hostname || "127.0.0.1",
       handler: (req) => control(req),
+      ...limits,
     });
     listeners.push(ctlListener);
     logger.info("simple sse control listener started", {

@@ -8,7 +8,8 @@
  * `Authorization: apikey KEY` or `?api_key=KEY` unless `api_insecure`.
  */
 import type { Node } from "../core/node.ts";
-import { BodyTooLargeError, readBodyLimited, textResponse } from "../transports/transport.ts";
+import { textResponse } from "../transports/transport.ts";
+import { bodyErrorResponse, readBodyText } from "../transports/request_body.ts";
 import { apiMethods, envelope, settle } from "./methods.ts";
 import { bad, optionalBool, type Params } from "./params.ts";
 
@@ -36,12 +37,16 @@ export async function apiHandler(req: Request, node: Node, method: string): Prom
   if (method !== "batch" && !Object.hasOwn(apiMethods, method)) {
     return textResponse(404, `Not Found: unknown API method "${method}"`);
   }
+  let text: string;
+  try {
+    text = await readBodyText(req, { maxBytes: MAX_API_BODY, timeoutMs: node.config.http_body_timeout });
+  } catch (err) {
+    return bodyErrorResponse(err);
+  }
   let params: unknown;
   try {
-    const text = await readBodyLimited(req, MAX_API_BODY);
     params = text.trim() === "" ? {} : JSON.parse(text);
-  } catch (err) {
-    if (err instanceof BodyTooLargeError) return textResponse(413, "Request Entity Too Large");
+  } catch {
     node.log.info("api request body is not JSON", { method });
     return textResponse(400, "Bad Request: body must be a JSON object");
   }

@@ -3,6 +3,7 @@
  * Bun implementation of the runtime contract (`Bun.serve`).
  */
 import type { ConnInfo, Listener, ListenOptions, Runtime, SignalName } from "./types.ts";
+import { DEFAULT_IDLE_TIMEOUT_MS } from "./types.ts";
 import process from "node:process";
 import os from "node:os";
 
@@ -47,9 +48,12 @@ export const bunRuntime: Runtime = {
   name: "bun",
   version: B?.version ?? "unknown",
   listen(opts: ListenOptions): Promise<Listener> {
+    const idleMs = opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
     const server = B.serve({
       port: opts.port,
       hostname: opts.hostname,
+      // Whole seconds, at most 255 (Bun's limit); 0 disables. Streams opt out per request.
+      idleTimeout: idleMs > 0 ? Math.min(255, Math.max(1, Math.ceil(idleMs / 1000))) : 0,
       fetch(req: Request, srv: BunServer) {
         return opts.handler(req, new BunConn(req, srv));
       },

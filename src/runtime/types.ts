@@ -19,10 +19,23 @@ export interface ConnInfo {
 
 export type FetchHandler = (req: Request, conn: ConnInfo) => Response | Promise<Response>;
 
+/** Where a listener reports what it survives (a failing `accept`, say). `Logger` fits. */
+export interface ListenerLog {
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  info(msg: string, fields?: Record<string, unknown>): void;
+}
+
 export interface ListenOptions {
   port: number;
   hostname: string;
   handler: FetchHandler;
+  /**
+   * Milliseconds a connection may have no request in progress before it is closed: a new
+   * connection that has not sent a complete request head, or a kept-alive one between requests.
+   * 0 disables the timeout; default 10 000 (Bun's own default).
+   */
+  idleTimeoutMs?: number;
+  log?: ListenerLog;
 }
 
 export interface Listener {
@@ -47,3 +60,5 @@ export interface Runtime {
   onSignal(signal: SignalName, fn: () => void): () => void;
   hostname(): string;
 }
+
+export const DEFAULT_IDLE_TIMEOUT_MS = 10_000;

@@ -9,11 +9,15 @@
  * node (another node, reached through the broker) did not answer in time.
  */
 import type { Node } from "../core/node.ts";
-import { readRequestBody, textResponse } from "./transport.ts";
+import { textResponse } from "./transport.ts";
+import { readRequestBody } from "./request_body.ts";
 
 export async function emulationHandler(req: Request, node: Node): Promise<Response> {
   if (req.method !== "POST") return textResponse(405, "Method Not Allowed", { Allow: "POST, OPTIONS" });
-  const text = await readRequestBody(req, node.config.emulation_max_request_body_size);
+  const text = await readRequestBody(req, {
+    maxBytes: node.config.emulation_max_request_body_size,
+    timeoutMs: node.config.http_body_timeout,
+  });
   if (text instanceof Response) return text;
   let body: unknown;
   try {

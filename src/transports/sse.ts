@@ -6,7 +6,8 @@
 import type { Node } from "../core/node.ts";
 import type { ConnInfo } from "../runtime/types.ts";
 import { openBidirectionalStream } from "./bidirectional.ts";
-import { readRequestBody, textResponse } from "./transport.ts";
+import { textResponse } from "./transport.ts";
+import { connectBodyLimits, readRequestBody } from "./request_body.ts";
 
 const PREAMBLE = new TextEncoder().encode("\r\n");
 
@@ -16,7 +17,7 @@ export async function sseHandler(req: Request, node: Node, conn: ConnInfo): Prom
     body = new URL(req.url).searchParams.get("cf_connect") ?? "";
     if (body === "") return textResponse(400, "Bad Request: cf_connect parameter is required");
   } else if (req.method === "POST") {
-    const read = await readRequestBody(req, node.config.sse_max_request_body_size);
+    const read = await readRequestBody(req, connectBodyLimits(node, node.config.sse_max_request_body_size));
     if (read instanceof Response) return read;
     body = read;
   } else {

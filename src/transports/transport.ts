@@ -209,44 +209,6 @@ function joinBytes(parts: Uint8Array[], size: number): Uint8Array {
   return joined;
 }
 
-export class BodyTooLargeError extends Error {
-  override name = "BodyTooLargeError";
-}
-
-/** Reads a request body as text, refusing more than `limit` bytes (checked while streaming). */
-export async function readBodyLimited(req: Request, limit: number): Promise<string> {
-  const declared = Number(req.headers.get("content-length") ?? NaN);
-  if (Number.isFinite(declared) && declared > limit) throw new BodyTooLargeError();
-  if (!req.body) return "";
-  const reader = req.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel().catch(() => {});
-      throw new BodyTooLargeError();
-    }
-    chunks.push(value);
-  }
-  return new TextDecoder().decode(joinBytes(chunks, size));
-}
-
-/**
- * A connection request's body, or the response that refuses it: 413 over `limit` bytes, 499 when
- * the client went away while sending it.
- */
-export async function readRequestBody(req: Request, limit: number): Promise<string | Response> {
-  try {
-    return await readBodyLimited(req, limit);
-  } catch (err) {
-    if (err instanceof BodyTooLargeError) return textResponse(413, "Request Entity Too Large");
-    return textResponse(499, "Client Closed Request");
-  }
-}
-
 export function textResponse(status: number, text: string, headers?: HeadersInit): Response {
   const h = new Headers(headers);
   h.set("Content-Type", "text/plain; charset=utf-8");

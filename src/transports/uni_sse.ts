@@ -9,7 +9,8 @@
 import type { Node } from "../core/node.ts";
 import type { ConnInfo } from "../runtime/types.ts";
 import { openUnidirectionalStream, parseConnectRequest } from "./unidirectional.ts";
-import { readRequestBody, textResponse } from "./transport.ts";
+import { textResponse } from "./transport.ts";
+import { connectBodyLimits, readRequestBody } from "./request_body.ts";
 
 const encoder = new TextEncoder();
 const PREAMBLE = encoder.encode("\r\n");
@@ -30,7 +31,10 @@ export async function uniSseHandler(req: Request, node: Node, conn: ConnInfo): P
   if (req.method === "GET") {
     text = url.searchParams.get("cf_connect") ?? "";
   } else if (req.method === "POST") {
-    const read = await readRequestBody(req, node.config.uni_sse_max_request_body_size);
+    const read = await readRequestBody(
+      req,
+      connectBodyLimits(node, node.config.uni_sse_max_request_body_size),
+    );
     if (read instanceof Response) return read;
     text = read;
   } else {

@@ -6,7 +6,7 @@ import type { TestContext } from "../harness.ts";
 import { waitFor } from "../assert.ts";
 import { spawn } from "node:child_process";
 import process from "node:process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { fileURLToPath } from "node:url";
@@ -16,6 +16,8 @@ export const root = fileURLToPath(new URL("../..", import.meta.url));
 const runtime = await getRuntime();
 
 export interface Proc {
+  /** The process id (of the runtime itself when started with `sluice`). */
+  pid: number;
   output(): string;
   waitFor(re: RegExp, ms?: number): Promise<RegExpExecArray>;
   exited: Promise<number | null>;
@@ -35,6 +37,7 @@ export function spawnGroup(cmd: string, args: string[], env: Record<string, stri
   let done = false;
   exited.then(() => (done = true));
   return {
+    pid: child.pid!,
     output: () => out,
     async waitFor(re, ms = 15_000) {
       const match = await waitFor<RegExpExecArray | undefined>(
@@ -67,11 +70,22 @@ export function start(
   return p;
 }
 
+/** The command line that runs `mod.ts` with `args` under the runtime running this suite. */
+export function sluiceCommand(args: string[]): [string, string[]] {
+  const mod = join(root, "mod.ts");
+  return [process.execPath, runtime.name === "deno" ? ["run", "-A", mod, ...args] : [mod, ...args]];
+}
+
 /** `mod.ts` under the runtime running this suite (from `cwd`, default the repository). */
 export function sluice(t: TestContext, args: string[], env: Record<string, string> = {}, cwd = root): Proc {
-  const mod = join(root, "mod.ts");
-  const runArgs = runtime.name === "deno" ? ["run", "-A", mod, ...args] : [mod, ...args];
-  return start(t, process.execPath, runArgs, env, cwd);
+  const [cmd, runArgs] = sluiceCommand(args);
+  return start(t, cmd, runArgs, env, cwd);
+}
+
+/** Resident memory of a process in bytes (Linux `/proc`). */
+export function rssOf(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) * 1024;
 }
 
 export function tempDir(): string {

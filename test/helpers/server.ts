@@ -66,6 +66,8 @@ export async function startServer(
     port: 0,
     hostname: "127.0.0.1",
     handler: (req, conn) => server.fetch(req, conn),
+    idleTimeoutMs: cfg.http_idle_timeout,
+    log: logger,
   });
   const url = `http://127.0.0.1:${listener.port}`;
   t.onFailure(() =>

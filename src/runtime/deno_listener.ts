@@ -1,0 +1,307 @@
+/**
+ * @module
+ * Deno's HTTP listener with the limits `Deno.serve` does not have.
+ *
+ * `Deno.serve` accepts connections inside its own loop: it never closes a connection that has not
+ * sent a request head (so idle and half-open sockets pile up until descriptors run out), and an
+ * accept error such as EMFILE ends that loop, closes every open connection and rejects a promise
+ * that kills the process. So Sluice accepts connections itself (`Deno.listen`), retries a failing
+ * accept with a backoff, and hands each connection to the HTTP server Deno.serve itself uses for
+ * one connection (`serveHttpOnConnection`, from `Deno[Deno.internal]`: the only way to serve HTTP
+ * on a connection we accepted). Knowing each connection, it closes those with no request in
+ * progress for `idleTimeoutMs` with one shared timer.
+ *
+ * The cost is Deno's per-connection server state (about 13 KB per open connection, measured with
+ * 5000 idle streams) — the price of a server that survives running out of descriptors.
+ */
+import type { ConnInfo, FetchHandler, Listener, ListenOptions } from "./types.ts";
+import { DEFAULT_IDLE_TIMEOUT_MS } from "./types.ts";
+
+// deno-lint-ignore no-explicit-any
+const D = (globalThis as any).Deno;
+
+/** What `serveHttpOnConnection` hands a handler about the request's connection. */
+interface DenoServeInfo {
+  remoteAddr?: { hostname?: string };
+  completed?: Promise<void>;
+}
+
+/** The server `serveHttpOnConnection` runs for one connection. */
+interface ConnectionServer {
+  /** Settles when the connection has ended, whichever side ended it. */
+  finished: Promise<void>;
+  /** Closes the connection once its responses are done (at once when there are none). */
+  shutdown(): Promise<void>;
+}
+
+type ServeOnConnection = (
+  conn: unknown,
+  signal: { addEventListener(type: string, fn: () => void): void },
+  handler: (req: Request, info: DenoServeInfo) => Response | Promise<Response>,
+  onError: (err: unknown) => Response,
+  onListen: () => void,
+) => ConnectionServer;
+
+/** Deno's own per-connection HTTP server, or undefined if this Deno does not have it. */
+function serveOnConnection(): ServeOnConnection | undefined {
+  const fn = D?.[D?.internal]?.serveHttpOnConnection;
+  return typeof fn === "function" ? fn : undefined;
+}
+
+/** Backoff between failing accepts (EMFILE clears only when some connection closes). */
+const ACCEPT_BACKOFF_MIN_MS = 5;
+const ACCEPT_BACKOFF_MAX_MS = 1_000;
+/** A descriptor shortage can last; say so once per this interval, not once per failed accept. */
+const ACCEPT_WARN_EVERY_MS = 10_000;
+
+const internalError = () => new Response("internal server error", { status: 500 });
+const noop = () => {};
+
+/**
+ * A request's connection. A class, not an object literal with closures: it lives as long as the
+ * connection (clients keep it for hooks), so its methods should not cost memory per connection.
+ */
+export class DenoConn implements ConnInfo {
+  constructor(private readonly info: DenoServeInfo | undefined) {}
+
+  get remoteAddr(): string | undefined {
+    return this.info?.remoteAddr?.hostname;
+  }
+
+  /**
+   * `completed` settles when the response is done or the connection dropped; using it (not
+   * request.signal) avoids Deno's legacy-abort warning.
+   */
+  onClose(fn: () => void): void {
+    this.info?.completed?.then(fn, fn);
+  }
+
+  /** Only connections with no request in progress time out here; a stream is one in progress. */
+  holdOpen(): void {}
+}
+
+/** One accepted connection: its requests in progress and how to close it. */
+class TrackedConnection {
+  inProgress = 0;
+  idleSince: number;
+  server: ConnectionServer | undefined;
+  /** Deno's non-graceful close, handed over through the signal it listens to (see below). */
+  private cancel: () => void = noop;
+
+  constructor(private readonly set: ConnectionSet) {
+    this.idleSince = set.now();
+  }
+
+  /**
+   * The connection's "abort signal": Deno registers its non-graceful close here once. Keeping
+   * that function (instead of passing an AbortSignal, which would keep a listener per
+   * connection on a shared signal forever) lets `forceClose` cut a connection.
+   */
+  addEventListener(_type: string, fn: () => void): void {
+    this.cancel = fn;
+  }
+
+  readonly handle = (req: Request, info: DenoServeInfo): Response | Promise<Response> => {
+    if (this.inProgress++ === 0) this.set.busy(this);
+    info.completed?.then(this.requestEnded, this.requestEnded);
+    return this.set.handler(req, new DenoConn(info));
+  };
+
+  private readonly requestEnded = (): void => {
+    if (--this.inProgress === 0) this.set.idle(this);
+  };
+
+  close(): void {
+    this.server?.shutdown().catch(noop);
+  }
+
+  forceClose(): void {
+    try {
+      this.cancel();
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/** Every open connection of one listener, and the idle ones in the order they went idle. */
+class ConnectionSet {
+  readonly all = new Set<TrackedConnection>();
+  /** Insertion order is idle order: a connection is re-added at the end whenever it goes idle. */
+  private readonly idleConns = new Set<TrackedConnection>();
+  private sweeper: ReturnType<typeof setInterval> | undefined;
+
+  constructor(readonly handler: FetchHandler, private readonly idleTimeoutMs: number) {
+    if (idleTimeoutMs > 0) {
+      const every = Math.min(1_000, Math.max(50, Math.floor(idleTimeoutMs / 4)));
+      this.sweeper = setInterval(() => this.sweep(), every);
+    }
+  }
+
+  now(): number {
+    return Date.now();
+  }
+
+  add(c: TrackedConnection): void {
+    this.all.add(c);
+    this.idleConns.add(c);
+  }
+
+  remove(c: TrackedConnection): void {
+    this.all.delete(c);
+    this.idleConns.delete(c);
+  }
+
+  busy(c: TrackedConnection): void {
+    this.idleConns.delete(c);
+  }
+
+  idle(c: TrackedConnection): void {
+    if (!this.all.has(c)) return;
+    c.idleSince = this.now();
+    this.idleConns.add(c);
+  }
+
+  /** Closes connections idle for longer than the timeout (the oldest come first). */
+  private sweep(): void {
+    const cutoff = this.now() - this.idleTimeoutMs;
+    for (const c of this.idleConns) {
+      if (c.idleSince > cutoff) break;
+      this.idleConns.delete(c);
+      // Not a graceful shutdown: that would wait for hyper to finish reading a body nobody
+      // reads any more (a request refused with 408 or 413 while its body still trickles in).
+      c.forceClose();
+    }
+  }
+
+  stop(): void {
+    if (this.sweeper !== undefined) clearInterval(this.sweeper);
+    this.sweeper = undefined;
+  }
+}
+
+/**
+ * Serves HTTP on `opts.port` with Sluice's own accept loop, or — on a Deno without
+ * `serveHttpOnConnection` — with `Deno.serve` (no idle timeout; a warning says so).
+ */
+export function listenDeno(opts: ListenOptions): Listener {
+  const serveOn = serveOnConnection();
+  if (!serveOn) {
+    opts.log?.warn("this Deno cannot serve accepted connections; idle connections are not timed out");
+    return listenWithDenoServe(opts);
+  }
+  const listener = D.listen({ port: opts.port, hostname: opts.hostname });
+  const conns = new ConnectionSet(opts.handler, opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS);
+  let closed = false;
+
+  const serve = (conn: unknown) => {
+    const tracked = new TrackedConnection(conns);
+    conns.add(tracked);
+    try {
+      tracked.server = serveOn(conn, tracked, tracked.handle, internalError, noop);
+    } catch (err) {
+      conns.remove(tracked);
+      opts.log?.warn("cannot serve an accepted connection", { err });
+      try {
+        (conn as { close(): void }).close();
+      } catch {
+        // already closed
+      }
+      return;
+    }
+    const ended = () => conns.remove(tracked);
+    tracked.server.finished.then(ended, ended);
+  };
+
+  const acceptLoop = async () => {
+    let backoff = 0;
+    let failures = 0;
+    let warnedAt = -Infinity;
+    let warned = false;
+    while (!closed) {
+      let conn: unknown;
+      try {
+        conn = await listener.accept();
+      } catch (err) {
+        if (closed || err instanceof D.errors.BadResource || err instanceof D.errors.Interrupted) break;
+        failures++;
+        if (Date.now() - warnedAt >= ACCEPT_WARN_EVERY_MS) {
+          warnedAt = Date.now();
+          warned = true;
+          opts.log?.warn("cannot accept connections; retrying", {
+            err,
+            failed_accepts: failures,
+            open_connections: conns.all.size,
+          });
+          failures = 0;
+        }
+        backoff = Math.min(ACCEPT_BACKOFF_MAX_MS, Math.max(ACCEPT_BACKOFF_MIN_MS, backoff * 2));
+        await new Promise((r) => setTimeout(r, backoff));
+        continue;
+      }
+      if (backoff > 0) {
+        if (warned) opts.log?.info("accepting connections again", { open_connections: conns.all.size });
+        warned = false;
+        backoff = 0;
+      }
+      serve(conn);
+    }
+  };
+  void acceptLoop();
+
+  let closing: Promise<void> | undefined;
+  return {
+    port: listener.addr.port,
+    hostname: listener.addr.hostname,
+    async close(force = false) {
+      if (!closed) {
+        closed = true;
+        conns.stop();
+        try {
+          listener.close();
+        } catch {
+          // already closed
+        }
+      }
+      const finished = () => Promise.all([...conns.all].map((c) => c.server?.finished.catch(noop)));
+      if (force) {
+        for (const c of conns.all) c.forceClose();
+        await Promise.race([finished(), new Promise((r) => setTimeout(r, 50))]);
+        return;
+      }
+      // Like Deno.serve's shutdown: stop accepting, let responses in progress finish.
+      closing ??= (async () => {
+        for (const c of conns.all) c.close();
+        await finished();
+      })();
+      await closing;
+    },
+  };
+}
+
+/** The fallback: `Deno.serve` with its own accept loop (no idle timeout, EMFILE is fatal). */
+function listenWithDenoServe(opts: ListenOptions): Listener {
+  const server = D.serve(
+    {
+      port: opts.port,
+      hostname: opts.hostname,
+      onListen() {},
+      onError: internalError,
+    },
+    (req: Request, info: DenoServeInfo) => opts.handler(req, new DenoConn(info)),
+  );
+  let shutdown: Promise<void> | undefined;
+  return {
+    port: server.addr.port,
+    hostname: server.addr.hostname,
+    async close(force = false) {
+      shutdown ??= server.shutdown();
+      if (force) {
+        await Promise.race([shutdown, new Promise((r) => setTimeout(r, 50))]);
+        server.unref?.();
+        return;
+      }
+      await shutdown;
+    },
+  };
+}
