@@ -226,7 +226,8 @@ function mountConnectionEndpoints(
     );
   }
   if (simple) {
-    const events = (c: Context<Env>) => simple.events(c.req.raw, c.env?.conn ?? detachedConn());
+    // The original has no Origin policy; here `/events/` follows allowed_origins like every stream.
+    const events = connection((req, _node, conn) => simple.events(req, conn), "GET, POST, OPTIONS");
     app.all("/events", events);
     app.all("/events/*", events);
   }

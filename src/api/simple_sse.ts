@@ -15,8 +15,14 @@ import type { Node, NodeClient } from "../core/node.ts";
 import type { Publication } from "../core/protocol.ts";
 import type { ConnInfo } from "../runtime/types.ts";
 import { StreamSink, textResponse } from "../transports/transport.ts";
+import { bodyErrorResponse, readBodyBytes } from "../transports/request_body.ts";
 import { type HmacKeys, hmacKeys } from "../auth/hmac_keys.ts";
-import { signSimpleToken, SimpleTokenError, verifySimpleToken } from "../auth/simple_token.ts";
+import {
+  signSimpleToken,
+  type SimpleClaims,
+  SimpleTokenError,
+  verifySimpleToken,
+} from "../auth/simple_token.ts";
 import type { TimerHandle } from "../core/timers.ts";
 
 const encoder = new TextEncoder();
@@ -89,14 +95,8 @@ export class SimpleSse {
       pingBytes: HEARTBEAT,
       maxQueueBytes: this.node.config.client_queue_max_size,
     });
-    const connection = new SimpleConnection(this.node, sink, claims.userId, this.opts.heartbeatMs);
-    this.connections.add(connection);
-    sink.attach({
-      transportGone: () => {
-        connection.close();
-        this.connections.delete(connection);
-      },
-    }, conn);
+    const connection = new SimpleConnection(this.node, sink, claims, this.opts.heartbeatMs, this.connections);
+    sink.attach(connection, conn);
     sink.write(OPENING); // gets the headers out at once, invisible to EventSource
     const channels = [
       ...new Set([simpleChannel(claims.channel, claims.userId), simpleChannel(claims.channel, "*")]),
@@ -129,14 +129,20 @@ export class SimpleSse {
       : undefined;
     if (!route) return textResponse(404, "Not Found");
     if (req.method !== "POST") return textResponse(405, "Method Not Allowed", { Allow: "POST" });
+    let body: Uint8Array<ArrayBuffer>;
+    try {
+      body = await readBodyBytes(req, {
+        maxBytes: MAX_CONTROL_BODY,
+        timeoutMs: this.node.config.http_body_timeout,
+      });
+    } catch (err) {
+      return bodyErrorResponse(err);
+    }
     let fields: URLSearchParams;
     try {
-      fields = await formFields(req);
+      fields = await formFields(req, body);
     } catch (err) {
-      return textResponse(
-        (err as { status?: number }).status ?? 400,
-        `Bad Request: ${(err as Error).message}`,
-      );
+      return textResponse(400, `Bad Request: ${(err as Error).message}`);
     }
     const userId = fields.get("userId") ?? "";
     const channel = fields.get("channel") ?? "";
@@ -145,7 +151,9 @@ export class SimpleSse {
       const exp = fields.get("exp");
       if (exp === null || exp === "") missing.push("exp");
       if (missing.length) return textResponse(400, `Bad Request: missing ${missing.join(", ")}`);
-      if (!/^\d+$/.test(exp!)) return textResponse(400, "Bad Request: exp must be a whole number of seconds");
+      if (!/^\d+$/.test(exp!) || Number(exp) === 0) {
+        return textResponse(400, "Bad Request: exp must be a positive whole number of seconds");
+      }
       if (userId === "*") return textResponse(400, "Bad Request: userId * is for emitting, not for tokens");
       return new Response(await signSimpleToken({ userId, channel }, Number(exp), this.keys), {
         headers: { "Content-Type": "text/plain; charset=utf-8" },
@@ -194,40 +202,59 @@ export class SimpleSse {
   }
 }
 
-/** Form fields from the body (urlencoded or multipart), falling back to the query string. */
-async function formFields(req: Request): Promise<URLSearchParams> {
-  const declared = Number(req.headers.get("content-length") ?? NaN);
-  if (Number.isFinite(declared) && declared > MAX_CONTROL_BODY) {
-    throw Object.assign(new Error("body too large"), { status: 413 });
-  }
+/**
+ * Form fields from the body (urlencoded or multipart, read within the size and time limits by the
+ * caller), falling back to the query string.
+ */
+async function formFields(req: Request, body: Uint8Array<ArrayBuffer>): Promise<URLSearchParams> {
   const out = new URLSearchParams(new URL(req.url).search);
   const type = req.headers.get("content-type") ?? "";
   if (type.startsWith("multipart/form-data")) {
-    const form = await req.formData();
+    let form: FormData;
+    try {
+      form = await new Response(body, { headers: { "Content-Type": type } }).formData();
+    } catch {
+      throw new Error("malformed multipart form");
+    }
     for (const [k, v] of form) if (typeof v === "string") out.set(k, v);
   } else {
-    const text = await req.text();
-    if (text.length > MAX_CONTROL_BODY) throw Object.assign(new Error("body too large"), { status: 413 });
-    for (const [k, v] of new URLSearchParams(text)) out.set(k, v);
+    for (const [k, v] of new URLSearchParams(new TextDecoder().decode(body))) out.set(k, v);
   }
   return out;
 }
 
-/** One `/events/` stream: a hub subscriber that writes payload bytes. */
+/**
+ * One `/events/` stream: a hub subscriber that writes payload bytes. It ends when its token
+ * expires (the browser's EventSource then reconnects, and a stale token gets 401).
+ */
 class SimpleConnection implements NodeClient {
   readonly id = crypto.randomUUID();
   readonly session = "";
+  readonly user: string;
   private channels: string[] = [];
   private closed = false;
   private heartbeat?: TimerHandle;
+  private readonly expiry: TimerHandle;
 
   constructor(
     private readonly node: Node,
     private readonly sink: StreamSink,
-    readonly user: string,
+    claims: SimpleClaims,
     private readonly heartbeatMs: number,
+    private readonly open: Set<SimpleConnection>,
   ) {
+    this.user = claims.userId;
+    open.add(this);
     this.scheduleHeartbeat();
+    this.expiry = node.timers.schedule(claims.exp * 1000 - Date.now(), () => {
+      this.node.log.debug("simple sse token expired; closing the stream", { user: this.user });
+      this.close();
+    });
+  }
+
+  /** The reader went away (sink.attach). */
+  transportGone(): void {
+    this.close();
   }
 
   async subscribe(channels: string[]): Promise<void> {
@@ -247,7 +274,9 @@ class SimpleConnection implements NodeClient {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.open.delete(this);
     this.heartbeat?.cancel();
+    this.expiry.cancel();
     for (const ch of this.channels) {
       this.node.removeSubscription(ch, this).catch((err) =>
         this.node.log.error("simple sse unsubscribe failed", { err })
@@ -272,7 +301,9 @@ class SimpleConnection implements NodeClient {
   // Centrifugo-protocol operations do not apply to these connections.
   deliverJoinLeave(): void {}
   checkPosition(): void {}
-  handleEmulation(): void {}
+  handleEmulation(): boolean {
+    return false;
+  }
   refreshPresence(): void {}
   serverSubscribe(): Promise<void> {
     return Promise.resolve();

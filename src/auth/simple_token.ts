@@ -3,7 +3,9 @@
  * Tokens of the "Simple SSE Server" drop-in: HMAC-signed JWTs with claims `userId`, `channel` and
  * `exp`. Compatibility first: `exp` may be a number or a numeric string (the original's README
  * shows a string), HS256/384/512 are accepted (nothing else), and `nbf`/`iat` are checked when
- * present. Signature checking is jose's; the claim checks are ours because jose rejects a string
+ * present. Unlike the original, a token must have an `exp` (one without would be valid forever
+ * and could never be revoked; both of the original's token minters always set it), and a stream
+ * ends when its token expires. Signature checking is jose's; the claim checks are ours because jose rejects a string
  * `exp`.
  */
 import { compactVerify, SignJWT } from "jose";
@@ -13,7 +15,7 @@ export interface SimpleClaims {
   userId: string;
   channel: string;
   /** Unix seconds. */
-  exp?: number;
+  exp: number;
 }
 
 export class SimpleTokenError extends Error {
@@ -44,7 +46,8 @@ export async function verifySimpleToken(
   if (typeof userId !== "string" || userId === "") throw new SimpleTokenError("token has no userId");
   if (typeof channel !== "string" || channel === "") throw new SimpleTokenError("token has no channel");
   const exp = numericDate(payload.exp, "exp");
-  if (exp !== undefined && exp <= now) throw new SimpleTokenError("token expired");
+  if (exp === undefined) throw new SimpleTokenError("token has no exp");
+  if (exp <= now) throw new SimpleTokenError("token expired");
   const nbf = numericDate(payload.nbf, "nbf");
   if (nbf !== undefined && nbf > now) throw new SimpleTokenError("token not valid yet");
   numericDate(payload.iat, "iat");

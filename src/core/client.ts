@@ -187,16 +187,21 @@ export class Client implements NodeClient, Actor {
     return this.enqueue(() => this.connectUnidirectional(req));
   }
 
-  /** Commands from an `/emulation` request (newline-delimited JSON). */
-  handleEmulation(data: string): void {
-    if (this.state === "closed") return;
+  /**
+   * Commands from an `/emulation` request (newline-delimited JSON). False when this connection
+   * takes no commands (a unidirectional one, whose session id exists for the server API): the
+   * request is then answered as if the session did not exist.
+   */
+  handleEmulation(data: string): boolean {
+    if (this.transport.unidirectional) return false;
+    if (this.state === "closed") return true;
     let cmds: Command[];
     try {
       cmds = decodeCommands(data);
     } catch (err) {
       this.log.info("malformed command", { err: (err as CommandDecodeError).message });
       this.disconnectNow(DisconnectCode.BadRequest, "bad request");
-      return;
+      return true;
     }
     for (const cmd of cmds) {
       if (commandMethod(cmd) === undefined && !cmd.id) {
@@ -206,10 +211,11 @@ export class Client implements NodeClient, Actor {
       if (this.pending >= MAX_PENDING_COMMANDS) {
         this.log.warn("too many pending commands");
         this.disconnectNow(DisconnectCode.TooManyRequests, "too many requests");
-        return;
+        return true;
       }
       this.enqueue(() => this.dispatch(cmd));
     }
+    return true;
   }
 
   /** The client went away (stream cancelled or request aborted): release everything, write nothing. */
@@ -427,7 +433,7 @@ export class Client implements NodeClient, Actor {
       if (this.state === "closed" || err instanceof Gone) return;
       this.release();
       const d = unidirectionalDisconnect(err, this.log);
-      this.log.info("connect refused", { code: d.code, reason: d.reason });
+      this.log.info("connect refused", { code: d.code, reason: d.reason, err: (err as Error)?.message });
       this.disconnectNow(d.code, d.reason);
     }
   }

@@ -225,8 +225,12 @@ export function mapTokenError(
 }
 
 /**
- * Unidirectional clients cannot read error replies: connect errors become disconnects, as in
- * Centrifugo (109/110 → 3005, 111 → 3013, 103 → 3507, anything else → 3004).
+ * Unidirectional clients cannot read error replies: connect errors become disconnects whose code
+ * says whether to come back, as the SDK decides for bidirectional clients (temporary errors
+ * retry, others stop). 109/110 → 3005 (reconnect with a fresh token), 111 → 3013, temporary
+ * (100, or `temporary: true`) → 3004 (reconnect); permanent ones are terminal: 101 → 3500,
+ * 103 → 3507, 106 → 3505, 108 → 3508, anything else (a bad channel in the token, an app's own
+ * code) → 3501. A permanent refusal must never become a reconnect loop.
  */
 export function unidirectionalDisconnect(err: unknown, log: Logger): Disconnect {
   if (isDisconnect(err)) return err;
@@ -237,10 +241,19 @@ export function unidirectionalDisconnect(err: unknown, log: Logger): Disconnect 
         return new Disconnect(DisconnectCode.Expired);
       case ErrorCode.TooManyRequests:
         return new Disconnect(DisconnectCode.TooManyRequests);
+    }
+    if (err.temporary) return new Disconnect(DisconnectCode.InternalServerError);
+    switch (err.code) {
+      case ErrorCode.Unauthorized:
+        return new Disconnect(DisconnectCode.InvalidToken);
       case ErrorCode.PermissionDenied:
         return new Disconnect(DisconnectCode.PermissionDenied);
+      case ErrorCode.LimitExceeded:
+        return new Disconnect(DisconnectCode.ChannelLimit);
+      case ErrorCode.NotAvailable:
+        return new Disconnect(DisconnectCode.NotAvailable);
       default:
-        return new Disconnect(DisconnectCode.InternalServerError);
+        return new Disconnect(DisconnectCode.BadRequest);
     }
   }
   log.error("connect failed", { err });

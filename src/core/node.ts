@@ -32,8 +32,11 @@ import { Metrics } from "../metrics.ts";
 
 /** What the node needs from a connection beyond the hub's view. */
 export interface NodeClient extends HubClient {
-  /** Feeds commands from an `/emulation` request into this connection. */
-  handleEmulation(data: string): void;
+  /**
+   * Feeds commands from an `/emulation` request into this connection; false when it takes no
+   * commands that way (unidirectional and Simple SSE connections).
+   */
+  handleEmulation(data: string): boolean;
   /** Re-announces presence for every channel with presence (for TTL-based managers). */
   refreshPresence(): void;
   disconnectNow(code: number, reason: string): void;
@@ -342,8 +345,8 @@ export class Node implements BrokerEventHandler, ControlHandler {
 
   emulateLocally(session: string, data: string): "ok" | "no_session" {
     const client = this.hub.bySession(session);
-    if (!client) return "no_session";
-    client.handleEmulation(data);
+    // Unidirectional sessions have ids too (the server API addresses them) but take no commands.
+    if (!client?.handleEmulation(data)) return "no_session";
     return "ok";
   }
 

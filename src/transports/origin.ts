@@ -4,8 +4,21 @@
  * (servers, CLIs, mobile apps) always pass. With an empty list every browser origin is refused;
  * `"*"` allows all; patterns are globs (`https://*.example.com`) matched against the lower-cased
  * Origin. Unlike Centrifugo (which only omits CORS headers), a refused origin gets 403.
+ *
+ * CORS: an origin that matches a listed pattern is trusted — it is echoed with
+ * `Access-Control-Allow-Credentials: true` (cookies reach a connect hook) and may send any header.
+ * An origin allowed only by `"*"` is not: it gets `Access-Control-Allow-Origin: *`, no credentials
+ * (so a foreign page cannot ride a user's cookies: no CSRF through Sluice) and the few headers the
+ * SDK and EventSource polyfills send. The official SDK sends no credentials cross-origin anyway.
  */
 import { globToRegExp } from "../core/glob.ts";
+
+/** CORS for an origin allowed only by `"*"`: anyone may read, nobody's credentials are sent. */
+const ANY_ORIGIN: Readonly<Record<string, string>> = Object.freeze({ "Access-Control-Allow-Origin": "*" });
+const ANY_ORIGIN_PREFLIGHT: Readonly<Record<string, string>> = Object.freeze({
+  ...ANY_ORIGIN,
+  "Access-Control-Allow-Headers": "Content-Type, Authorization, Last-Event-ID",
+});
 
 export class OriginPolicy {
   private readonly anyOrigin: boolean;
@@ -19,15 +32,17 @@ export class OriginPolicy {
   /** Whether a request with this Origin header value (or none) may proceed. */
   allows(origin: string | null): boolean {
     if (origin === null) return true;
-    if (this.anyOrigin) return true;
-    const lower = origin.toLowerCase();
-    return this.patterns.some((re) => re.test(lower));
+    return this.anyOrigin || this.listed(origin);
   }
 
   /** Response headers granting CORS to an allowed origin (none when no Origin was sent). */
   corsHeaders(req: Request): Record<string, string> {
     const origin = req.headers.get("origin");
     if (origin === null) return {};
+    if (!this.listed(origin)) {
+      if (!this.anyOrigin) return {};
+      return req.headers.has("access-control-request-headers") ? ANY_ORIGIN_PREFLIGHT : ANY_ORIGIN;
+    }
     const headers: Record<string, string> = {
       "Access-Control-Allow-Origin": origin,
       "Access-Control-Allow-Credentials": "true",
@@ -36,5 +51,11 @@ export class OriginPolicy {
     const requested = req.headers.get("access-control-request-headers");
     if (requested) headers["Access-Control-Allow-Headers"] = requested;
     return headers;
+  }
+
+  /** Whether the origin matches a pattern other than `"*"`. */
+  private listed(origin: string): boolean {
+    const lower = origin.toLowerCase();
+    return this.patterns.some((re) => re.test(lower));
   }
 }

@@ -67,11 +67,12 @@ async function startSimple(
   };
 }
 
-/** Reads an `/events/` stream's text as it arrives. */
+/** Reads an `/events/` stream's text as it arrives; `ended()` turns true when the server ends it. */
 async function openEvents(t: TestContext, url: string, headers: Record<string, string> = {}) {
   const ac = new AbortController();
   const res = await fetch(url, { headers, signal: ac.signal });
   let text = "";
+  let ended = false;
   if (res.status === 200) {
     (async () => {
       const reader = res.body!.getReader();
@@ -82,13 +83,14 @@ async function openEvents(t: TestContext, url: string, headers: Record<string, s
           if (done) break;
           text += dec.decode(value, { stream: true });
         }
+        ended = true;
       } catch {
         // aborted
       }
     })();
   }
   t.cleanup(() => ac.abort());
-  return { res, text: () => text, close: () => ac.abort() };
+  return { res, text: () => text, ended: () => ended, close: () => ac.abort() };
 }
 
 test("token from /token/, events to the matching user, * to everyone, other channels untouched", async (t) => {
@@ -151,7 +153,7 @@ test("EventSource clients: token in the query string, or in a cookie", async (t)
   assert(!s.logs.some((l) => l.includes(tok)), "tokens never reach the logs");
 });
 
-test("exp as a string is accepted; expired, missing and forged tokens are 401 with a reason", async (t) => {
+test("exp as a string is accepted; expired, missing, exp-less and forged tokens are 401 with a reason", async (t) => {
   const s = await startSimple(t);
   const key = new TextEncoder().encode(SECRET);
   const sign = (claims: Record<string, unknown>, key2 = key) =>
@@ -169,6 +171,7 @@ test("exp as a string is accepted; expired, missing and forged tokens are 401 wi
       Authorization: `Bearer ${await sign({ userId: "1", channel: "c" }, new TextEncoder().encode("wrong"))}`,
     }, /invalid token/],
     [{ Authorization: `Bearer ${await sign({ channel: "c" })}` }, /no userId/],
+    [{ Authorization: `Bearer ${await sign({ userId: "1", channel: "c" })}` }, /no exp/],
     [{ Authorization: `Bearer ${await sign({ userId: "1", channel: "c", exp: "soon" })}` }, /not a date/],
   ];
   for (const [headers, reason] of cases) {
@@ -176,6 +179,98 @@ test("exp as a string is accepted; expired, missing and forged tokens are 401 wi
     assertEquals(res.status, 401, JSON.stringify(headers));
     assert(reason.test(await res.text()), `reason for ${JSON.stringify(headers)}`);
   }
+});
+
+test("a stream ends when its token expires; its connection is released", async (t) => {
+  const s = await startSimple(t);
+  const tok = await (await s.token("5", "short", 2)).text();
+  const events = await openEvents(t, `${s.client}/events/`, { Authorization: `Bearer ${tok}` });
+  assertEquals(events.res.status, 200);
+  await waitFor(() => events.text().includes(": ok"), "stream open");
+  const opened = Date.now();
+  await waitFor(() => events.ended(), "the stream to end at the token's exp", 6_000);
+  assert(Date.now() - opened < 4_500, `ended ${Date.now() - opened} ms after opening`);
+  // Reconnecting with the same token is refused now.
+  assertEquals(
+    (await fetch(`${s.client}/events/`, { headers: { Authorization: `Bearer ${tok}` } })).status,
+    401,
+  );
+});
+
+test("the control port stops reading a body at its 1 MB limit (413), also when chunked", async (t) => {
+  const s = await startSimple(t);
+  const net = await import("node:net");
+  const port = Number(new URL(s.control).port);
+  const sock = net.connect(port, "127.0.0.1");
+  t.cleanup(() => sock.destroy());
+  await new Promise<void>((r) => sock.once("connect", () => r()));
+  let answer = "";
+  sock.on("data", (d: Uint8Array) => (answer += new TextDecoder().decode(d)));
+  sock.on("error", () => {});
+  sock.write(
+    "POST /emit/ HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n" +
+      "Content-Type: application/x-www-form-urlencoded\r\n\r\n",
+  );
+  const chunk = "x".repeat(64 * 1024);
+  let sent = 0;
+  // Up to 30 MB, but only as fast as the server takes it: stop as soon as it answers.
+  while (sent < 30 * 1024 * 1024 && answer === "" && !sock.destroyed) {
+    const flushed = sock.write(`${chunk.length.toString(16)}\r\n${chunk}\r\n`);
+    sent += chunk.length;
+    if (!flushed) await Promise.race([new Promise((r) => sock.once("drain", r)), sleep(200)]);
+  }
+  await waitFor(() => answer.includes("\r\n"), "an answer");
+  assert(/^HTTP\/1\.1 413/.test(answer), `status line: ${answer.split("\r\n")[0]}`);
+  assert(sent < 12 * 1024 * 1024, `answered after ${sent} bytes, not after the whole body`);
+});
+
+test("the control port answers 408 to a body that trickles in past http_body_timeout", async (t) => {
+  const s = await startSimple(t, { http_body_timeout: "1s" });
+  const net = await import("node:net");
+  const sock = net.connect(Number(new URL(s.control).port), "127.0.0.1");
+  t.cleanup(() => sock.destroy());
+  await new Promise<void>((r) => sock.once("connect", () => r()));
+  let answer = "";
+  sock.on("data", (d: Uint8Array) => (answer += new TextDecoder().decode(d)));
+  sock.on("error", () => {});
+  const body = "userId=1&channel=c&payload=" + "y".repeat(100);
+  sock.write(
+    `POST /emit/ HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n` +
+      "Content-Type: application/x-www-form-urlencoded\r\n\r\n",
+  );
+  const started = Date.now();
+  for (let i = 0; i < body.length && answer === "" && Date.now() - started < 5_000; i++) {
+    sock.write(body[i]);
+    await sleep(100);
+  }
+  assert(/^HTTP\/1\.1 408/.test(answer), `got: ${answer.split("\r\n")[0] || "nothing"}`);
+  assert(Date.now() - started < 3_000, "answered at the deadline");
+});
+
+test("/events/ follows allowed_origins: foreign origins 403, listed ones get CORS", async (t) => {
+  const s = await startSimple(t, { allowed_origins: ["https://app.example"] });
+  const tok = await (await s.token("1", "c")).text();
+  const foreign = await fetch(`${s.client}/events/`, {
+    headers: { Authorization: `Bearer ${tok}`, Origin: "https://evil.example" },
+  });
+  assertEquals(foreign.status, 403);
+  await foreign.body?.cancel();
+  const preflight = await fetch(`${s.client}/events/`, {
+    method: "OPTIONS",
+    headers: {
+      Origin: "https://app.example",
+      "Access-Control-Request-Method": "GET",
+      "Access-Control-Request-Headers": "authorization",
+    },
+  });
+  assertEquals(preflight.status, 204);
+  assertEquals(preflight.headers.get("access-control-allow-origin"), "https://app.example");
+  const listed = await openEvents(t, `${s.client}/events/`, {
+    Authorization: `Bearer ${tok}`,
+    Origin: "https://app.example",
+  });
+  assertEquals(listed.res.status, 200);
+  assertEquals(listed.res.headers.get("access-control-allow-origin"), "https://app.example");
 });
 
 test("wrong methods 405, missing fields 400, and each listener answers only its own paths", async (t) => {
@@ -190,6 +285,8 @@ test("wrong methods 405, missing fields 400, and each listener answers only its 
   assert((await missing.text()).includes("payload"));
   assertEquals((await post(`${s.control}/token/`, "userId=1&exp=10")).status, 400);
   assertEquals((await post(`${s.control}/token/`, "userId=1&channel=c&exp=soon")).status, 400);
+  assertEquals((await post(`${s.control}/token/`, "userId=1&channel=c&exp=-10")).status, 400);
+  assertEquals((await post(`${s.control}/token/`, "userId=1&channel=c&exp=0")).status, 400);
   assertEquals((await post(`${s.control}/token/`, "channel=c&exp=10")).status, 400);
   // multipart forms work like urlencoded ones
   const fd = new FormData();

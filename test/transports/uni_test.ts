@@ -5,7 +5,7 @@
 import { test } from "../harness.ts";
 import { assert, assertEquals, assertMatch, waitFor } from "../assert.ts";
 import { startServer, type TestServer } from "../helpers/server.ts";
-import { openRaw, type RawStream } from "../helpers/raw.ts";
+import { emulate, openRaw, type RawStream } from "../helpers/raw.ts";
 import { userToken } from "../helpers/tokens.ts";
 import { EventSource } from "eventsource";
 
@@ -129,6 +129,37 @@ for (const kind of KINDS) {
     assertMatch(c2.connect.subs["feed:r"], { recovered: true, was_recovering: true, offset: 1, epoch });
     const pubs = c2.connect.subs["feed:r"].publications as Array<{ offset: number }>;
     assertEquals(pubs.map((p) => p.offset), [2, 3]);
+  });
+
+  test(`${kind}: a token channel that can never be subscribed is a terminal disconnect (3501), not a retry loop`, async (t) => {
+    const s = await startServer(t, config);
+    for (const channels of [["news", "ünïcode"], ["unknown:ns"], ["x".repeat(300)]]) {
+      const stream = await openUni(s, kind, { token: await userToken("u-bad", 3600, { channels }) });
+      t.cleanup(() => stream.close());
+      assertEquals(
+        await stream.next(),
+        { disconnect: { code: 3501, reason: "bad request" } },
+        channels.join(),
+      );
+      assertEquals(await stream.next(), undefined);
+    }
+    assert(s.logs.some((l) => l.includes("connect refused") && l.includes("ASCII")), "the log says why");
+  });
+
+  test(`${kind}: the session takes no commands through /emulation (404, nothing on the stream)`, async (t) => {
+    const s = await startServer(t, config);
+    const stream = await openUni(s, kind, { token: await userToken("u-emu", 3600, { channels: ["news"] }) });
+    t.cleanup(() => stream.close());
+    const { connect } = await stream.next() as { connect: { session: string } };
+    const res = await emulate(s.url, connect.session, s.node.id, [
+      { id: 1, publish: { channel: "news", data: { injected: true } } },
+      { id: 2, presence: { channel: "news" } },
+    ]);
+    assertEquals(res.status, 404);
+    await res.body?.cancel();
+    // The stream carries the next publication, and no reply to the commands before it.
+    await s.apiJson("publish", { channel: "news", data: "marker" });
+    assertEquals(await stream.next(), { channel: "news", pub: { data: "marker" } });
   });
 }
 

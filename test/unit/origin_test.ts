@@ -101,8 +101,8 @@ test("corsHeaders: echoes the origin, allows credentials, varies on Origin", () 
   });
 });
 
-test("corsHeaders: echoes the requested headers of a preflight", () => {
-  const p = new OriginPolicy(["*"]);
+test("corsHeaders: echoes the requested headers of a preflight from a listed origin", () => {
+  const p = new OriginPolicy(["https://*.example"]);
   const req = new Request("http://server/emulation", {
     method: "OPTIONS",
     headers: {
@@ -112,9 +112,36 @@ test("corsHeaders: echoes the requested headers of a preflight", () => {
     },
   });
   const h = p.corsHeaders(req);
-  assertEquals(h["Access-Control-Allow-Origin"], "https://any.example", "the origin, not *");
+  assertEquals(h["Access-Control-Allow-Origin"], "https://any.example");
   assertEquals(h["Access-Control-Allow-Headers"], "content-type, x-custom");
   assertEquals(h["Access-Control-Allow-Credentials"], "true");
+});
+
+test('corsHeaders: "*" allows reading without credentials and only the SDK\'s headers', () => {
+  const p = new OriginPolicy(["*"]);
+  const preflight = new Request("http://server/emulation", {
+    method: "OPTIONS",
+    headers: {
+      Origin: "https://evil.example",
+      "Access-Control-Request-Method": "POST",
+      "Access-Control-Request-Headers": "content-type, x-custom",
+    },
+  });
+  assertEquals(p.corsHeaders(preflight), {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Headers": "Content-Type, Authorization, Last-Event-ID",
+  });
+  const get = new Request("http://server/connection/sse", { headers: { Origin: "https://evil.example" } });
+  assertEquals(p.corsHeaders(get), { "Access-Control-Allow-Origin": "*" });
+});
+
+test('corsHeaders: next to "*", a listed origin still gets credentials', () => {
+  const p = new OriginPolicy(["*", "https://app.example"]);
+  const listed = p.corsHeaders(new Request("http://s/x", { headers: { Origin: "https://app.example" } }));
+  assertEquals(listed["Access-Control-Allow-Credentials"], "true");
+  assertEquals(listed["Access-Control-Allow-Origin"], "https://app.example");
+  const other = p.corsHeaders(new Request("http://s/x", { headers: { Origin: "https://other.example" } }));
+  assertEquals(other, { "Access-Control-Allow-Origin": "*" });
 });
 
 test("corsHeaders: nothing without an Origin header", () => {
