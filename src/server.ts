@@ -60,7 +60,12 @@ type Env = { Bindings: { conn: ConnInfo } };
 type TransportHandler = (req: Request, node: Node, conn: ConnInfo) => Response | Promise<Response>;
 
 /** Used when a request comes without runtime connection info (direct calls in tests). */
-const detachedConn = (): ConnInfo => ({ onClose: () => {}, holdOpen: () => {} });
+const detachedConn = (): ConnInfo => ({
+  onClose: () => {},
+  holdOpen: () => {},
+  responseEnded: () => {},
+  abort: () => {},
+});
 
 export function createServer(config: Config, opts: ServerOptions = {}): SluiceServer {
   const logger = opts.logger ?? silentLogger;

@@ -23,7 +23,11 @@ const ONCE = { once: true };
  * connection (clients keep it for hooks), so its methods should not cost memory per connection.
  */
 class BunConn implements ConnInfo {
-  constructor(private readonly req: Request, private readonly srv: BunServer) {}
+  constructor(
+    private readonly req: Request,
+    private readonly srv: BunServer,
+    private readonly idleSeconds: number,
+  ) {}
 
   get remoteAddr(): string | undefined {
     return this.srv.requestIP?.(this.req)?.address;
@@ -42,20 +46,36 @@ class BunConn implements ConnInfo {
   holdOpen(): void {
     this.srv.timeout(this.req, 0);
   }
+
+  /** Bun cuts a connection that makes no progress for its timeout: give the stream one again. */
+  responseEnded(): void {
+    this.srv.timeout(this.req, this.idleSeconds || BUN_MAX_IDLE_SECONDS);
+  }
+
+  /** As soon as Bun allows: one second without progress. */
+  abort(): void {
+    this.srv.timeout(this.req, 1);
+  }
 }
+
+/** Bun's largest idle timeout. */
+const BUN_MAX_IDLE_SECONDS = 255;
 
 export const bunRuntime: Runtime = {
   name: "bun",
   version: B?.version ?? "unknown",
   listen(opts: ListenOptions): Promise<Listener> {
     const idleMs = opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+    // Whole seconds, at most 255 (Bun's limit); 0 disables. Streams opt out per request.
+    const idleSeconds = idleMs > 0
+      ? Math.min(BUN_MAX_IDLE_SECONDS, Math.max(1, Math.ceil(idleMs / 1000)))
+      : 0;
     const server = B.serve({
       port: opts.port,
       hostname: opts.hostname,
-      // Whole seconds, at most 255 (Bun's limit); 0 disables. Streams opt out per request.
-      idleTimeout: idleMs > 0 ? Math.min(255, Math.max(1, Math.ceil(idleMs / 1000))) : 0,
+      idleTimeout: idleSeconds,
       fetch(req: Request, srv: BunServer) {
-        return opts.handler(req, new BunConn(req, srv));
+        return opts.handler(req, new BunConn(req, srv, idleSeconds));
       },
       error: () => new Response("internal server error", { status: 500 }),
     });

@@ -62,7 +62,10 @@ const noop = () => {};
  * connection (clients keep it for hooks), so its methods should not cost memory per connection.
  */
 export class DenoConn implements ConnInfo {
-  constructor(private readonly info: DenoServeInfo | undefined) {}
+  constructor(
+    private readonly info: DenoServeInfo | undefined,
+    private readonly tracked?: TrackedConnection,
+  ) {}
 
   get remoteAddr(): string | undefined {
     return this.info?.remoteAddr?.hostname;
@@ -78,12 +81,22 @@ export class DenoConn implements ConnInfo {
 
   /** Only connections with no request in progress time out here; a stream is one in progress. */
   holdOpen(): void {}
+
+  responseEnded(): void {
+    this.tracked?.mustDrain();
+  }
+
+  abort(): void {
+    this.tracked?.forceClose();
+  }
 }
 
 /** One accepted connection: its requests in progress and how to close it. */
 class TrackedConnection {
   inProgress = 0;
   idleSince: number;
+  /** When a response that ended on our side must have drained (0 = none pending). */
+  drainBy = 0;
   server: ConnectionServer | undefined;
   /** Deno's non-graceful close, handed over through the signal it listens to (see below). */
   private cancel: () => void = noop;
@@ -104,12 +117,17 @@ class TrackedConnection {
   readonly handle = (req: Request, info: DenoServeInfo): Response | Promise<Response> => {
     if (this.inProgress++ === 0) this.set.busy(this);
     info.completed?.then(this.requestEnded, this.requestEnded);
-    return this.set.handler(req, new DenoConn(info));
+    return this.set.handler(req, new DenoConn(info, this));
   };
 
   private readonly requestEnded = (): void => {
     if (--this.inProgress === 0) this.set.idle(this);
   };
+
+  /** A response ended on our side; a client that does not read it keeps it from completing. */
+  mustDrain(): void {
+    this.set.draining(this);
+  }
 
   close(): void {
     this.server?.shutdown().catch(noop);
@@ -129,6 +147,8 @@ class ConnectionSet {
   readonly all = new Set<TrackedConnection>();
   /** Insertion order is idle order: a connection is re-added at the end whenever it goes idle. */
   private readonly idleConns = new Set<TrackedConnection>();
+  /** Connections whose response ended on our side but has not completed, oldest first. */
+  private readonly drainingConns = new Set<TrackedConnection>();
   private sweeper: ReturnType<typeof setInterval> | undefined;
 
   constructor(readonly handler: FetchHandler, private readonly idleTimeoutMs: number) {
@@ -150,6 +170,7 @@ class ConnectionSet {
   remove(c: TrackedConnection): void {
     this.all.delete(c);
     this.idleConns.delete(c);
+    this.drainingConns.delete(c);
   }
 
   busy(c: TrackedConnection): void {
@@ -159,12 +180,29 @@ class ConnectionSet {
   idle(c: TrackedConnection): void {
     if (!this.all.has(c)) return;
     c.idleSince = this.now();
+    c.drainBy = 0;
+    this.drainingConns.delete(c);
     this.idleConns.add(c);
   }
 
-  /** Closes connections idle for longer than the timeout (the oldest come first). */
+  draining(c: TrackedConnection): void {
+    if (!this.all.has(c) || c.drainBy !== 0 || this.idleTimeoutMs <= 0) return;
+    c.drainBy = this.now() + this.idleTimeoutMs;
+    this.drainingConns.add(c);
+  }
+
+  /**
+   * Closes connections idle for longer than the timeout, and those whose ended response did not
+   * drain in time (both sets are in deadline order, so each loop stops at the first one not due).
+   */
   private sweep(): void {
-    const cutoff = this.now() - this.idleTimeoutMs;
+    const now = this.now();
+    for (const c of this.drainingConns) {
+      if (c.drainBy > now) break;
+      this.drainingConns.delete(c);
+      c.forceClose();
+    }
+    const cutoff = now - this.idleTimeoutMs;
     for (const c of this.idleConns) {
       if (c.idleSince > cutoff) break;
       this.idleConns.delete(c);

@@ -15,6 +15,14 @@ export interface ConnInfo {
   onClose(fn: () => void): void;
   /** Exempts this request from the runtime's idle timeout: streams are quiet between pings. */
   holdOpen(): void;
+  /**
+   * The response has ended on the server's side. A client that does not read leaves its bytes
+   * stuck in the runtime and the connection open for good: if the response has not drained
+   * within the idle timeout, the connection is cut.
+   */
+  responseEnded(): void;
+  /** Cuts the connection now (a slow consumer): nothing more will be written to it. */
+  abort(): void;
 }
 
 export type FetchHandler = (req: Request, conn: ConnInfo) => Response | Promise<Response>;

@@ -50,6 +50,7 @@ export class StreamSink implements ClientTransport, Flushable {
   /** Bytes in the stream the runtime had not taken at this turn's first write. */
   private unreadBytes = 0;
   private owner: { transportGone(): void } | undefined;
+  private conn: ConnInfo | undefined;
 
   constructor(opts: SinkOptions) {
     this.name = opts.name;
@@ -106,7 +107,11 @@ export class StreamSink implements ClientTransport, Flushable {
     }
   }
 
-  /** Ends the response after everything written has been handed to the runtime. */
+  /**
+   * Ends the response after everything written has been handed to the runtime. A client that
+   * does not read it would keep the connection (and those bytes) forever: the runtime cuts it
+   * if it has not drained within the idle timeout.
+   */
   close(): void {
     if (this.closed) return;
     this.closed = true;
@@ -117,6 +122,7 @@ export class StreamSink implements ClientTransport, Flushable {
     } catch {
       // already closed by the reader
     }
+    this.conn?.responseEnded();
   }
 
   /** Drops whatever is queued and resets the connection now. */
@@ -125,11 +131,14 @@ export class StreamSink implements ClientTransport, Flushable {
     this.closed = true;
     this.dropCollected();
     try {
-      // An error without a reason: the runtime resets the connection and logs nothing.
+      // An error without a reason: the runtime ends the response and logs nothing.
       this.controller.error(undefined);
     } catch {
       // already closed
     }
+    // Ending the response is not enough: bytes already handed to the runtime wait for a reader
+    // who never comes, and keep the connection open. Cut it.
+    this.conn?.abort();
   }
 
   /** The bytes collected since the last flush as one chunk (undefined when there are none). */
@@ -156,6 +165,7 @@ export class StreamSink implements ClientTransport, Flushable {
    */
   attach(owner: { transportGone(): void }, conn: ConnInfo): void {
     this.owner = owner;
+    this.conn = conn;
     conn.holdOpen();
     conn.onClose(() => this.gone());
   }

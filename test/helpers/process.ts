@@ -6,7 +6,7 @@ import type { TestContext } from "../harness.ts";
 import { waitFor } from "../assert.ts";
 import { spawn } from "node:child_process";
 import process from "node:process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { fileURLToPath } from "node:url";
@@ -80,6 +80,11 @@ export function sluiceCommand(args: string[]): [string, string[]] {
 export function sluice(t: TestContext, args: string[], env: Record<string, string> = {}, cwd = root): Proc {
   const [cmd, runArgs] = sluiceCommand(args);
   return start(t, cmd, runArgs, env, cwd);
+}
+
+/** Open file descriptors of a process (Linux `/proc`). */
+export function fdsOf(pid: number): number {
+  return readdirSync(`/proc/${pid}/fd`).length;
 }
 
 /** Resident memory of a process in bytes (Linux `/proc`). */

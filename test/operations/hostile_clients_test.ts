@@ -6,7 +6,8 @@
  */
 import { test, type TestContext } from "../harness.ts";
 import { assert, assertEquals, sleep, waitFor } from "../assert.ts";
-import { portOf, type Proc, rssOf, sluiceCommand, start, writeConfig } from "../helpers/process.ts";
+import { fdsOf, portOf, type Proc, rssOf, sluiceCommand, start, writeConfig } from "../helpers/process.ts";
+import { token } from "../helpers/tokens.ts";
 import type { Socket } from "node:net";
 import { getRuntime } from "../../src/runtime/serve.ts";
 
@@ -184,4 +185,56 @@ test("running out of file descriptors is survived: logged, and serving resumes",
   proc.exited.then(() => (exited = true));
   await sleep(100);
   assert(!exited, "the process is alive");
+});
+
+/** A uni_http_stream subscriber that reads its connect push and then never reads again. */
+async function pausedSubscriber(t: TestContext, port: number, user: string): Promise<RawSocket> {
+  const raw = await rawSocket(t, port);
+  const body = JSON.stringify({
+    token: await token({ sub: user, channels: ["feed"] }, { secret: base.token_hmac_secret_key, ttl: 3600 }),
+  });
+  raw.sock.write(
+    `POST /connection/uni_http_stream HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+  );
+  await waitFor(() => raw.received().includes('"connect"'), "the connect push");
+  raw.sock.pause();
+  return raw;
+}
+
+test("subscribers that never read: cut as slow (3008) or disconnected, their connections are closed", async (t) => {
+  const { proc, port, url } = await serve(t, {
+    http_idle_timeout: "1s",
+    client_queue_max_size: 65_536,
+    prometheus: true,
+  });
+  const fdsBefore = fdsOf(proc.pid);
+  const slow = await Promise.all(Array.from({ length: 10 }, (_, i) => pausedSubscriber(t, port, `slow${i}`)));
+  const gone = await Promise.all(Array.from({ length: 10 }, (_, i) => pausedSubscriber(t, port, `gone${i}`)));
+  assert(fdsOf(proc.pid) >= fdsBefore + 20, "20 connections open");
+  // Disconnected by the server API: the disconnect push and the end of the response are never read.
+  for (let i = 0; i < 10; i++) {
+    const r = await fetch(`${url}/api/disconnect`, {
+      method: "POST",
+      headers: { "X-API-Key": base.api_key },
+      body: JSON.stringify({ user: `gone${i}` }),
+    });
+    assertEquals(r.status, 200);
+    await r.body?.cancel();
+  }
+  // Publications until the slow queues (64 KiB, behind up to ~4 MB of kernel socket buffers)
+  // overflow; the "gone" ones are already out.
+  const pad = "x".repeat(20_000);
+  for (let i = 0; i < 400; i++) {
+    const r = await fetch(`${url}/api/publish`, {
+      method: "POST",
+      headers: { "X-API-Key": base.api_key },
+      body: JSON.stringify({ channel: "feed", data: { i, pad } }),
+    });
+    await r.body?.cancel();
+  }
+  // Before, the runtime kept every such connection (and the bytes handed to it) for good.
+  await waitFor(() => fdsOf(proc.pid) <= fdsBefore + 1, `descriptors back to ${fdsBefore}`, 15_000);
+  const metrics = await (await fetch(`${url}/metrics`)).text();
+  assert(/num_server_disconnects\{[^}]*code="3008"[^}]*\} 10\b/.test(metrics), "10 cut as slow");
+  assertEquals(slow.length + gone.length, 20);
 });

@@ -226,7 +226,9 @@ test("subscribe/unsubscribe cycles with day-long subscription tokens leave no ti
     config: { namespaces: [{ name: "feed", history_size: 10, history_ttl: "60s", allow_recovery: true }] },
   });
   t.cleanup(() => server.close());
-  const client = await server.connect({ token: await token({ sub: "u" }, { secret: "test-secret", ttl: 86400 }) });
+  const client = await server.connect({
+    token: await token({ sub: "u" }, { secret: "test-secret", ttl: 86400 }),
+  });
   t.cleanup(() => client.close());
   const node = server.server.node;
   const before = node.timers.size;
