@@ -1,0 +1,587 @@
+#!/usr/bin/env node
+// The soak campaign: hostile clients and long uptimes, on Sluice processes started as users start
+// them, on Bun and on Deno. Prints figures (RSS over time, deliveries lost, process alive); asserts
+// nothing. See bench/README.md ("Soak campaign") for what each scenario shows and the last figures.
+//
+//   npm run soak                                   # every scenario, both runtimes (≈ 1 h)
+//   node bench/soak/run.mjs --quick                # short versions (≈ 8 min)
+//   node bench/soak/run.mjs --only=slow,cycles --runtimes=bun --json=soak.json
+//
+// Scenarios:
+//   slow       10k subscribers that never read + readers, while publishing 1k msgs/s (10 min)
+//   cycles     1M connect/disconnect cycles: tokens, server-side subscriptions, history reads
+//   slowloris  heads and bodies at 1 byte/s and idle sockets past the descriptor limit (3 min)
+//   redis      two nodes on Redis; Redis killed and restarted under publish load
+//   sigterm    two nodes on Redis; one gets SIGTERM under publish load and comes back
+//   fuzz       the protocol fuzzer (test/fuzz/protocol_fuzz.mjs) for many thousand requests
+import net from "node:net";
+import { writeFileSync } from "node:fs";
+import {
+  api,
+  API_KEY,
+  cleanupAll,
+  health,
+  mb,
+  RecoveringSubscriber,
+  SECRET,
+  sleep,
+  startRedis,
+  startSluice,
+  token,
+} from "./lib.mjs";
+
+const argv = process.argv.slice(2);
+const opt = (name) => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+const QUICK = argv.includes("--quick");
+const ALL = ["slow", "cycles", "slowloris", "redis", "sigterm", "fuzz"];
+const ONLY = (opt("only") ?? ALL.join(",")).split(",").filter(Boolean);
+const RUNTIMES = (opt("runtimes") ?? "bun,deno").split(",").filter(Boolean);
+for (const s of ONLY) if (!ALL.includes(s)) throw new Error(`unknown scenario ${s} (${ALL.join(", ")})`);
+
+const log = (...a) => console.log(`[${new Date().toISOString().slice(11, 19)}]`, ...a);
+const pct = (a, b) => (b ? ((100 * a) / b).toFixed(1) : "0.0");
+
+/** Samples a process every `everyMs` into an array of {t, rss}; stop() returns the samples. */
+function sampler(proc, everyMs, extra = () => ({})) {
+  const t0 = Date.now();
+  const samples = [];
+  const take = async () =>
+    samples.push({ t: Math.round((Date.now() - t0) / 1000), rss: mb(proc.rss()), ...(await extra()) });
+  const timer = setInterval(() => void take(), everyMs);
+  void take();
+  return {
+    samples,
+    stop() {
+      clearInterval(timer);
+      return samples;
+    },
+  };
+}
+
+/** Disconnects with a code so far, from Sluice's Prometheus metrics. */
+async function serverDisconnects(proc, code) {
+  try {
+    const text = await (await fetch(`${proc.url}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
+    const re = new RegExp(
+      `centrifugo_client_num_server_disconnects\\{[^}]*code="${code}"[^}]*\\} (\\d+)`,
+      "g",
+    );
+    let n = 0;
+    for (const m of text.matchAll(re)) n += Number(m[1]);
+    return n;
+  } catch {
+    return undefined;
+  }
+}
+
+async function numClients(proc) {
+  const r = await api(proc.url, "info", {}, 10_000);
+  return r.body?.result?.nodes?.reduce((n, node) => n + node.num_clients, 0);
+}
+
+/** A socket that connects a uni_http_stream subscriber and stops reading after the connect push. */
+function pausedSubscriber(port, user, channels) {
+  return new Promise((resolve) => {
+    const body = JSON.stringify({ token: token({ sub: user, channels }) });
+    const sock = net.connect(port, "127.0.0.1", () => {
+      sock.write(
+        `POST /connection/uni_http_stream HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+      );
+    });
+    sock.once("data", () => {
+      sock.pause(); // never read again
+      resolve(sock);
+    });
+    sock.on("error", () => resolve(sock));
+  });
+}
+
+// ------------------------------------------------------------------------------------------------
+// slow: 10k subscribers that never read, readers that do, 1k publications/s
+
+async function slow(runtime) {
+  const o = QUICK
+    ? { slow: 2000, readers: 20, rate: 1000, seconds: 60 }
+    : { slow: 10_000, readers: 50, rate: 1000, seconds: 600 };
+  const server = await startSluice(runtime, {
+    uni_http_stream: true,
+    prometheus: true,
+    namespaces: [{ name: "slow", history_size: 2_000, history_ttl: "900s", force_recovery: true }],
+  });
+  const baseline = mb(server.rss());
+  const readers = Array.from(
+    { length: o.readers },
+    (_, i) =>
+      new RecoveringSubscriber({ ports: () => server.port, user: `reader${i}`, channels: ["slow:feed"] })
+        .start(),
+  );
+  const socks = [];
+  for (let i = 0; i < o.slow; i += 250) {
+    socks.push(
+      ...await Promise.all(
+        Array.from(
+          { length: Math.min(250, o.slow - i) },
+          (_, k) => pausedSubscriber(server.port, `slow${i + k}`, ["slow:feed"]),
+        ),
+      ),
+    );
+  }
+  log(`  ${o.slow} non-reading subscribers and ${o.readers} readers connected; RSS ${mb(server.rss())} MB`);
+  const s = sampler(server, 10_000);
+  const pub = { sent: 0, ok: 0, errors: 0, inflight: 0, acked: new Set() };
+  const pad = "x".repeat(150);
+  const started = Date.now();
+  while (Date.now() - started < o.seconds * 1000) {
+    const due = Math.floor(((Date.now() - started) / 1000) * o.rate);
+    while (pub.sent < due && pub.inflight < 256) {
+      const seq = pub.sent++;
+      pub.inflight++;
+      void api(server.url, "publish", { channel: "slow:feed", data: { seq, pad } }).then((r) => {
+        pub.inflight--;
+        if (r.status === 200 && r.body?.result) {
+          pub.ok++;
+          pub.acked.add(r.body.result.offset);
+        } else pub.errors++;
+      });
+    }
+    await sleep(10);
+  }
+  while (pub.inflight > 0) await sleep(50);
+  const elapsed = (Date.now() - started) / 1000;
+  // The slow ones are cut (3008) once their 1 MB queue is full; wait until only readers remain.
+  const cutBy = Date.now() + 120_000;
+  let clients = await numClients(server);
+  while ((clients === undefined || clients > o.readers) && Date.now() < cutBy) {
+    await sleep(2_000);
+    clients = await numClients(server);
+  }
+  // Memory a runtime freed goes back to the system in its own time: sample for a while.
+  const settle = [];
+  for (let i = 0; i < 6; i++) {
+    await sleep(5_000);
+    settle.push(mb(server.rss()));
+  }
+  const samples = s.stop();
+  const afterCut = Math.min(...settle);
+  const cut = await serverDisconnects(server, 3008);
+  // Readers catch up (recovering when they themselves were cut), then every acknowledged offset counts.
+  const want = [...pub.acked];
+  const deadline = Date.now() + 60_000;
+  const missingOf = (r) => want.filter((off) => !r.received.get("slow:feed").has(off)).length;
+  while (readers.some((r) => missingOf(r) > 0) && Date.now() < deadline) await sleep(1_000);
+  const lost = readers.reduce((n, r) => n + missingOf(r), 0);
+  const readerCuts = readers.reduce((n, r) => n + r.connects - 1, 0);
+  for (const r of readers) r.stop();
+  for (const sock of socks) sock.destroy();
+  const result = {
+    baseline_mb: baseline,
+    peak_mb: Math.max(...samples.map((x) => x.rss)),
+    after_cut_mb: afterCut,
+    settle_mb: settle.join(" "),
+    growth_after_cut_mb: afterCut - baseline,
+    published: pub.ok,
+    publish_errors: pub.errors,
+    publish_rate: Math.round(pub.ok / elapsed),
+    slow_cut_3008: cut,
+    clients_left: clients,
+    reader_reconnects: readerCuts,
+    reader_deliveries_lost: lost,
+    alive: server.alive(),
+    rss_timeline_mb: samples.map((x) => `${x.t}s:${x.rss}`).join(" "),
+  };
+  server.kill();
+  return result;
+}
+
+// ------------------------------------------------------------------------------------------------
+// cycles: connect/disconnect with tokens, server-side subscriptions (history reads), publishes
+
+async function cycles(runtime) {
+  const total = QUICK ? 100_000 : 1_000_000;
+  const server = await startSluice(runtime, {
+    uni_http_stream: true,
+    namespaces: [{
+      name: "feed",
+      history_size: 10,
+      history_ttl: "30s",
+      history_meta_ttl: "60s",
+      force_recovery: true,
+    }],
+  });
+  const checkpoints = [];
+  let done = 0;
+  let failed = 0;
+  const started = Date.now();
+  const one = (i) =>
+    new Promise((resolve) => {
+      const body = JSON.stringify({
+        token: token({ sub: `u${i % 1000}`, channels: [`feed:c${i}`, "feed:shared"] }),
+      });
+      const sock = net.connect(server.port, "127.0.0.1", () => {
+        sock.write(
+          `POST /connection/uni_http_stream HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+        );
+      });
+      let got = "";
+      const finish = (ok) => {
+        if (!ok) failed++;
+        sock.resetAndDestroy(); // an abrupt close (RST), as a tab that goes away; no TIME_WAIT here
+        resolve();
+      };
+      sock.on("data", (d) => {
+        got += d;
+        if (got.includes('"connect"')) finish(true);
+        else if (
+          got.includes('"disconnect"') || (got.startsWith("HTTP/1.1") && !got.startsWith("HTTP/1.1 200"))
+        ) finish(false);
+      });
+      sock.on("error", () => finish(false));
+      sock.setTimeout(10_000, () => finish(false));
+    });
+  let next = 0;
+  const worker = async () => {
+    while (next < total) {
+      const i = next++;
+      await one(i);
+      done++;
+      if (i % 100 === 0) void api(server.url, "publish", { channel: `feed:c${i}`, data: { i } });
+      if (done % (total / 10) === 0) {
+        checkpoints.push({
+          cycles: done,
+          rss: mb(server.rss()),
+          s: Math.round((Date.now() - started) / 1000),
+        });
+        log(`  ${done} cycles, RSS ${checkpoints.at(-1).rss} MB`);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: 48 }, worker));
+  const elapsed = (Date.now() - started) / 1000;
+  await sleep(3_000);
+  const clients = await numClients(server);
+  const warm = checkpoints[1] ?? checkpoints[0];
+  const last = checkpoints.at(-1);
+  const result = {
+    cycles: done,
+    failed,
+    rate_per_s: Math.round(done / elapsed),
+    rss_at_20pct_mb: warm.rss,
+    rss_at_end_mb: last.rss,
+    drift_pct: pct(last.rss - warm.rss, warm.rss),
+    max_mb: Math.max(...checkpoints.map((c) => c.rss)),
+    clients_left: clients,
+    alive: server.alive(),
+    rss_checkpoints_mb: checkpoints.map((c) => `${c.cycles / 1000}k:${c.rss}`).join(" "),
+  };
+  server.kill();
+  return result;
+}
+
+// ------------------------------------------------------------------------------------------------
+// slowloris: 1 byte/s heads and bodies, idle sockets past the descriptor limit
+
+async function slowloris(runtime) {
+  const o = QUICK
+    ? { seconds: 60, heads: 300, bodies: 300, idle: 1500, maxFiles: 1024 }
+    : { seconds: 180, heads: 1000, bodies: 1000, idle: 4000, maxFiles: 4096 };
+  const server = await startSluice(runtime, {
+    http_stream: true,
+    uni_http_stream: true,
+  }, { maxFiles: o.maxFiles });
+  const baseline = mb(server.rss());
+  let stopping = false;
+  let opened = 0;
+  const attackers = [];
+  // Each attacker reopens its socket whenever the server closes it, for as long as the run lasts.
+  const attack = (kind, i) => {
+    if (stopping) return;
+    const sock = net.connect(server.port, "127.0.0.1");
+    opened++;
+    let timer;
+    sock.on("connect", () => {
+      if (kind === "head") sock.write("GET /health HTTP/1.1\r\nHost: x\r\n");
+      if (kind === "body") {
+        const path = i % 2 ? "/api/publish" : "/connection/http_stream";
+        sock.write(
+          `POST ${path} HTTP/1.1\r\nHost: x\r\nX-API-Key: ${API_KEY}\r\nContent-Length: 1000000\r\n\r\n`,
+        );
+      }
+      if (kind !== "idle") timer = setInterval(() => sock.write(kind === "head" ? "X" : "x"), 1_000);
+    });
+    sock.on("data", () => {});
+    sock.on("error", () => {});
+    sock.on("close", () => {
+      clearInterval(timer);
+      setTimeout(() => attack(kind, i), 200);
+    });
+    attackers.push(sock);
+  };
+  for (let i = 0; i < o.heads; i++) attack("head", i);
+  for (let i = 0; i < o.bodies; i++) attack("body", i);
+  for (let i = 0; i < o.idle; i++) attack("idle", i);
+  const probes = [];
+  const s = sampler(server, 5_000);
+  const started = Date.now();
+  while (Date.now() - started < o.seconds * 1000) {
+    probes.push(await health(server.url, 15_000));
+    await sleep(2_000);
+  }
+  stopping = true;
+  const samples = s.stop();
+  for (const sock of attackers) sock.destroy();
+  await sleep(2_000);
+  const after = await health(server.url);
+  const ok = probes.filter((p) => p.status === 200);
+  const lat = ok.map((p) => p.ms).sort((a, b) => a - b);
+  const result = {
+    descriptor_limit: o.maxFiles,
+    attacker_sockets: o.heads + o.bodies + o.idle,
+    sockets_opened: opened,
+    baseline_mb: baseline,
+    max_mb: Math.max(...samples.map((x) => x.rss)),
+    end_mb: samples.at(-1).rss,
+    health_ok: `${ok.length}/${probes.length}`,
+    health_p50_ms: lat[Math.floor(lat.length / 2)] ?? null,
+    health_max_ms: lat.at(-1) ?? null,
+    health_after: after.status,
+    alive: server.alive(),
+    accept_warnings: (server.output().match(/cannot accept connections/g) ?? []).length,
+    rss_timeline_mb: samples.map((x) => `${x.t}s:${x.rss}`).join(" "),
+  };
+  server.kill();
+  return result;
+}
+
+// ------------------------------------------------------------------------------------------------
+// redis / sigterm: two nodes on Redis, recovering subscribers, a publisher that counts what the
+// API acknowledged; then an outage, and a check that every acknowledged publication arrived.
+
+async function twoNodes(runtime, redis, ports = [0, 0]) {
+  const config = {
+    uni_http_stream: true,
+    engine: "redis",
+    redis_address: redis.url,
+    redis_prefix: "soak",
+    namespaces: [{ name: "feed", history_size: 100_000, history_ttl: "600s", force_recovery: true }],
+  };
+  const a = await startSluice(runtime, config, { port: ports[0] });
+  const b = await startSluice(runtime, config, { port: ports[1] });
+  return { config, nodes: [a, b] };
+}
+
+function publisher(nodes, channel, rate) {
+  const st = {
+    sent: 0,
+    acked: new Map(),
+    errors: 0,
+    errorsByPhase: {},
+    inflight: 0,
+    phase: "before",
+    stop: false,
+  };
+  const started = Date.now();
+  const loop = async () => {
+    while (!st.stop) {
+      const due = Math.floor(((Date.now() - started) / 1000) * rate);
+      while (st.sent < due && st.inflight < 64) {
+        const seq = st.sent++;
+        const node = nodes()[seq % nodes().length];
+        const phase = st.phase;
+        st.inflight++;
+        void api(node.url, "publish", { channel, data: { seq } }, 5_000).then((r) => {
+          st.inflight--;
+          if (r.status === 200 && r.body?.result?.offset) st.acked.set(r.body.result.offset, seq);
+          else {
+            st.errors++;
+            st.errorsByPhase[phase] = (st.errorsByPhase[phase] ?? 0) + 1;
+          }
+        });
+      }
+      await sleep(10);
+    }
+    while (st.inflight > 0) await sleep(20);
+  };
+  st.done = loop();
+  return st;
+}
+
+async function verifyDelivery(subs, pub, channel, waitMs = 60_000) {
+  const want = [...pub.acked.keys()];
+  const missingOf = (s) => want.filter((o) => !s.received.get(channel).has(o)).length;
+  const deadline = Date.now() + waitMs;
+  while (subs.some((s) => missingOf(s) > 0) && Date.now() < deadline) await sleep(1_000);
+  const codes = {};
+  for (const s of subs) for (const [c, n] of s.disconnects) codes[c] = (codes[c] ?? 0) + n;
+  return {
+    published_ok: want.length,
+    publish_errors: pub.errors,
+    errors_by_phase: JSON.stringify(pub.errorsByPhase),
+    subscribers: subs.length,
+    missing: subs.reduce((n, s) => n + missingOf(s), 0),
+    duplicates: subs.reduce((n, s) => n + s.duplicates, 0),
+    unrecovered: subs.reduce((n, s) => n + s.unrecovered, 0),
+    reconnects: subs.reduce((n, s) => n + s.connects - 1, 0),
+    disconnect_codes: JSON.stringify(codes),
+  };
+}
+
+async function redisOutage(runtime) {
+  const redis = await startRedis();
+  const { nodes } = await twoNodes(runtime, redis);
+  const channel = "feed:main";
+  let k = 0;
+  const subs = Array.from(
+    { length: QUICK ? 50 : 200 },
+    (_, i) =>
+      new RecoveringSubscriber({ ports: () => nodes[k++ % 2].port, user: `s${i}`, channels: [channel] })
+        .start(),
+  );
+  await sleep(2_000);
+  const pub = publisher(() => nodes, channel, 200);
+  await sleep(10_000);
+  pub.phase = "redis down";
+  redis.kill();
+  log("  redis killed");
+  await sleep(5_000);
+  await redis.restart();
+  pub.phase = "after restart";
+  log("  redis restarted");
+  await sleep(15_000);
+  pub.stop = true;
+  await pub.done;
+  const result = { ...await verifyDelivery(subs, pub, channel), alive: nodes.every((n) => n.alive()) };
+  for (const s of subs) s.stop();
+  for (const n of nodes) n.kill();
+  redis.kill();
+  return result;
+}
+
+async function sigterm(runtime) {
+  const redis = await startRedis();
+  const { config, nodes } = await twoNodes(runtime, redis);
+  const channel = "feed:main";
+  let k = 0;
+  const live = () => nodes.filter((n) => n.alive());
+  const subs = Array.from({ length: QUICK ? 50 : 200 }, (_, i) =>
+    new RecoveringSubscriber({
+      ports: () => nodes[k++ % 2].port, // a refused connect just tries the next node
+      user: `s${i}`,
+      channels: [channel],
+    }).start());
+  await sleep(2_000);
+  const pub = publisher(live, channel, 200);
+  await sleep(10_000);
+  pub.phase = "node A stopping";
+  const a = nodes[0];
+  a.kill("SIGTERM");
+  const exit = await a.exited;
+  log(`  node A stopped on SIGTERM (${JSON.stringify(exit)})`);
+  pub.phase = "node A down";
+  await sleep(5_000);
+  nodes[0] = await startSluice(runtime, config, { port: a.port });
+  pub.phase = "node A back";
+  log("  node A restarted");
+  await sleep(15_000);
+  pub.stop = true;
+  await pub.done;
+  const result = {
+    ...await verifyDelivery(subs, pub, channel),
+    node_a_exit: JSON.stringify(exit),
+    alive: nodes.every((n) => n.alive()),
+  };
+  for (const s of subs) s.stop();
+  for (const n of nodes) n.kill();
+  redis.kill();
+  return result;
+}
+
+// ------------------------------------------------------------------------------------------------
+// fuzz: the suite's protocol fuzzer, many thousand cases against a server process
+
+async function fuzz(runtime) {
+  const { checkRequest, checkSession, fc, FUZZ_CONFIG, requestArb, sessionFramesArb } = await import(
+    "../../test/fuzz/protocol_fuzz.mjs"
+  );
+  const server = await startSluice(runtime, { ...FUZZ_CONFIG });
+  const baseline = mb(server.rss());
+  const violations = [];
+  const runs = QUICK ? { requests: 3000, sessions: 300 } : { requests: 30_000, sessions: 3_000 };
+  const checkpoints = [];
+  let n = 0;
+  const checkpoint = () => {
+    if (++n % 2000 === 0) checkpoints.push(`${n / 1000}k:${mb(server.rss())}`);
+  };
+  await fc.assert(
+    fc.asyncProperty(requestArb({ secret: SECRET, apiKey: API_KEY }), async (req) => {
+      const p = await checkRequest(server.url, req, { streamMs: 50 });
+      if (p.length && violations.length < 20) {
+        violations.push(`${JSON.stringify(req).slice(0, 200)} → ${p.join("; ")}`);
+      }
+      checkpoint();
+      return true;
+    }),
+    { numRuns: runs.requests },
+  );
+  await fc.assert(
+    fc.asyncProperty(sessionFramesArb(SECRET), async (frames) => {
+      const p = await checkSession(server.url, SECRET, frames, { streamMs: 50 });
+      if (p.length && violations.length < 20) {
+        violations.push(`${JSON.stringify(frames).slice(0, 200)} → ${p.join("; ")}`);
+      }
+      checkpoint();
+      return true;
+    }),
+    { numRuns: runs.sessions },
+  );
+  await sleep(3_000);
+  const result = {
+    cases: runs.requests + runs.sessions,
+    violations: violations.length,
+    first_violations: violations.slice(0, 3).join(" | "),
+    baseline_mb: baseline,
+    end_mb: mb(server.rss()),
+    clients_left: await numClients(server),
+    health: (await health(server.url)).status,
+    alive: server.alive(),
+    rss_checkpoints_mb: checkpoints.join(" "),
+  };
+  server.kill();
+  return result;
+}
+
+// ------------------------------------------------------------------------------------------------
+
+const SCENARIOS = { slow, cycles, slowloris, redis: redisOutage, sigterm, fuzz };
+const results = [];
+try {
+  for (const name of ONLY) {
+    for (const runtime of RUNTIMES) {
+      log(`${name} on ${runtime}${QUICK ? " (quick)" : ""}`);
+      const started = Date.now();
+      let result;
+      try {
+        result = await SCENARIOS[name](runtime);
+      } catch (err) {
+        result = { error: String(err?.stack ?? err).slice(0, 2000) };
+      }
+      await cleanupAll();
+      result.minutes = ((Date.now() - started) / 60_000).toFixed(1);
+      results.push({ scenario: name, runtime, ...result });
+      log(`${name} on ${runtime}:`, JSON.stringify(result, null, 1));
+    }
+  }
+} finally {
+  await cleanupAll();
+}
+const file = opt("json");
+if (file) {
+  writeFileSync(file, JSON.stringify({ quick: QUICK, date: new Date().toISOString(), results }, null, 2));
+}
+console.log("\nscenario   runtime  figures");
+for (const r of results) {
+  const { scenario, runtime, ...rest } = r;
+  const figures = Object.entries(rest).filter(([k]) => !k.includes("timeline") && !k.includes("checkpoints"))
+    .map(([k, v]) => `${k}=${v}`).join("  ");
+  console.log(`${scenario.padEnd(10)} ${runtime.padEnd(8)} ${figures}`);
+}
+process.exit(0);
