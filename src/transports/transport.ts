@@ -23,12 +23,18 @@ export interface SinkOptions {
 /**
  * One connection's outgoing stream and the bounded client queue in front of it.
  *
- * Writes collect here during an I/O turn and go into the `ReadableStream` as one chunk when the
- * turn ends (see flush_queue.ts: the runtime's cost is per chunk, not per byte). No promise or
- * microtask per message: this is the fan-out hot path. The bytes written and not yet taken by the
- * runtime (collected here, plus the stream's own queue, measured in bytes) are the client queue:
- * past `maxQueueBytes`, `write` returns false and the client disconnects itself as slow; `abort`
- * then drops the queue and resets the connection.
+ * The runtime pulls: a chunk goes into the `ReadableStream` only when the runtime asks for one
+ * (`pull`), so the bytes written and not yet taken stay here, as the very `Uint8Array`s written —
+ * shared by every subscriber of a publication, not copied per connection. That is the client
+ * queue: past `maxQueueBytes` of it, `write` returns false and the client disconnects itself as
+ * slow (`abort` drops the queue and cuts the connection). 10k stalled subscribers of one channel
+ * thus cost references to the same bytes, not 10k copies.
+ *
+ * When the runtime is waiting (it keeps up), the writes of one I/O turn go over as one chunk at
+ * the end of the turn (see flush_queue.ts: the runtime's cost is per chunk, not per byte). When it
+ * was not, everything that piled up goes over joined, in chunks of at most 64 KiB, at its next
+ * pull. A lone message is handed over as it is. No promise or microtask per message: this is the
+ * fan-out hot path.
  */
 export class StreamSink implements ClientTransport, Flushable {
   readonly name: string;
@@ -41,14 +47,18 @@ export class StreamSink implements ClientTransport, Flushable {
   readonly stream: ReadableStream<Uint8Array>;
   private readonly maxQueueBytes: number;
   private controller!: ReadableStreamDefaultController<Uint8Array>;
+  /** No more writes: closed, aborted, or the reader went away. */
   private closed = false;
-  /** The first chunk written this turn (kept as it is: a lone message is shared, not copied). */
+  /** close() was called: the stream ends once the queue has been handed over. */
+  private ending = false;
+  /** The oldest bytes not handed over yet (kept as they are: shared, not copied). */
   private first: Uint8Array | undefined;
-  /** Chunks after the first, only when a turn brought more than one. */
+  /** The rest of the queue, oldest first, only when there is more than one write waiting. */
   private more: Uint8Array[] | undefined;
-  private collectedBytes = 0;
-  /** Bytes in the stream the runtime had not taken at this turn's first write. */
-  private unreadBytes = 0;
+  private queuedBytes = 0;
+  /** The runtime asked for bytes and got none yet: hand over at the end of this turn. */
+  private wanted = false;
+  private flushScheduled = false;
   private owner: { transportGone(): void } | undefined;
   private conn: ConnInfo | undefined;
 
@@ -60,14 +70,20 @@ export class StreamSink implements ClientTransport, Flushable {
     this.shape = shapeOf(opts.unidirectional, opts.framing);
     this.pingBytes = opts.pingBytes;
     this.eventIds = opts.eventIds ?? false;
-    // The sink is its own underlying source (start/cancel below): no closures per connection.
     this.maxQueueBytes = opts.maxQueueBytes;
+    // The sink is its own underlying source (start/pull/cancel below): no closures per connection.
     this.stream = new ReadableStream<Uint8Array>(this, BYTES_NO_BUFFER);
   }
 
   /** UnderlyingSource.start */
   start(controller: ReadableStreamDefaultController<Uint8Array>): void {
     this.controller = controller;
+  }
+
+  /** UnderlyingSource.pull: the runtime can take a chunk. */
+  pull(): void {
+    if (this.first === undefined) this.wanted = true;
+    else this.handOver();
   }
 
   /** UnderlyingSource.cancel: the reader (the runtime) gave up on the stream. */
@@ -82,54 +98,41 @@ export class StreamSink implements ClientTransport, Flushable {
 
   write(bytes: Uint8Array): boolean {
     if (this.closed) return true;
-    if (this.first === undefined) {
-      this.first = bytes;
+    if (this.first === undefined) this.first = bytes;
+    else (this.more ??= []).push(bytes);
+    this.queuedBytes += bytes.byteLength;
+    if (this.wanted && !this.flushScheduled) {
+      this.flushScheduled = true;
       flushQueue.add(this);
-      // With a high-water mark of 0, desiredSize is minus the bytes the runtime has not taken
-      // yet. Read once per turn, not per message: if the runtime takes some during the turn,
-      // the check only errs towards the limit.
-      this.unreadBytes = -(this.controller.desiredSize ?? 0);
-    } else {
-      (this.more ??= []).push(bytes);
     }
-    this.collectedBytes += bytes.byteLength;
-    return this.collectedBytes + this.unreadBytes <= this.maxQueueBytes;
+    return this.queuedBytes <= this.maxQueueBytes;
   }
 
-  /** Hands what this turn collected to the runtime, as one chunk (flush_queue.ts calls it). */
+  /** End of the turn in which the waiting runtime got writes (flush_queue.ts calls it). */
   flush(): void {
-    const chunk = this.takeCollected();
-    if (chunk === undefined || this.closed) return;
-    try {
-      this.controller.enqueue(chunk);
-    } catch {
-      this.gone(); // the reader is gone; the cancel callback may come later or never
-    }
+    this.flushScheduled = false;
+    if (this.wanted) this.handOver(); // after abort or a gone reader the queue is empty
   }
 
   /**
-   * Ends the response after everything written has been handed to the runtime. A client that
-   * does not read it would keep the connection (and those bytes) forever: the runtime cuts it
-   * if it has not drained within the idle timeout.
+   * Ends the response once the queue has been handed over. A client that never reads it would
+   * keep the connection (and those bytes) forever: the runtime cuts it if it has not drained
+   * within the idle timeout.
    */
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    const chunk = this.takeCollected();
-    try {
-      if (chunk !== undefined) this.controller.enqueue(chunk);
-      this.controller.close();
-    } catch {
-      // already closed by the reader
-    }
+    this.ending = true;
+    if (this.first === undefined) this.endStream();
     this.conn?.responseEnded();
   }
 
-  /** Drops whatever is queued and resets the connection now. */
+  /** Drops the queue and cuts the connection now (a slow consumer). */
   abort(): void {
-    if (this.closed) return;
+    if (this.closed && !this.ending) return;
     this.closed = true;
-    this.dropCollected();
+    this.ending = false;
+    this.dropQueue();
     try {
       // An error without a reason: the runtime ends the response and logs nothing.
       this.controller.error(undefined);
@@ -141,22 +144,56 @@ export class StreamSink implements ClientTransport, Flushable {
     this.conn?.abort();
   }
 
-  /** The bytes collected since the last flush as one chunk (undefined when there are none). */
-  private takeCollected(): Uint8Array | undefined {
+  /** Gives the runtime the oldest queued bytes: one write as it is, or several joined (≤ 64 KiB). */
+  private handOver(): void {
     const first = this.first;
+    if (first === undefined) return;
+    this.wanted = false;
     const more = this.more;
-    const size = this.collectedBytes;
-    this.dropCollected();
-    if (first === undefined || more === undefined) return first;
-    more.unshift(first);
-    return joinBytes(more, size);
+    let chunk = first;
+    if (more === undefined) {
+      this.first = undefined;
+    } else {
+      // Take writes up to the chunk size (at least one), join them, keep the rest queued.
+      let size = first.byteLength;
+      let n = 0;
+      while (n < more.length && size + more[n].byteLength <= MAX_CHUNK_BYTES) size += more[n++].byteLength;
+      if (n > 0) {
+        const parts = more.splice(0, n);
+        parts.unshift(first);
+        chunk = joinBytes(parts, size);
+      }
+      if (more.length === 0) {
+        this.first = undefined;
+        this.more = undefined;
+      } else {
+        this.first = more.shift();
+        if (more.length === 0) this.more = undefined;
+      }
+    }
+    this.queuedBytes -= chunk.byteLength;
+    try {
+      this.controller.enqueue(chunk);
+      if (this.ending && this.first === undefined) this.endStream();
+    } catch {
+      this.gone(); // the reader is gone; the cancel callback may come later or never
+    }
   }
 
-  /** Forgets the collected bytes without joining them (the stream is ending without them). */
-  private dropCollected(): void {
+  private endStream(): void {
+    this.ending = false;
+    try {
+      this.controller.close();
+    } catch {
+      // already closed by the reader
+    }
+  }
+
+  /** Forgets the queued bytes (the stream is ending without them). */
+  private dropQueue(): void {
     this.first = undefined;
     this.more = undefined;
-    this.collectedBytes = 0;
+    this.queuedBytes = 0;
   }
 
   /**
@@ -173,12 +210,16 @@ export class StreamSink implements ClientTransport, Flushable {
   /** The reader went away; the owner hears of it once (whichever signal comes first). */
   private gone(): void {
     this.closed = true;
-    this.dropCollected();
+    this.ending = false;
+    this.dropQueue();
     const owner = this.owner;
     this.owner = undefined;
     owner?.transportGone();
   }
 }
+
+/** Largest chunk made by joining queued writes (a single larger write goes over as it is). */
+const MAX_CHUNK_BYTES = 65_536;
 
 /**
  * Queue size counted in bytes, high-water mark 0: the limit is checked in `write`, not given to

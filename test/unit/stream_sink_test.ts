@@ -1,10 +1,11 @@
 /**
- * StreamSink: write coalescing per I/O turn and the bounded client queue.
+ * StreamSink: the runtime pulls, writes coalesce, and the client queue is bounded.
  *
- * The runtime's cost is per chunk, so writes made during one turn must reach the stream as one
- * chunk, in order; a lone write must be handed over as the very bytes given (shared by every
- * subscriber of a publication, never copied); close() must not lose what the turn collected;
- * abort() must drop it; the queue limit must count collected and unread bytes alike.
+ * The runtime's cost is per chunk, so writes made during one turn must reach a waiting reader as
+ * one chunk, in order; a lone write must be handed over as the very bytes given (shared by every
+ * subscriber of a publication, never copied); bytes wait in the sink, not in the stream, until the
+ * reader asks, and then go over joined in chunks of at most 64 KiB; close() must not lose what is
+ * queued; abort() must drop it; the queue limit counts every byte not handed over.
  */
 import { test } from "../harness.ts";
 import { assert, assertEquals } from "../assert.ts";
@@ -45,15 +46,37 @@ test("StreamSink: a lone write is handed over as the same bytes, not a copy", as
   assert(value === bytes, "the chunk is the Uint8Array that was written");
 });
 
-test("StreamSink: writes in different turns are separate chunks", async () => {
+test("StreamSink: a waiting reader gets each turn's writes as they come", async () => {
   const s = sink();
   const reader = s.stream.getReader();
+  const first = reader.read();
+  await nextTurn(); // the reader is waiting (pulled, got nothing)
   s.write(enc.encode("a"));
+  assertEquals(dec.decode((await first).value), "a");
+  const second = reader.read();
   await nextTurn();
   s.write(enc.encode("b"));
-  await nextTurn();
-  assertEquals(dec.decode((await reader.read()).value), "a");
-  assertEquals(dec.decode((await reader.read()).value), "b");
+  s.write(enc.encode("c"));
+  assertEquals(dec.decode((await second).value), "bc");
+});
+
+test("StreamSink: bytes wait in the sink until the reader asks, then go over joined, ≤ 64 KiB a chunk", async () => {
+  const s = sink();
+  const parts = Array.from({ length: 10 }, (_, i) => new Uint8Array(20_000).fill(i));
+  for (const p of parts) {
+    s.write(p);
+    await nextTurn(); // separate turns: nobody reads meanwhile
+  }
+  const reader = s.stream.getReader();
+  const sizes: number[] = [];
+  let got = new Uint8Array(0);
+  while (sizes.reduce((a, b) => a + b, 0) < 200_000) {
+    const { value } = await reader.read();
+    sizes.push(value!.byteLength);
+    got = new Uint8Array([...got, ...value!]);
+  }
+  assertEquals(sizes, [60_000, 60_000, 60_000, 20_000], "three writes per chunk, the rest last");
+  for (let i = 0; i < 10; i++) assertEquals(got[i * 20_000], i, "in order");
 });
 
 test("StreamSink: close() hands over what the turn collected, then ends the stream", async () => {
@@ -83,28 +106,69 @@ test("StreamSink: abort() drops what was collected and errors the stream", async
   await nextTurn(); // the pending flush finds nothing to hand over
 });
 
-test("StreamSink: the queue limit counts collected bytes and bytes the reader has not taken", async () => {
+test("StreamSink: the queue limit counts every byte not handed over, whatever turn wrote it", async () => {
   const s = sink(10);
   assert(s.write(new Uint8Array(6)), "6 of 10 bytes");
-  assert(!s.write(new Uint8Array(6)), "12 collected in one turn exceed 10");
+  assert(!s.write(new Uint8Array(6)), "12 queued in one turn exceed 10");
   const t = sink(10);
   assert(t.write(new Uint8Array(6)));
-  await nextTurn(); // flushed into the stream, which nobody reads
-  assert(!t.write(new Uint8Array(6)), "6 unread in the stream + 6 collected exceed 10");
+  await nextTurn(); // nobody reads
+  assert(!t.write(new Uint8Array(6)), "6 from an earlier turn + 6 exceed 10");
   const reader = t.stream.getReader();
-  assertEquals((await reader.read()).value?.byteLength, 6);
+  assertEquals((await reader.read()).value?.byteLength, 12, "the over-limit write was still kept in order");
+  const u = sink(10);
+  const r = u.stream.getReader();
+  const pending = r.read();
   await nextTurn();
-  assertEquals((await reader.read()).value?.byteLength, 6, "the over-limit write was still kept in order");
+  assert(u.write(new Uint8Array(6)));
+  assertEquals((await pending).value?.byteLength, 6);
+  assert(u.write(new Uint8Array(6)), "bytes the reader took no longer count");
 });
 
 test("StreamSink: once the reader cancels, writes are ignored and the owner hears once", async () => {
   const s = sink();
   let gone = 0;
-  s.attach({ transportGone: () => gone++ }, { onClose: () => {}, holdOpen: () => {} });
+  s.attach({ transportGone: () => gone++ }, {
+    onClose: () => {},
+    holdOpen: () => {},
+    responseEnded: () => {},
+    abort: () => {},
+  });
   s.write(enc.encode("pending"));
   await s.stream.cancel();
   assert(s.isClosed);
   assert(s.write(enc.encode("after")));
   await nextTurn();
   assertEquals(gone, 1);
+});
+
+test("StreamSink: close() while the reader waits hands the turn's writes over, then ends", async () => {
+  const s = sink();
+  const reader = s.stream.getReader();
+  const first = reader.read();
+  await nextTurn();
+  s.write(enc.encode("bye "));
+  s.write(enc.encode("now"));
+  s.close();
+  assertEquals(dec.decode((await first).value), "bye now");
+  assertEquals((await reader.read()).done, true);
+});
+
+test("StreamSink: close() tells the runtime the response ended; abort() cuts the connection", () => {
+  const calls: string[] = [];
+  const conn = {
+    onClose: () => {},
+    holdOpen: () => calls.push("holdOpen"),
+    responseEnded: () => calls.push("responseEnded"),
+    abort: () => calls.push("abort"),
+  };
+  const a = sink();
+  a.attach({ transportGone: () => {} }, conn);
+  a.write(enc.encode("unread"));
+  a.close();
+  const b = sink();
+  b.attach({ transportGone: () => {} }, conn);
+  b.write(enc.encode("unread"));
+  b.abort();
+  assertEquals(calls, ["holdOpen", "responseEnded", "holdOpen", "abort"]);
 });
