@@ -8,7 +8,8 @@
 //   node bench/soak/run.mjs --only=slow,cycles --runtimes=bun --json=soak.json
 //
 // Scenarios:
-//   slow       10k subscribers that never read + readers, while publishing 1k msgs/s (10 min)
+//   slow       readers, and two waves of 10k subscribers that never read, while publishing
+//              1k msgs/s; memory after each wave was cut (3008)
 //   cycles     1M connect/disconnect cycles: tokens, server-side subscriptions, history reads
 //   slowloris  heads and bodies at 1 byte/s and idle sockets past the descriptor limit (3 min)
 //   redis      two nodes on Redis; Redis killed and restarted under publish load
@@ -101,8 +102,8 @@ function pausedSubscriber(port, user, channels) {
 
 async function slow(runtime) {
   const o = QUICK
-    ? { slow: 2000, readers: 20, rate: 1000, seconds: 60 }
-    : { slow: 10_000, readers: 50, rate: 1000, seconds: 600 };
+    ? { slow: 2000, readers: 20, rate: 1000, waitCutS: 60 }
+    : { slow: 10_000, readers: 50, rate: 1000, waitCutS: 240 };
   const server = await startSluice(runtime, {
     uni_http_stream: true,
     prometheus: true,
@@ -115,80 +116,72 @@ async function slow(runtime) {
       new RecoveringSubscriber({ ports: () => server.port, user: `reader${i}`, channels: ["slow:feed"] })
         .start(),
   );
-  const socks = [];
-  for (let i = 0; i < o.slow; i += 250) {
-    socks.push(
-      ...await Promise.all(
-        Array.from(
-          { length: Math.min(250, o.slow - i) },
-          (_, k) => pausedSubscriber(server.port, `slow${i + k}`, ["slow:feed"]),
+  while (readers.some((r) => r.connects === 0)) await sleep(50); // subscribed before the first publication
+  const s = sampler(server, 10_000);
+  const pad = "x".repeat(150);
+  const pub = publisher(() => [server], "slow:feed", o.rate, (seq) => ({ seq, pad }));
+  const started = Date.now();
+  // Two waves of subscribers that never read: each is cut (3008) once its queue is full; the
+  // memory after the second wave shows whether what the first left behind is reused or grows.
+  const waves = [];
+  for (let wave = 1; wave <= 2; wave++) {
+    const socks = [];
+    for (let i = 0; i < o.slow; i += 250) {
+      socks.push(
+        ...await Promise.all(
+          Array.from(
+            { length: Math.min(250, o.slow - i) },
+            (_, k) => pausedSubscriber(server.port, `slow${wave}-${i + k}`, ["slow:feed"]),
+          ),
         ),
-      ),
+      );
+    }
+    const connectedRss = mb(server.rss());
+    log(`  wave ${wave}: ${o.slow} non-reading subscribers connected; RSS ${connectedRss} MB`);
+    const cutBy = Date.now() + o.waitCutS * 1000;
+    let clients = await numClients(server);
+    while ((clients === undefined || clients > o.readers) && Date.now() < cutBy) {
+      await sleep(5_000);
+      clients = await numClients(server);
+    }
+    const cutAfterS = Math.round((Date.now() - started) / 1000);
+    // Memory is read while publishing goes on (a runtime collects garbage when it works, not
+    // while it idles): the lowest of 30 s of samples after the cut.
+    const after = [];
+    for (let i = 0; i < 6; i++) {
+      await sleep(5_000);
+      after.push(mb(server.rss()));
+    }
+    for (const sock of socks) sock.destroy();
+    waves.push({ wave, connectedRss, clientsLeft: clients, cutAfterS, afterCut: Math.min(...after) });
+    log(
+      `  wave ${wave}: ${clients - o.readers} slow left at ${cutAfterS} s; RSS after ${
+        Math.min(...after)
+      } MB`,
     );
   }
-  log(`  ${o.slow} non-reading subscribers and ${o.readers} readers connected; RSS ${mb(server.rss())} MB`);
-  const s = sampler(server, 10_000);
-  const pub = { sent: 0, ok: 0, errors: 0, inflight: 0, acked: new Set() };
-  const pad = "x".repeat(150);
-  const started = Date.now();
-  while (Date.now() - started < o.seconds * 1000) {
-    const due = Math.floor(((Date.now() - started) / 1000) * o.rate);
-    while (pub.sent < due && pub.inflight < 256) {
-      const seq = pub.sent++;
-      pub.inflight++;
-      void api(server.url, "publish", { channel: "slow:feed", data: { seq, pad } }).then((r) => {
-        pub.inflight--;
-        if (r.status === 200 && r.body?.result) {
-          pub.ok++;
-          pub.acked.add(r.body.result.offset);
-        } else pub.errors++;
-      });
-    }
-    await sleep(10);
-  }
-  while (pub.inflight > 0) await sleep(50);
+  pub.stop = true;
+  await pub.done;
   const elapsed = (Date.now() - started) / 1000;
-  // The slow ones are cut (3008) once their 1 MB queue is full; wait until only readers remain.
-  const cutBy = Date.now() + 120_000;
-  let clients = await numClients(server);
-  while ((clients === undefined || clients > o.readers) && Date.now() < cutBy) {
-    await sleep(2_000);
-    clients = await numClients(server);
-  }
-  // Memory a runtime freed goes back to the system in its own time: sample for a while.
-  const settle = [];
-  for (let i = 0; i < 6; i++) {
-    await sleep(5_000);
-    settle.push(mb(server.rss()));
-  }
   const samples = s.stop();
-  const afterCut = Math.min(...settle);
   const cut = await serverDisconnects(server, 3008);
   // Readers catch up (recovering when they themselves were cut), then every acknowledged offset counts.
-  const want = [...pub.acked];
-  const deadline = Date.now() + 60_000;
-  const missingOf = (r) => want.filter((off) => !r.received.get("slow:feed").has(off)).length;
-  while (readers.some((r) => missingOf(r) > 0) && Date.now() < deadline) await sleep(1_000);
-  const lost = readers.reduce((n, r) => n + missingOf(r), 0);
-  const readerCuts = readers.reduce((n, r) => n + r.connects - 1, 0);
-  for (const r of readers) r.stop();
-  for (const sock of socks) sock.destroy();
   const result = {
     baseline_mb: baseline,
     peak_mb: Math.max(...samples.map((x) => x.rss)),
-    after_cut_mb: afterCut,
-    settle_mb: settle.join(" "),
-    growth_after_cut_mb: afterCut - baseline,
-    published: pub.ok,
-    publish_errors: pub.errors,
-    publish_rate: Math.round(pub.ok / elapsed),
-    slow_cut_3008: cut,
-    clients_left: clients,
-    reader_reconnects: readerCuts,
-    reader_deliveries_lost: lost,
+    wave1_after_cut_mb: waves[0].afterCut,
+    wave2_after_cut_mb: waves[1].afterCut,
+    growth_after_cut_mb: waves[0].afterCut - baseline,
+    growth_wave2_over_wave1_mb: waves[1].afterCut - waves[0].afterCut,
+    slow_per_wave: o.slow,
+    slow_left: waves.map((w) => w.clientsLeft - o.readers).join("/"),
+    cut_3008: cut,
+    ...await verifyDelivery(readers, pub, "slow:feed"),
+    publish_rate: Math.round(pub.acked.size / elapsed),
     alive: server.alive(),
     rss_timeline_mb: samples.map((x) => `${x.t}s:${x.rss}`).join(" "),
   };
+  for (const r of readers) r.stop();
   server.kill();
   return result;
 }
@@ -369,7 +362,7 @@ async function twoNodes(runtime, redis, ports = [0, 0]) {
   return { config, nodes: [a, b] };
 }
 
-function publisher(nodes, channel, rate) {
+function publisher(nodes, channel, rate, data = (seq) => ({ seq })) {
   const st = {
     sent: 0,
     acked: new Map(),
@@ -388,7 +381,7 @@ function publisher(nodes, channel, rate) {
         const node = nodes()[seq % nodes().length];
         const phase = st.phase;
         st.inflight++;
-        void api(node.url, "publish", { channel, data: { seq } }, 5_000).then((r) => {
+        void api(node.url, "publish", { channel, data: data(seq) }, 5_000).then((r) => {
           st.inflight--;
           if (r.status === 200 && r.body?.result?.offset) st.acked.set(r.body.result.offset, seq);
           else {
@@ -418,6 +411,8 @@ async function verifyDelivery(subs, pub, channel, waitMs = 60_000) {
     errors_by_phase: JSON.stringify(pub.errorsByPhase),
     subscribers: subs.length,
     missing: subs.reduce((n, s) => n + missingOf(s), 0),
+    missing_sample: want.filter((o) => !subs[0]?.received.get(channel).has(o)).slice(0, 8).join(","),
+    max_acked: Math.max(0, ...want),
     duplicates: subs.reduce((n, s) => n + s.duplicates, 0),
     unrecovered: subs.reduce((n, s) => n + s.unrecovered, 0),
     reconnects: subs.reduce((n, s) => n + s.connects - 1, 0),
@@ -436,7 +431,7 @@ async function redisOutage(runtime) {
       new RecoveringSubscriber({ ports: () => nodes[k++ % 2].port, user: `s${i}`, channels: [channel] })
         .start(),
   );
-  await sleep(2_000);
+  while (subs.some((r) => r.connects === 0)) await sleep(50);
   const pub = publisher(() => nodes, channel, 200);
   await sleep(10_000);
   pub.phase = "redis down";
@@ -468,7 +463,7 @@ async function sigterm(runtime) {
       user: `s${i}`,
       channels: [channel],
     }).start());
-  await sleep(2_000);
+  while (subs.some((r) => r.connects === 0)) await sleep(50);
   const pub = publisher(live, channel, 200);
   await sleep(10_000);
   pub.phase = "node A stopping";
