@@ -103,7 +103,7 @@ function pausedSubscriber(port, user, channels) {
 async function slow(runtime) {
   const o = QUICK
     ? { slow: 2000, readers: 20, rate: 1000, waitCutS: 60 }
-    : { slow: 10_000, readers: 50, rate: 1000, waitCutS: 240 };
+    : { slow: 10_000, readers: 50, rate: 1000, waitCutS: 300 };
   const server = await startSluice(runtime, {
     uni_http_stream: true,
     prometheus: true,
@@ -118,7 +118,7 @@ async function slow(runtime) {
   );
   while (readers.some((r) => r.connects === 0)) await sleep(50); // subscribed before the first publication
   const s = sampler(server, 10_000);
-  const pad = "x".repeat(150);
+  const pad = "x".repeat(1000); // ~1 KB a publication: 1 MB/s for a subscriber that keeps up
   const pub = publisher(() => [server], "slow:feed", o.rate, (seq) => ({ seq, pad }));
   const started = Date.now();
   // Two waves of subscribers that never read: each is cut (3008) once its queue is full; the
