@@ -227,6 +227,38 @@ export function requestArb({ secret, apiKey }) {
 const CENTRIFUGO_ERROR = (code) => Number.isInteger(code) && code >= 100 && code <= 1999;
 const DISCONNECT = (code) => Number.isInteger(code) && code >= 3000 && code <= 4999;
 
+/** Text a stream brings within `ms` (or until it ends). */
+async function readFor(reader, dec, ms) {
+  let text = "";
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    const next = await Promise.race([
+      reader.read(),
+      new Promise((r) => setTimeout(() => r({ timeout: true }), Math.max(1, deadline - Date.now()))),
+    ]);
+    if (next.timeout || next.done) break;
+    text += dec.decode(next.value, { stream: true });
+  }
+  return text;
+}
+
+/** Violations among a stream's message payloads (each must be JSON the oracle accepts). */
+function checkMessages(payloads) {
+  const problems = [];
+  for (const p of payloads) {
+    let m;
+    try {
+      m = JSON.parse(p);
+    } catch {
+      problems.push(`stream message is not JSON: ${p.slice(0, 80)}`);
+      continue;
+    }
+    const wrong = checkMessage(m);
+    if (wrong) problems.push(wrong);
+  }
+  return problems;
+}
+
 /** Checks one message of a stream; returns a description of what is wrong, or undefined. */
 function checkMessage(m) {
   if (m === null || typeof m !== "object" || Array.isArray(m)) return `not an object: ${JSON.stringify(m)}`;
@@ -280,31 +312,12 @@ export async function checkRequest(baseUrl, req, { streamMs = 300 } = {}) {
     const reader = res.body.getReader();
     const dec = new TextDecoder();
     let buf = "";
-    const deadline = Date.now() + streamMs;
-    const sse = req.path.includes("sse");
-    while (Date.now() < deadline) {
-      const next = await Promise.race([
-        reader.read(),
-        new Promise((r) => setTimeout(() => r({ timeout: true }), Math.max(1, deadline - Date.now()))),
-      ]);
-      if (next.timeout || next.done) break;
-      buf += dec.decode(next.value, { stream: true });
-    }
+    buf += await readFor(reader, dec, streamMs);
     ac.abort();
-    const payloads = sse
+    const payloads = req.path.includes("sse")
       ? buf.split("\n").filter((l) => l.startsWith("data:")).map((l) => l.slice(5).trim()).filter(Boolean)
       : buf.split("\n").filter((l) => l.trim() !== "");
-    for (const p of payloads) {
-      let m;
-      try {
-        m = JSON.parse(p);
-      } catch {
-        problems.push(`stream message is not JSON: ${p.slice(0, 80)}`);
-        continue;
-      }
-      const wrong = checkMessage(m);
-      if (wrong) problems.push(wrong);
-    }
+    problems.push(...checkMessages(payloads));
   } catch (err) {
     if (!ac.signal.aborted) problems.push(`${req.method} ${req.path.slice(0, 60)}: ${err?.message ?? err}`);
   } finally {
@@ -352,26 +365,8 @@ export async function checkSession(baseUrl, secret, frames, { streamMs = 300 } =
       await r.body?.cancel().catch(() => {});
       if (r.status >= 500) problems.push(`emulation: HTTP ${r.status}`);
     }
-    const deadline = Date.now() + streamMs;
-    while (Date.now() < deadline) {
-      const next = await Promise.race([
-        reader.read(),
-        new Promise((r) => setTimeout(() => r({ timeout: true }), Math.max(1, deadline - Date.now()))),
-      ]);
-      if (next.timeout || next.done) break;
-      buf += dec.decode(next.value, { stream: true });
-    }
-    for (const line of buf.split("\n").filter((l) => l.trim() !== "")) {
-      let m;
-      try {
-        m = JSON.parse(line);
-      } catch {
-        problems.push(`session message is not JSON: ${line.slice(0, 80)}`);
-        continue;
-      }
-      const wrong = checkMessage(m);
-      if (wrong) problems.push(wrong);
-    }
+    buf += await readFor(reader, dec, streamMs);
+    problems.push(...checkMessages(buf.split("\n").filter((l) => l.trim() !== "")));
   } catch (err) {
     if (!ac.signal.aborted) problems.push(`session: ${err?.message ?? err}`);
   } finally {
