@@ -54,8 +54,13 @@ export async function startSluice(runtime, config, { maxFiles, port = 0 } = {}) 
     ? spawn("sh", ["-c", `ulimit -n ${maxFiles} && exec "$0" "$@"`, BIN[runtime], ...args], { cwd: ROOT })
     : spawn(BIN[runtime], args, { cwd: ROOT });
   let out = "";
+  const counts = new Map(); // log messages counted as they stream by (the kept output is a tail)
   const keep = (d) => {
-    out += d.toString();
+    const text = d.toString();
+    for (const m of text.matchAll(/(?:INFO|WARN|ERROR)\s+([a-z][^=\n]*?)(?:\s+\w+=|\n)/g)) {
+      counts.set(m[1], (counts.get(m[1]) ?? 0) + 1);
+    }
+    out += text;
     if (out.length > 200_000) out = out.slice(-100_000);
   };
   child.stdout.on("data", keep);
@@ -76,6 +81,8 @@ export async function startSluice(runtime, config, { maxFiles, port = 0 } = {}) 
     url: `http://127.0.0.1:${listenPort}`,
     exited,
     output: () => out,
+    /** How often a log message was written (text format: `LEVEL  message key=…`). */
+    logged: (msg) => counts.get(msg) ?? 0,
     rss: () => rss(child.pid),
     alive: () => child.exitCode === null && child.signalCode === null,
     kill(signal = "SIGKILL") {
@@ -221,6 +228,8 @@ export class RecoveringSubscriber {
     this.connects = 0;
     this.disconnects = new Map(); // code -> count
     this.stopped = false;
+    /** What happened to this subscriber, for a report on what it missed. */
+    this.history = [];
   }
 
   start() {
@@ -238,13 +247,18 @@ export class RecoveringSubscriber {
     const subs = {};
     for (const [ch, p] of this.positions) subs[ch] = { recover: true, offset: p.offset, epoch: p.epoch };
     const body = JSON.stringify({ token: token({ sub: this.user, channels: this.channels }), subs });
-    const sock = net.connect(this.ports(), "127.0.0.1");
+    const port = this.ports();
+    this.history.push(`${Date.now() % 100000} connect :${port} ${JSON.stringify(subs)}`);
+    const sock = net.connect(port, "127.0.0.1");
     this.sock = sock;
-    let buf = "";
+    // An HTTP/1.1 chunked body of newline-delimited JSON, parsed in O(bytes): a reader must keep up
+    // with 1 MB/s, or the server rightly cuts it as slow.
+    let head = "";
     let headDone = false;
-    let chunkLeft = -1; // chunked decoding state: -1 = expecting a size line
+    let pending = Buffer.alloc(0); // undecoded chunked-encoding bytes
+    let chunkLeft = -1; // bytes left in the current chunk; -1 = a size line comes next
+    let partial = ""; // an incomplete line
     let ended = false;
-    let payload = "";
     sock.on("connect", () => {
       sock.write(
         `POST /connection/uni_http_stream HTTP/1.1\r\nHost: x\r\nContent-Length: ${
@@ -253,39 +267,47 @@ export class RecoveringSubscriber {
       );
     });
     sock.on("data", (d) => {
-      buf += d.toString("latin1");
       if (!headDone) {
-        const at = buf.indexOf("\r\n\r\n");
+        head += d.toString("latin1");
+        const at = head.indexOf("\r\n\r\n");
         if (at < 0) return;
-        if (!buf.startsWith("HTTP/1.1 200")) {
+        if (!head.startsWith("HTTP/1.1 200")) {
           sock.destroy();
           return;
         }
         headDone = true;
-        buf = buf.slice(at + 4);
+        d = Buffer.from(head.slice(at + 4), "latin1");
       }
-      for (;;) {
+      pending = pending.length ? Buffer.concat([pending, d]) : d;
+      const parts = [];
+      let at = 0;
+      while (at < pending.length) {
         if (chunkLeft < 0) {
-          const eol = buf.indexOf("\r\n");
+          const eol = pending.indexOf("\r\n", at);
           if (eol < 0) break;
-          chunkLeft = parseInt(buf.slice(0, eol), 16);
-          buf = buf.slice(eol + 2);
+          chunkLeft = parseInt(pending.toString("latin1", at, eol), 16);
+          at = eol + 2;
           if (chunkLeft === 0) {
             ended = true;
             break;
           }
         }
-        if (buf.length < chunkLeft + 2) break;
-        payload += buf.slice(0, chunkLeft);
-        buf = buf.slice(chunkLeft + 2);
+        const take = Math.min(chunkLeft, pending.length - at);
+        parts.push(pending.subarray(at, at + take));
+        at += take;
+        chunkLeft -= take;
+        if (chunkLeft > 0) break;
+        if (pending.length - at < 2) {
+          chunkLeft = 0; // the chunk's CRLF has not arrived yet
+          break;
+        }
+        at += 2;
         chunkLeft = -1;
       }
-      let nl;
-      while ((nl = payload.indexOf("\n")) >= 0) {
-        const line = Buffer.from(payload.slice(0, nl), "latin1").toString("utf8");
-        payload = payload.slice(nl + 1);
-        if (line.trim() && line !== "{}") this.handle(JSON.parse(line));
-      }
+      pending = pending.subarray(at);
+      const lines = (partial + Buffer.concat(parts).toString("utf8")).split("\n");
+      partial = lines.pop();
+      for (const line of lines) if (line && line !== "{}") this.handle(JSON.parse(line));
       if (ended) sock.destroy();
     });
     sock.on("error", () => {});
@@ -297,8 +319,10 @@ export class RecoveringSubscriber {
   handle(m) {
     if (m.connect) {
       this.connects++;
+      this.history.push(`${Date.now() % 100000} connected ${JSON.stringify(m.connect.subs).slice(0, 300)}`);
       for (const [ch, s] of Object.entries(m.connect.subs ?? {})) {
-        if (this.positions.has(ch) && s.recovered === false) this.unrecovered++;
+        // Omitted when false, as in Centrifugo: asked to recover and not told "recovered".
+        if (s.was_recovering && !s.recovered) this.unrecovered++;
         for (const pub of s.publications ?? []) this.pub(ch, pub);
         if (s.epoch !== undefined) {
           const prev = this.positions.get(ch);
@@ -311,6 +335,9 @@ export class RecoveringSubscriber {
     } else if (m.pub) {
       this.pub(m.channel, m.pub);
     } else if (m.disconnect) {
+      this.history.push(
+        `${Date.now() % 100000} disconnect ${m.disconnect.code} at ${JSON.stringify([...this.positions])}`,
+      );
       this.disconnects.set(m.disconnect.code, (this.disconnects.get(m.disconnect.code) ?? 0) + 1);
     } else if (m.unsubscribe) {
       this.sock?.destroy(); // come back with the position: the server recovers what was missed
