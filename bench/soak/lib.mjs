@@ -228,6 +228,8 @@ export class RecoveringSubscriber {
     this.connects = 0;
     this.disconnects = new Map(); // code -> count
     this.stopped = false;
+    /** Connected and subscribed right now. */
+    this.live = false;
     /** What happened to this subscriber, for a report on what it missed. */
     this.history = [];
   }
@@ -312,6 +314,7 @@ export class RecoveringSubscriber {
     });
     sock.on("error", () => {});
     sock.on("close", () => {
+      this.live = false;
       if (!this.stopped) setTimeout(() => this.connect(), this.reconnectMs);
     });
   }
@@ -319,6 +322,7 @@ export class RecoveringSubscriber {
   handle(m) {
     if (m.connect) {
       this.connects++;
+      this.live = true;
       this.history.push(`${Date.now() % 100000} connected ${JSON.stringify(m.connect.subs).slice(0, 300)}`);
       for (const [ch, s] of Object.entries(m.connect.subs ?? {})) {
         // Omitted when false, as in Centrifugo: asked to recover and not told "recovered".
