@@ -26,10 +26,10 @@
  * - the lookup itself fails (your app is down) → a plain error: Sluice answers 100 (temporary),
  *   logs it with the plugin's name, and the SDK retries with backoff.
  *
- * This file imports Sluice's public API (`mod.ts`); a plugin loaded by a compiled `sluice` binary
- * cannot import it, and throws `{name: "ClientError", code}` objects instead (see README).
+ * It imports Sluice's public API as `"sluice"`, which works wherever the file lives: in this
+ * repository, copied into your app's folder, on Deno, on Bun and in the compiled binary.
  */
-import { ClientError, definePlugin, Disconnect, type Plugin } from "../../mod.ts";
+import { ClientError, definePlugin, Disconnect, type Plugin } from "sluice";
 
 export interface Session {
   user: string;

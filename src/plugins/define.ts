@@ -5,6 +5,7 @@
  * functions belong. Failures throw a `TypeError` naming the plugin and what is wrong.
  */
 import { HOOKS, type Plugin } from "./types.ts";
+import { didYouMean } from "../did_you_mean.ts";
 
 const OTHER_KEYS = new Set(["name", "dependencies", "setup", "provides", "version", "description"]);
 const PROVIDES_SLOTS = new Set(["broker", "presence", "controller"]);
@@ -34,9 +35,8 @@ export function validatePlugin<P extends Plugin>(value: P, where: string): P {
       continue;
     }
     if (!OTHER_KEYS.has(key)) {
-      const hint = closestHook(key);
       throw new TypeError(
-        `Cannot load ${label}: hook "${key}" is unknown${hint ? ` (did you mean "${hint}"?)` : ""}`,
+        `Cannot load ${label}: hook "${key}" is unknown${didYouMean(key, Object.keys(HOOKS))}`,
       );
     }
   }
@@ -71,29 +71,4 @@ function describe(v: unknown): string {
   if (v === null) return "null";
   if (Array.isArray(v)) return "an array";
   return typeof v === "string" ? JSON.stringify(v) : typeof v;
-}
-
-/** The hook name closest to a typo (edit distance ≤ 2), for a helpful message. */
-function closestHook(key: string): string | undefined {
-  let best: string | undefined;
-  let bestDistance = 3;
-  for (const hook of Object.keys(HOOKS)) {
-    const d = distance(key.toLowerCase(), hook.toLowerCase());
-    if (d < bestDistance) [best, bestDistance] = [hook, d];
-  }
-  return best;
-}
-
-function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0];
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = row[j];
-      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
-    }
-  }
-  return row[b.length];
 }

@@ -5,17 +5,24 @@
  * as a file in `plugins_dir`; a path ("./x.ts", "/abs/x.ts") is imported as is. A module's default
  * export may be a plugin object or a factory `(options) => plugin`. Setting any of Centrifugo's
  * `proxy_*_endpoint` keys enables the shipped `connect_proxy` plugin without listing it, and
- * `engine: "redis"` the shipped `redis_broker`.
+ * `engine: "redis"` the shipped `redis_broker`. A plugin file imports Sluice's API as `"sluice"`
+ * on every runtime and in the compiled binary (`Runtime.exposeModule`).
  * Every failure stops boot with a message naming the plugin.
  */
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import process from "node:process";
-import { isAbsolute, resolve } from "node:path";
+import { basename, dirname, isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Config } from "../config.ts";
 import { validatePlugin } from "./define.ts";
 import type { Plugin, PluginFactory } from "./types.ts";
 import { shippedPlugins } from "../../plugins/mod.ts";
+import { didYouMean } from "../did_you_mean.ts";
+import { getRuntime } from "../runtime/serve.ts";
+
+/** What a plugin imports Sluice's API by, wherever its file lives (see `src/public.ts`). */
+export const PUBLIC_SPECIFIER = "sluice";
+const PLUGIN_EXTENSIONS = [".ts", ".js", ".mjs"];
 
 export interface LoadedPlugin {
   plugin: Plugin;
@@ -125,21 +132,42 @@ async function importPlugin(spec: string, opts: { pluginsDir: string; cwd?: stri
   const looksLikePath = spec.startsWith(".") || isAbsolute(spec) || /\.(ts|js|mjs)$/.test(spec);
   const candidates = looksLikePath
     ? [resolve(cwd, spec)]
-    : ["ts", "js", "mjs"].map((ext) => resolve(cwd, opts.pluginsDir, `${spec}.${ext}`));
+    : PLUGIN_EXTENSIONS.map((ext) => resolve(cwd, opts.pluginsDir, `${spec}${ext}`));
   const file = candidates.find((f) => existsSync(f));
   if (!file) {
+    const hint = looksLikePath
+      ? didYouMean(basename(spec), pluginFiles(dirname(candidates[0])))
+      : didYouMean(spec, [...Object.keys(shippedPlugins), ...pluginNames(resolve(cwd, opts.pluginsDir))]);
     throw new TypeError(
       `Cannot load plugin "${spec}": not a shipped plugin (${Object.keys(shippedPlugins).join(", ")}) ` +
-        `and no file at ${candidates.join(" or ")}`,
+        `and no file at ${candidates.join(" or ")}${hint}`,
     );
   }
+  const runtime = await getRuntime();
+  const cannotExpose = runtime.exposeModule(PUBLIC_SPECIFIER, () => import("../public.ts"));
   let mod: Record<string, unknown>;
   try {
     mod = await import(pathToFileURL(file).href);
   } catch (err) {
-    throw new TypeError(`Cannot load plugin "${spec}" from ${file}: ${(err as Error)?.message ?? err}`);
+    const message = String((err as Error)?.message ?? err);
+    const hint = cannotExpose && message.includes(`"${PUBLIC_SPECIFIER}"`) ? ` (${cannotExpose})` : "";
+    throw new TypeError(`Cannot load plugin "${spec}" from ${file}: ${message}${hint}`);
   }
   return defaultExport(spec, mod);
+}
+
+/** Plugin files in a folder, by name with extension ("my_auth.ts"). */
+function pluginFiles(dir: string): string[] {
+  try {
+    return readdirSync(dir).filter((f) => PLUGIN_EXTENSIONS.some((ext) => f.endsWith(ext)));
+  } catch {
+    return [];
+  }
+}
+
+/** Plugin names a folder offers (file names without extension). */
+function pluginNames(dir: string): string[] {
+  return pluginFiles(dir).map((f) => f.slice(0, f.lastIndexOf(".")));
 }
 
 function defaultExport(spec: string, mod: Record<string, unknown>): unknown {

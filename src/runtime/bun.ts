@@ -6,6 +6,7 @@ import type { ConnInfo, Listener, ListenOptions, Runtime, SignalName } from "./t
 import { DEFAULT_IDLE_TIMEOUT_MS } from "./types.ts";
 import process from "node:process";
 import os from "node:os";
+import { exposeBunModule } from "./bun_specifier.ts";
 
 // deno-lint-ignore no-explicit-any
 const B = (globalThis as any).Bun;
@@ -87,6 +88,7 @@ export const bunRuntime: Runtime = {
       },
     });
   },
+  exposeModule: exposeBunModule,
   args: () => process.argv.slice(2),
   env: () => ({ ...process.env }) as Record<string, string>,
   readTextFile: (path) => B.file(path).text(),

@@ -28,4 +28,17 @@ export const denoRuntime: Runtime = {
     return () => D.removeSignalListener(signal, fn);
   },
   hostname: () => D.hostname(),
+  /**
+   * Deno has no loader hooks; `"sluice"` resolves through the import map in Sluice's `deno.json`,
+   * which Deno finds next to `mod.ts` wherever the process starts. Only say whether it does.
+   */
+  exposeModule(specifier) {
+    try {
+      import.meta.resolve(specifier);
+      return undefined;
+    } catch {
+      return `Deno resolves "${specifier}" through the "imports" of Sluice's deno.json, and this process ` +
+        `did not load it (started with --config, --no-config or --import-map?)`;
+    }
+  },
 };

@@ -67,6 +67,11 @@ export interface Runtime {
   exit(code: number): never;
   onSignal(signal: SignalName, fn: () => void): () => void;
   hostname(): string;
+  /**
+   * Makes `import … from "<specifier>"` in files loaded after this call (plugins, anywhere on
+   * disk) give `load()`'s module, the same objects Sluice uses. Returns why it cannot, if so.
+   */
+  exposeModule(specifier: string, load: () => Promise<object>): string | undefined;
 }
 
 export const DEFAULT_IDLE_TIMEOUT_MS = 10_000;

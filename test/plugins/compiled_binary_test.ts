@@ -1,47 +1,21 @@
 /**
  * The single executable (`bun build --compile`) with plugins: a user plugin loaded from a folder
- * next to it (a plain object that cannot import Sluice, throwing errors recognised by their
- * shape), and the shipped publish_validate plugin bundled inside it. The binary is built once per
- * suite run, into a folder of its own (both runtimes run the suite at the same time).
+ * next to it (a plain object importing nothing, throwing errors recognised by their shape), and
+ * the shipped publish_validate plugin bundled inside it. A plugin importing `"sluice"` is in
+ * `app_plugin_test.ts`.
  */
 import { test, type TestContext } from "../harness.ts";
 import { assert, assertEquals, assertMatch } from "../assert.ts";
-import process from "node:process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
-import { type Proc, root, spawnGroup, start } from "../helpers/process.ts";
+import { type Proc, spawnGroup, start } from "../helpers/process.ts";
+import { binary } from "../helpers/binary.ts";
 import { emulate, openHttpStream, openRaw, type RawStream } from "../helpers/raw.ts";
 
 const TIMEOUT = 60_000;
 
-let built: Promise<string> | undefined;
-
-/** The path of the compiled binary, built on first use. */
-function binary(): Promise<string> {
-  return built ??= build();
-}
-
-async function build(): Promise<string> {
-  const dir = mkdtempSync(join(tmpdir(), "sluice-bin-")); // random suffix: one per runtime and run
-  removeAtExit(dir);
-  const out = join(dir, "sluice");
-  const bun = join(root, "node_modules", ".bin", "bun");
-  const p = spawnGroup(bun, ["build", "--compile", "mod.ts", "--outfile", out]);
-  const code = await p.exited;
-  if (code !== 0) throw new Error(`bun build --compile exited with ${code}:\n${p.output()}`);
-  return out;
-}
-
-/** The binary is ~100 MB: remove it when the suite's process ends, whichever runtime runs it. */
-function removeAtExit(dir: string): void {
-  const remove = () => rmSync(dir, { recursive: true, force: true });
-  // One runtime's exit fires the process "exit" event, the other's the global "unload" event.
-  process.on("exit", remove);
-  globalThis.addEventListener?.("unload", remove);
-}
-
-/** A user plugin as a team would drop it next to the binary: no imports, errors by shape. */
+/** A user plugin with no imports at all, errors by shape (still supported). */
 const MY_AUTH = `
 export default {
   name: "my_auth",

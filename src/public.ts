@@ -1,0 +1,21 @@
+/**
+ * @module
+ * Sluice's public API: what `import { definePlugin, ClientError, Disconnect } from "sluice"` gives a
+ * plugin, wherever its file lives, on Deno, on Bun and in the compiled binary (see
+ * `plugins/specifier.ts`). `mod.ts` re-exports it and, when run, starts the CLI.
+ */
+export { createServer } from "./server.ts";
+export type { ServerOptions, SluiceServer } from "./server.ts";
+export { defaultConfig, loadConfig } from "./config.ts";
+export type { ChannelOptions, Config, NamespaceConfig } from "./config.ts";
+export { ClientError, Disconnect, DisconnectCode, ErrorCode } from "./errors.ts";
+export type { Broker, BrokerEventHandler, Controller, PresenceManager } from "./broker/broker.ts";
+export { MemoryBroker, MemoryController, MemoryPresenceManager } from "./broker/memory.ts";
+export { definePlugin } from "./plugins/define.ts";
+export { loadPlugins, pluginEntries } from "./plugins/loader.ts";
+export type * from "./plugins/types.ts";
+export { createTestServer, TestConnectError } from "./testing.ts";
+export type { TestClient, TestConnectOptions, TestServer, TestServerOptions } from "./testing.ts";
+export { createLogger } from "./log.ts";
+export type { Logger } from "./log.ts";
+export { VERSION } from "./version.ts";
