@@ -10,6 +10,7 @@ import { SignJWT } from "jose";
 import { type Config, loadConfig } from "./config.ts";
 import { TokenVerifier } from "./auth/jwt.ts";
 import type { Runtime } from "./runtime/types.ts";
+import { loadPlugins, pluginEntries } from "./plugins/loader.ts";
 
 export class CliError extends Error {
   override name = "CliError";
@@ -202,7 +203,9 @@ export async function checktokenCommand(runtime: Runtime, args: string[]): Promi
 const CHECKCONFIG_HELP = `Usage: sluice checkconfig [--config FILE]
 
 Validates the config (file + SLUICE_* environment) and prints "config is valid", or the first
-problem (exit 1). Warnings (unknown keys) are printed too.`;
+problem (exit 1). Warnings (unknown keys) are printed too. Plugins are loaded as the server
+would load them (files found, hook names known, factories run with their options), but
+nothing is started: no plugin's setup runs and nothing listens.`;
 
 export async function checkconfigCommand(runtime: Runtime, args: string[]): Promise<number> {
   const { values } = parseFlags("checkconfig", args, { config: { type: "string", short: "c" } });
@@ -210,13 +213,20 @@ export async function checkconfigCommand(runtime: Runtime, args: string[]): Prom
   const path = configPath(values.config as string | undefined);
   if (!path) throw new CliError(`no config file (${DEFAULT_CONFIG} not found); pass --config FILE`);
   const file = await readConfigFile(runtime, path);
-  let warnings;
+  let warnings, config;
   try {
-    warnings = loadConfig({ file, fileName: path, env: runtime.env() }).warnings;
+    ({ warnings, config } = loadConfig({ file, fileName: path, env: runtime.env() }));
   } catch (err) {
     throw new CliError((err as Error).message);
   }
   for (const w of warnings) console.log(`warning: ${w.message}`);
+  let plugins;
+  try {
+    plugins = await loadPlugins(pluginEntries(config), { pluginsDir: config.plugins_dir, config });
+  } catch (err) {
+    throw new CliError((err as Error).message);
+  }
+  if (plugins.length > 0) console.log(`plugins: ${plugins.map((p) => p.plugin.name).join(", ")}`);
   console.log(`config is valid (${path})`);
   return 0;
 }

@@ -4,7 +4,7 @@
  */
 import { test } from "../harness.ts";
 import { assert, assertEquals, assertMatch, waitFor } from "../assert.ts";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { portOf, sluice, tempDir, writeConfig } from "../helpers/process.ts";
 import { connectCommand, openHttpStream } from "../helpers/raw.ts";
@@ -120,4 +120,42 @@ test("a new user's path: genconfig, sluice, gentoken, connect, metrics move", as
     !server.output().includes(config.api_key) && !server.output().includes(gen.output().trim()),
     "no secrets in logs",
   );
+});
+
+test("checkconfig loads plugins as the server would, and names each mistake with a suggestion", async (t) => {
+  const dir = tempDir();
+  mkdirSync(join(dir, "plugins"));
+  const write = (name: string, text: string) => writeFileSync(join(dir, "plugins", name), text);
+  write("good.ts", `export default (o) => ({ name: "good", onConnecting: () => ({ user: o.user }) });`);
+  write("typo.ts", `export default { name: "typo", onConnectng: () => undefined };`);
+  write(
+    "picky.ts",
+    `export default (o) => { if (!o.url) throw new Error("option url is required"); return { name: "picky" }; };`,
+  );
+  write("started.ts", `export default { name: "started", setup() { console.log("SETUP RAN"); } };`);
+  const check = async (plugins: Record<string, unknown>) => {
+    writeFileSync(join(dir, "c.json"), JSON.stringify({ plugins }));
+    const p = sluice(t, ["checkconfig", "--config", "c.json"], {}, dir);
+    return { code: await p.exited, out: p.output() };
+  };
+
+  const ok = await check({ "./plugins/good.ts": { user: "u" }, started: {}, publish_validate: {} });
+  assertEquals(ok.code, 0, ok.out);
+  assert(/plugins: good, started, publish_validate/.test(ok.out), ok.out);
+  assert(!ok.out.includes("SETUP RAN"), "nothing is started");
+
+  const cases: Array<[Record<string, unknown>, RegExp]> = [
+    [{ "./plugins/god.ts": {} }, /no file at .*god\.ts \(did you mean "good\.ts"\?\)/],
+    [{ godo: {} }, /Cannot load plugin "godo".*\(did you mean "good"\?\)/],
+    [{ conect_proxy: {} }, /\(did you mean "connect_proxy"\?\)/],
+    [{ typo: {} }, /plugin "typo": hook "onConnectng" is unknown \(did you mean "onConnecting"\?\)/],
+    [{ picky: {} }, /Cannot load plugin "picky": its factory threw: option url is required/],
+    [{ publish_validate: { schemas: { "": { type: "strnig" } } } }, /publish_validate/],
+  ];
+  for (const [plugins, expected] of cases) {
+    const r = await check(plugins);
+    assertEquals(r.code, 1, `${JSON.stringify(plugins)}: ${r.out}`);
+    assert(expected.test(r.out), `${JSON.stringify(plugins)}: ${r.out}`);
+    assert(!r.out.includes("config is valid"), r.out);
+  }
 });
