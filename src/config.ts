@@ -355,7 +355,7 @@ const specs: Record<Exclude<keyof Config, keyof ChannelOptions>, KeySpec> = {
 
   plugins: { kind: "object", default: {} },
   plugins_dir: { kind: "string", default: "./plugins" },
-  plugin_hook_timeout: { kind: "duration", default: 5_000 },
+  plugin_hook_timeout: { kind: "duration", default: 3_000 },
 };
 
 const allSpecs: Record<string, KeySpec> = { ...specs, ...channelOptionSpecs };

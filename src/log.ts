@@ -88,15 +88,30 @@ export function createLogger(opts: LoggerOptions = {}, base: LogFields = {}): Lo
 /** A logger that drops everything (tests, embedding). */
 export const silentLogger: Logger = createLogger({ level: "none" });
 
+/**
+ * An error as one line: its message and the chain of causes (`fetch failed` alone says nothing;
+ * its cause says "connection refused" and where).
+ */
+export function errorText(err: Error): string {
+  let text = err.message || err.name;
+  let cause: unknown = err.cause;
+  for (let depth = 0; cause !== undefined && cause !== null && depth < 4; depth++) {
+    const next = cause instanceof Error ? cause.message || cause.name : String(cause);
+    if (!text.includes(next)) text += ` (cause: ${next})`;
+    cause = cause instanceof Error ? cause.cause : undefined;
+  }
+  return text;
+}
+
 function formatValue(v: unknown): string {
-  if (v instanceof Error) return JSON.stringify(v.message);
+  if (v instanceof Error) return JSON.stringify(errorText(v));
   if (typeof v === "string") return /[\s"=]/.test(v) ? JSON.stringify(v) : v;
   return safeJson(v);
 }
 
 function safeJson(v: unknown): string {
   try {
-    return JSON.stringify(v, (_k, val) => (val instanceof Error ? val.message : val)) ?? String(v);
+    return JSON.stringify(v, (_k, val) => (val instanceof Error ? errorText(val) : val)) ?? String(v);
   } catch {
     return String(v);
   }

@@ -40,7 +40,7 @@ import { ClientChannels, Gone } from "./client_channels.ts";
 import { connect, mapTokenError, unidirectionalDisconnect } from "./client_connect.ts";
 import type { ClientContext, RefreshResult } from "../plugins/types.ts";
 import type { ConnInfo } from "../runtime/types.ts";
-import { checkRefreshResult, jsonText } from "../plugins/results.ts";
+import { jsonText } from "../plugins/results.ts";
 
 /** The downstream half of a connection, implemented by each transport. */
 export interface ClientTransport {
@@ -516,7 +516,6 @@ export class Client implements NodeClient, Actor {
       result = await this.node.hooks.decide(
         "onRefresh",
         (signal) => ({ client: this.context(), signal }),
-        checkRefreshResult,
         this.id,
       );
     } catch (err) {

@@ -20,7 +20,7 @@ import {
   Subscription,
 } from "./subscription.ts";
 import { DisconnectCode, isDisconnect, unsubscribeReasons } from "../errors.ts";
-import { checkRefreshResult, jsonText } from "../plugins/results.ts";
+import { jsonText } from "../plugins/results.ts";
 
 /** How soon a failed `onSubRefresh` is tried again. */
 const SUB_REFRESH_RETRY_MS = 10_000;
@@ -290,7 +290,6 @@ export class ClientChannels {
           options: sub.resolved.options,
           signal,
         }),
-        checkRefreshResult,
         this.client.id,
       );
     } catch (err) {

@@ -12,7 +12,8 @@ import { canHistory, canPresence, canPublish, canSubscribeWithoutToken } from ".
 import { encodeSubscribeResult, Subscription } from "./subscription.ts";
 import { ClientError, Disconnect, DisconnectCode, ErrorCode } from "../errors.ts";
 import type { SubscribeOverride, SubscriptionTokenClaims } from "../auth/jwt.ts";
-import { checkExpireAt, checkJson, checkOverride, jsonText } from "../plugins/results.ts";
+import { jsonText } from "../plugins/results.ts";
+import type { PublishResult } from "../plugins/types.ts";
 import { mapTokenError } from "./client_connect.ts";
 
 /** A channel field must be a non-empty string; anything else is a protocol violation (3501). */
@@ -138,7 +139,6 @@ async function grantWithoutToken(
         data,
         signal,
       }),
-      checkSubscribeResult,
       client.id,
     );
     if (r) {
@@ -256,24 +256,12 @@ interface PublishState {
   tags?: Record<string, string>;
 }
 
-function applyPublishResult(state: PublishState, value: unknown): PublishState | string {
-  if (typeof value !== "object" || Array.isArray(value)) {
-    return "expected an object {data?, skipHistory?, tags?}";
-  }
-  const r = value as Record<string, unknown>;
-  const problem = checkJson(r.data, "data");
-  if (problem) return problem;
-  if (r.skipHistory !== undefined && typeof r.skipHistory !== "boolean") {
-    return "skipHistory must be a boolean";
-  }
-  if (
-    r.tags !== undefined && (r.tags === null || typeof r.tags !== "object" || Array.isArray(r.tags) ||
-      !Object.values(r.tags).every((t) => typeof t === "string"))
-  ) return "tags must be an object of strings";
+/** Merges a (checked) onPublish answer into what will be published. */
+function applyPublishResult(state: PublishState, r: PublishResult): PublishState {
   return {
     data: r.data !== undefined ? r.data : state.data,
-    skipHistory: (r.skipHistory as boolean | undefined) ?? state.skipHistory,
-    tags: (r.tags as Record<string, string> | undefined) ?? state.tags,
+    skipHistory: r.skipHistory ?? state.skipHistory,
+    tags: r.tags ?? state.tags,
   };
 }
 
@@ -287,21 +275,9 @@ export async function rpc(client: Client, req: { method?: unknown; data?: unknow
     method,
     data: req.data,
     signal,
-  }), (value) => {
-    if (typeof value !== "object" || Array.isArray(value)) return "expected an object {data?}";
-    return checkJson((value as Record<string, unknown>).data, "data");
-  }, client.id);
+  }), client.id);
   if (!r) throw new ClientError(ErrorCode.MethodNotFound);
   return { result: jsonObject({ data: raw(jsonText(r.data)) }) };
-}
-
-function checkSubscribeResult(value: unknown): string | undefined {
-  if (typeof value !== "object" || Array.isArray(value)) {
-    return "expected an object {info?, data?, expireAt?}";
-  }
-  const r = value as Record<string, unknown>;
-  return checkJson(r.info, "info") ?? checkJson(r.data, "data") ?? checkExpireAt(r.expireAt) ??
-    checkOverride(r.override, "override");
 }
 
 export async function presence(client: Client, req: { channel: string }): Promise<Outcome> {

@@ -28,7 +28,7 @@ import {
 } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { ConnectingResult } from "../plugins/types.ts";
-import { checkJson, checkOverride, jsonText } from "../plugins/results.ts";
+import { jsonText } from "../plugins/results.ts";
 
 export interface Credentials {
   user: string;
@@ -117,7 +117,6 @@ async function authenticate(client: Client, req: ConnectRequest): Promise<Creden
         encoding: "json",
         signal,
       }),
-      checkConnectingResult,
       client.id,
     );
     if (result) return credentialsFromHook(result);
@@ -261,37 +260,6 @@ export function unidirectionalDisconnect(err: unknown, log: Logger): Disconnect 
 }
 
 /** Validates an `onConnecting` answer; a malformed one is the plugin's fault (100). */
-function checkConnectingResult(value: unknown): string | undefined {
-  if (typeof value !== "object" || Array.isArray(value)) return "expected an object {user, ...}";
-  const r = value as Record<string, unknown>;
-  if (typeof r.user !== "string") return 'user must be a string ("" for anonymous)';
-  if (
-    r.expireAt !== undefined &&
-    (typeof r.expireAt !== "number" || !Number.isInteger(r.expireAt) || r.expireAt < 0)
-  ) {
-    return "expireAt must be Unix seconds";
-  }
-  if (
-    r.channels !== undefined &&
-    (!Array.isArray(r.channels) || !r.channels.every((c) => typeof c === "string"))
-  ) {
-    return "channels must be an array of strings";
-  }
-  if (r.subs !== undefined) {
-    if (r.subs === null || typeof r.subs !== "object" || Array.isArray(r.subs)) {
-      return "subs must be an object";
-    }
-    for (const [ch, opts] of Object.entries(r.subs)) {
-      if (opts === null || typeof opts !== "object") return `subs["${ch}"] must be an object`;
-      const o = opts as Record<string, unknown>;
-      const problem = checkJson(o.info, `subs["${ch}"].info`) ?? checkJson(o.data, `subs["${ch}"].data`) ??
-        checkOverride(o.override, `subs["${ch}"].override`);
-      if (problem) return problem;
-    }
-  }
-  return checkJson(r.info, "info") ?? checkJson(r.data, "data") ?? checkJson(r.meta, "meta");
-}
-
 function credentialsFromHook(r: ConnectingResult): Credentials {
   const subs: Credentials["subs"] = {};
   for (const [ch, o] of Object.entries(r.subs ?? {})) {

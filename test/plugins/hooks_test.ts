@@ -13,6 +13,8 @@ const sign = (claims: Record<string, unknown>) =>
   new SignJWT(claims).setProtectedHeader({ alg: "HS256" }).setExpirationTime("1h")
     .sign(new TextEncoder().encode("test-secret"));
 
+const entries = (s: { logs: string[] }) => s.logs.map((l) => JSON.parse(l) as Record<string, unknown>);
+
 const codeOf = (p: Promise<unknown>) => p.then(() => undefined, (e) => (e as { code: number }).code);
 
 async function server(
@@ -294,4 +296,103 @@ test("a plugin's setup can use the node facade; the hook's signal aborts on time
   const c = await s.connect({ token: await sign({ sub: "f" }) });
   assertEquals(await codeOf(c.rpc("slow", {})), 100);
   await waitFor(() => aborted, "signal aborted");
+});
+
+test("every hook answer is checked strictly: unknown keys are the plugin's fault, named with a hint", async (t) => {
+  const s = await server(t, [
+    {
+      name: "sloppy",
+      onConnecting: (e) =>
+        e.data === "typo" ? { user: "u", expire_at: 1 } as unknown as { user: string } : undefined,
+      onSubscribe: (e) => e.channel === "bad" ? { expires: 1 } as unknown as { info: unknown } : undefined,
+      onPublish: (e) => ({ temp: (e.data as { temp: number }).temp }) as unknown as { data: unknown },
+      onRpc: () => ({ answer: 42 }) as unknown as { data: unknown },
+    },
+  ], { allow_subscribe_for_client: true, allow_publish_for_subscriber: true });
+  assertEquals((await assertRejects(() => s.connect({ data: "typo" })) as TestConnectError).code, 100);
+  const c = await s.connect({ token: await sign({ sub: "u" }) });
+  assertEquals(await codeOf(c.subscribe("bad")), 100);
+  await c.subscribe("room");
+  assertEquals(await codeOf(c.publish("room", { temp: 42 })), 100, "the original is not delivered");
+  assertEquals(await codeOf(c.rpc("m")), 100);
+  const errors = entries(s).filter((l) => l.msg === "plugin hook failed");
+  const errOf = (hook: string) => String(errors.find((l) => l.hook === hook)?.err);
+  assert(errors.every((l) => l.plugin === "sloppy"), JSON.stringify(errors));
+  assert(
+    /unknown key "expire_at" \(did you mean "expireAt"\?\)/.test(errOf("onConnecting")),
+    errOf("onConnecting"),
+  );
+  assert(
+    /unknown key "expires".*\{info\?, data\?, expireAt\?, override\?\}/.test(errOf("onSubscribe")),
+    errOf("onSubscribe"),
+  );
+  assert(
+    /unknown key "temp".*to replace what is published, return \{data: …\}/.test(errOf("onPublish")),
+    errOf("onPublish"),
+  );
+  assert(/unknown key "answer".*\{data: …\}/.test(errOf("onRpc")), errOf("onRpc"));
+  assertEquals(c.publications("room"), []);
+});
+
+test("mistakes that used to pass silently get one warning each, saying what to do instead", async (t) => {
+  let failure: unknown;
+  const s = await server(t, [{
+    name: "app",
+    onConnecting: (e) => {
+      if (e.data === "string-code") {
+        throw Object.assign(new Error("bad key"), { name: "Disconnect", code: "4501" });
+      }
+      if (e.data === "casing") throw Object.assign(new Error("bad key"), { name: "disconnect", code: 4501 });
+      if (e.data === "plain") throw failure;
+      return undefined;
+    },
+    // auth written in an observe hook
+    onConnect: () => ({ user: "nobody" }) as unknown as void,
+    onSubscribed: () => {
+      throw new Disconnect(4500, "not here");
+    },
+  }], { allow_subscribe_for_client: true });
+  const code = async (data: string) =>
+    (await assertRejects(() => s.connect({ data })) as TestConnectError).code;
+  assertEquals(await code("string-code"), 100);
+  assertEquals(await code("string-code"), 100);
+  assertEquals(await code("casing"), 100);
+  failure = new Error("unknown device");
+  assertEquals(await code("plain"), 100);
+  failure = new TypeError("fetch failed", { cause: new Error("connect ECONNREFUSED 127.0.0.1:9") });
+  assertEquals(await code("plain"), 100);
+  const token = await sign({ sub: "u" });
+  const c1 = await s.connect({ token });
+  await s.connect({ token });
+  await c1.subscribe("news");
+  await waitFor(() => entries(s).some((l) => l.hook === "onSubscribed"), "onSubscribed warning");
+
+  const warnings = entries(s).filter((l) => l.level === "warn" && l.plugin === "app");
+  const about = (re: RegExp) => warnings.filter((l) => re.test(String(l.msg)));
+  assertEquals(about(/needs an integer code, not "4501".*new Disconnect\(code/).length, 1, "once");
+  assertEquals(about(/its name is "disconnect", not "Disconnect"/).length, 1);
+  assertEquals(about(/onConnecting threw .*right when your backend is down.*new Disconnect\(4500/).length, 1);
+  assertEquals(about(/onConnect is an observe hook: what it returns is ignored.*onConnecting/).length, 1);
+  assertEquals(
+    about(/onSubscribed is an observe hook: a Disconnect thrown from it is ignored.*onSubscribe/).length,
+    1,
+  );
+  const faults = entries(s).filter((l) => l.msg === "plugin hook failed");
+  assert(
+    faults.some((l) => String(l.err) === "fetch failed (cause: connect ECONNREFUSED 127.0.0.1:9)"),
+    `the cause is logged: ${JSON.stringify(faults.map((l) => l.err))}`,
+  );
+});
+
+test("a hook over plugin_hook_timeout is logged naming the key; the default leaves the SDK's 5 s room", async (t) => {
+  const s = await server(t, [{
+    name: "slow",
+    onConnecting: () => new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 1000)),
+  }], { plugin_hook_timeout: "100ms" });
+  assertEquals((await assertRejects(() => s.connect({})) as TestConnectError).code, 100);
+  const fault = entries(s).find((l) => l.msg === "plugin hook failed");
+  assertEquals(fault?.err, "timed out after 100 ms (plugin_hook_timeout)");
+  assert(!entries(s).some((l) => l.level === "warn"), "a timeout is not a mistake to warn about");
+  const { defaultConfig } = await import("../../mod.ts");
+  assert(defaultConfig().plugin_hook_timeout < 5000, "below centrifuge-js's default request timeout");
 });

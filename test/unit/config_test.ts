@@ -80,7 +80,7 @@ test("defaultConfig: documented defaults", () => {
   assertEquals(c.channel_namespace_boundary, ":");
   assertEquals(c.channel_private_prefix, "$");
   assertEquals(c.shutdown_timeout, 30);
-  assertEquals(c.plugin_hook_timeout, 5_000);
+  assertEquals(c.plugin_hook_timeout, 3_000);
   assertEquals(c.allow_anonymous_connect_without_token, false);
   assertEquals(c.allow_subscribe_for_client, false);
   assertEquals(c.history_size, 0);
