@@ -14,7 +14,8 @@ if (import.meta.main) {
   void (async () => {
     const { main } = await import("./src/cli.ts");
     const { getRuntime } = await import("./src/runtime/serve.ts");
+    const { shippedPlugins } = await import("./plugins/mod.ts");
     const runtime = await getRuntime();
-    runtime.exit(await main(runtime.args()));
+    runtime.exit(await main(runtime.args(), { shipped: shippedPlugins }));
   })();
 }

@@ -45,23 +45,27 @@
  * retried by the server rather than reported to the client; `null` fields count as absent, and
  * `b64info`/`b64data` (when not empty) win over `info`/`data` and must decode to JSON.
  */
-import { definePlugin } from "../src/plugins/define.ts";
-import type {
-  ClientContext,
-  ConnectingResult,
-  Plugin,
-  PluginContext,
-  PublishResult,
-  RefreshResult,
-  RpcResult,
-  SubRefreshResult,
-  SubscribeOptionsResult,
-  SubscribeResult,
-} from "../src/plugins/types.ts";
-import { parseOverride, type SubscribeOverride } from "../src/core/override.ts";
-import { type Config, parseDuration } from "../src/config.ts";
-import { ClientError, Disconnect, ErrorCode } from "../src/errors.ts";
-import type { Logger } from "../src/log.ts";
+import {
+  type ClientContext,
+  ClientError,
+  type Config,
+  type ConnectingResult,
+  definePlugin,
+  Disconnect,
+  ErrorCode,
+  type Logger,
+  parseDuration,
+  parseOverride,
+  type Plugin,
+  type PluginContext,
+  type PublishResult,
+  type RefreshResult,
+  type RpcResult,
+  type SubRefreshResult,
+  type SubscribeOptionsResult,
+  type SubscribeOverride,
+  type SubscribeResult,
+} from "sluice";
 
 const KINDS = ["connect", "refresh", "subscribe", "publish", "rpc", "sub_refresh"] as const;
 type Kind = typeof KINDS[number];

@@ -31,9 +31,7 @@ import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import formats from "ajv-formats";
 import type { FormatsPlugin } from "ajv-formats";
-import { ClientError, ErrorCode } from "../src/errors.ts";
-import { definePlugin } from "../src/plugins/define.ts";
-import type { Plugin } from "../src/plugins/types.ts";
+import { ClientError, definePlugin, ErrorCode, type Plugin } from "sluice";
 
 const NAME = "publish_validate";
 const OPTION_KEYS = new Set(["schemas", "schemas_dir"]);

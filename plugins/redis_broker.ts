@@ -13,9 +13,7 @@
  * Client: ioredis — maintained, runs unchanged on Deno and Bun through their Node compatibility,
  * and reconnects and re-subscribes by itself.
  */
-import { definePlugin } from "../src/plugins/define.ts";
-import type { Plugin } from "../src/plugins/types.ts";
-import { parseDuration } from "../src/config.ts";
+import { definePlugin, parseDuration, type Plugin } from "sluice";
 import { type RedisBrokerOptions, RedisConnections, safeAddress } from "./redis/connection.ts";
 import { RedisBroker, RedisController, RedisPresenceManager, RedisShard } from "./redis/broker.ts";
 

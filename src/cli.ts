@@ -9,7 +9,8 @@ import { SignJWT } from "jose";
 import { type Config, type ConfigWarning, loadConfig, parseHostPort } from "./config.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { createServer, type SluiceServer } from "./server.ts";
-import { loadPlugins, pluginEntries } from "./plugins/loader.ts";
+import { loadPlugins, pluginEntries, type ShippedPlugins } from "./plugins/loader.ts";
+import type { PluginSources } from "./cli_tools.ts";
 import { getRuntime, type Listener, type Runtime } from "./runtime/serve.ts";
 import { VERSION } from "./version.ts";
 import {
@@ -58,8 +59,12 @@ Commands:
 
 Run "sluice <command> --help" for a command's options.`;
 
-/** Entry point used by `mod.ts`; returns the process exit code (serve only returns on failure). */
-export async function main(argv: string[]): Promise<number> {
+/**
+ * Entry point used by `mod.ts`; returns the process exit code (serve only returns on failure).
+ * `shipped` is the registry of bundled plugins (`plugins/mod.ts`), handed in from above `src/`.
+ */
+export async function main(argv: string[], opts: { shipped?: ShippedPlugins } = {}): Promise<number> {
+  const plugins: PluginSources = { shipped: opts.shipped, publicApi: () => import("./public.ts") };
   const runtime = await getRuntime();
   try {
     const [first, ...rest] = argv;
@@ -68,7 +73,7 @@ export async function main(argv: string[]): Promise<number> {
     const args = isCommand ? rest : argv;
     switch (command) {
       case "serve":
-        return await serveCommand(runtime, args);
+        return await serveCommand(runtime, args, plugins);
       case "genconfig":
         return await genconfigCommand(runtime, args);
       case "gentoken":
@@ -76,7 +81,7 @@ export async function main(argv: string[]): Promise<number> {
       case "checktoken":
         return await checktokenCommand(runtime, args);
       case "checkconfig":
-        return await checkconfigCommand(runtime, args);
+        return await checkconfigCommand(runtime, args, plugins);
       case "version":
         if (args.includes("--help") || args.includes("-h")) {
           console.log("Usage: sluice version\n\nPrints the version and the runtime.");
@@ -183,7 +188,7 @@ export async function prepareServe(runtime: Runtime, flags: ServeFlags): Promise
   return { config, warnings, dev, generated };
 }
 
-async function serveCommand(runtime: Runtime, args: string[]): Promise<number> {
+async function serveCommand(runtime: Runtime, args: string[], sources: PluginSources): Promise<number> {
   const flags = parseServeFlags(args);
   if (flags.help) {
     console.log(SERVE_HELP);
@@ -193,7 +198,11 @@ async function serveCommand(runtime: Runtime, args: string[]): Promise<number> {
   const { config } = prepared;
   const logger = createLogger({ level: config.log_level, format: config.log_format });
   for (const w of prepared.warnings) logger.warn(w.message, { key: w.key });
-  const plugins = await loadPlugins(pluginEntries(config), { pluginsDir: config.plugins_dir, config });
+  const plugins = await loadPlugins(pluginEntries(config), {
+    pluginsDir: config.plugins_dir,
+    config,
+    ...sources,
+  });
   if (plugins.length > 0) logger.info("plugins loaded", { plugins: plugins.map((p) => p.plugin.name) });
   const server = createServer(config, { logger, plugins });
   await server.start();

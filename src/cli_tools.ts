@@ -10,7 +10,7 @@ import { SignJWT } from "jose";
 import { type Config, loadConfig } from "./config.ts";
 import { TokenVerifier } from "./auth/jwt.ts";
 import type { Runtime } from "./runtime/types.ts";
-import { loadPlugins, pluginEntries } from "./plugins/loader.ts";
+import { type LoadOptions, loadPlugins, pluginEntries } from "./plugins/loader.ts";
 
 export class CliError extends Error {
   override name = "CliError";
@@ -207,7 +207,14 @@ problem (exit 1). Warnings (unknown keys) are printed too. Plugins are loaded as
 would load them (files found, hook names known, factories run with their options), but
 nothing is started: no plugin's setup runs and nothing listens.`;
 
-export async function checkconfigCommand(runtime: Runtime, args: string[]): Promise<number> {
+/** Where plugins named in a config come from: the shipped registry and the public API. */
+export type PluginSources = Pick<LoadOptions, "shipped" | "publicApi">;
+
+export async function checkconfigCommand(
+  runtime: Runtime,
+  args: string[],
+  sources: PluginSources = {},
+): Promise<number> {
   const { values } = parseFlags("checkconfig", args, { config: { type: "string", short: "c" } });
   if (values.help) return print(CHECKCONFIG_HELP);
   const path = configPath(values.config as string | undefined);
@@ -222,7 +229,11 @@ export async function checkconfigCommand(runtime: Runtime, args: string[]): Prom
   for (const w of warnings) console.log(`warning: ${w.message}`);
   let plugins;
   try {
-    plugins = await loadPlugins(pluginEntries(config), { pluginsDir: config.plugins_dir, config });
+    plugins = await loadPlugins(pluginEntries(config), {
+      pluginsDir: config.plugins_dir,
+      config,
+      ...sources,
+    });
   } catch (err) {
     throw new CliError((err as Error).message);
   }

@@ -9,7 +9,19 @@ export type { ServerOptions, SluiceServer } from "./server.ts";
 export { defaultConfig, loadConfig } from "./config.ts";
 export type { ChannelOptions, Config, NamespaceConfig } from "./config.ts";
 export { ClientError, Disconnect, DisconnectCode, ErrorCode } from "./errors.ts";
-export type { Broker, BrokerEventHandler, Controller, PresenceManager } from "./broker/broker.ts";
+export type {
+  Broker,
+  BrokerEventHandler,
+  ControlHandler,
+  Controller,
+  ControlMessage,
+  HistoryOptions,
+  HistoryResult,
+  PresenceManager,
+  PresenceStats,
+  PublishOptions,
+  PublishResult as BrokerPublishResult,
+} from "./broker/broker.ts";
 export { MemoryBroker, MemoryController, MemoryPresenceManager } from "./broker/memory.ts";
 export { definePlugin } from "./plugins/define.ts";
 export { loadPlugins, pluginEntries } from "./plugins/loader.ts";
@@ -19,3 +31,10 @@ export type { TestClient, TestConnectOptions, TestServer, TestServerOptions } fr
 export { createLogger } from "./log.ts";
 export type { Logger } from "./log.ts";
 export { VERSION } from "./version.ts";
+
+// For plugins that implement a broker or speak Centrifugo's proxy protocol (the shipped ones do).
+export type { ClientInfo, Publication, Raw, StreamPosition } from "./wire/protocol.ts";
+export { encodeClientInfo, encodePublication } from "./wire/json.ts";
+export { OVERRIDE_KEYS, parseOverride } from "./wire/override.ts";
+export type { SubscribeOverride } from "./wire/override.ts";
+export { parseDuration } from "./config.ts";

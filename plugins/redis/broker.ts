@@ -5,22 +5,23 @@
  * restart), presence in a hash with per-entry expiry, control messages between nodes.
  */
 import type { Redis } from "ioredis";
-import type {
-  Broker,
-  BrokerEventHandler,
-  ControlHandler,
-  Controller,
-  ControlMessage,
-  HistoryOptions,
-  HistoryResult,
-  PresenceManager,
-  PresenceStats,
-  PublishOptions,
-  PublishResult,
-} from "../../src/broker/broker.ts";
-import type { ClientInfo, Publication } from "../../src/core/protocol.ts";
-import { encodeClientInfo } from "../../src/core/codec.ts";
-import type { Logger } from "../../src/log.ts";
+import {
+  type Broker,
+  type BrokerEventHandler,
+  type BrokerPublishResult as PublishResult,
+  type ClientInfo,
+  type ControlHandler,
+  type Controller,
+  type ControlMessage,
+  encodeClientInfo,
+  type HistoryOptions,
+  type HistoryResult,
+  type Logger,
+  type PresenceManager,
+  type PresenceStats,
+  type Publication,
+  type PublishOptions,
+} from "sluice";
 import type { RedisConnections } from "./connection.ts";
 import { HISTORY, PRESENCE_ADD, PRESENCE_GET, PUBLISH } from "./scripts.ts";
 

@@ -6,7 +6,7 @@
  * themselves and the subscriber one re-subscribes its channels.
  */
 import { Redis, type RedisOptions } from "ioredis";
-import type { Logger } from "../../src/log.ts";
+import type { Logger } from "sluice";
 
 export interface RedisBrokerOptions {
   /** `redis://[user:password@]host:port[/db]`, or `rediss://` for TLS. */

@@ -5,8 +5,8 @@
  */
 import { ClientError, ErrorCode } from "../errors.ts";
 import { toRaw } from "../core/codec.ts";
-import { parseOverride, type SubscribeOverride } from "../core/override.ts";
-import type { StreamPosition } from "../core/protocol.ts";
+import { parseOverride, type SubscribeOverride } from "../wire/override.ts";
+import type { StreamPosition } from "../wire/protocol.ts";
 
 export type Params = Record<string, unknown>;
 

@@ -12,7 +12,7 @@
  * formats the SSE fields (`event: …\ndata: …\n`).
  */
 import type { Node, NodeClient } from "../core/node.ts";
-import type { Publication } from "../core/protocol.ts";
+import type { Publication } from "../wire/protocol.ts";
 import type { ConnInfo } from "../runtime/types.ts";
 import { StreamSink, textResponse } from "../transports/transport.ts";
 import { bodyErrorResponse, readBodyBytes } from "../transports/request_body.ts";

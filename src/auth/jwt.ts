@@ -11,7 +11,7 @@
 import { createRemoteJWKSet, errors as joseErrors, importSPKI, jwtVerify } from "jose";
 import { hmacKeys } from "./hmac_keys.ts";
 import type { CryptoKey, JWTPayload, JWTVerifyGetKey, ProtectedHeaderParameters } from "jose";
-import { parseOverride, type SubscribeOverride } from "../core/override.ts";
+import { parseOverride, type SubscribeOverride } from "../wire/override.ts";
 
 export class TokenExpiredError extends Error {
   override name = "TokenExpiredError";
@@ -36,7 +36,7 @@ export interface TokenConfig {
   token_user_id_claim: string;
 }
 
-export type { SubscribeOverride } from "../core/override.ts";
+export type { SubscribeOverride } from "../wire/override.ts";
 
 /** Options for one server-side subscription from the `subs` claim. */
 export interface TokenSubOptions {

@@ -5,7 +5,7 @@
  * others plug in through `provides` in a plugin. A broker never sees clients: it calls back into
  * the node through `BrokerEventHandler`.
  */
-import type { ClientInfo, Publication, StreamPosition } from "../core/protocol.ts";
+import type { ClientInfo, Publication, StreamPosition } from "../wire/protocol.ts";
 
 export interface PublishOptions {
   /** Keep this many publications in the channel's history (0 = no history). */

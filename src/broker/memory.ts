@@ -6,7 +6,7 @@
  * comes back after the window still learns that it cannot recover, rather than seeing offsets
  * start over.
  */
-import type { ClientInfo, Publication } from "../core/protocol.ts";
+import type { ClientInfo, Publication } from "../wire/protocol.ts";
 import type {
   Broker,
   BrokerEventHandler,

@@ -20,7 +20,14 @@ import {
   frame,
   jsonObject,
 } from "./codec.ts";
-import type { Command, CommandMethod, ConnectRequest, Publication, Raw, StreamPosition } from "./protocol.ts";
+import type {
+  Command,
+  CommandMethod,
+  ConnectRequest,
+  Publication,
+  Raw,
+  StreamPosition,
+} from "../wire/protocol.ts";
 import {
   ClientError,
   Disconnect,
@@ -40,7 +47,7 @@ import { ClientChannels, Gone } from "./client_channels.ts";
 import { connect, mapTokenError, unidirectionalDisconnect } from "./client_connect.ts";
 import type { ClientContext, RefreshResult } from "../plugins/types.ts";
 import type { ConnInfo } from "../runtime/types.ts";
-import { jsonText } from "../plugins/results.ts";
+import { jsonText } from "../wire/json.ts";
 
 /** The downstream half of a connection, implemented by each transport. */
 export interface ClientTransport {

@@ -9,7 +9,7 @@ import type { Client } from "./client.ts";
 import type { PreparedPush } from "./codec.ts";
 import { jsonObject, publicationPush, raw, unsubscribePushBody } from "./codec.ts";
 import type { ServerSubscribeOptions } from "./node.ts";
-import type { Publication, StreamPosition } from "./protocol.ts";
+import type { Publication, StreamPosition } from "../wire/protocol.ts";
 import { reloadEvent, type ResumeTracker } from "./resume.ts";
 import {
   checkContinuity,
@@ -20,7 +20,7 @@ import {
   Subscription,
 } from "./subscription.ts";
 import { DisconnectCode, isDisconnect, unsubscribeReasons } from "../errors.ts";
-import { jsonText } from "../plugins/results.ts";
+import { jsonText } from "../wire/json.ts";
 
 /** How soon a failed `onSubRefresh` is tried again. */
 const SUB_REFRESH_RETRY_MS = 10_000;

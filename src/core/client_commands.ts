@@ -6,13 +6,13 @@
 import type { Client, Outcome } from "./client.ts";
 import { hasHistory, type ResolvedChannel } from "./channel.ts";
 import { encodeClientInfo, encodePublication, jsonObject, raw, toRaw } from "./codec.ts";
-import type { SubscribeRequest } from "./protocol.ts";
-import { FLAG_REJECT_UNRECOVERED } from "./protocol.ts";
+import type { SubscribeRequest } from "../wire/protocol.ts";
+import { FLAG_REJECT_UNRECOVERED } from "../wire/protocol.ts";
 import { canHistory, canPresence, canPublish, canSubscribeWithoutToken } from "./permissions.ts";
 import { encodeSubscribeResult, Subscription } from "./subscription.ts";
 import { ClientError, Disconnect, DisconnectCode, ErrorCode } from "../errors.ts";
 import type { SubscribeOverride, SubscriptionTokenClaims } from "../auth/jwt.ts";
-import { jsonText } from "../plugins/results.ts";
+import { jsonText } from "../wire/json.ts";
 import type { PublishResult } from "../plugins/types.ts";
 import { mapTokenError } from "./client_connect.ts";
 

@@ -13,7 +13,7 @@ import {
   Subscription,
 } from "./subscription.ts";
 import { jsonObject, raw } from "./codec.ts";
-import type { ConnectRequest, Raw } from "./protocol.ts";
+import type { ConnectRequest, Raw } from "../wire/protocol.ts";
 import { canSubscribeWithoutToken } from "./permissions.ts";
 import { Gone } from "./client_channels.ts";
 import type { SubscribeOverride } from "../auth/jwt.ts";
@@ -28,7 +28,7 @@ import {
 } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { ConnectingResult } from "../plugins/types.ts";
-import { jsonText } from "../plugins/results.ts";
+import { jsonText } from "../wire/json.ts";
 
 export interface Credentials {
   user: string;

@@ -7,8 +7,11 @@
  * one push per wire shape: the hub makes one per publication and every subscriber gets the same
  * `Uint8Array`.
  */
-import type { ClientInfo, Command, Publication, Raw, StreamPosition } from "./protocol.ts";
-import { COMMAND_METHODS } from "./protocol.ts";
+import type { ClientInfo, Command, Publication, Raw, StreamPosition } from "../wire/protocol.ts";
+import { COMMAND_METHODS } from "../wire/protocol.ts";
+import { encodeClientInfo, encodePublication, str } from "../wire/json.ts";
+
+export { encodeClientInfo, encodePublication, str };
 
 const encoder = new TextEncoder();
 
@@ -47,23 +50,6 @@ export class PreparedPush {
     }
     return b;
   }
-}
-
-export const str = (s: string): string => JSON.stringify(s);
-
-export function encodeClientInfo(info: ClientInfo): string {
-  let out = `{"user":${str(info.user)},"client":${str(info.client)}`;
-  if (info.connInfo !== undefined) out += `,"conn_info":${info.connInfo}`;
-  if (info.chanInfo !== undefined) out += `,"chan_info":${info.chanInfo}`;
-  return out + "}";
-}
-
-export function encodePublication(pub: Publication): string {
-  let out = `{"data":${pub.data}`;
-  if (pub.info) out += `,"info":${encodeClientInfo(pub.info)}`;
-  if (pub.offset) out += `,"offset":${pub.offset}`;
-  if (pub.tags && Object.keys(pub.tags).length > 0) out += `,"tags":${JSON.stringify(pub.tags)}`;
-  return out + "}";
 }
 
 /** Push body `{"channel":…,"<kind>":<body>}`. */

@@ -11,7 +11,7 @@
  * a channel missing from the id starts fresh, and a position that history no longer covers is
  * reported to the client with a `reload` event.
  */
-import type { StreamPosition } from "./protocol.ts";
+import type { StreamPosition } from "../wire/protocol.ts";
 
 const VERSION = "1";
 const PLAIN_EPOCH = /^[A-Za-z0-9_-]+$/;

@@ -4,7 +4,7 @@
  * session → connection. It fans a publication out by preparing its push once and handing the
  * same prepared bytes to every subscriber.
  */
-import type { ClientInfo, Publication, StreamPosition } from "./protocol.ts";
+import type { ClientInfo, Publication, StreamPosition } from "../wire/protocol.ts";
 import { joinLeavePush, type PreparedPush, publicationPush } from "./codec.ts";
 
 /** What the hub needs from a connection. */

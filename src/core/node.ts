@@ -22,7 +22,7 @@ import type { Logger } from "../log.ts";
 import { silentLogger } from "../log.ts";
 import { ChannelRules, hasHistory, type ResolvedChannel } from "./channel.ts";
 import { Hub, type HubClient } from "./hub.ts";
-import type { ClientInfo, Publication, StreamPosition } from "./protocol.ts";
+import type { ClientInfo, Publication, StreamPosition } from "../wire/protocol.ts";
 import { TimerWheel } from "./timers.ts";
 import { ClientError, ErrorCode } from "../errors.ts";
 import { VERSION } from "../version.ts";

@@ -11,7 +11,7 @@
  */
 import { hasHistory } from "./channel.ts";
 import { channelHash, encodeSegment, joinSegments, parseEventId } from "./event_id.ts";
-import type { Publication, StreamPosition } from "./protocol.ts";
+import type { Publication, StreamPosition } from "../wire/protocol.ts";
 import type { RecoveryRequest, SubscribeResultFields, Subscription } from "./subscription.ts";
 
 const encoder = new TextEncoder();

@@ -13,7 +13,7 @@ import type { ResolvedChannel } from "./channel.ts";
 import { hasHistory } from "./channel.ts";
 import type { PreparedPush } from "./codec.ts";
 import { encodePublication, jsonObject, raw } from "./codec.ts";
-import type { ClientInfo, Publication, Raw, StreamPosition } from "./protocol.ts";
+import type { ClientInfo, Publication, Raw, StreamPosition } from "../wire/protocol.ts";
 import type { SubscribeOverride } from "../auth/jwt.ts";
 import { ClientError, ErrorCode } from "../errors.ts";
 import type { TimerHandle } from "./timers.ts";

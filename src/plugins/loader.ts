@@ -1,7 +1,7 @@
 /**
  * @module
  * Turning `"plugins": {name-or-path: options}` into plugin objects, in config order. A name is
- * looked up among the shipped plugins (`plugins/mod.ts`, bundled into the compiled binary), then
+ * looked up among the shipped plugins (handed in: `plugins/mod.ts`, bundled into the binary), then
  * as a file in `plugins_dir`; a path ("./x.ts", "/abs/x.ts") is imported as is. A module's default
  * export may be a plugin object or a factory `(options) => plugin`. Setting any of Centrifugo's
  * `proxy_*_endpoint` keys enables the shipped `connect_proxy` plugin without listing it, and
@@ -16,9 +16,24 @@ import { pathToFileURL } from "node:url";
 import type { Config } from "../config.ts";
 import { validatePlugin } from "./define.ts";
 import type { Plugin, PluginFactory } from "./types.ts";
-import { shippedPlugins } from "../../plugins/mod.ts";
 import { didYouMean } from "../did_you_mean.ts";
 import { getRuntime } from "../runtime/serve.ts";
+
+/** Plugins bundled with Sluice, by name: module loaders (`plugins/mod.ts` is the real one). */
+export type ShippedPlugins = Readonly<Record<string, () => Promise<Record<string, unknown>>>>;
+
+export interface LoadOptions {
+  pluginsDir: string;
+  cwd?: string;
+  config?: Readonly<Config>;
+  /** Plugins found by name before `plugins_dir`; none when absent. */
+  shipped?: ShippedPlugins;
+  /**
+   * Sluice's public API, for plugin files that import `"sluice"`. Handed in by the caller
+   * (the CLI) because the API module itself contains this loader.
+   */
+  publicApi?: () => Promise<object>;
+}
 
 /** What a plugin imports Sluice's API by, wherever its file lives (see `src/public.ts`). */
 export const PUBLIC_SPECIFIER = "sluice";
@@ -66,7 +81,7 @@ export function pluginEntries(config: Config): Array<[string, unknown]> {
 
 export async function loadPlugins(
   entries: Array<[string, unknown]>,
-  opts: { pluginsDir: string; cwd?: string; config?: Readonly<Config> },
+  opts: LoadOptions,
 ): Promise<LoadedPlugin[]> {
   const loaded: LoadedPlugin[] = [];
   for (const [spec, rawOptions] of entries) {
@@ -125,7 +140,8 @@ export function checkPlugins(loaded: readonly LoadedPlugin[]): void {
   }
 }
 
-async function importPlugin(spec: string, opts: { pluginsDir: string; cwd?: string }): Promise<unknown> {
+async function importPlugin(spec: string, opts: LoadOptions): Promise<unknown> {
+  const shippedPlugins = opts.shipped ?? {};
   const shipped = Object.hasOwn(shippedPlugins, spec) ? shippedPlugins[spec] : undefined;
   if (shipped) return defaultExport(spec, await shipped());
   const cwd = opts.cwd ?? process.cwd();
@@ -144,7 +160,7 @@ async function importPlugin(spec: string, opts: { pluginsDir: string; cwd?: stri
     );
   }
   const runtime = await getRuntime();
-  const cannotExpose = runtime.exposeModule(PUBLIC_SPECIFIER, () => import("../public.ts"));
+  const cannotExpose = opts.publicApi && runtime.exposeModule(PUBLIC_SPECIFIER, opts.publicApi);
   let mod: Record<string, unknown>;
   try {
     mod = await import(pathToFileURL(file).href);

@@ -4,19 +4,13 @@
  * its check is the plugin's fault — logged with the plugin and hook named, and the client gets
  * 100. Results are strict: a key the result type does not have is an error too (a plugin that
  * returns `{temp: 42}` from `onPublish` meant `{data: {temp: 42}}`; silently delivering the
- * original would hide the bug). Also the conversion of plugin values to the JSON text the core
- * carries.
+ * original would hide the bug).
  */
-import { OVERRIDE_KEYS } from "../core/override.ts";
+import { OVERRIDE_KEYS } from "../wire/override.ts";
 import { didYouMean } from "../did_you_mean.ts";
 import type { HookName } from "./types.ts";
 
 type Check = (value: unknown) => string | undefined;
-
-/** JSON text of a plugin-supplied value, or undefined when absent. */
-export function jsonText(value: unknown): string | undefined {
-  return value === undefined ? undefined : JSON.stringify(value);
-}
 
 /** Why `value` cannot be sent as JSON, or undefined when it can (or is absent). */
 export function checkJson(value: unknown, what: string): string | undefined {

@@ -8,7 +8,7 @@ import type { ChannelOptions, Config } from "../config.ts";
 import type { Broker, Controller, PresenceManager } from "../broker/broker.ts";
 import type { Logger } from "../log.ts";
 import type { SubscribeOverride } from "../auth/jwt.ts";
-import type { StreamPosition } from "../core/protocol.ts";
+import type { StreamPosition } from "../wire/protocol.ts";
 
 /**
  * Hook kinds (fastify/rollup style):

@@ -7,7 +7,7 @@
  */
 import { Client } from "../core/client.ts";
 import type { Framing } from "../core/codec.ts";
-import type { ConnectRequest } from "../core/protocol.ts";
+import type { ConnectRequest } from "../wire/protocol.ts";
 import type { Node } from "../core/node.ts";
 import type { ConnInfo } from "../runtime/types.ts";
 import { streamHeaders, StreamSink, textResponse } from "./transport.ts";

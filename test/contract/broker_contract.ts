@@ -23,7 +23,7 @@ import type {
   PresenceManager,
   PublishOptions,
 } from "../../src/broker/broker.ts";
-import type { ClientInfo, Publication, StreamPosition } from "../../src/core/protocol.ts";
+import type { ClientInfo, Publication, StreamPosition } from "../../src/wire/protocol.ts";
 
 export interface BrokerUnderTest {
   broker: Broker;

@@ -10,6 +10,7 @@ import { getRuntime } from "../../src/runtime/serve.ts";
 import type { Node } from "../../src/core/node.ts";
 import { loadPlugins, pluginEntries } from "../../src/plugins/loader.ts";
 import type { Plugin } from "../../src/plugins/types.ts";
+import { shippedPlugins } from "../../plugins/mod.ts";
 
 export const SECRET = "test-secret-key-0123456789";
 export const API_KEY = "test-api-key";
@@ -47,7 +48,11 @@ export async function startServer(
 ): Promise<TestServer> {
   const runtime = await getRuntime();
   const { config: cfg } = loadConfig({ file: { ...baseConfig, ...config } });
-  const loaded = await loadPlugins(pluginEntries(cfg), { pluginsDir: cfg.plugins_dir, config: cfg });
+  const loaded = await loadPlugins(pluginEntries(cfg), {
+    pluginsDir: cfg.plugins_dir,
+    config: cfg,
+    shipped: shippedPlugins,
+  });
   const logs: string[] = [];
   const level = (runtime.env().SLUICE_TEST_LOG as LogLevel | undefined) ?? "debug";
   const echo = !!runtime.env().SLUICE_TEST_LOG;

@@ -16,6 +16,7 @@ import { getRuntime } from "../../src/runtime/serve.ts";
 import { createTestServer, TestConnectError } from "../../src/testing.ts";
 import { ClientError } from "../../src/errors.ts";
 import connectProxy from "../../plugins/connect_proxy.ts";
+import { shippedPlugins } from "../../plugins/mod.ts";
 
 // deno-lint-ignore no-explicit-any
 type Json = any;
@@ -641,14 +642,25 @@ test("a proxy_publish namespace without a publish endpoint refuses publishes (10
 test("loading: proxy_* keys alone enable the plugin; options override them; unknown options fail", async (t) => {
   const { config } = loadConfig({ file: { proxy_rpc_endpoint: "http://127.0.0.1:1/rpc" } });
   assertEquals(pluginEntries(config), [["connect_proxy", {}]]);
-  const loaded = await loadPlugins(pluginEntries(config), { pluginsDir: config.plugins_dir });
+  const loaded = await loadPlugins(pluginEntries(config), {
+    pluginsDir: config.plugins_dir,
+    shipped: shippedPlugins,
+  });
   assertEquals(loaded.map((l) => l.plugin.name), ["connect_proxy"]);
   await assertRejects(
-    () => loadPlugins([["connect_proxy", { conect_endpoint: "http://x" }]], { pluginsDir: "./plugins" }),
+    () =>
+      loadPlugins([["connect_proxy", { conect_endpoint: "http://x" }]], {
+        pluginsDir: "./plugins",
+        shipped: shippedPlugins,
+      }),
     (e) => String((e as Error).message).includes('unknown option "conect_endpoint"'),
   );
   await assertRejects(
-    () => loadPlugins([["connect_proxy", { timeout: "soon" }]], { pluginsDir: "./plugins" }),
+    () =>
+      loadPlugins([["connect_proxy", { timeout: "soon" }]], {
+        pluginsDir: "./plugins",
+        shipped: shippedPlugins,
+      }),
     (e) => String((e as Error).message).includes("plugins.connect_proxy.timeout"),
   );
 

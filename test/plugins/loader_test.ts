@@ -18,6 +18,7 @@ import {
 } from "../../mod.ts";
 import type { Plugin } from "../../mod.ts";
 import { createTestServer } from "../../mod.ts";
+import { shippedPlugins } from "../../plugins/mod.ts";
 
 const modUrl = pathToFileURL(fileURLToPath(new URL("../../mod.ts", import.meta.url))).href;
 
@@ -38,7 +39,10 @@ test("plugins load by name from plugins_dir, by path, as factories with options 
   const { config } = loadConfig({
     file: { plugins_dir: dir, plugins: { factory: { answer: 42 }, [join(dir, "plain.js")]: {} } },
   });
-  const loaded = await loadPlugins(pluginEntries(config), { pluginsDir: config.plugins_dir });
+  const loaded = await loadPlugins(pluginEntries(config), {
+    pluginsDir: config.plugins_dir,
+    shipped: shippedPlugins,
+  });
   assertEquals(loaded.map((l) => l.plugin.name), ["factory", "plain"]);
   assertEquals(loaded[0].options, { answer: 42 });
   const s = await createTestServer({ plugins: loaded.map((l) => l.plugin) });
@@ -54,7 +58,10 @@ test("a relative path in plugins resolves against the working directory", async 
   const { config } = loadConfig({
     file: { plugins: { "./test/plugins/fixtures/echo_plugin.ts": { tag: "x" } } },
   });
-  const [loaded] = await loadPlugins(pluginEntries(config), { pluginsDir: config.plugins_dir });
+  const [loaded] = await loadPlugins(pluginEntries(config), {
+    pluginsDir: config.plugins_dir,
+    shipped: shippedPlugins,
+  });
   assertEquals(loaded.plugin.name, "echo");
 });
 
@@ -66,7 +73,7 @@ test("load errors name the plugin: missing file, no default export, unknown hook
     "throws.ts": `export default () => { throw new Error("bad options"); };`,
     "syntax.ts": `export default {{{`,
   });
-  const load = (spec: string) => loadPlugins([[spec, {}]], { pluginsDir: dir });
+  const load = (spec: string) => loadPlugins([[spec, {}]], { pluginsDir: dir, shipped: shippedPlugins });
   assert(
     /Cannot load plugin "ghost": not a shipped plugin .* no file at/.test(message(
       await assertRejects(() => load("ghost")),
@@ -83,7 +90,7 @@ test("load errors name the plugin: missing file, no default export, unknown hook
   assert(/Cannot load plugin "syntax" from/.test(message(await assertRejects(() => load("syntax")))));
   assert(
     /options must be an object/.test(message(
-      await assertRejects(() => loadPlugins([["x", 5]], { pluginsDir: dir })),
+      await assertRejects(() => loadPlugins([["x", 5]], { pluginsDir: dir, shipped: shippedPlugins })),
     )),
   );
 });

@@ -17,6 +17,7 @@ import { loadPlugins, pluginEntries } from "../../src/plugins/loader.ts";
 import { definePlugin } from "../../src/plugins/define.ts";
 import { ClientError } from "../../src/errors.ts";
 import publishValidate from "../../plugins/publish_validate.ts";
+import { shippedPlugins } from "../../plugins/mod.ts";
 
 const chatSchema = {
   type: "object",
@@ -123,7 +124,7 @@ test("createTestServer: validation sees earlier plugins' data, skips API publish
 test("boot: an invalid schema stops loading, naming the plugin and the namespace", async () => {
   const load = (schemas: Record<string, unknown>) => {
     const { config } = loadConfig({ file: { namespaces, plugins: { publish_validate: { schemas } } } });
-    return loadPlugins(pluginEntries(config), { pluginsDir: config.plugins_dir });
+    return loadPlugins(pluginEntries(config), { pluginsDir: config.plugins_dir, shipped: shippedPlugins });
   };
   const bad = await assertRejects(() => load({ chat: { type: "strnig" } }));
   assert(/publish_validate/.test(String(bad)) && /namespace "chat"/.test(String(bad)), String(bad));
@@ -136,7 +137,7 @@ test("boot: an invalid schema stops loading, naming the plugin and the namespace
   const notSchema = await assertRejects(() => load({ chat: "object" }));
   assert(/namespace "chat"/.test(String(notSchema)), String(notSchema));
   const option = await assertRejects(() =>
-    loadPlugins([["publish_validate", { schema: {} }]], { pluginsDir: "./plugins" })
+    loadPlugins([["publish_validate", { schema: {} }]], { pluginsDir: "./plugins", shipped: shippedPlugins })
   );
   assert(String(option).includes('unknown option "schema"'), String(option));
   // valid schemas load

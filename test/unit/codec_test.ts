@@ -21,7 +21,7 @@ import {
   shapeOf,
   toRaw,
 } from "../../src/core/codec.ts";
-import type { Command } from "../../src/core/protocol.ts";
+import type { Command } from "../../src/wire/protocol.ts";
 
 const decoder = new TextDecoder();
 const text = (b: Uint8Array) => decoder.decode(b);

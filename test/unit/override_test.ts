@@ -1,6 +1,6 @@
 import { test } from "../harness.ts";
 import { assertEquals, assertThrows } from "../assert.ts";
-import { parseOverride } from "../../src/core/override.ts";
+import { parseOverride } from "../../src/wire/override.ts";
 
 test("override: {value} objects flatten; {} is protobuf JSON for false", () => {
   const got = parseOverride({ presence: { value: true }, join_leave: {} }, "override", { unknown: "refuse" });

@@ -14,7 +14,7 @@ import {
 } from "../../src/core/subscription.ts";
 import type { ResolvedChannel } from "../../src/core/channel.ts";
 import { type ChannelOptions, defaultConfig, topLevelChannelOptions } from "../../src/config.ts";
-import type { Publication, StreamPosition } from "../../src/core/protocol.ts";
+import type { Publication, StreamPosition } from "../../src/wire/protocol.ts";
 import { ErrorCode, isClientError } from "../../src/errors.ts";
 
 const EPOCH = "AbCdEfGh";

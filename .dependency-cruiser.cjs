@@ -1,0 +1,65 @@
+/**
+ * Import rules for Sluice (`npm run check:imports`, also run by `npm test`). The layers, bottom
+ * up, are described in docs/ARCHITECTURE.md; a rule here is the check of a sentence there.
+ */
+module.exports = {
+  forbidden: [
+    {
+      name: "no-circular",
+      comment: "No import circles: a module's dependencies can be read without reading the module.",
+      severity: "error",
+      from: {},
+      to: { circular: true },
+    },
+    {
+      name: "core-is-below-the-edges",
+      comment: "core/ knows nothing of plugins, runtimes, transports, the HTTP API or the server.",
+      severity: "error",
+      from: { path: "^src/core/" },
+      to: { path: "^src/(plugins|runtime|transports|api)/|^src/(server|testing|public|cli|cli_tools)\\.ts$" },
+    },
+    {
+      name: "auth-is-below-core",
+      comment: "Token checks do not depend on connections.",
+      severity: "error",
+      from: { path: "^src/auth/" },
+      to: { path: "^src/(core|plugins|transports|api|runtime)/" },
+    },
+    {
+      name: "wire-and-broker-are-at-the-bottom",
+      comment: "Wire types and brokers sit below core: they import neither core nor anything above it.",
+      severity: "error",
+      from: { path: "^src/(wire|broker)/" },
+      to: {
+        path: "^src/(core|plugins|transports|api|auth)/|^src/(server|testing|public|cli|cli_tools)\\.ts$",
+      },
+    },
+    {
+      name: "src-does-not-import-shipped-plugins",
+      comment: "Shipped plugins are handed to the loader (a registry), never imported from src/.",
+      severity: "error",
+      from: { path: "^src/" },
+      to: { path: "^plugins/" },
+    },
+    {
+      name: "shipped-plugins-use-the-public-api",
+      comment: 'A shipped plugin imports Sluice as an app team\'s plugin does: "sluice" (mod.ts).',
+      severity: "error",
+      from: { path: "^plugins/" },
+      to: { path: "^src/" },
+    },
+    {
+      name: "only-runtime-names-the-platform",
+      comment: "Deno and Bun are reached through src/runtime/ only (checked by grep in test/unit too).",
+      severity: "error",
+      from: { pathNot: "^src/runtime/" },
+      to: { path: "^src/runtime/(deno|bun|deno_listener|bun_specifier)\\.ts$" },
+    },
+  ],
+  options: {
+    doNotFollow: { path: "node_modules" },
+    exclude: { path: "node_modules" },
+    tsPreCompilationDeps: true,
+    combinedDependencies: true,
+  },
+};
