@@ -46,7 +46,7 @@ module.exports = {
       comment: 'A shipped plugin imports Sluice as an app team\'s plugin does: "sluice" (mod.ts).',
       severity: "error",
       from: { path: "^plugins/" },
-      to: { path: "^src/" },
+      to: { path: "^src/", pathNot: "^src/public\\.ts$" },
     },
     {
       name: "only-runtime-names-the-platform",
@@ -60,6 +60,8 @@ module.exports = {
     doNotFollow: { path: "node_modules" },
     exclude: { path: "node_modules" },
     tsPreCompilationDeps: true,
+    // Resolves "sluice" (the public API, as plugins import it) through tsconfig.json's paths.
+    tsConfig: { fileName: "tsconfig.json" },
     combinedDependencies: true,
   },
 };
