@@ -407,10 +407,9 @@ function subRefreshResult(r: Record<string, unknown>): SubRefreshResult {
 
 /**
  * The plugin factory. `config`, when a loader passes it, lets the plugin leave out the hooks of
- * proxies that are not configured; without it every hook is present and a hook with no endpoint
- * passes. That matters for `onRefresh` (and `onSubRefresh`): the core switches to server-side
- * refresh when the hook merely exists, so without a refresh endpoint an expiring connection is
- * closed with 3005 at expiry (the SDK reconnects) instead of being refreshed by the SDK.
+ * proxies that are not configured (a namespace with `proxy_subscribe` but no subscribe proxy
+ * then answers 108); without it every hook is present and a hook with no endpoint passes.
+ * Server-side refresh is chosen in `setup`, only for the refresh proxies that are configured.
  */
 export default function connectProxy(
   options: Record<string, unknown> = {},
@@ -547,6 +546,9 @@ export default function connectProxy(
       settings = resolveSettings(ctx.config, options);
       log = ctx.logger;
       const enabled = KINDS.filter((k) => settings!.endpoints[k] !== "");
+      // As in Centrifugo: with a refresh proxy the server refreshes, and the SDK is not asked.
+      if (settings.endpoints.refresh !== "") ctx.refreshOnServer("connections");
+      if (settings.endpoints.sub_refresh !== "") ctx.refreshOnServer("subscriptions");
       log.debug("connect proxy ready", {
         proxies: enabled.map((k) => `${k}=${settings!.endpoints[k]}`),
       });
@@ -629,13 +631,11 @@ export default function connectProxy(
   };
 
   if (settings) {
-    // Only the hooks of configured proxies: a hook's mere presence changes how the core refreshes.
+    // Only the hooks of configured proxies: namespaces that need a missing one answer 108.
     const s = settings;
-    if (s.endpoints.refresh === "") delete plugin.onRefresh;
     if (s.endpoints.subscribe === "") delete plugin.onSubscribe;
     if (s.endpoints.publish === "") delete plugin.onPublish;
     if (s.endpoints.rpc === "") delete plugin.onRpc;
-    if (s.endpoints.sub_refresh === "") delete plugin.onSubRefresh;
   }
   return definePlugin(plugin);
 }

@@ -24,7 +24,7 @@ import { healthHandler } from "./api/admin.ts";
 import { SimpleSse } from "./api/simple_sse.ts";
 import { Metrics } from "./metrics.ts";
 import { VERSION } from "./version.ts";
-import { silentLogger } from "./log.ts";
+import { type Logger, silentLogger } from "./log.ts";
 import { HookRunner } from "./plugins/hooks.ts";
 import { checkPlugins, type LoadedPlugin } from "./plugins/loader.ts";
 import { validatePlugin } from "./plugins/define.ts";
@@ -78,12 +78,13 @@ export function createServer(config: Config, opts: ServerOptions = {}): SluiceSe
   const provided = <K extends keyof PluginProvides>(slot: K): PluginProvides[K] =>
     plugins.find((l) => l.plugin.provides?.[slot])?.plugin.provides?.[slot];
   const metrics: Metrics = new Metrics(VERSION, { stats: () => node.stats() });
+  const hooks = new HookRunner(plugins.map((l) => l.plugin), config.plugin_hook_timeout, logger, metrics);
   const node: Node = new Node(config, {
     logger,
     broker: provided("broker") ?? opts.broker,
     presence: provided("presence") ?? opts.presence,
     controller: provided("controller") ?? opts.controller,
-    hooks: new HookRunner(plugins.map((l) => l.plugin), config.plugin_hook_timeout, logger, metrics),
+    hooks,
     metrics,
   });
   const shutdown = new AbortController();
@@ -94,6 +95,13 @@ export function createServer(config: Config, opts: ServerOptions = {}): SluiceSe
     logger: logger.child({ plugin: l.plugin.name }),
     node: facade,
     signal: shutdown.signal,
+    refreshOnServer(what: "connections" | "subscriptions") {
+      const hook = what === "connections" ? "onRefresh" : "onSubRefresh";
+      if (typeof l.plugin[hook] !== "function") {
+        throw new TypeError(`refreshOnServer("${what}") needs an ${hook} hook in plugin "${l.plugin.name}"`);
+      }
+      hooks.serverRefresh[what] = true;
+    },
   }]));
   const teardowns: Array<{ plugin: string; fn: Teardown }> = [];
   const simple = config.simple_sse
@@ -134,14 +142,15 @@ export function createServer(config: Config, opts: ServerOptions = {}): SluiceSe
           );
         }
       }
+      warnUnusedRefreshHooks(plugins, hooks, logger);
       await node.start();
     },
-    ready: () => node.hooks.app("onReady", (name) => contexts.get(name)),
+    ready: () => hooks.app("onReady", (name) => contexts.get(name)),
     async close() {
       simple?.closeAll();
       node.disconnectAll();
       shutdown.abort();
-      await node.hooks.app("onClose", (name) => contexts.get(name), true);
+      await hooks.app("onClose", (name) => contexts.get(name), true);
       await node.close();
       await runTeardowns();
     },
@@ -235,5 +244,25 @@ function mountConnectionEndpoints(
     const events = connection((req, _node, conn) => simple.events(req, conn), "GET, POST, OPTIONS");
     app.all("/events", events);
     app.all("/events/*", events);
+  }
+}
+
+/** A refresh hook is only called once some plugin chose server-side refresh in `setup`. */
+function warnUnusedRefreshHooks(plugins: readonly LoadedPlugin[], hooks: HookRunner, logger: Logger): void {
+  for (const { plugin } of plugins) {
+    const unused = [
+      plugin.onRefresh && !hooks.serverRefresh.connections ? ["onRefresh", "connections"] : undefined,
+      plugin.onSubRefresh && !hooks.serverRefresh.subscriptions
+        ? ["onSubRefresh", "subscriptions"]
+        : undefined,
+    ];
+    for (const pair of unused) {
+      if (!pair) continue;
+      logger.warn(
+        `${pair[0]} is never called: clients refresh their own tokens unless a plugin calls ` +
+          `ctx.refreshOnServer("${pair[1]}") in setup`,
+        { plugin: plugin.name, hook: pair[0] },
+      );
+    }
   }
 }

@@ -45,8 +45,7 @@ import type { ResolvedChannel } from "./channel.ts";
 import { ResumeTracker } from "./resume.ts";
 import { ClientChannels, Gone } from "./client_channels.ts";
 import { connect, mapTokenError, unidirectionalDisconnect } from "./client_connect.ts";
-import type { ClientContext, RefreshResult } from "../plugins/types.ts";
-import type { ConnInfo } from "../runtime/types.ts";
+import type { ClientContext, RefreshResult } from "./hooks.ts";
 import { jsonText } from "../wire/json.ts";
 
 /** The downstream half of a connection, implemented by each transport. */
@@ -74,7 +73,7 @@ export interface ClientTransport {
 export interface ClientRequestInfo {
   headers: Headers;
   /** The runtime's connection (its remote address is looked up only when a hook asks). */
-  conn?: ConnInfo;
+  conn?: { readonly remoteAddr?: string };
   /** `Last-Event-ID` of a reconnecting EventSource (uni_sse only). */
   lastEventId?: string | null;
 }
@@ -460,7 +459,7 @@ export class Client implements NodeClient, Actor {
 
   private async refreshCommand(req: { token: string }): Promise<Outcome> {
     if (typeof req.token !== "string" || req.token === "") throw new Disconnect(DisconnectCode.BadRequest);
-    if (this.node.hooks.has("onRefresh")) {
+    if (this.node.hooks.serverRefresh.connections) {
       this.log.info("client refresh while the server refreshes connections itself");
       throw new Disconnect(DisconnectCode.BadRequest);
     }
@@ -494,7 +493,7 @@ export class Client implements NodeClient, Actor {
     this.expireTimer?.cancel();
     this.expireTimer = undefined;
     if (this.expireAt <= 0) return;
-    if (this.node.hooks.has("onRefresh")) {
+    if (this.node.hooks.serverRefresh.connections) {
       this.expireTimer = this.node.timers.schedule(
         this.expireAt * 1000 - Date.now(),
         () => void this.refreshByHook(),

@@ -13,7 +13,7 @@ import { encodeSubscribeResult, Subscription } from "./subscription.ts";
 import { ClientError, Disconnect, DisconnectCode, ErrorCode } from "../errors.ts";
 import type { SubscribeOverride, SubscriptionTokenClaims } from "../auth/jwt.ts";
 import { jsonText } from "../wire/json.ts";
-import type { PublishResult } from "../plugins/types.ts";
+import type { PublishResult } from "./hooks.ts";
 import { mapTokenError } from "./client_connect.ts";
 
 /** A channel field must be a non-empty string; anything else is a protocol violation (3501). */
@@ -77,8 +77,8 @@ export async function subscribe(client: Client, req: SubscribeRequest): Promise<
   const expireAt = client.insecure ? 0 : grant.expireAt;
   if (expireAt > 0 && expireAt <= now) throw new ClientError(ErrorCode.Expired);
   sub.expireAt = expireAt;
-  // Hook-granted subscriptions are refreshed by `onSubRefresh` when there is one; token ones by the SDK.
-  sub.serverRefresh = expireAt > 0 && client.node.hooks.has("onSubRefresh") &&
+  // Hook-granted subscriptions are refreshed by `onSubRefresh` when a plugin chose to; token ones by the SDK.
+  sub.serverRefresh = expireAt > 0 && client.node.hooks.serverRefresh.subscriptions &&
     (grant.byHook || o.proxy_sub_refresh);
   const flag = optionalNumber(req.flag);
   const fields = await client.channels.prepare(sub, {

@@ -27,7 +27,7 @@ import {
   isDisconnect,
 } from "../errors.ts";
 import type { Logger } from "../log.ts";
-import type { ConnectingResult } from "../plugins/types.ts";
+import type { ConnectingResult } from "./hooks.ts";
 import { jsonText } from "../wire/json.ts";
 
 export interface Credentials {
@@ -72,8 +72,8 @@ export async function connect(client: Client, req: ConnectRequest): Promise<Outc
   node.hub.add(client);
   client.state = "connected";
   const serverSubs = await subscribeServerSide(client, creds, req.subs);
-  // With an onRefresh hook the server refreshes the connection itself; the SDK is not asked to.
-  const clientSideRefresh = client.expireAt > 0 && !node.hooks.has("onRefresh");
+  // When a plugin refreshes connections on the server (onRefresh), the SDK is not asked to.
+  const clientSideRefresh = client.expireAt > 0 && !node.hooks.serverRefresh.connections;
   const fields: Record<string, unknown> = {
     client: client.id,
     version: node.version,

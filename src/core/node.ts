@@ -26,7 +26,7 @@ import type { ClientInfo, Publication, StreamPosition } from "../wire/protocol.t
 import { TimerWheel } from "./timers.ts";
 import { ClientError, ErrorCode } from "../errors.ts";
 import { VERSION } from "../version.ts";
-import { HookRunner } from "../plugins/hooks.ts";
+import { type HookCaller, NO_HOOKS } from "./hooks.ts";
 import { Cluster, type NodeInfo } from "./cluster.ts";
 import { Metrics } from "../metrics.ts";
 
@@ -81,7 +81,7 @@ export interface NodeOptions {
   presence?: PresenceManager;
   controller?: Controller;
   /** Plugin hooks; none by default. */
-  hooks?: HookRunner;
+  hooks?: HookCaller;
   metrics?: Metrics;
 }
 
@@ -106,7 +106,7 @@ export class Node implements BrokerEventHandler, ControlHandler {
   readonly broker: Broker;
   readonly presenceManager: PresenceManager;
   readonly controller: Controller;
-  readonly hooks: HookRunner;
+  readonly hooks: HookCaller;
   readonly metrics: Metrics;
   private readonly cluster: Cluster;
   name: string;
@@ -124,7 +124,7 @@ export class Node implements BrokerEventHandler, ControlHandler {
     this.presenceManager = opts.presence ?? new MemoryPresenceManager();
     this.controller = opts.controller ?? new MemoryController();
     this.metrics = opts.metrics ?? new Metrics(VERSION, this);
-    this.hooks = opts.hooks ?? new HookRunner([], config.plugin_hook_timeout, this.log);
+    this.hooks = opts.hooks ?? NO_HOOKS;
     this.cluster = new Cluster(this);
     this.name = config.name || this.id.slice(0, 8);
   }

@@ -14,8 +14,17 @@ import {
   isClientError,
   isDisconnect,
 } from "../errors.ts";
-import { type HookKind, type HookName, HOOKS, type Plugin, type PluginHooks } from "./types.ts";
+import { type HookKind, type HookName, HOOKS, type Plugin } from "./types.ts";
 import { RESULT_CHECKS } from "./results.ts";
+import type {
+  DecideHook,
+  EventOf,
+  HookCaller,
+  ObserveHook,
+  PublishEvent,
+  PublishResult,
+  ResultOf,
+} from "../core/hooks.ts";
 
 /** A hook ran over `plugin_hook_timeout`: its `signal` aborts with this, the client gets 100. */
 export class HookTimeout extends Error {
@@ -96,13 +105,10 @@ export class PluginFault extends ClientError {
 }
 
 type HookFn = (event: unknown) => unknown;
-type EventOf<H extends HookName> = Parameters<NonNullable<PluginHooks[H]>>[0];
-type ResultOf<H extends HookName> = Exclude<
-  Awaited<ReturnType<NonNullable<PluginHooks[H]>>>,
-  void | undefined
->;
 
-export class HookRunner {
+export class HookRunner implements HookCaller {
+  /** Set by plugins in `setup` (`ctx.refreshOnServer`), before the server takes connections. */
+  readonly serverRefresh = { connections: false, subscriptions: false };
   private readonly byHook = new Map<HookName, Array<{ plugin: string; fn: HookFn }>>();
   private readonly warned = new Set<string>();
 
@@ -134,7 +140,7 @@ export class HookRunner {
    * Decide hooks: the first plugin answering something other than `undefined` wins; its answer
    * must pass the hook's check in `RESULT_CHECKS` (a malformed answer is the plugin's fault: 100).
    */
-  async decide<H extends HookName>(
+  async decide<H extends DecideHook>(
     hook: H,
     makeEvent: (signal: AbortSignal) => EventOf<H>,
     clientId?: string,
@@ -152,18 +158,18 @@ export class HookRunner {
    * Transform hooks: each plugin sees the previous one's output; an answer passes the hook's
    * check, then `apply` merges it in.
    */
-  async transform<H extends HookName, S>(
-    hook: H,
+  async transform<S>(
+    hook: "onPublish",
     state: S,
-    makeEvent: (state: S, signal: AbortSignal) => EventOf<H>,
-    apply: (state: S, result: ResultOf<H>) => S,
+    makeEvent: (state: S, signal: AbortSignal) => PublishEvent,
+    apply: (state: S, result: PublishResult) => S,
     clientId?: string,
   ): Promise<S> {
     for (const { plugin, fn } of this.byHook.get(hook) ?? []) {
       const result = await this.call(plugin, hook, fn, (signal) => makeEvent(state, signal), clientId);
       if (result === undefined || result === null) continue;
       this.check(plugin, hook, result, clientId);
-      state = apply(state, result as ResultOf<H>);
+      state = apply(state, result as PublishResult);
     }
     return state;
   }
@@ -173,7 +179,7 @@ export class HookRunner {
    * they return or throw changes nothing, so a plugin doing so gets a warning saying where that
    * belongs (auth written in `onConnect` instead of `onConnecting`, say).
    */
-  observe<H extends HookName>(hook: H, event: EventOf<H>, clientId?: string): void {
+  observe<H extends ObserveHook>(hook: H, event: EventOf<H>, clientId?: string): void {
     for (const { plugin, fn } of this.byHook.get(hook) ?? []) {
       this.call(plugin, hook, fn, () => event, clientId).then((result) => {
         if (result !== undefined) {

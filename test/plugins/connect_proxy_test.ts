@@ -668,12 +668,7 @@ test("loading: proxy_* keys alone enable the plugin; options override them; unkn
   const pruned = connectProxy({}, config);
   assertEquals(typeof pruned.onRpc, "function");
   assertEquals(typeof pruned.onConnecting, "function");
-  assertEquals([pruned.onRefresh, pruned.onSubscribe, pruned.onPublish, pruned.onSubRefresh], [
-    undefined,
-    undefined,
-    undefined,
-    undefined,
-  ]);
+  assertEquals([pruned.onSubscribe, pruned.onPublish], [undefined, undefined]);
 
   const fromConfig = await startBackend(t, () => ({ result: { user: "config" } }));
   const fromOptions = await startBackend(t, () => ({ result: { user: "options" } }));

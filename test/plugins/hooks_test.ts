@@ -195,6 +195,7 @@ test("onRefresh refreshes expiring connections server-side; {expired:true} close
   let grant = 3;
   const s = await server(t, [{
     name: "keepalive",
+    setup: (ctx) => ctx.refreshOnServer("connections"),
     onConnecting: () => ({ user: "k", expireAt: Math.floor(Date.now() / 1000) + 1 }),
     onRefresh: () => (grant-- > 0
       ? { expireAt: Math.floor(Date.now() / 1000) + 1, info: { refreshed: true } }
@@ -207,10 +208,29 @@ test("onRefresh refreshes expiring connections server-side; {expired:true} close
   assertEquals(grant, -1);
 }, { timeout: 15_000 });
 
+test("refresh hooks without refreshOnServer: clients refresh their own tokens, and the author is told", async (t) => {
+  const s = await server(t, [{
+    name: "forgetful",
+    onConnecting: () => ({ user: "k", expireAt: Math.floor(Date.now() / 1000) + 60 }),
+    onRefresh: () => ({ expireAt: Math.floor(Date.now() / 1000) + 60 }),
+  }]);
+  const c = await s.connect({});
+  assertEquals(c.connect.expires, true, "the SDK refreshes with its getToken");
+  const warning = entries(s).find((l) => l.level === "warn" && l.plugin === "forgetful");
+  assertMatch(warning!, { hook: "onRefresh" });
+  assert(String(warning!.msg).includes('ctx.refreshOnServer("connections")'), String(warning!.msg));
+  await assertRejects(() =>
+    createTestServer({
+      plugins: [{ name: "nohook", setup: (ctx) => ctx.refreshOnServer("subscriptions") }],
+    })
+  );
+});
+
 test("onSubRefresh extends hook-granted subscriptions, then expires them (unsubscribe 2501)", async (t) => {
   let grants = 1;
   const s = await server(t, [{
     name: "subs",
+    setup: (ctx) => ctx.refreshOnServer("subscriptions"),
     onSubscribe: () => ({ expireAt: Math.floor(Date.now() / 1000) + 1 }),
     onSubRefresh: () => (grants-- > 0 ? { expireAt: Math.floor(Date.now() / 1000) + 1 } : { expired: true }),
   }]);
