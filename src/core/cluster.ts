@@ -8,8 +8,18 @@
  * Control messages may come from other processes, so each one is checked before it is used; a
  * malformed one is logged and dropped.
  */
-import type { ControlHandler, ControlMessage } from "../broker/broker.ts";
-import type { Node, ServerRefreshOptions, ServerSubscribeOptions, UserTarget } from "./node.ts";
+import type { ControlHandler, Controller, ControlMessage } from "../broker/broker.ts";
+import type { Logger } from "../log.ts";
+import {
+  type Control,
+  decodeControl,
+  encodeControl,
+  type NodeInfo,
+  type ServerRefreshOptions,
+  type ServerSubscribeOptions,
+  type SurveyOp,
+  type UserTarget,
+} from "./control.ts";
 
 /** How often a node announces itself, and how long a silent peer is still counted. */
 const HEARTBEAT_MS = 3_000;
@@ -17,18 +27,28 @@ const PEER_TTL_MS = 2 * HEARTBEAT_MS + 1_000;
 /** How long a survey waits for answers. */
 const SURVEY_TIMEOUT_MS = 5_000;
 
-export interface NodeInfo {
-  uid: string;
-  name: string;
-  version: string;
-  num_clients: number;
-  num_users: number;
-  num_channels: number;
-  num_subs: number;
-  uptime: number;
+/** A connection as control messages reach it. */
+export interface ControlledClient {
+  readonly id: string;
+  disconnectNow(code: number, reason: string): void;
+  serverSubscribe(opts: ServerSubscribeOptions): Promise<void>;
+  serverUnsubscribe(channel: string): Promise<void>;
+  serverRefresh(opts: ServerRefreshOptions): void;
 }
 
-export type SurveyOp = "channels" | "emulation";
+/** What the cluster needs of its node. */
+export interface ClusterHost {
+  readonly id: string;
+  readonly log: Logger;
+  readonly controller: Pick<Controller, "publishControl">;
+  nodeInfo(): NodeInfo;
+  /** This node's connections addressed by a server API call. */
+  targets(target: UserTarget): ControlledClient[];
+  /** Subscriber counts of the channels with subscribers on this node. */
+  channelCounts(): Record<string, number>;
+  /** Feeds an `/emulation` request to a session held here. */
+  emulateLocally(session: string, data: string): "ok" | "no_session";
+}
 
 interface PendingSurvey {
   expected: Set<string>;
@@ -36,21 +56,12 @@ interface PendingSurvey {
   done: () => void;
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  v !== null && typeof v === "object" && !Array.isArray(v);
-const isString = (v: unknown): v is string => typeof v === "string";
-
-function isTarget(v: unknown): v is UserTarget {
-  return isObject(v) && isString(v.user) && (v.client === undefined || isString(v.client)) &&
-    (v.session === undefined || isString(v.session));
-}
-
 export class Cluster implements ControlHandler {
   private readonly peers = new Map<string, { info: NodeInfo; seenAt: number }>();
   private readonly surveys = new Map<string, PendingSurvey>();
   private heartbeat: ReturnType<typeof setInterval> | undefined;
 
-  constructor(private readonly node: Node) {}
+  constructor(private readonly node: ClusterHost) {}
 
   start(): void {
     void this.announce();
@@ -80,8 +91,8 @@ export class Cluster implements ControlHandler {
   }
 
   /** Sends a user operation to every node (this one included). */
-  broadcast(msg: ControlMessage): Promise<void> {
-    return this.node.controller.publishControl({ ...msg, from: this.node.id });
+  broadcast(msg: Control): Promise<void> {
+    return this.node.controller.publishControl(encodeControl({ ...msg, from: this.node.id }));
   }
 
   /**
@@ -101,7 +112,10 @@ export class Cluster implements ControlHandler {
       };
       const timer = setTimeout(finish, SURVEY_TIMEOUT_MS);
       this.surveys.set(id, { expected, results, done: finish });
-      this.node.controller.publishControl({ type: "survey", from: this.node.id, id, op, payload }, toNode)
+      this.node.controller.publishControl(
+        encodeControl({ type: "survey", from: this.node.id, id, op, payload }),
+        toNode,
+      )
         .catch((err) => {
           this.node.log.error("survey could not be sent", { op, err });
           finish();
@@ -109,8 +123,9 @@ export class Cluster implements ControlHandler {
     });
   }
 
-  async handleControl(msg: ControlMessage): Promise<void> {
-    if (!isObject(msg) || !isString(msg.type)) return this.drop(msg, "no type");
+  async handleControl(raw: ControlMessage): Promise<void> {
+    const msg = decodeControl(raw);
+    if (typeof msg === "string") return this.drop(raw, msg);
     try {
       await this.dispatch(msg);
     } catch (err) {
@@ -118,62 +133,44 @@ export class Cluster implements ControlHandler {
     }
   }
 
-  private async dispatch(msg: ControlMessage): Promise<void> {
+  private async dispatch(msg: Control): Promise<void> {
     const node = this.node;
     switch (msg.type) {
-      case "node_info": {
-        if (!isString(msg.from) || msg.from === node.id || !isObject(msg.info)) return;
-        this.peers.set(msg.from, { info: msg.info as unknown as NodeInfo, seenAt: Date.now() });
+      case "node_info":
+        if (msg.from !== node.id) this.peers.set(msg.from, { info: msg.info, seenAt: Date.now() });
         return;
-      }
-      case "subscribe": {
-        if (!isTarget(msg.target) || !isObject(msg.opts) || !isString(msg.opts.channel)) {
-          return this.drop(msg);
-        }
-        const opts = msg.opts as unknown as ServerSubscribeOptions;
-        await Promise.all(node.targets(msg.target).map((c) => c.serverSubscribe(opts)));
+      case "subscribe":
+        await Promise.all(node.targets(msg.target).map((c) => c.serverSubscribe(msg.opts)));
         return;
-      }
-      case "unsubscribe": {
-        if (!isTarget(msg.target) || !isString(msg.channel)) return this.drop(msg);
-        const channel = msg.channel;
-        await Promise.all(node.targets(msg.target).map((c) => c.serverUnsubscribe(channel)));
+      case "unsubscribe":
+        await Promise.all(node.targets(msg.target).map((c) => c.serverUnsubscribe(msg.channel)));
         return;
-      }
       case "disconnect": {
-        if (!isTarget(msg.target) || !Number.isInteger(msg.code) || !isString(msg.reason)) {
-          return this.drop(msg);
-        }
-        const keep = new Set(Array.isArray(msg.whitelist) ? msg.whitelist.filter(isString) : []);
+        const keep = new Set(msg.whitelist);
         for (const c of node.targets(msg.target)) {
-          if (!keep.has(c.id)) c.disconnectNow(msg.code as number, msg.reason);
+          if (!keep.has(c.id)) c.disconnectNow(msg.code, msg.reason);
         }
         return;
       }
-      case "refresh": {
-        if (!isTarget(msg.target) || !isObject(msg.opts)) return this.drop(msg);
-        for (const c of node.targets(msg.target)) c.serverRefresh(msg.opts as ServerRefreshOptions);
+      case "refresh":
+        for (const c of node.targets(msg.target)) c.serverRefresh(msg.opts);
         return;
-      }
       case "survey": {
-        if (!isString(msg.from) || !isString(msg.id) || !isString(msg.op) || msg.from === node.id) return;
-        const result = this.answer(msg.op as SurveyOp, isObject(msg.payload) ? msg.payload : {});
+        if (msg.from === node.id) return;
+        const result = this.answer(msg.op, msg.payload);
         await node.controller.publishControl(
-          { type: "survey_reply", from: node.id, id: msg.id, result },
+          encodeControl({ type: "survey_reply", from: node.id, id: msg.id, result }),
           msg.from,
         );
         return;
       }
       case "survey_reply": {
-        if (!isString(msg.from) || !isString(msg.id)) return this.drop(msg);
         const pending = this.surveys.get(msg.id);
         if (!pending || !pending.expected.has(msg.from)) return;
         pending.results.set(msg.from, msg.result);
         if (pending.results.size === pending.expected.size) pending.done();
         return;
       }
-      default:
-        this.drop(msg, "unknown type");
     }
   }
 
@@ -181,13 +178,10 @@ export class Cluster implements ControlHandler {
   answer(op: SurveyOp, payload: Record<string, unknown>): unknown {
     const node = this.node;
     switch (op) {
-      case "channels": {
-        const out: Record<string, number> = {};
-        for (const name of node.hub.channelNames()) out[name] = node.hub.channelSubscribers(name);
-        return out;
-      }
+      case "channels":
+        return node.channelCounts();
       case "emulation":
-        return isString(payload.session) && isString(payload.data)
+        return typeof payload.session === "string" && typeof payload.data === "string"
           ? node.emulateLocally(payload.session, payload.data)
           : "bad_request";
       default:
@@ -196,15 +190,13 @@ export class Cluster implements ControlHandler {
   }
 
   private announce(): Promise<void> {
-    return this.node.controller.publishControl({
-      type: "node_info",
-      from: this.node.id,
-      info: this.node.nodeInfo(),
-    })
+    return this.node.controller.publishControl(
+      encodeControl({ type: "node_info", from: this.node.id, info: this.node.nodeInfo() }),
+    )
       .catch((err) => this.node.log.warn("node info could not be sent", { err }));
   }
 
-  private drop(msg: unknown, why = "malformed"): void {
-    this.node.log.warn("control message dropped", { why, type: isObject(msg) ? msg.type : undefined });
+  private drop(msg: ControlMessage, why: string): void {
+    this.node.log.warn("control message dropped", { why, type: msg?.type });
   }
 }

@@ -27,7 +27,10 @@ import { TimerWheel } from "./timers.ts";
 import { ClientError, ErrorCode } from "../errors.ts";
 import { VERSION } from "../version.ts";
 import { type HookCaller, NO_HOOKS } from "./hooks.ts";
-import { Cluster, type NodeInfo } from "./cluster.ts";
+import { Cluster, type ClusterHost } from "./cluster.ts";
+import type { NodeInfo, ServerRefreshOptions, ServerSubscribeOptions, UserTarget } from "./control.ts";
+
+export type { NodeInfo, ServerRefreshOptions, ServerSubscribeOptions, UserTarget };
 import { Metrics } from "../metrics.ts";
 
 /** What the node needs from a connection beyond the hub's view. */
@@ -46,33 +49,6 @@ export interface NodeClient extends HubClient {
   serverUnsubscribe(channel: string): Promise<void>;
   /** Server API `refresh`: extends, ends or changes the connection. */
   serverRefresh(opts: ServerRefreshOptions): void;
-}
-
-/** Which connections a server API call addresses: a user's, narrowed by client or session id. */
-export interface UserTarget {
-  user: string;
-  client?: string;
-  session?: string;
-}
-
-export interface ServerSubscribeOptions {
-  channel: string;
-  /** Channel info, JSON text. */
-  info?: string;
-  /** Data for the subscribe push, JSON text. */
-  data?: string;
-  /** Unix seconds; 0 = never. */
-  expireAt?: number;
-  override?: SubscribeOverride;
-  recoverSince?: StreamPosition;
-}
-
-export interface ServerRefreshOptions {
-  expired?: boolean;
-  /** Unix seconds; 0 = never. */
-  expireAt?: number;
-  /** New connection info, JSON text. */
-  info?: string;
 }
 
 export interface NodeOptions {
@@ -94,7 +70,7 @@ export interface NodePublishOptions {
 
 export type EmulationOutcome = "ok" | "no_session" | "unknown_node" | "unavailable";
 
-export class Node implements BrokerEventHandler, ControlHandler {
+export class Node implements BrokerEventHandler, ControlHandler, ClusterHost {
   readonly id: string = crypto.randomUUID();
   readonly version = VERSION;
   readonly startedAt = Date.now();
@@ -314,6 +290,13 @@ export class Node implements BrokerEventHandler, ControlHandler {
     return this.cluster.handleControl(msg);
   }
 
+  /** Subscriber counts of the channels with subscribers on this node. */
+  channelCounts(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const name of this.hub.channelNames()) out[name] = this.hub.channelSubscribers(name);
+    return out;
+  }
+
   /** This node's entry in `info`. */
   nodeInfo(): NodeInfo {
     const st = this.stats();
@@ -364,7 +347,7 @@ export class Node implements BrokerEventHandler, ControlHandler {
         if (typeof n === "number") out.set(name, (out.get(name) ?? 0) + n);
       }
     };
-    add(this.cluster.answer("channels", {}));
+    add(this.channelCounts());
     for (const counts of (await this.cluster.survey("channels", {})).values()) add(counts);
     return out;
   }
