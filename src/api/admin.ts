@@ -6,7 +6,7 @@ import type { Node } from "../core/node.ts";
 
 export function healthHandler(node: Node): Response {
   if (node.isClosed || node.draining) return new Response('{"status":"shutting down"}', { status: 503 });
-  if (node.broker.healthy?.() === false) {
+  if (!node.brokerHealthy()) {
     // A node that cannot reach its broker would accept clients it cannot serve (Centrifugo #1189).
     return new Response('{"status":"broker unavailable"}', { status: 503 });
   }

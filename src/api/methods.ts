@@ -191,7 +191,7 @@ export const apiMethods: Record<string, ApiMethod> = {
 
   async history_remove(node, params) {
     const channel = channelFor(node, params, "history");
-    await node.broker.removeHistory(channel);
+    await node.removeHistory(channel);
     return "{}";
   },
 

@@ -163,11 +163,7 @@ export class SimpleSse {
     if (payload === null) missing.push("payload");
     if (missing.length) return textResponse(400, `Bad Request: missing ${missing.join(", ")}`);
     try {
-      await this.node.broker.publish(simpleChannel(channel, userId), JSON.stringify(payload), {
-        historySize: 0,
-        historyTtl: 0,
-        historyMetaTtl: 0,
-      });
+      await this.node.publishWithoutHistory(simpleChannel(channel, userId), JSON.stringify(payload));
     } catch (err) {
       this.node.log.error("simple sse emit failed", { channel, err });
       return textResponse(503, "Service Unavailable: the broker did not take the event");

@@ -52,7 +52,7 @@ export class ClientChannels {
       const fields = await positionSubscription(this.client, sub, recovery);
       this.ensureCurrent(sub);
       if (sub.presence) {
-        await node.presenceManager.addPresence(ch, this.client.id, this.client.infoFor(sub));
+        await node.addPresence(ch, this.client.id, this.client.infoFor(sub));
         this.ensureCurrent(sub);
       }
       return fields;
@@ -78,7 +78,7 @@ export class ClientChannels {
     }
     if (this.subs.get(sub.channel) !== sub) return;
     if (sub.joinLeave) {
-      this.client.node.broker.publishJoin(sub.channel, this.client.infoFor(sub)).catch((err) =>
+      this.client.node.publishJoin(sub.channel, this.client.infoFor(sub)).catch((err) =>
         this.client.log.error("join publish failed", { channel: sub.channel, err })
       );
     }
@@ -100,9 +100,9 @@ export class ClientChannels {
       node.hooks.observe("onUnsubscribe", { client: this.client.context(), channel: ch }, this.client.id);
     }
     const tasks: Promise<unknown>[] = [node.removeSubscription(ch, this.client)];
-    if (sub.presence) tasks.push(node.presenceManager.removePresence(ch, this.client.id, this.client.user));
+    if (sub.presence) tasks.push(node.removePresence(ch, this.client.id, this.client.user));
     if (sub.joinLeave && sub.state === "active") {
-      tasks.push(node.broker.publishLeave(ch, this.client.infoFor(sub)));
+      tasks.push(node.publishLeave(ch, this.client.infoFor(sub)));
     }
     for (const r of await Promise.allSettled(tasks)) {
       if (r.status === "rejected") {
@@ -313,7 +313,7 @@ export class ClientChannels {
     const { node } = this.client;
     for (const sub of this.subs.values()) {
       if (sub.presence && sub.state === "active") {
-        node.presenceManager.addPresence(sub.channel, this.client.id, this.client.infoFor(sub)).catch((err) =>
+        node.addPresence(sub.channel, this.client.id, this.client.infoFor(sub)).catch((err) =>
           this.client.log.error("presence update failed", { channel: sub.channel, err })
         );
       }

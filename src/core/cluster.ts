@@ -8,7 +8,7 @@
  * Control messages may come from other processes, so each one is checked before it is used; a
  * malformed one is logged and dropped.
  */
-import type { ControlHandler, Controller, ControlMessage } from "../broker/broker.ts";
+import type { ControlHandler, ControlMessage } from "../broker/broker.ts";
 import type { Logger } from "../log.ts";
 import {
   type Control,
@@ -40,7 +40,7 @@ export interface ControlledClient {
 export interface ClusterHost {
   readonly id: string;
   readonly log: Logger;
-  readonly controller: Pick<Controller, "publishControl">;
+  publishControl(msg: ControlMessage, toNode?: string): Promise<void>;
   nodeInfo(): NodeInfo;
   /** This node's connections addressed by a server API call. */
   targets(target: UserTarget): ControlledClient[];
@@ -92,7 +92,7 @@ export class Cluster implements ControlHandler {
 
   /** Sends a user operation to every node (this one included). */
   broadcast(msg: Control): Promise<void> {
-    return this.node.controller.publishControl(encodeControl({ ...msg, from: this.node.id }));
+    return this.node.publishControl(encodeControl({ ...msg, from: this.node.id }));
   }
 
   /**
@@ -112,7 +112,7 @@ export class Cluster implements ControlHandler {
       };
       const timer = setTimeout(finish, SURVEY_TIMEOUT_MS);
       this.surveys.set(id, { expected, results, done: finish });
-      this.node.controller.publishControl(
+      this.node.publishControl(
         encodeControl({ type: "survey", from: this.node.id, id, op, payload }),
         toNode,
       )
@@ -158,7 +158,7 @@ export class Cluster implements ControlHandler {
       case "survey": {
         if (msg.from === node.id) return;
         const result = this.answer(msg.op, msg.payload);
-        await node.controller.publishControl(
+        await node.publishControl(
           encodeControl({ type: "survey_reply", from: node.id, id: msg.id, result }),
           msg.from,
         );
@@ -190,7 +190,7 @@ export class Cluster implements ControlHandler {
   }
 
   private announce(): Promise<void> {
-    return this.node.controller.publishControl(
+    return this.node.publishControl(
       encodeControl({ type: "node_info", from: this.node.id, info: this.node.nodeInfo() }),
     )
       .catch((err) => this.node.log.warn("node info could not be sent", { err }));

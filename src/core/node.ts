@@ -17,7 +17,7 @@ import type {
   PublishResult,
 } from "../broker/broker.ts";
 import { MemoryBroker, MemoryController, MemoryPresenceManager } from "../broker/memory.ts";
-import { type SubscribeOverride, TokenVerifier } from "../auth/jwt.ts";
+import { TokenVerifier } from "../auth/jwt.ts";
 import type { Logger } from "../log.ts";
 import { silentLogger } from "../log.ts";
 import { ChannelRules, hasHistory, type ResolvedChannel } from "./channel.ts";
@@ -79,9 +79,9 @@ export class Node implements BrokerEventHandler, ControlHandler, ClusterHost {
   readonly tokens: TokenVerifier;
   readonly timers: TimerWheel;
   readonly log: Logger;
-  readonly broker: Broker;
-  readonly presenceManager: PresenceManager;
-  readonly controller: Controller;
+  private readonly broker: Broker;
+  private readonly presenceManager: PresenceManager;
+  private readonly controller: Controller;
   readonly hooks: HookCaller;
   readonly metrics: Metrics;
   private readonly cluster: Cluster;
@@ -288,6 +288,43 @@ export class Node implements BrokerEventHandler, ControlHandler, ClusterHost {
   // ControlHandler: control traffic belongs to the cluster logic.
   handleControl(msg: ControlMessage): Promise<void> {
     return this.cluster.handleControl(msg);
+  }
+
+  // ---------------------------------------------------------------- broker and presence, for the layers above
+
+  /** False when the broker reports it cannot reach its backend (health checks answer 503). */
+  brokerHealthy(): boolean {
+    return this.broker.healthy?.() !== false;
+  }
+
+  addPresence(channel: string, clientId: string, info: ClientInfo): Promise<void> {
+    return this.presenceManager.addPresence(channel, clientId, info);
+  }
+
+  removePresence(channel: string, clientId: string, user: string): Promise<void> {
+    return this.presenceManager.removePresence(channel, clientId, user);
+  }
+
+  publishJoin(channel: string, info: ClientInfo): Promise<void> {
+    return this.broker.publishJoin(channel, info);
+  }
+
+  publishLeave(channel: string, info: ClientInfo): Promise<void> {
+    return this.broker.publishLeave(channel, info);
+  }
+
+  removeHistory(channel: string): Promise<void> {
+    return this.broker.removeHistory(channel);
+  }
+
+  /** Sends a control message to every node, or to one (the cluster's way out). */
+  publishControl(msg: ControlMessage, toNode?: string): Promise<void> {
+    return this.controller.publishControl(msg, toNode);
+  }
+
+  /** A publication that keeps no history on any node (Simple SSE events). */
+  async publishWithoutHistory(channel: string, data: string): Promise<void> {
+    await this.broker.publish(channel, data, { historySize: 0, historyTtl: 0, historyMetaTtl: 0 });
   }
 
   /** Subscriber counts of the channels with subscribers on this node. */

@@ -8,6 +8,7 @@ import { collect, connected, once, sdk, subscribed, TRANSPORTS } from "../helper
 import { token, userToken } from "../helpers/tokens.ts";
 import { connectCommand, openHttpStream, openRaw, openSse, openTcpStream } from "../helpers/raw.ts";
 import { createTestServer } from "../../src/testing.ts";
+import { MemoryBroker } from "../../src/broker/memory.ts";
 import * as net from "node:net";
 
 test("a foreign Origin is refused with 403 on every connection endpoint", async (t) => {
@@ -191,11 +192,11 @@ test("quiet streams are not cut by the runtime's idle timeout", async (t) => {
 }, { timeout: 20_000 });
 
 test("closed connections and ended subscriptions keep no timers, hub entries or history records", async (t) => {
+  const broker = new MemoryBroker();
   const s = await startServer(t, {
     uni_http_stream: true,
     namespaces: [{ name: "feed", history_size: 10, history_ttl: "60s", force_recovery: true }],
-  });
-  const broker = s.node.broker as unknown as { streamCount?: number };
+  }, [{ name: "probe", provides: { broker } }]);
   const timersBefore = s.node.timers.size;
   // 400 connect/close cycles with day-long tokens, each subscribed server-side to a fresh
   // channel with history (a recovery read per connection).
@@ -222,8 +223,10 @@ test("closed connections and ended subscriptions keep no timers, hub entries or 
 });
 
 test("subscribe/unsubscribe cycles with day-long subscription tokens leave no timers behind", async (t) => {
+  const broker = new MemoryBroker();
   const server = await createTestServer({
     config: { namespaces: [{ name: "feed", history_size: 10, history_ttl: "60s", allow_recovery: true }] },
+    plugins: [{ name: "probe", provides: { broker } }],
   });
   t.cleanup(() => server.close());
   const client = await server.connect({
@@ -239,6 +242,5 @@ test("subscribe/unsubscribe cycles with day-long subscription tokens leave no ti
     await client.unsubscribe(channel);
   }
   assert(node.timers.size <= before + 1, `${node.timers.size - before} timers left after 300 cycles`);
-  const broker = node.broker as unknown as { streamCount?: number };
   assertEquals(broker.streamCount, 0);
 });
