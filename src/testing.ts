@@ -226,7 +226,7 @@ async function connectClient(
       resolve: connectResolve,
       reject: (e) => connectReject(e instanceof ClientError ? new TestConnectError(e.code, e.message) : e),
     });
-    void client.start([{ id, connect: request }]);
+    client.receive(JSON.stringify({ id, connect: request }));
   }
   const connect = await connected;
 
@@ -235,7 +235,7 @@ async function connectClient(
       if (disconnected) return reject(new TestConnectError(disconnected.code, disconnected.reason));
       const id = nextId();
       pending.set(id, { resolve, reject });
-      client.handleEmulation(JSON.stringify({ id, [method]: body }));
+      client.receive(JSON.stringify({ id, [method]: body }));
     });
 
   return {

@@ -297,7 +297,7 @@ class SimpleConnection implements NodeClient {
   // Centrifugo-protocol operations do not apply to these connections.
   deliverJoinLeave(): void {}
   checkPosition(): void {}
-  handleEmulation(): boolean {
+  receive(): boolean {
     return false;
   }
   refreshPresence(): void {}

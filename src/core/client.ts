@@ -2,14 +2,18 @@
  * @module
  * One connected session: the protocol state machine of a client on any transport.
  *
+ * Every frame a bidirectional client sends enters through `receive` and is decoded there, once —
+ * the body that opened the stream (its connect command first) and every `/emulation` request.
  * Commands run one at a time in arrival order (a per-connection chain), except pongs, which only
- * touch a flag. Handlers answer by returning a result (written as the reply), throwing a
- * `ClientError` (error reply, connection stays) or a `Disconnect` (connection closes with a code).
- * Anything else is logged and answered with 100, so no input can crash the process. The
- * connection's subscriptions live in `ClientChannels`; the connect step in `client_connect.ts`.
+ * touch a flag; each is dispatched through the `COMMANDS` table by method. Handlers answer by
+ * returning a result (written as the reply), throwing a `ClientError` (error reply, connection
+ * stays) or a `Disconnect` (connection closes with a code). Anything else is logged and answered
+ * with 100, so no input can crash the process. The handlers, the connect step
+ * (`client_connect.ts`) and the subscriptions (`ClientChannels`) work against `Connection`
+ * (`connection.ts`), which this class implements.
  */
-import type { Node, NodeClient, ServerRefreshOptions, ServerSubscribeOptions } from "./node.ts";
-import type { Framing, PreparedPush, Shape } from "./codec.ts";
+import type { Node, ServerRefreshOptions, ServerSubscribeOptions } from "./node.ts";
+import type { PreparedPush } from "./codec.ts";
 import {
   CommandDecodeError,
   commandMethod,
@@ -20,69 +24,27 @@ import {
   frame,
   jsonObject,
 } from "./codec.ts";
-import type {
-  Command,
-  CommandMethod,
-  ConnectRequest,
-  Publication,
-  Raw,
-  StreamPosition,
-} from "../wire/protocol.ts";
-import {
-  ClientError,
-  Disconnect,
-  DisconnectCode,
-  ErrorCode,
-  isClientError,
-  isDisconnect,
-} from "../errors.ts";
+import type { Command, ConnectRequest, Publication, Raw, StreamPosition } from "../wire/protocol.ts";
+import { ClientError, DisconnectCode, ErrorCode, isClientError, isDisconnect } from "../errors.ts";
 import type { TimerHandle } from "./timers.ts";
 import type { Logger } from "../log.ts";
 import { clientInfoFor, type Subscription } from "./subscription.ts";
-import type { Actor } from "./permissions.ts";
-import * as commands from "./client_commands.ts";
+import { COMMANDS } from "./client_commands.ts";
 import type { ResolvedChannel } from "./channel.ts";
 import { ResumeTracker } from "./resume.ts";
-import { ClientChannels, Gone } from "./client_channels.ts";
-import { connect, mapTokenError, unidirectionalDisconnect } from "./client_connect.ts";
+import { ClientChannels } from "./client_channels.ts";
+import { connect, unidirectionalDisconnect } from "./client_connect.ts";
+import {
+  type ClientRequestInfo,
+  type ClientTransport,
+  type Connection,
+  type ConnectionState,
+  Gone,
+} from "./connection.ts";
 import type { ClientContext, RefreshResult } from "./hooks.ts";
 import { jsonText } from "../wire/json.ts";
 
-/** The downstream half of a connection, implemented by each transport. */
-export interface ClientTransport {
-  /** Transport name as Centrifugo reports it: "sse", "http_stream", "uni_sse", … */
-  readonly name: string;
-  readonly unidirectional: boolean;
-  /** Commands arrive through `/emulation` (bidirectional SSE and HTTP streaming). */
-  readonly emulation: boolean;
-  readonly framing: Framing;
-  readonly shape: Shape;
-  /** Bytes of one server ping on this transport. */
-  readonly pingBytes: Uint8Array;
-  /** Events carry `id:` lines with stream positions (uni_sse, for `Last-Event-ID` resume). */
-  readonly eventIds?: boolean;
-  readonly isClosed: boolean;
-  /** Queues bytes; returns false when the queue went over its byte limit. */
-  write(bytes: Uint8Array): boolean;
-  /** Ends the response once queued bytes are out. */
-  close(): void;
-  /** Drops queued bytes and cuts the response (slow consumers). */
-  abort(): void;
-}
-
-export interface ClientRequestInfo {
-  headers: Headers;
-  /** The runtime's connection (its remote address is looked up only when a hook asks). */
-  conn?: { readonly remoteAddr?: string };
-  /** `Last-Event-ID` of a reconnecting EventSource (uni_sse only). */
-  lastEventId?: string | null;
-}
-
-/** A handler's answer: the result JSON, and work to do right after the reply is written. */
-export interface Outcome {
-  result: string;
-  after?: () => void;
-}
+export type { ClientRequestInfo, ClientTransport, Outcome } from "./connection.ts";
 
 /** Commands a connection may have waiting before it is considered abusive. */
 const MAX_PENDING_COMMANDS = 256;
@@ -91,11 +53,11 @@ const RESOLVED: Promise<void> = Promise.resolve();
 /** How soon a failed `onRefresh` is tried again. */
 const REFRESH_RETRY_MS = 10_000;
 
-export class Client implements NodeClient, Actor {
+export class Client implements Connection {
   readonly id: string = crypto.randomUUID();
   session = "";
   user = "";
-  state: "connecting" | "connected" | "closed" = "connecting";
+  state: ConnectionState = "connecting";
   connInfo?: Raw;
   meta?: Raw;
   /** Unix seconds; 0 = never expires. */
@@ -110,6 +72,8 @@ export class Client implements NodeClient, Actor {
   private pending = 0;
   private awaitingPong = false;
   private released = false;
+  /** The first frame (which must carry connect) has arrived. */
+  private connectSeen = false;
   private pingTimer?: TimerHandle;
   private pongTimer?: TimerHandle;
   private expireTimer?: TimerHandle;
@@ -175,30 +139,13 @@ export class Client implements NodeClient, Actor {
 
   // ---------------------------------------------------------------- entry points
 
-  /** Bidirectional start: the request that opened the stream carries the connect command. */
-  start(cmds: Command[]): Promise<void> {
-    const [first, ...rest] = cmds;
-    if (!first || commandMethod(first) !== "connect" || !first.id) {
-      this.log.info("first command must be connect", { method: first ? commandMethod(first) : undefined });
-      this.disconnectNow(DisconnectCode.BadRequest, "bad request");
-      return Promise.resolve();
-    }
-    const done = this.enqueue(() => this.connectBidirectional(first.id, first.connect!));
-    for (const cmd of rest) this.enqueue(() => this.dispatch(cmd));
-    return done;
-  }
-
-  /** Unidirectional start: a bare ConnectRequest, answered with a connect push. */
-  startUnidirectional(req: ConnectRequest): Promise<void> {
-    return this.enqueue(() => this.connectUnidirectional(req));
-  }
-
   /**
-   * Commands from an `/emulation` request (newline-delimited JSON). False when this connection
-   * takes no commands (a unidirectional one, whose session id exists for the server API): the
-   * request is then answered as if the session did not exist.
+   * Every frame of commands a bidirectional client sends — the body that opened the stream
+   * (which must start with connect) and each `/emulation` request — decoded here, once. False
+   * when this connection takes no commands (a unidirectional one, whose session id exists for
+   * the server API): the request is then answered as if the session did not exist.
    */
-  handleEmulation(data: string): boolean {
+  receive(data: string): boolean {
     if (this.transport.unidirectional) return false;
     if (this.state === "closed") return true;
     let cmds: Command[];
@@ -208,6 +155,16 @@ export class Client implements NodeClient, Actor {
       this.log.info("malformed command", { err: (err as CommandDecodeError).message });
       this.disconnectNow(DisconnectCode.BadRequest, "bad request");
       return true;
+    }
+    if (!this.connectSeen) {
+      this.connectSeen = true;
+      const first = cmds.shift();
+      if (!first || commandMethod(first) !== "connect" || !first.id) {
+        this.log.info("first command must be connect", { method: first ? commandMethod(first) : undefined });
+        this.disconnectNow(DisconnectCode.BadRequest, "bad request");
+        return true;
+      }
+      this.enqueue(() => this.connectBidirectional(first.id, first.connect!));
     }
     for (const cmd of cmds) {
       if (commandMethod(cmd) === undefined && !cmd.id) {
@@ -222,6 +179,11 @@ export class Client implements NodeClient, Actor {
       this.enqueue(() => this.dispatch(cmd));
     }
     return true;
+  }
+
+  /** Unidirectional start: a bare ConnectRequest, answered with a connect push. */
+  startUnidirectional(req: ConnectRequest): Promise<void> {
+    return this.enqueue(() => this.connectUnidirectional(req));
   }
 
   /** The client went away (stream cancelled or request aborted): release everything, write nothing. */
@@ -346,7 +308,7 @@ export class Client implements NodeClient, Actor {
     const started = performance.now();
     let errorCode: number | undefined;
     try {
-      const outcome = await this.handle(method, cmd);
+      const outcome = await COMMANDS[method](this, cmd[method]);
       if (this.state !== "connected") return;
       this.writeJson(encodeReply(cmd.id, method, outcome.result));
       outcome.after?.();
@@ -354,32 +316,6 @@ export class Client implements NodeClient, Actor {
       errorCode = this.answerError(cmd.id, method, err);
     } finally {
       this.node.metrics.command(method, (performance.now() - started) / 1000, errorCode);
-    }
-  }
-
-  private handle(method: CommandMethod, cmd: Command): Promise<Outcome> {
-    switch (method) {
-      case "subscribe":
-        return commands.subscribe(this, cmd.subscribe!);
-      case "unsubscribe":
-        return commands.unsubscribe(this, cmd.unsubscribe!);
-      case "publish":
-        return commands.publish(this, cmd.publish!);
-      case "presence":
-        return commands.presence(this, cmd.presence!);
-      case "presence_stats":
-        return commands.presenceStats(this, cmd.presence_stats!);
-      case "history":
-        return commands.history(this, cmd.history!);
-      case "refresh":
-        return this.refreshCommand(cmd.refresh!);
-      case "sub_refresh":
-        return commands.subRefresh(this, cmd.sub_refresh!);
-      case "rpc":
-        return commands.rpc(this, cmd.rpc!);
-      case "ping":
-      default:
-        return Promise.reject(new ClientError(ErrorCode.NotAvailable));
     }
   }
 
@@ -457,36 +393,10 @@ export class Client implements NodeClient, Actor {
 
   // ---------------------------------------------------------------- refresh and expiry
 
-  private async refreshCommand(req: { token: string }): Promise<Outcome> {
-    if (typeof req.token !== "string" || req.token === "") throw new Disconnect(DisconnectCode.BadRequest);
-    if (this.node.hooks.serverRefresh.connections) {
-      this.log.info("client refresh while the server refreshes connections itself");
-      throw new Disconnect(DisconnectCode.BadRequest);
-    }
-    let claims;
-    try {
-      claims = await this.node.tokens.verifyConnectToken(req.token);
-    } catch (err) {
-      throw mapTokenError(this.log, err, "refresh", new Disconnect(DisconnectCode.Expired));
-    }
-    if (claims.user !== this.user) {
-      this.log.info("refresh token user mismatch");
-      throw new Disconnect(DisconnectCode.InvalidToken);
-    }
-    const now = Math.floor(Date.now() / 1000);
-    const expireAt = this.insecure ? 0 : claims.expireAt;
-    if (expireAt > 0 && expireAt <= now) throw new ClientError(ErrorCode.Expired);
+  extendExpiry(expireAt: number, info?: Raw): void {
     this.expireAt = expireAt;
-    if (claims.info !== undefined) this.connInfo = claims.info;
+    if (info !== undefined) this.connInfo = info;
     this.scheduleExpiry();
-    return {
-      result: jsonObject({
-        client: this.id,
-        version: this.node.version,
-        expires: expireAt > 0,
-        ttl: expireAt > 0 ? expireAt - now : 0,
-      }),
-    };
   }
 
   private scheduleExpiry(): void {

@@ -2,10 +2,10 @@
  * @module
  * The channels of one connection: its subscriptions, how they are set up (hub + broker +
  * position/recovery + presence, publications buffered meanwhile), how live publications are
- * checked for continuity and written, and how they end. Used by `Client`; server API subscribe /
- * unsubscribe land here too.
+ * checked for continuity and written, and how they end. Works on a `Connection`; server API
+ * subscribe / unsubscribe land here too.
  */
-import type { Client } from "./client.ts";
+import { type Connection, Gone } from "./connection.ts";
 import type { PreparedPush } from "./codec.ts";
 import { jsonObject, publicationPush, raw, unsubscribePushBody } from "./codec.ts";
 import type { ServerSubscribeOptions } from "./node.ts";
@@ -25,13 +25,13 @@ import { jsonText } from "../wire/json.ts";
 /** How soon a failed `onSubRefresh` is tried again. */
 const SUB_REFRESH_RETRY_MS = 10_000;
 
-/** Thrown when the connection or subscription went away while a command awaited; answered with nothing. */
-export class Gone extends Error {}
+/** A connection with its channels: what the connect step and the commands work on. */
+export type ChannelledConnection = Connection & { readonly channels: ClientChannels };
 
 export class ClientChannels {
   readonly subs = new Map<string, Subscription>();
 
-  constructor(private readonly client: Client, readonly resume?: ResumeTracker) {}
+  constructor(private readonly client: Connection, readonly resume?: ResumeTracker) {}
 
   isActive(channel: string): boolean {
     return this.subs.get(channel)?.state === "active";

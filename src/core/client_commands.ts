@@ -1,9 +1,12 @@
 /**
  * @module
- * Channel commands of a connected client: subscribe, sub_refresh, publish, presence,
- * presence_stats and history, with Centrifugo's validation and permission order.
+ * The commands of a connected client, dispatched through `COMMANDS` by method: subscribe,
+ * unsubscribe, sub_refresh, publish, presence, presence_stats, history, rpc and refresh, with
+ * Centrifugo's validation and permission order. `connect` is the connection's own first step
+ * (`client_connect.ts`); `send` and a second `connect` are protocol errors decided by the client.
  */
-import type { Client, Outcome } from "./client.ts";
+import type { Outcome } from "./connection.ts";
+import type { ChannelledConnection as Client } from "./client_channels.ts";
 import { hasHistory, type ResolvedChannel } from "./channel.ts";
 import { encodeClientInfo, encodePublication, jsonObject, raw, toRaw } from "./codec.ts";
 import type { SubscribeRequest } from "../wire/protocol.ts";
@@ -11,6 +14,7 @@ import { FLAG_REJECT_UNRECOVERED } from "../wire/protocol.ts";
 import { canHistory, canPresence, canPublish, canSubscribeWithoutToken } from "./permissions.ts";
 import { encodeSubscribeResult, Subscription } from "./subscription.ts";
 import { ClientError, Disconnect, DisconnectCode, ErrorCode } from "../errors.ts";
+import type { CommandMethod } from "../wire/protocol.ts";
 import type { SubscribeOverride, SubscriptionTokenClaims } from "../auth/jwt.ts";
 import { jsonText } from "../wire/json.ts";
 import type { PublishResult } from "./hooks.ts";
@@ -44,17 +48,17 @@ function optionalString(v: unknown): string {
 
 export async function unsubscribe(client: Client, req: { channel: string }): Promise<Outcome> {
   const channel = requireChannel(req);
-  const sub = client.subs.get(channel);
+  const sub = client.channels.subs.get(channel);
   if (sub) await client.channels.remove(sub);
   return { result: "{}" };
 }
 
 export async function subscribe(client: Client, req: SubscribeRequest): Promise<Outcome> {
   const channel = requireChannel(req);
-  if (client.subs.has(channel)) throw new ClientError(ErrorCode.AlreadySubscribed);
+  if (client.channels.subs.has(channel)) throw new ClientError(ErrorCode.AlreadySubscribed);
   const resolved = resolveForClient(client, channel);
   const limit = client.node.config.client_channel_limit;
-  if (limit > 0 && client.subs.size >= limit) throw new ClientError(ErrorCode.LimitExceeded);
+  if (limit > 0 && client.channels.subs.size >= limit) throw new ClientError(ErrorCode.LimitExceeded);
   const token = optionalString(req.token);
   const grant = token !== ""
     ? grantFromToken(await verifySubscriptionToken(client, channel, token))
@@ -185,7 +189,7 @@ async function verifySubscriptionToken(
 
 export async function subRefresh(client: Client, req: { channel: string; token: string }): Promise<Outcome> {
   const channel = requireChannel(req);
-  const sub = client.subs.get(channel);
+  const sub = client.channels.subs.get(channel);
   if (!sub || sub.state !== "active") throw new ClientError(ErrorCode.PermissionDenied);
   if (sub.serverRefresh) throw new Disconnect(DisconnectCode.BadRequest); // the server refreshes this one
   const token = optionalString(req.token);
@@ -243,7 +247,7 @@ export async function publish(client: Client, req: { channel: string; data?: unk
     );
   }
   await client.node.publish(channel, toRaw(p.data), {
-    clientInfo: client.infoFor(client.subs.get(channel)),
+    clientInfo: client.infoFor(client.channels.subs.get(channel)),
     skipHistory: p.skipHistory,
     tags: p.tags,
   });
@@ -347,3 +351,53 @@ function optionalStringOrBad(v: unknown): string {
   if (typeof v !== "string") throw new ClientError(ErrorCode.BadRequest);
   return v;
 }
+
+/** `refresh`: a new connection token from the SDK (not when a plugin refreshes on the server). */
+export async function refresh(client: Client, req: { token: string }): Promise<Outcome> {
+  if (typeof req.token !== "string" || req.token === "") throw new Disconnect(DisconnectCode.BadRequest);
+  if (client.node.hooks.serverRefresh.connections) {
+    client.log.info("client refresh while the server refreshes connections itself");
+    throw new Disconnect(DisconnectCode.BadRequest);
+  }
+  let claims;
+  try {
+    claims = await client.node.tokens.verifyConnectToken(req.token);
+  } catch (err) {
+    throw mapTokenError(client.log, err, "refresh", new Disconnect(DisconnectCode.Expired));
+  }
+  if (claims.user !== client.user) {
+    client.log.info("refresh token user mismatch");
+    throw new Disconnect(DisconnectCode.InvalidToken);
+  }
+  const now = Math.floor(Date.now() / 1000);
+  const expireAt = client.insecure ? 0 : claims.expireAt;
+  if (expireAt > 0 && expireAt <= now) throw new ClientError(ErrorCode.Expired);
+  client.extendExpiry(expireAt, claims.info);
+  return {
+    result: jsonObject({
+      client: client.id,
+      version: client.node.version,
+      expires: expireAt > 0,
+      ttl: expireAt > 0 ? expireAt - now : 0,
+    }),
+  };
+}
+
+// deno-lint-ignore no-explicit-any
+type Handler = (client: Client, body: any) => Promise<Outcome>;
+
+const notAvailable: Handler = () => Promise.reject(new ClientError(ErrorCode.NotAvailable));
+
+/** Every command method after connect, with its handler (the body is the command's field of that name). */
+export const COMMANDS: Readonly<Record<Exclude<CommandMethod, "connect" | "send">, Handler>> = {
+  subscribe,
+  unsubscribe,
+  publish,
+  presence,
+  presence_stats: presenceStats,
+  history,
+  refresh,
+  sub_refresh: subRefresh,
+  rpc,
+  ping: notAvailable,
+};

@@ -5,7 +5,8 @@
  * mapping of token errors to Centrifugo's codes and of connect errors to disconnects for
  * unidirectional clients.
  */
-import type { Client, Outcome } from "./client.ts";
+import { Gone, type Outcome } from "./connection.ts";
+import type { ChannelledConnection } from "./client_channels.ts";
 import {
   encodeSubscribeResult,
   type RecoveryRequest,
@@ -15,7 +16,6 @@ import {
 import { jsonObject, raw } from "./codec.ts";
 import type { ConnectRequest, Raw } from "../wire/protocol.ts";
 import { canSubscribeWithoutToken } from "./permissions.ts";
-import { Gone } from "./client_channels.ts";
 import type { SubscribeOverride } from "../auth/jwt.ts";
 import { InvalidTokenError, TokenExpiredError, TokenVerifierUnavailableError } from "../auth/jwt.ts";
 import {
@@ -44,7 +44,7 @@ export interface Credentials {
 }
 
 /** Authenticates and registers the connection; returns the connect result (JSON) and what follows it. */
-export async function connect(client: Client, req: ConnectRequest): Promise<Outcome> {
+export async function connect(client: ChannelledConnection, req: ConnectRequest): Promise<Outcome> {
   if (req === null || typeof req !== "object") throw new Disconnect(DisconnectCode.BadRequest);
   for (const key of ["name", "version"] as const) {
     if (req[key] !== undefined && typeof req[key] !== "string") {
@@ -91,7 +91,7 @@ export async function connect(client: Client, req: ConnectRequest): Promise<Outc
   return { result: jsonObject(fields), after: () => client.connected() };
 }
 
-async function authenticate(client: Client, req: ConnectRequest): Promise<Credentials> {
+async function authenticate(client: ChannelledConnection, req: ConnectRequest): Promise<Credentials> {
   const config = client.node.config;
   const hooks = client.node.hooks;
   if (hooks.has("onConnecting")) {
@@ -143,7 +143,7 @@ async function authenticate(client: Client, req: ConnectRequest): Promise<Creden
 
 /** Server-side subscriptions from the credentials, plus permitted ones the client asked for. */
 async function subscribeServerSide(
-  client: Client,
+  client: ChannelledConnection,
   creds: Credentials,
   requested: ConnectRequest["subs"],
 ): Promise<Map<string, SubscribeResultFields>> {

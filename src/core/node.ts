@@ -36,10 +36,10 @@ import { Metrics } from "../metrics.ts";
 /** What the node needs from a connection beyond the hub's view. */
 export interface NodeClient extends HubClient {
   /**
-   * Feeds commands from an `/emulation` request into this connection; false when it takes no
-   * commands that way (unidirectional and Simple SSE connections).
+   * Feeds a frame of commands (an `/emulation` request's data) into this connection; false when
+   * it takes no commands (unidirectional and Simple SSE connections).
    */
-  handleEmulation(data: string): boolean;
+  receive(data: string): boolean;
   /** Re-announces presence for every channel with presence (for TTL-based managers). */
   refreshPresence(): void;
   disconnectNow(code: number, reason: string): void;
@@ -366,7 +366,7 @@ export class Node implements BrokerEventHandler, ControlHandler, ClusterHost {
   emulateLocally(session: string, data: string): "ok" | "no_session" {
     const client = this.hub.bySession(session);
     // Unidirectional sessions have ids too (the server API addresses them) but take no commands.
-    if (!client?.handleEmulation(data)) return "no_session";
+    if (!client?.receive(data)) return "no_session";
     return "ok";
   }
 

@@ -5,11 +5,10 @@
  * `/emulation`.
  */
 import { Client } from "../core/client.ts";
-import { CommandDecodeError, decodeCommands, frame, type Framing } from "../core/codec.ts";
+import { frame, type Framing } from "../core/codec.ts";
 import type { Node } from "../core/node.ts";
 import type { ConnInfo } from "../runtime/types.ts";
 import { streamHeaders, StreamSink } from "./transport.ts";
-import { DisconnectCode } from "../errors.ts";
 
 export interface StreamOpenOptions {
   name: "sse" | "http_stream";
@@ -37,12 +36,6 @@ export function openBidirectionalStream(
   const client = new Client(node, sink, { headers: req.headers, conn });
   sink.attach(client, conn);
   if (opts.preamble) sink.write(opts.preamble);
-  try {
-    const commands = decodeCommands(body);
-    void client.start(commands);
-  } catch (err) {
-    client.log.info("malformed connect request", { err: (err as CommandDecodeError).message });
-    client.disconnectNow(DisconnectCode.BadRequest, "bad request");
-  }
+  client.receive(body); // the connect command, decoded with every later frame by the client
   return new Response(sink.stream, { status: 200, headers: streamHeaders(opts.contentType) });
 }

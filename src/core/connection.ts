@@ -1,0 +1,88 @@
+/**
+ * @module
+ * What the pieces of a connection work against: the transport below it (`ClientTransport`), the
+ * request that opened it, a command's outcome, and `Connection` — what the connect step, the
+ * commands and the channel bookkeeping need of a connection (identity, node, context, writing,
+ * disconnecting). `Client` implements it; `client_connect.ts`, `client_commands.ts` and
+ * `client_channels.ts` import this module, never `client.ts`.
+ */
+import type { Framing, Shape } from "./codec.ts";
+import type { Node, NodeClient } from "./node.ts";
+import type { ClientInfo, Raw } from "../wire/protocol.ts";
+import type { Logger } from "../log.ts";
+import type { ClientContext } from "./hooks.ts";
+import type { Actor } from "./permissions.ts";
+import type { SubscribeHost, Subscription } from "./subscription.ts";
+
+/** The downstream half of a connection, implemented by each transport. */
+export interface ClientTransport {
+  /** Transport name as Centrifugo reports it: "sse", "http_stream", "uni_sse", … */
+  readonly name: string;
+  readonly unidirectional: boolean;
+  /** Commands arrive through `/emulation` (bidirectional SSE and HTTP streaming). */
+  readonly emulation: boolean;
+  readonly framing: Framing;
+  readonly shape: Shape;
+  /** Bytes of one server ping on this transport. */
+  readonly pingBytes: Uint8Array;
+  /** Events carry `id:` lines with stream positions (uni_sse, for `Last-Event-ID` resume). */
+  readonly eventIds?: boolean;
+  readonly isClosed: boolean;
+  /** Queues bytes; returns false when the queue went over its byte limit. */
+  write(bytes: Uint8Array): boolean;
+  /** Ends the response once queued bytes are out. */
+  close(): void;
+  /** Drops queued bytes and cuts the response (slow consumers). */
+  abort(): void;
+}
+
+export interface ClientRequestInfo {
+  headers: Headers;
+  /** The runtime's connection (its remote address is looked up only when a hook asks). */
+  conn?: { readonly remoteAddr?: string };
+  /** `Last-Event-ID` of a reconnecting EventSource (uni_sse only). */
+  lastEventId?: string | null;
+}
+
+/** A handler's answer: the result JSON, and work to do right after the reply is written. */
+export interface Outcome {
+  result: string;
+  after?: () => void;
+}
+
+/** Thrown when the connection or subscription went away while a command awaited; answered with nothing. */
+export class Gone extends Error {}
+
+export type ConnectionState = "connecting" | "connected" | "closed";
+
+export interface Connection extends NodeClient, Actor, SubscribeHost {
+  readonly id: string;
+  readonly node: Node;
+  readonly transport: ClientTransport;
+  readonly request: ClientRequestInfo;
+  readonly log: Logger;
+  state: ConnectionState;
+  session: string;
+  user: string;
+  /** Connection info, JSON text. */
+  connInfo?: Raw;
+  /** Private metadata, JSON text. */
+  meta?: Raw;
+  /** Unix seconds; 0 = never expires. */
+  expireAt: number;
+  clientName: string;
+  clientVersion: string;
+  /** "Emulated" headers from the connect request (SDK `headers` option). */
+  emulatedHeaders: Readonly<Record<string, string>>;
+  /** The connection as plugin hooks see it. */
+  context(): ClientContext;
+  /** Client info for publications, presence and join/leave (with the subscription's channel info). */
+  infoFor(sub?: Subscription): ClientInfo;
+  /** Writes a push body, wrapped in `{"push":…}` on bidirectional transports. */
+  writePush(body: string): void;
+  writeBytes(bytes: Uint8Array): void;
+  /** Right after the connect reply or push: subscriptions go live, timers start, plugins hear of it. */
+  connected(): void;
+  /** A refreshed connection: new expiry (Unix seconds, 0 = never) and, maybe, new info. */
+  extendExpiry(expireAt: number, info?: Raw): void;
+}
