@@ -8,7 +8,7 @@
  */
 import { parseArgs } from "node:util";
 import { spawn } from "node:child_process";
-import { loadConfig } from "../src/config.ts";
+import { loadConfig } from "../src/config/mod.ts";
 import { createServer } from "../src/server.ts";
 import { getRuntime } from "../src/runtime/serve.ts";
 import redisBroker from "../plugins/redis_broker.ts";

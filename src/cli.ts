@@ -6,7 +6,7 @@
  */
 import { parseArgs } from "node:util";
 import { SignJWT } from "jose";
-import { type Config, type ConfigWarning, loadConfig, parseHostPort } from "./config.ts";
+import { authWarning, type Config, type ConfigWarning, loadConfig, parseHostPort } from "./config/mod.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { createServer, type SluiceServer } from "./server.ts";
 import { loadPlugins, pluginEntries, type ShippedPlugins } from "./plugins/loader.ts";
@@ -204,6 +204,8 @@ async function serveCommand(runtime: Runtime, args: string[], sources: PluginSou
     ...sources,
   });
   if (plugins.length > 0) logger.info("plugins loaded", { plugins: plugins.map((p) => p.plugin.name) });
+  const noAuth = authWarning(config, plugins.some((p) => typeof p.plugin.onConnecting === "function"));
+  if (noAuth) logger.warn(noAuth.message, { key: noAuth.key });
   const server = createServer(config, { logger, plugins });
   await server.start();
   const limits = { idleTimeoutMs: config.http_idle_timeout, log: logger };

@@ -7,7 +7,8 @@
 import { parseArgs } from "node:util";
 import { existsSync } from "node:fs";
 import { SignJWT } from "jose";
-import { type Config, loadConfig } from "./config.ts";
+import { type ParseError, parseTree, printParseErrorCode } from "jsonc-parser";
+import { authWarning, type Config, loadConfig } from "./config/mod.ts";
 import { TokenVerifier } from "./auth/jwt.ts";
 import type { Runtime } from "./runtime/types.ts";
 import { type LoadOptions, loadPlugins, pluginEntries } from "./plugins/loader.ts";
@@ -61,8 +62,24 @@ export async function readConfigFile(runtime: Runtime, path: string): Promise<un
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw new CliError(`config file ${path} is not valid JSON: ${(err as Error).message}`);
+    throw new CliError(`config file ${path} is not valid JSON: ${jsonErrorAt(text, err as Error)}`);
   }
+}
+
+/**
+ * Where a JSON text goes wrong, as "line L, column C: what". The runtimes' own messages differ
+ * (Bun's has no position), so a JSON scanner (jsonc-parser, comments refused) finds the spot.
+ */
+function jsonErrorAt(text: string, err: Error): string {
+  const errors: ParseError[] = [];
+  parseTree(text, errors, { disallowComments: true, allowTrailingComma: false });
+  const first = errors[0];
+  if (!first) return err.message;
+  const before = text.slice(0, first.offset).split("\n");
+  const line = before.length;
+  const column = before[before.length - 1].length + 1;
+  const found = JSON.stringify(text.slice(first.offset, first.offset + Math.max(1, first.length)));
+  return `line ${line}, column ${column}: ${printParseErrorCode(first.error)} at ${found}`;
 }
 
 async function configFor(
@@ -202,10 +219,11 @@ export async function checktokenCommand(runtime: Runtime, args: string[]): Promi
 
 const CHECKCONFIG_HELP = `Usage: sluice checkconfig [--config FILE]
 
-Validates the config (file + SLUICE_* environment) and prints "config is valid", or the first
-problem (exit 1). Warnings (unknown keys) are printed too. Plugins are loaded as the server
-would load them (files found, hook names known, factories run with their options), but
-nothing is started: no plugin's setup runs and nothing listens.`;
+Validates the config (file + SLUICE_* environment; Centrifugo v5's flat keys or v6's nested
+form) and prints "config is valid", or the problems (exit 1): an invalid value, every unknown
+key (with the closest known one), a config under which no client could connect. Plugins are
+loaded as the server would load them (files found, hook names known, factories run with their
+options), but nothing is started: no plugin's setup runs and nothing listens.`;
 
 /** Where plugins named in a config come from: the shipped registry and the public API. */
 export type PluginSources = Pick<LoadOptions, "shipped" | "publicApi">;
@@ -226,7 +244,6 @@ export async function checkconfigCommand(
   } catch (err) {
     throw new CliError((err as Error).message);
   }
-  for (const w of warnings) console.log(`warning: ${w.message}`);
   let plugins;
   try {
     plugins = await loadPlugins(pluginEntries(config), {
@@ -238,6 +255,14 @@ export async function checkconfigCommand(
     throw new CliError((err as Error).message);
   }
   if (plugins.length > 0) console.log(`plugins: ${plugins.map((p) => p.plugin.name).join(", ")}`);
+  const noAuth = authWarning(config, plugins.some((p) => typeof p.plugin.onConnecting === "function"));
+  const problems = [...warnings.filter((w) => w.kind === "unknown"), ...(noAuth ? [noAuth] : [])];
+  for (const w of warnings.filter((w) => w.kind !== "unknown")) console.log(`warning: ${w.message}`);
+  for (const p of problems) console.log(`error: ${p.message}`);
+  if (problems.length > 0) {
+    console.log(`config ${path}: ${problems.length} problem${problems.length === 1 ? "" : "s"}`);
+    return 1;
+  }
   console.log(`config is valid (${path})`);
   return 0;
 }

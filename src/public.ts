@@ -6,8 +6,8 @@
  */
 export { createServer } from "./server.ts";
 export type { ServerOptions, SluiceServer } from "./server.ts";
-export { defaultConfig, loadConfig } from "./config.ts";
-export type { ChannelOptions, Config, NamespaceConfig } from "./config.ts";
+export { defaultConfig, loadConfig } from "./config/mod.ts";
+export type { ChannelOptions, Config, NamespaceConfig } from "./config/mod.ts";
 export { ClientError, Disconnect, DisconnectCode, ErrorCode } from "./errors.ts";
 export type {
   Broker,
@@ -37,4 +37,4 @@ export type { ClientInfo, Publication, Raw, StreamPosition } from "./wire/protoc
 export { encodeClientInfo, encodePublication } from "./wire/json.ts";
 export { OVERRIDE_KEYS, parseOverride } from "./wire/override.ts";
 export type { SubscribeOverride } from "./wire/override.ts";
-export { parseDuration } from "./config.ts";
+export { parseDuration } from "./config/mod.ts";

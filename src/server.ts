@@ -10,7 +10,7 @@
  */
 import { Hono } from "hono";
 import type { Context } from "hono";
-import type { Config } from "./config.ts";
+import type { Config } from "./config/mod.ts";
 import { Node, type NodeOptions } from "./core/node.ts";
 import type { ConnInfo } from "./runtime/types.ts";
 import { OriginPolicy } from "./transports/origin.ts";

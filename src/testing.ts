@@ -13,7 +13,7 @@
  * A refused command rejects with a `ClientError` (its `code`); a refused connection rejects with
  * a `TestConnectError` carrying the error or disconnect code.
  */
-import { loadConfig } from "./config.ts";
+import { loadConfig } from "./config/mod.ts";
 import { createServer, type SluiceServer } from "./server.ts";
 import { Client, type ClientTransport } from "./core/client.ts";
 import { Shape } from "./core/codec.ts";

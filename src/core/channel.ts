@@ -3,8 +3,8 @@
  * Channel names: validation, namespace resolution and user-limited channels, with Centrifugo's
  * rules (`ns:name`, `$private`, `name#user1,user2`).
  */
-import type { ChannelOptions, Config } from "../config.ts";
-import { topLevelChannelOptions } from "../config.ts";
+import type { ChannelOptions, Config } from "../config/mod.ts";
+import { topLevelChannelOptions } from "../config/mod.ts";
 
 export interface ResolvedChannel {
   /** "" for channels without a namespace. */

@@ -5,7 +5,7 @@
  * plugin layer (`src/plugins/hooks.ts`) implements it; `server.ts` wires it in. Core knows
  * nothing else of plugins.
  */
-import type { ChannelOptions } from "../config.ts";
+import type { ChannelOptions } from "../config/mod.ts";
 import type { SubscribeOverride } from "../wire/override.ts";
 
 /**

@@ -4,7 +4,7 @@
  * broker, presence manager, controller, token verifier and the shared timer. Transports create
  * clients against a node; the API publishes through it; the broker calls back into it.
  */
-import type { Config } from "../config.ts";
+import type { Config } from "../config/mod.ts";
 import type {
   Broker,
   BrokerEventHandler,

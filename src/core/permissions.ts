@@ -3,7 +3,7 @@
  * Centrifugo's client permission model for channel operations (the server API bypasses it).
  * Each check takes the connection's user and whether it is subscribed; `client_insecure` allows all.
  */
-import type { ChannelOptions } from "../config.ts";
+import type { ChannelOptions } from "../config/mod.ts";
 
 export interface Actor {
   user: string;

@@ -13,7 +13,7 @@ import { existsSync, readdirSync } from "node:fs";
 import process from "node:process";
 import { basename, dirname, isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import type { Config } from "../config.ts";
+import { type Config, impliedPlugins } from "../config/mod.ts";
 import { validatePlugin } from "./define.ts";
 import type { Plugin, PluginFactory } from "./types.ts";
 import { didYouMean } from "../did_you_mean.ts";
@@ -47,36 +47,11 @@ export interface LoadedPlugin {
   spec: string;
 }
 
-const PROXY_KEYS: Array<keyof Config> = [
-  "proxy_connect_endpoint",
-  "proxy_refresh_endpoint",
-  "proxy_subscribe_endpoint",
-  "proxy_publish_endpoint",
-  "proxy_rpc_endpoint",
-  "proxy_sub_refresh_endpoint",
-];
-
-/** The `plugins` entries to load, with connect_proxy added when Centrifugo's proxy keys are set. */
+/** The `plugins` entries to load, with the shipped plugins Centrifugo's keys imply (see config/compat.ts). */
 export function pluginEntries(config: Config): Array<[string, unknown]> {
   const entries = Object.entries(config.plugins);
-  const proxyConfigured = PROXY_KEYS.some((k) => config[k] !== "");
-  if (proxyConfigured && !entries.some(([spec]) => spec === "connect_proxy")) {
-    entries.push(["connect_proxy", {}]);
-  }
-  if (config.engine === "redis" && !entries.some(([spec]) => spec === "redis_broker")) {
-    // Centrifugo v5's `engine: "redis"` and `redis_*` keys, mapped onto the plugin's options.
-    entries.unshift(["redis_broker", {
-      address: config.redis_address,
-      prefix: config.redis_prefix,
-      username: config.redis_user || undefined,
-      password: config.redis_password || undefined,
-      db: config.redis_db || undefined,
-      tls: config.redis_tls || undefined,
-      connect_timeout: `${config.redis_connect_timeout}ms`,
-      presence_ttl: `${config.global_presence_ttl}ms`,
-    }]);
-  }
-  return entries;
+  const implied = impliedPlugins(config, entries.map(([spec]) => spec));
+  return [...implied.first, ...entries, ...implied.last];
 }
 
 export async function loadPlugins(

@@ -4,7 +4,7 @@
  * each hook receives. A plugin is a plain object (or `definePlugin(...)`, or a factory
  * `(options) => Plugin`); hooks are optional async functions.
  */
-import type { Config } from "../config.ts";
+import type { Config } from "../config/mod.ts";
 import type { Broker, Controller, PresenceManager } from "../broker/broker.ts";
 import type { Logger } from "../log.ts";
 import type { StreamPosition } from "../wire/protocol.ts";

@@ -57,9 +57,24 @@ test("gentoken signs with the config's secret; checktoken prints claims or why i
 });
 
 test("checkconfig, version, --help on every subcommand, unknown commands and flags", async (t) => {
-  const ok = sluice(t, ["checkconfig", "--config", writeConfig({ sse: true, mystery: 1 })]);
-  assertEquals(await ok.exited, 0);
-  assert(ok.output().includes("config is valid") && ok.output().includes('unknown config key "mystery"'));
+  const ok = sluice(t, ["checkconfig", "--config", writeConfig({ sse: true, token_hmac_secret_key: "k" })]);
+  assertEquals(await ok.exited, 0, ok.output());
+  assert(ok.output().includes("config is valid"), ok.output());
+  const unknown = sluice(t, [
+    "checkconfig",
+    "--config",
+    writeConfig({ sse: true, mystery: 1, presense: true }),
+  ]);
+  assertEquals(await unknown.exited, 1, "unknown keys fail checkconfig");
+  assert(unknown.output().includes('unknown config key "mystery"'), unknown.output());
+  assert(unknown.output().includes('(did you mean "presence"?)'), unknown.output());
+  assert(unknown.output().includes("no client can connect"), unknown.output());
+  assert(!unknown.output().includes("config is valid"), unknown.output());
+  const broken = join(tempDir(), "broken.json");
+  writeFileSync(broken, '{\n  "sse": true\n  "port": 1\n}\n');
+  const notJson = sluice(t, ["checkconfig", "--config", broken]);
+  assertEquals(await notJson.exited, 1);
+  assert(/not valid JSON: line 3, column 3/.test(notJson.output()), notJson.output());
   const bad = sluice(t, ["checkconfig", "--config", writeConfig({ history_size: 10 })]);
   assertEquals(await bad.exited, 1);
   assertEquals(bad.output().trim().split("\n").length, 1, "one line");
@@ -75,9 +90,9 @@ test("checkconfig, version, --help on every subcommand, unknown commands and fla
       `${cmd}: ${help.output()}`,
     );
   }
-  const unknown = sluice(t, ["frobnicate"]);
-  assertEquals(await unknown.exited, 1);
-  assert(unknown.output().includes('unknown command "frobnicate"'));
+  const unknownCommand = sluice(t, ["frobnicate"]);
+  assertEquals(await unknownCommand.exited, 1);
+  assert(unknownCommand.output().includes('unknown command "frobnicate"'));
   const badFlag = sluice(t, ["gentoken", "--usr", "x"]);
   assertEquals(await badFlag.exited, 1);
   assert(badFlag.output().includes("sluice gentoken --help"));

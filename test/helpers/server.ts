@@ -3,7 +3,7 @@
  * write it (durations as strings), and captures its log lines.
  */
 import type { TestContext } from "../harness.ts";
-import { loadConfig } from "../../src/config.ts";
+import { loadConfig } from "../../src/config/mod.ts";
 import { createServer, type SluiceServer } from "../../src/server.ts";
 import { createLogger, type LogLevel } from "../../src/log.ts";
 import { getRuntime } from "../../src/runtime/serve.ts";

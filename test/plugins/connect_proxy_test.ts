@@ -7,7 +7,7 @@
 import { test, type TestContext } from "../harness.ts";
 import { assert, assertEquals, assertMatch, assertRejects, waitFor } from "../assert.ts";
 import { startServer, type TestServer } from "../helpers/server.ts";
-import { loadConfig } from "../../src/config.ts";
+import { loadConfig } from "../../src/config/mod.ts";
 import { loadPlugins, pluginEntries } from "../../src/plugins/loader.ts";
 import { collect, connected, once, sdk, subscribed } from "../helpers/sdk.ts";
 import { openHttpStream, openRaw, type RawStream } from "../helpers/raw.ts";

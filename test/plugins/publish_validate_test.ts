@@ -12,7 +12,7 @@ import { collect, connected, sdk, subscribed, TRANSPORTS } from "../helpers/sdk.
 import { token, userToken } from "../helpers/tokens.ts";
 import { startServer } from "../helpers/server.ts";
 import { createTestServer } from "../../src/testing.ts";
-import { loadConfig } from "../../src/config.ts";
+import { loadConfig } from "../../src/config/mod.ts";
 import { loadPlugins, pluginEntries } from "../../src/plugins/loader.ts";
 import { definePlugin } from "../../src/plugins/define.ts";
 import { ClientError } from "../../src/errors.ts";

@@ -5,7 +5,7 @@
  */
 import { afterAll, test, type TestContext } from "../harness.ts";
 import { assert, assertEquals, sleep, waitFor } from "../assert.ts";
-import { loadConfig } from "../../src/config.ts";
+import { loadConfig } from "../../src/config/mod.ts";
 import { createServer } from "../../src/server.ts";
 import { getRuntime } from "../../src/runtime/serve.ts";
 import { createLogger } from "../../src/log.ts";

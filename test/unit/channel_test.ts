@@ -5,7 +5,7 @@
 import { test } from "../harness.ts";
 import { assert, assertEquals } from "../assert.ts";
 import { ChannelRules, hasHistory } from "../../src/core/channel.ts";
-import { loadConfig } from "../../src/config.ts";
+import { loadConfig } from "../../src/config/mod.ts";
 
 function rules(file: Record<string, unknown> = {}): ChannelRules {
   return new ChannelRules(loadConfig({ file }).config);

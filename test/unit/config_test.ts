@@ -1,5 +1,5 @@
 /**
- * Unit tests of src/config.ts: defaults, durations, the file ← env ← flags layering, type and
+ * Unit tests of src/config/: defaults, durations, the file ← env ← flags layering, type and
  * range checks (errors must name the offending key), namespaces, handler prefixes, dev mode and
  * legacy aliases.
  */
@@ -7,6 +7,7 @@ import { test } from "../harness.ts";
 import { assert, assertEquals, assertMatch, assertThrows } from "../assert.ts";
 import {
   type Config,
+  ConfigError,
   defaultConfig,
   devModeDefaults,
   isKnownConfigKey,
@@ -14,7 +15,7 @@ import {
   type LoadConfigInput,
   parseDuration,
   topLevelChannelOptions,
-} from "../../src/config.ts";
+} from "../../src/config/mod.ts";
 
 const HANDLER_PREFIXES: Record<string, string> = {
   sse_handler_prefix: "/connection/sse",
@@ -41,12 +42,18 @@ const file = (f: Record<string, unknown>) => load({ file: f });
 const env = (e: Record<string, string | undefined>, f?: Record<string, unknown>) => load({ env: e, file: f });
 const get = (c: unknown, key: string) => (c as unknown as Record<string, unknown>)[key];
 
-/** Asserts that `fn` throws a TypeError or RangeError whose message names every one of `names`. */
-function throwsNaming(fn: () => unknown, names: string | string[], kind?: "TypeError" | "RangeError"): Error {
+/**
+ * Asserts that `fn` throws a ConfigError whose message names every one of `names`; the error's
+ * `key` must be one of them (the key as the user wrote it) unless `names` holds no key at all.
+ */
+function throwsNaming(
+  fn: () => unknown,
+  names: string | string[],
+  _kind?: "TypeError" | "RangeError",
+): ConfigError {
   const list = Array.isArray(names) ? names : [names];
   const err = assertThrows(fn, undefined, `expected an error naming ${list.join(", ")}`) as Error;
-  assert(err instanceof TypeError || err instanceof RangeError, `expected TypeError/RangeError, got ${err}`);
-  if (kind) assertEquals(err.name, kind, `error class for ${list.join(", ")} (${err.message})`);
+  assert(err instanceof ConfigError, `expected a ConfigError, got ${err}`);
   for (const n of list) assert(err.message.includes(n), `error message should name "${n}": ${err.message}`);
   return err;
 }
@@ -235,7 +242,7 @@ test("env: integers", () => {
   throwsNaming(() => env({ SLUICE_PORT: "abc" }), "SLUICE_PORT", "TypeError");
   throwsNaming(() => env({ SLUICE_PORT: "80.5" }), "SLUICE_PORT", "TypeError");
   throwsNaming(() => env({ SLUICE_PORT: "-1" }), "SLUICE_PORT", "RangeError");
-  throwsNaming(() => env({ SLUICE_PORT: "70000" }), "port", "RangeError");
+  throwsNaming(() => env({ SLUICE_PORT: "70000" }), "SLUICE_PORT", "RangeError");
   throwsNaming(
     () => env({ SLUICE_CLIENT_QUEUE_MAX_SIZE: "0" }),
     "SLUICE_CLIENT_QUEUE_MAX_SIZE",
@@ -804,4 +811,122 @@ test('allowed_origins "*" is warned about unless it is dev mode\'s own default',
   const w3 = loadConfig({ dev: true, env: { SLUICE_ALLOWED_ORIGINS: "* http://a.example" } }).warnings;
   assertEquals(w3.map((w) => w.key), ["allowed_origins"]);
   assertEquals(loadConfig({ file: { allowed_origins: ["http://a.example"] } }).warnings, []);
+});
+
+// ---------------------------------------------------------------------------------------------
+// Mistakes named with a suggestion, errors carrying their key
+
+test("unknown keys get the closest known key, at the top level and in namespaces (naming the namespace)", () => {
+  const { warnings } = loadConfig({
+    file: {
+      allow_subscribe_for_clinet: true,
+      namespaces: [{ name: "chat", histroy_size: 10 }],
+    },
+    env: { SLUICE_TOKEN_HMAC_SECRT_KEY: "x" },
+  });
+  const byKey = Object.fromEntries(warnings.map((w) => [w.key, w]));
+  assertMatch(byKey.allow_subscribe_for_clinet, { kind: "unknown" });
+  assert(
+    byKey.allow_subscribe_for_clinet.message.includes('(did you mean "allow_subscribe_for_client"?)'),
+    byKey.allow_subscribe_for_clinet.message,
+  );
+  const ns = warnings.find((w) => w.message.includes("histroy_size"))!;
+  assert(/in namespace "chat".*\(did you mean "history_size"\?\)/.test(ns.message), ns.message);
+  assert(byKey.SLUICE_TOKEN_HMAC_SECRT_KEY.message.includes("SLUICE_TOKEN_HMAC_SECRET_KEY"));
+});
+
+test("ConfigError carries the key as given: file key, namespace path, environment variable, flag", () => {
+  const keyOf = (fn: () => unknown) => (assertThrows(fn) as ConfigError).key;
+  assertEquals(keyOf(() => file({ ping_interval: "soon" })), "ping_interval");
+  assertEquals(
+    keyOf(() => file({ namespaces: [{ name: "ok", presence: "yes" }] })),
+    'namespaces[0] ("ok").presence',
+  );
+  assertEquals(
+    keyOf(() => file({ namespaces: [{ name: "ok", history_size: 5 }] })),
+    "namespaces[0].history_ttl",
+  );
+  assertEquals(keyOf(() => env({ SLUICE_CLIENT_CHANNEL_LIMIT: "many" })), "SLUICE_CLIENT_CHANNEL_LIMIT");
+  assertEquals(keyOf(() => load({ flags: { port: "x" } })), "--port");
+  assertEquals(keyOf(() => file({ ping_interval: "5s", pong_timeout: "6s" })), "pong_timeout");
+});
+
+test("bad environment values are shown as given", () => {
+  const err = throwsNaming(() => env({ SLUICE_CLIENT_CHANNEL_LIMIT: "lots" }), "SLUICE_CLIENT_CHANNEL_LIMIT");
+  assert(err.message.includes('got "lots"'), err.message);
+});
+
+test("Centrifugo v6's nested form loads onto the same keys (flat keys next to it still work)", () => {
+  const { config, warnings, form } = loadConfig({
+    file: {
+      http_server: { port: 9001, address: "127.0.0.1" },
+      log: { level: "debug" },
+      client: {
+        token: { hmac_secret_key: "k6", audience: "app" },
+        allowed_origins: ["https://app.example"],
+        ping_interval: "20s",
+        pong_timeout: "5s",
+        channel_limit: 50,
+        proxy: { connect: { enabled: true, endpoint: "http://127.0.0.1:3000/connect", timeout: "2s" } },
+      },
+      channel: {
+        without_namespace: { presence: true },
+        namespaces: [{ name: "chat", history_size: 10, history_ttl: "60s", subscribe_proxy_enabled: true }],
+        history_meta_ttl: "48h",
+        proxy: { subscribe: { endpoint: "http://127.0.0.1:3000/subscribe" } },
+      },
+      http_api: { key: "api6", error_mode: "transport" },
+      sse: { enabled: true },
+      http_stream: { enabled: true, max_request_body_size: 1000 },
+      uni_sse: { enabled: true, handler_prefix: "/uni" },
+      engine: { type: "redis", redis: { address: "redis://127.0.0.1:6390", presence_ttl: "30s" } },
+      prometheus: { enabled: true },
+      shutdown: { timeout: "10s" },
+      node: { name: "n1" },
+      websocket: { disabled: true },
+    },
+  });
+  assertEquals(form, "v6");
+  assertEquals(warnings, []);
+  assertMatch(config as unknown as Record<string, unknown>, {
+    port: 9001,
+    address: "127.0.0.1",
+    log_level: "debug",
+    token_hmac_secret_key: "k6",
+    token_audience: "app",
+    allowed_origins: ["https://app.example"],
+    ping_interval: 20_000,
+    pong_timeout: 5_000,
+    client_channel_limit: 50,
+    proxy_connect_endpoint: "http://127.0.0.1:3000/connect",
+    proxy_connect_timeout: 2_000,
+    proxy_subscribe_endpoint: "http://127.0.0.1:3000/subscribe",
+    presence: true,
+    global_history_meta_ttl: 48 * 3600_000,
+    api_key: "api6",
+    api_error_mode: "transport",
+    sse: true,
+    http_stream: true,
+    http_stream_max_request_body_size: 1000,
+    uni_sse: true,
+    uni_sse_handler_prefix: "/uni",
+    engine: "redis",
+    redis_address: "redis://127.0.0.1:6390",
+    global_presence_ttl: 30_000,
+    prometheus: true,
+    shutdown_timeout: 10,
+    name: "n1",
+    websocket_disable: true,
+  });
+  assertMatch(config.namespaces[0] as unknown as Record<string, unknown>, {
+    name: "chat",
+    history_size: 10,
+    proxy_subscribe: true,
+  });
+  const typo = loadConfig({ file: { client: { tokn: { hmac_secret_key: "x" } } } });
+  assert(
+    typo.warnings[0].message.includes('"client.tokn"') && typo.warnings[0].message.includes('"client.token"'),
+  );
+  const bad = assertThrows(() => file({ client: { ping_interval: "often" } })) as ConfigError;
+  assertEquals(bad.key, "client.ping_interval");
 });

@@ -13,7 +13,7 @@ import {
   Subscription,
 } from "../../src/core/subscription.ts";
 import type { ResolvedChannel } from "../../src/core/channel.ts";
-import { type ChannelOptions, defaultConfig, topLevelChannelOptions } from "../../src/config.ts";
+import { type ChannelOptions, defaultConfig, topLevelChannelOptions } from "../../src/config/mod.ts";
 import type { Publication, StreamPosition } from "../../src/wire/protocol.ts";
 import { ErrorCode, isClientError } from "../../src/errors.ts";
 
