@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import { run, setCurrentFile } from "./harness.ts";
 import { getRuntime } from "../src/runtime/serve.ts";
 
-const root = fileURLToPath(new URL(".", import.meta.url));
+const root = fileURLToPath(new URL(".", import.meta.url).href);
 const runtime = await getRuntime();
 const filters = runtime.args().filter((a) => !a.startsWith("-"));
 

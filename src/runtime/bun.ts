@@ -1,6 +1,8 @@
+/// <reference types="bun-types" />
 /**
  * @module
- * Bun implementation of the runtime contract (`Bun.serve`).
+ * Bun implementation of the runtime contract (`Bun.serve`), typed with `bun-types` (the type
+ * checker sees Bun's API; at run time `Bun` is only read when this module runs on Bun).
  */
 import type { ConnInfo, Listener, ListenOptions, Runtime, SignalName } from "./types.ts";
 import { DEFAULT_IDLE_TIMEOUT_MS } from "./types.ts";
@@ -8,14 +10,10 @@ import process from "node:process";
 import os from "node:os";
 import { exposeBunModule } from "./bun_specifier.ts";
 
-// deno-lint-ignore no-explicit-any
-const B = (globalThis as any).Bun;
+const B = (globalThis as { Bun?: typeof Bun }).Bun!;
 
 /** The parts of Bun's server a request needs. */
-interface BunServer {
-  requestIP?(req: Request): { address: string } | null;
-  timeout(req: Request, seconds: number): void;
-}
+type BunServer = Pick<Bun.Server<undefined>, "requestIP" | "timeout">;
 
 const ONCE = { once: true };
 
@@ -81,8 +79,9 @@ export const bunRuntime: Runtime = {
       error: () => new Response("internal server error", { status: 500 }),
     });
     return Promise.resolve({
-      port: server.port,
-      hostname: server.hostname,
+      // Undefined only for unix sockets, which Sluice does not listen on.
+      port: server.port ?? opts.port,
+      hostname: server.hostname ?? opts.hostname,
       async close(force = false) {
         await server.stop(force);
       },

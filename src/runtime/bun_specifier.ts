@@ -1,3 +1,4 @@
+/// <reference types="bun-types" />
 /**
  * @module
  * Bun: makes a bare specifier (`"sluice"`) resolve, in files loaded from disk later, to a module
@@ -9,11 +10,10 @@
  * in-memory module's. When Bun answers bare specifiers, this shrinks to one `onResolve`.
  */
 
-// deno-lint-ignore no-explicit-any
-const B = (globalThis as any).Bun;
+const B = (globalThis as { Bun?: typeof Bun }).Bun!;
 
 const NAMESPACE = "sluice-module";
-const LOADERS: Record<string, string> = {
+const LOADERS: Record<string, Bun.Loader> = {
   ts: "ts",
   mts: "ts",
   cts: "ts",
@@ -36,7 +36,7 @@ export function exposeBunModule(specifier: string, load: () => Promise<object>):
   registered = true;
   B.plugin({
     name: "sluice-module-specifier",
-    setup(build: BunPluginBuilder) {
+    setup(build) {
       build.onLoad({ filter: SOURCE_FILES }, async (args) => {
         const text: string = await B.file(args.path).text();
         const ext = args.path.slice(args.path.lastIndexOf(".") + 1);
@@ -60,11 +60,4 @@ export function rewriteSpecifiers(text: string): string {
     text = text.replace(pattern, `$1$2${NAMESPACE}:${specifier}$2`);
   }
   return text;
-}
-
-interface BunPluginBuilder {
-  onLoad(
-    opts: { filter: RegExp; namespace?: string },
-    fn: (args: { path: string }) => Promise<{ contents?: string; exports?: object; loader: string }>,
-  ): void;
 }

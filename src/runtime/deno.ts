@@ -5,8 +5,8 @@
 import type { Listener, ListenOptions, Runtime, SignalName } from "./types.ts";
 import { listenDeno } from "./deno_listener.ts";
 
-// deno-lint-ignore no-explicit-any
-const D = (globalThis as any).Deno;
+/** Deno's namespace, typed by Deno's own declarations (read only when running on Deno). */
+const D = (globalThis as { Deno?: typeof Deno }).Deno!;
 
 export const denoRuntime: Runtime = {
   name: "deno",

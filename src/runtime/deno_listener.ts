@@ -17,8 +17,8 @@
 import type { ConnInfo, FetchHandler, Listener, ListenOptions } from "./types.ts";
 import { DEFAULT_IDLE_TIMEOUT_MS } from "./types.ts";
 
-// deno-lint-ignore no-explicit-any
-const D = (globalThis as any).Deno;
+/** Deno's namespace, typed by Deno's own declarations (read only when running on Deno). */
+const D = (globalThis as { Deno?: typeof Deno }).Deno!;
 
 /** What `serveHttpOnConnection` hands a handler about the request's connection. */
 interface DenoServeInfo {
@@ -44,8 +44,14 @@ type ServeOnConnection = (
 
 /** Deno's own per-connection HTTP server, or undefined if this Deno does not have it. */
 function serveOnConnection(): ServeOnConnection | undefined {
-  const fn = D?.[D?.internal]?.serveHttpOnConnection;
-  return typeof fn === "function" ? fn : undefined;
+  // Not in Deno's public types: `Deno[Deno.internal]` holds the serve loop's building blocks.
+  const internals = D as unknown as Record<symbol, { serveHttpOnConnection?: unknown } | undefined> & {
+    internal?: symbol;
+  };
+  const fn = internals.internal !== undefined
+    ? internals[internals.internal]?.serveHttpOnConnection
+    : undefined;
+  return typeof fn === "function" ? fn as ServeOnConnection : undefined;
 }
 
 /** Backoff between failing accepts (EMFILE clears only when some connection closes). */

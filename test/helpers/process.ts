@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { fileURLToPath } from "node:url";
 import { getRuntime } from "../../src/runtime/serve.ts";
 
-export const root = fileURLToPath(new URL("../..", import.meta.url));
+export const root = fileURLToPath(new URL("../..", import.meta.url).href);
 const runtime = await getRuntime();
 
 export interface Proc {

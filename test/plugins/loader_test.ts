@@ -20,7 +20,7 @@ import type { Plugin } from "../../mod.ts";
 import { createTestServer } from "../../mod.ts";
 import { shippedPlugins } from "../../plugins/mod.ts";
 
-const modUrl = pathToFileURL(fileURLToPath(new URL("../../mod.ts", import.meta.url))).href;
+const modUrl = pathToFileURL(fileURLToPath(new URL("../../mod.ts", import.meta.url).href)).href;
 
 function tempPlugins(files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), "sluice-plugins-"));
