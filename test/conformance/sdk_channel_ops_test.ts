@@ -120,7 +120,10 @@ for (const transport of TRANSPORTS) {
     const joinsSilent = collect(silent, "join");
     await subscribed(silent);
     await waitFor(() => joinsAsking.length >= 1, "join for the subscriber that asked");
-    await sleep(100);
+    // A publication on the same channel is the fence: a join for `silent` would come before it.
+    const silentPubs = collect(silent, "publication");
+    await s.apiJson("publish", { channel: "opt:1", data: "fence" });
+    await waitFor(() => silentPubs.length === 1, "the fence publication");
     assertEquals(joinsSilent.length, 0);
   });
 }

@@ -3,9 +3,9 @@
  * publish from the client, unsubscribe.
  */
 import { test } from "../harness.ts";
-import { assert, assertEquals, assertMatch, sleep, waitFor } from "../assert.ts";
+import { assert, assertEquals, assertMatch, waitFor } from "../assert.ts";
 import { startServer } from "../helpers/server.ts";
-import { collect, connected, once, sdk, subscribed, TRANSPORTS } from "../helpers/sdk.ts";
+import { collect, connected, fence, once, sdk, subscribed, TRANSPORTS } from "../helpers/sdk.ts";
 import { userToken } from "../helpers/tokens.ts";
 
 for (const transport of TRANSPORTS) {
@@ -67,7 +67,7 @@ for (const transport of TRANSPORTS) {
     await unsub;
     await waitFor(() => s.node.hub.channelSubscribers("news") === 0, "server-side unsubscribe");
     await s.apiJson("publish", { channel: "news", data: 1 });
-    await sleep(200);
+    await fence(s, client, "carol");
     assertEquals(pubs.length, 0);
   });
 }

@@ -73,3 +73,31 @@ export async function subscribed(sub: Subscription, ms = 5000): Promise<unknown>
   sub.subscribe();
   return await p;
 }
+
+/**
+ * Waits until the SDK has handled every push the server sent `client` before this call: a fence
+ * publication on a fresh server-side channel (API `subscribe` + `publish`), which the server
+ * writes after anything queued earlier. Assert "nothing arrived" after the fence, not after a
+ * sleep. Returns the fence channel (its own `subscribed`/`publication` events are not news).
+ */
+export async function fence(server: TestServer, client: Centrifuge, user: string): Promise<string> {
+  const channel = `fence-${crypto.randomUUID()}`;
+  const seen = (event: string) =>
+    new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`fence: no "${event}" for ${channel}`)), 5000);
+      const handler = (ctx: { channel: string }) => {
+        if (ctx.channel !== channel) return;
+        clearTimeout(timer);
+        client.removeListener(event as "publication", handler as never);
+        resolve();
+      };
+      client.on(event as "publication", handler as never);
+    });
+  const isSubscribed = seen("subscribed");
+  await server.apiJson("subscribe", { user, channel });
+  await isSubscribed;
+  const published = seen("publication");
+  await server.apiJson("publish", { channel, data: "fence" });
+  await published;
+  return channel;
+}
