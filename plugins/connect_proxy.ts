@@ -50,6 +50,7 @@ import {
   ClientError,
   type Config,
   type ConnectingResult,
+  connectProxyOptions,
   definePlugin,
   Disconnect,
   ErrorCode,
@@ -142,32 +143,35 @@ function checkOptions(options: Record<string, unknown>): void {
   }
 }
 
-/** Config keys, overridden by options (already checked). */
-function resolveSettings(config: Readonly<Config>, options: Readonly<Record<string, unknown>>): Settings {
+/** Centrifugo's default proxy timeout. */
+const DEFAULT_TIMEOUT_MS = 1_000;
+
+/**
+ * The options (already checked). Centrifugo's `proxy_*` keys arrive here as options too: the
+ * config maps them (config/compat.ts), under the options a config lists for the plugin.
+ */
+function resolveSettings(options: Readonly<Record<string, unknown>>): Settings {
   const endpoints = {} as Record<Kind, string>;
   const labels = {} as Record<Kind, string>;
   const timeouts = {} as Record<Kind, number>;
   for (const kind of KINDS) {
     const option = options[`${kind}_endpoint`] ?? (kind === "connect" ? options.endpoint : undefined);
-    endpoints[kind] = typeof option === "string" ? option : config[`proxy_${kind}_endpoint`];
+    endpoints[kind] = typeof option === "string" ? option : "";
     labels[kind] = withoutCredentials(endpoints[kind]);
     const timeout = options[`${kind}_timeout`] ?? options.timeout;
     timeouts[kind] = timeout !== undefined
       ? parseDuration(`plugins.connect_proxy.${kind}_timeout`, timeout)
-      : config[`proxy_${kind}_timeout`];
+      : DEFAULT_TIMEOUT_MS;
   }
-  const headers = (options.http_headers ?? config.proxy_http_headers) as string[];
-  const staticHeaders = (options.static_http_headers ?? config.proxy_static_http_headers) as Record<
-    string,
-    string
-  >;
+  const headers = (options.http_headers ?? []) as string[];
+  const staticHeaders = (options.static_http_headers ?? {}) as Record<string, string>;
   return {
     endpoints,
     labels,
     timeouts,
     httpHeaders: new Set(headers.map((h) => h.toLowerCase()).filter((h) => !HOP_HEADERS.has(h))),
     staticHeaders: { ...staticHeaders },
-    includeMeta: (options.include_connection_meta ?? config.proxy_include_connection_meta) as boolean,
+    includeMeta: (options.include_connection_meta ?? false) as boolean,
   };
 }
 
@@ -406,23 +410,22 @@ function subRefreshResult(r: Record<string, unknown>): SubRefreshResult {
 // ------------------------------------------------------------------ the plugin
 
 /**
- * The plugin factory. `config`, when a loader passes it, lets the plugin leave out the hooks of
- * proxies that are not configured (a namespace with `proxy_subscribe` but no subscribe proxy
- * then answers 108); without it every hook is present and a hook with no endpoint passes.
- * Server-side refresh is chosen in `setup`, only for the refresh proxies that are configured.
+ * The plugin factory: options, under which Centrifugo's `proxy_*` keys of `config` (when given)
+ * are mapped by `connectProxyOptions`. Only the hooks of configured proxies are present (a namespace with
+ * `proxy_subscribe` but no subscribe proxy then answers 108); server-side refresh is chosen in
+ * `setup`, only for the refresh proxies that are configured.
  */
 export default function connectProxy(
-  options: Record<string, unknown> = {},
+  given: Record<string, unknown> = {},
   config?: Readonly<Config>,
 ): Plugin {
-  checkOptions(options);
-  let settings: Settings | undefined = config ? resolveSettings(config, options) : undefined;
+  checkOptions(given);
+  // Centrifugo's proxy_* keys under the given options; the loader has done this already (it is
+  // idempotent), a programmatic `createServer(config, {plugins: [connectProxy()]})` has not.
+  const options = config ? connectProxyOptions(config, given) : given;
+  const settings = resolveSettings(options);
   let log: Logger | undefined;
-
-  const current = (): Settings => {
-    if (!settings) throw new Error("connect_proxy: hook called before setup");
-    return settings;
-  };
+  const current = (): Settings => settings;
 
   /** Static headers, then allow-listed emulated headers, then allow-listed request headers. */
   const headersFor = (s: Settings, request: Headers, emulated: Readonly<Record<string, string>>): Headers => {
@@ -542,15 +545,13 @@ export default function connectProxy(
     name: "connect_proxy",
 
     setup(ctx: PluginContext) {
-      // The factory's options (the loader passes the same ones as ctx.options).
-      settings = resolveSettings(ctx.config, options);
       log = ctx.logger;
-      const enabled = KINDS.filter((k) => settings!.endpoints[k] !== "");
+      const enabled = KINDS.filter((k) => settings.endpoints[k] !== "");
       // As in Centrifugo: with a refresh proxy the server refreshes, and the SDK is not asked.
       if (settings.endpoints.refresh !== "") ctx.refreshOnServer("connections");
       if (settings.endpoints.sub_refresh !== "") ctx.refreshOnServer("subscriptions");
       log.debug("connect proxy ready", {
-        proxies: enabled.map((k) => `${k}=${settings!.endpoints[k]}`),
+        proxies: enabled.map((k) => `${k}=${settings.endpoints[k]}`),
       });
     },
 
@@ -630,12 +631,9 @@ export default function connectProxy(
     },
   };
 
-  if (settings) {
-    // Only the hooks of configured proxies: namespaces that need a missing one answer 108.
-    const s = settings;
-    if (s.endpoints.subscribe === "") delete plugin.onSubscribe;
-    if (s.endpoints.publish === "") delete plugin.onPublish;
-    if (s.endpoints.rpc === "") delete plugin.onRpc;
-  }
+  // Only the hooks of configured proxies: namespaces that need a missing one answer 108.
+  if (settings.endpoints.subscribe === "") delete plugin.onSubscribe;
+  if (settings.endpoints.publish === "") delete plugin.onPublish;
+  if (settings.endpoints.rpc === "") delete plugin.onRpc;
   return definePlugin(plugin);
 }

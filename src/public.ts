@@ -37,4 +37,4 @@ export type { ClientInfo, Publication, Raw, StreamPosition } from "./wire/protoc
 export { encodeClientInfo, encodePublication } from "./wire/json.ts";
 export { OVERRIDE_KEYS, parseOverride } from "./wire/override.ts";
 export type { SubscribeOverride } from "./wire/override.ts";
-export { parseDuration } from "./config/mod.ts";
+export { connectProxyOptions, parseDuration } from "./config/mod.ts";

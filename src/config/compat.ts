@@ -241,31 +241,64 @@ const PROXY_ENDPOINT_KEYS = [
   "proxy_sub_refresh_endpoint",
 ] as const;
 
+const PROXY_KINDS = ["connect", "refresh", "subscribe", "publish", "rpc", "sub_refresh"] as const;
+
 /**
- * The shipped plugins Centrifugo's keys imply, with their options: any `proxy_*_endpoint` →
- * connect_proxy (which reads the `proxy_*` keys itself), `engine: "redis"` → redis_broker with the
- * `redis_*` keys as options. Listed plugins keep their place and options; these are added.
+ * connect_proxy's options from Centrifugo's `proxy_*` keys, under the options a config lists for
+ * it (a listed `endpoint` or `timeout` replaces the keys' connect endpoint or every timeout).
  */
-export function impliedPlugins(config: Readonly<Config>, listed: readonly string[]): {
-  first: Array<[string, unknown]>;
-  last: Array<[string, unknown]>;
-} {
-  const first: Array<[string, unknown]> = [];
-  const last: Array<[string, unknown]> = [];
+export function connectProxyOptions(
+  config: Readonly<Config>,
+  listed: Readonly<Record<string, unknown>> = {},
+): Record<string, unknown> {
+  const fromKeys: Record<string, unknown> = {
+    http_headers: config.proxy_http_headers,
+    static_http_headers: config.proxy_static_http_headers,
+    include_connection_meta: config.proxy_include_connection_meta,
+  };
+  for (const kind of PROXY_KINDS) {
+    if (kind !== "connect" || listed.endpoint === undefined) {
+      fromKeys[`${kind}_endpoint`] = config[`proxy_${kind}_endpoint`];
+    }
+    if (listed.timeout === undefined) fromKeys[`${kind}_timeout`] = `${config[`proxy_${kind}_timeout`]}ms`;
+  }
+  return { ...fromKeys, ...listed };
+}
+
+/**
+ * The plugin entries with what Centrifugo's keys imply: any `proxy_*_endpoint` → connect_proxy
+ * (its options mapped from the `proxy_*` keys, also when it is listed), `engine: "redis"` →
+ * redis_broker with the `redis_*` keys as options. Listed plugins keep their place.
+ */
+export function withImpliedPlugins(
+  config: Readonly<Config>,
+  entries: Array<[string, unknown]>,
+): Array<[string, unknown]> {
+  const listed = entries.map(([spec]) => spec);
+  const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object";
+  const out = entries.map(([spec, options]): [string, unknown] =>
+    spec === "connect_proxy" && (options === true || options === undefined || isObject(options))
+      ? [spec, connectProxyOptions(config, isObject(options) ? options : {})]
+      : [spec, options]
+  );
   if (PROXY_ENDPOINT_KEYS.some((k) => config[k] !== "") && !listed.includes("connect_proxy")) {
-    last.push(["connect_proxy", {}]);
+    out.push(["connect_proxy", connectProxyOptions(config)]);
   }
   if (config.engine === "redis" && !listed.includes("redis_broker")) {
-    first.push(["redis_broker", {
-      address: config.redis_address,
-      prefix: config.redis_prefix,
-      username: config.redis_user || undefined,
-      password: config.redis_password || undefined,
-      db: config.redis_db || undefined,
-      tls: config.redis_tls || undefined,
-      connect_timeout: `${config.redis_connect_timeout}ms`,
-      presence_ttl: `${config.global_presence_ttl}ms`,
-    }]);
+    out.unshift(redisBrokerEntry(config));
   }
-  return { first, last };
+  return out;
+}
+
+function redisBrokerEntry(config: Readonly<Config>): [string, unknown] {
+  return ["redis_broker", {
+    address: config.redis_address,
+    prefix: config.redis_prefix,
+    username: config.redis_user || undefined,
+    password: config.redis_password || undefined,
+    db: config.redis_db || undefined,
+    tls: config.redis_tls || undefined,
+    connect_timeout: `${config.redis_connect_timeout}ms`,
+    presence_ttl: `${config.global_presence_ttl}ms`,
+  }];
 }

@@ -13,4 +13,4 @@ export { ConfigError } from "./errors.ts";
 export type { ConfigWarning } from "./errors.ts";
 export { parseBool, parseDuration, parseHostPort } from "./units.ts";
 export { authWarning } from "./validate.ts";
-export { impliedPlugins } from "./compat.ts";
+export { connectProxyOptions, withImpliedPlugins } from "./compat.ts";

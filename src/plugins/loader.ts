@@ -13,7 +13,7 @@ import { existsSync, readdirSync } from "node:fs";
 import process from "node:process";
 import { basename, dirname, isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { type Config, impliedPlugins } from "../config/mod.ts";
+import { type Config, withImpliedPlugins } from "../config/mod.ts";
 import { validatePlugin } from "./define.ts";
 import type { Plugin, PluginFactory } from "./types.ts";
 import { didYouMean } from "../did_you_mean.ts";
@@ -49,9 +49,7 @@ export interface LoadedPlugin {
 
 /** The `plugins` entries to load, with the shipped plugins Centrifugo's keys imply (see config/compat.ts). */
 export function pluginEntries(config: Config): Array<[string, unknown]> {
-  const entries = Object.entries(config.plugins);
-  const implied = impliedPlugins(config, entries.map(([spec]) => spec));
-  return [...implied.first, ...entries, ...implied.last];
+  return withImpliedPlugins(config, Object.entries(config.plugins));
 }
 
 export async function loadPlugins(

@@ -7,7 +7,7 @@
 import { test, type TestContext } from "../harness.ts";
 import { assert, assertEquals, assertMatch, assertRejects, waitFor } from "../assert.ts";
 import { startServer, type TestServer } from "../helpers/server.ts";
-import { loadConfig } from "../../src/config/mod.ts";
+import { connectProxyOptions, loadConfig } from "../../src/config/mod.ts";
 import { loadPlugins, pluginEntries } from "../../src/plugins/loader.ts";
 import { collect, connected, once, sdk, subscribed } from "../helpers/sdk.ts";
 import { openHttpStream, openRaw, type RawStream } from "../helpers/raw.ts";
@@ -641,7 +641,13 @@ test("a proxy_publish namespace without a publish endpoint refuses publishes (10
 
 test("loading: proxy_* keys alone enable the plugin; options override them; unknown options fail", async (t) => {
   const { config } = loadConfig({ file: { proxy_rpc_endpoint: "http://127.0.0.1:1/rpc" } });
-  assertEquals(pluginEntries(config), [["connect_proxy", {}]]);
+  const entries = pluginEntries(config);
+  assertEquals(entries.map(([name]) => name), ["connect_proxy"]);
+  assertMatch(entries[0][1] as Record<string, unknown>, {
+    rpc_endpoint: "http://127.0.0.1:1/rpc",
+    connect_endpoint: "",
+    rpc_timeout: "1000ms",
+  });
   const loaded = await loadPlugins(pluginEntries(config), {
     pluginsDir: config.plugins_dir,
     shipped: shippedPlugins,
@@ -664,8 +670,8 @@ test("loading: proxy_* keys alone enable the plugin; options override them; unkn
     (e) => String((e as Error).message).includes("plugins.connect_proxy.timeout"),
   );
 
-  // Given the config (not yet passed by the loader), only configured proxies get hooks.
-  const pruned = connectProxy({}, config);
+  // Options mapped from the keys: only configured proxies get hooks.
+  const pruned = connectProxy(connectProxyOptions(config));
   assertEquals(typeof pruned.onRpc, "function");
   assertEquals(typeof pruned.onConnecting, "function");
   assertEquals([pruned.onSubscribe, pruned.onPublish], [undefined, undefined]);
