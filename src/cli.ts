@@ -208,7 +208,14 @@ async function serveCommand(runtime: Runtime, args: string[], sources: PluginSou
   if (noAuth) logger.warn(noAuth.message, { key: noAuth.key });
   const server = createServer(config, { logger, plugins });
   await server.start();
-  const limits = { idleTimeoutMs: config.http_idle_timeout, log: logger };
+  const limits = {
+    idleTimeoutMs: config.http_idle_timeout,
+    maxWebSocketMessageBytes: Math.max(
+      config.websocket_message_size_limit,
+      config.uni_websocket_message_size_limit,
+    ),
+    log: logger,
+  };
   const listener = await runtime.listen({
     port: config.port,
     hostname: config.address || "0.0.0.0",

@@ -16,6 +16,7 @@ import type { ConnInfo } from "./runtime/types.ts";
 import { OriginPolicy } from "./transports/origin.ts";
 import { sseHandler } from "./transports/sse.ts";
 import { httpStreamHandler } from "./transports/http_stream.ts";
+import { uniWebsocketHandler, websocketHandler } from "./transports/websocket.ts";
 import { emulationHandler } from "./transports/emulation.ts";
 import { uniSseHandler } from "./transports/uni_sse.ts";
 import { uniHttpStreamHandler } from "./transports/uni_http_stream.ts";
@@ -204,25 +205,33 @@ function mountConnectionEndpoints(
   simple: SimpleSse | undefined,
 ): void {
   const origins = new OriginPolicy(config.allowed_origins);
-  const connection = (handler: TransportHandler, methods: string) => async (c: Context<Env>) => {
+  const connection = (handler: TransportHandler, methods: string, cors = true) => async (c: Context<Env>) => {
     const req = c.req.raw;
     const origin = req.headers.get("origin");
     if (!origins.allows(origin)) {
       node.log.info("request origin is not allowed", { origin, path: c.req.path });
       return new Response("Forbidden: origin not allowed", { status: 403 });
     }
-    const cors = origins.corsHeaders(req);
+    // A WebSocket upgrade is checked above (403 before upgrading) and needs no CORS headers.
+    if (!cors) return handler(req, node, c.env?.conn ?? detachedConn());
+    const corsHeaders = origins.corsHeaders(req);
     if (req.method === "OPTIONS") {
       return new Response(null, {
         status: 204,
-        headers: { ...cors, "Access-Control-Max-Age": "300", "Access-Control-Allow-Methods": methods },
+        headers: { ...corsHeaders, "Access-Control-Max-Age": "300", "Access-Control-Allow-Methods": methods },
       });
     }
     const res = await handler(req, node, c.env?.conn ?? detachedConn());
-    for (const [k, v] of Object.entries(cors)) res.headers.set(k, v);
+    for (const [k, v] of Object.entries(corsHeaders)) res.headers.set(k, v);
     return res;
   };
   const at = (prefix: string) => prefix || "/";
+  if (!config.websocket_disable) {
+    app.all(at(config.websocket_handler_prefix), connection(websocketHandler, "GET", false));
+  }
+  if (config.uni_websocket) {
+    app.all(at(config.uni_websocket_handler_prefix), connection(uniWebsocketHandler, "GET", false));
+  }
   if (config.http_stream) {
     app.all(at(config.http_stream_handler_prefix), connection(httpStreamHandler, "POST, OPTIONS"));
   }

@@ -93,6 +93,8 @@ const V6_LEAVES: Readonly<Record<string, string>> = {
   "http_api.handler_prefix": "api_handler_prefix",
   "websocket.disabled": "websocket_disable",
   "websocket.handler_prefix": "websocket_handler_prefix",
+  "websocket.message_size_limit": "websocket_message_size_limit",
+  "uni_websocket.message_size_limit": "uni_websocket_message_size_limit",
   "sse.enabled": "sse",
   "sse.handler_prefix": "sse_handler_prefix",
   "sse.max_request_body_size": "sse_max_request_body_size",

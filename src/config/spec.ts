@@ -121,6 +121,9 @@ export const SERVER_SPECS = {
   uni_sse_max_request_body_size: int(65536, 1),
   uni_http_stream_max_request_body_size: int(65536, 1),
   emulation_max_request_body_size: int(65536, 1),
+  /** bytes of one WebSocket message from a client; larger ones close it with 1009. */
+  websocket_message_size_limit: int(65536, 1),
+  uni_websocket_message_size_limit: int(65536, 1),
 
   /** ms sent as the SSE `retry:` field on uni_sse (EventSource reconnect delay); 0 = not sent. */
   uni_sse_retry: duration(0),

@@ -205,8 +205,10 @@ export class Client implements Connection {
       // The queue is what is slow: flushing it (or adding to it) would not help.
       this.transport.abort();
     } else {
-      if (code !== DisconnectCode.ConnectionClosed) this.writePush(disconnectPushBody(code, reason));
-      this.transport.close();
+      if (code !== DisconnectCode.ConnectionClosed && !this.transport.disconnectInClose) {
+        this.writePush(disconnectPushBody(code, reason));
+      }
+      this.transport.close(code, reason);
     }
     if (!wasClosed) this.log.debug("disconnected", { code, reason });
   }

@@ -30,8 +30,10 @@ export interface ClientTransport {
   readonly isClosed: boolean;
   /** Queues bytes; returns false when the queue went over its byte limit. */
   write(bytes: Uint8Array): boolean;
-  /** Ends the response once queued bytes are out. */
-  close(): void;
+  /** Ends the response once queued bytes are out (a WebSocket sends a close frame with the code). */
+  close(code?: number, reason?: string): void;
+  /** The close itself tells the client why (a WebSocket close frame): no disconnect push first. */
+  readonly disconnectInClose?: boolean;
   /** Drops queued bytes and cuts the response (slow consumers). */
   abort(): void;
 }

@@ -4,7 +4,16 @@
  * Bun implementation of the runtime contract (`Bun.serve`), typed with `bun-types` (the type
  * checker sees Bun's API; at run time `Bun` is only read when this module runs on Bun).
  */
-import type { ConnInfo, Listener, ListenOptions, Runtime, SignalName } from "./types.ts";
+import type {
+  ConnInfo,
+  Listener,
+  ListenOptions,
+  Runtime,
+  ServerWebSocket,
+  SignalName,
+  WebSocketEvents,
+  WebSocketUpgrade,
+} from "./types.ts";
 import { DEFAULT_IDLE_TIMEOUT_MS } from "./types.ts";
 import process from "node:process";
 import os from "node:os";
@@ -13,7 +22,57 @@ import { exposeBunModule } from "./bun_specifier.ts";
 const B = (globalThis as { Bun?: typeof Bun }).Bun!;
 
 /** The parts of Bun's server a request needs. */
-type BunServer = Pick<Bun.Server<undefined>, "requestIP" | "timeout">;
+type BunServer = Pick<Bun.Server<SocketData>, "requestIP" | "timeout" | "upgrade">;
+
+/** What a Bun WebSocket carries: the events of the Sluice connection behind it. */
+interface SocketData {
+  events: WebSocketEvents;
+}
+
+/**
+ * Returned by the handler of an upgraded request: Bun has already answered it (101), and its
+ * `fetch` must return nothing. Compared by identity.
+ */
+const UPGRADED = new Response(null, { status: 204 });
+
+class BunWebSocket implements ServerWebSocket {
+  constructor(private readonly ws: Bun.ServerWebSocket<SocketData>) {}
+  sendText(text: string): void {
+    this.ws.sendText(text);
+  }
+  sendBinary(bytes: Uint8Array): void {
+    this.ws.sendBinary(bytes);
+  }
+  get bufferedAmount(): number {
+    return this.ws.getBufferedAmount();
+  }
+  close(code: number, reason: string): void {
+    this.ws.close(code, reason);
+  }
+}
+
+/** The WebSocket handlers of a Bun server: each socket's events come with its upgrade. */
+function websocketHandlers(maxPayloadLength: number): Bun.WebSocketHandler<SocketData> {
+  return {
+    maxPayloadLength,
+    // Bun pings; a peer that stops answering for this long is closed.
+    idleTimeout: 120,
+    sendPings: true,
+    // Sluice bounds each connection's queue itself (client_queue_max_size → 3008).
+    backpressureLimit: 64 * 1024 * 1024,
+    closeOnBackpressureLimit: false,
+    perMessageDeflate: false,
+    open(ws) {
+      ws.data.events.open(new BunWebSocket(ws));
+    },
+    message(ws, message) {
+      ws.data.events.message(typeof message === "string" ? message : new Uint8Array(message));
+    },
+    close(ws, code, reason) {
+      ws.data.events.close(code, reason);
+    },
+  };
+}
 
 const ONCE = { once: true };
 
@@ -55,6 +114,14 @@ class BunConn implements ConnInfo {
   abort(): void {
     this.srv.timeout(this.req, 1);
   }
+
+  upgradeWebSocket(req: Request, opts: WebSocketUpgrade): Response {
+    const headers = opts.protocol ? { "Sec-WebSocket-Protocol": opts.protocol } : undefined;
+    if (!this.srv.upgrade(req, { data: { events: opts.events }, headers })) {
+      return new Response("Bad Request: not a WebSocket upgrade", { status: 400 });
+    }
+    return UPGRADED;
+  }
 }
 
 /** Bun's largest idle timeout. */
@@ -73,9 +140,11 @@ export const bunRuntime: Runtime = {
       port: opts.port,
       hostname: opts.hostname,
       idleTimeout: idleSeconds,
-      fetch(req: Request, srv: BunServer) {
-        return opts.handler(req, new BunConn(req, srv, idleSeconds));
+      async fetch(req: Request, srv: Bun.Server<SocketData>) {
+        const res = await opts.handler(req, new BunConn(req, srv, idleSeconds));
+        return res === UPGRADED ? undefined : res;
       },
+      websocket: websocketHandlers(opts.maxWebSocketMessageBytes ?? 65536),
       error: () => new Response("internal server error", { status: 500 }),
     });
     return Promise.resolve({

@@ -14,7 +14,14 @@
  * The cost is Deno's per-connection server state (about 13 KB per open connection, measured with
  * 5000 idle streams) — the price of a server that survives running out of descriptors.
  */
-import type { ConnInfo, FetchHandler, Listener, ListenOptions } from "./types.ts";
+import type {
+  ConnInfo,
+  FetchHandler,
+  Listener,
+  ListenOptions,
+  ServerWebSocket,
+  WebSocketUpgrade,
+} from "./types.ts";
 import { DEFAULT_IDLE_TIMEOUT_MS } from "./types.ts";
 
 /** Deno's namespace, typed by Deno's own declarations (read only when running on Deno). */
@@ -94,6 +101,48 @@ export class DenoConn implements ConnInfo {
 
   abort(): void {
     this.tracked?.forceClose();
+  }
+}
+
+/**
+ * A request served by `Deno.serve` (the fallback listener), which can upgrade to a WebSocket.
+ * Sluice's own listener cannot: Deno's per-connection server ends its loop once the connection
+ * has no HTTP request left — which an upgrade is — and closes it non-gracefully, taking the
+ * socket with it. Its connections have no `upgradeWebSocket`, and the transport answers 501
+ * (the SDK then falls back to its next transport).
+ */
+class DenoServeConn extends DenoConn {
+  /** `Deno.upgradeWebSocket`; Deno's own protocol pings watch the socket (`idleTimeout`, 120 s). */
+  upgradeWebSocket(req: Request, opts: WebSocketUpgrade): Response {
+    const { socket, response } = D.upgradeWebSocket(req, opts.protocol ? { protocol: opts.protocol } : {});
+    socket.binaryType = "arraybuffer";
+    const { events } = opts;
+    socket.onopen = () => events.open(new DenoWebSocket(socket));
+    socket.onmessage = (e: MessageEvent) =>
+      events.message(typeof e.data === "string" ? e.data : new Uint8Array(e.data as ArrayBuffer));
+    socket.onclose = (e: CloseEvent) => events.close(e.code, e.reason);
+    socket.onerror = noop;
+    return response;
+  }
+}
+
+class DenoWebSocket implements ServerWebSocket {
+  constructor(private readonly socket: WebSocket) {}
+  sendText(text: string): void {
+    if (this.socket.readyState === WebSocket.OPEN) this.socket.send(text);
+  }
+  sendBinary(bytes: Uint8Array): void {
+    if (this.socket.readyState === WebSocket.OPEN) this.socket.send(bytes);
+  }
+  get bufferedAmount(): number {
+    return this.socket.bufferedAmount;
+  }
+  close(code: number, reason: string): void {
+    try {
+      this.socket.close(code, reason);
+    } catch {
+      // already closing
+    }
   }
 }
 
@@ -340,7 +389,7 @@ function listenWithDenoServe(opts: ListenOptions): Listener {
       onListen() {},
       onError: internalError,
     },
-    (req: Request, info: DenoServeInfo) => opts.handler(req, new DenoConn(info)),
+    (req: Request, info: DenoServeInfo) => opts.handler(req, new DenoServeConn(info)),
   );
   let shutdown: Promise<void> | undefined;
   return {

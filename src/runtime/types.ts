@@ -23,6 +23,35 @@ export interface ConnInfo {
   responseEnded(): void;
   /** Cuts the connection now (a slow consumer): nothing more will be written to it. */
   abort(): void;
+  /**
+   * Upgrades this request to a WebSocket; return the Response as it is. Undefined when the
+   * runtime (or a test's detached connection) cannot upgrade.
+   */
+  upgradeWebSocket?(req: Request, opts: WebSocketUpgrade): Response;
+}
+
+/** A WebSocket as Sluice drives it; the runtime's own object stays in the adapter. */
+export interface ServerWebSocket {
+  /** A text frame (JSON protocol). */
+  sendText(text: string): void;
+  /** A binary frame (protobuf). */
+  sendBinary(bytes: Uint8Array): void;
+  /** Bytes handed to the runtime and not yet written to the network. */
+  readonly bufferedAmount: number;
+  /** A close frame with this code and reason (≤ 123 bytes), then the connection ends. */
+  close(code: number, reason: string): void;
+}
+
+export interface WebSocketEvents {
+  open(socket: ServerWebSocket): void;
+  message(data: string | Uint8Array): void;
+  close(code: number, reason: string): void;
+}
+
+export interface WebSocketUpgrade {
+  /** The subprotocol to answer with (one the client offered), if any. */
+  protocol?: string;
+  events: WebSocketEvents;
 }
 
 export type FetchHandler = (req: Request, conn: ConnInfo) => Response | Promise<Response>;
@@ -43,6 +72,8 @@ export interface ListenOptions {
    * 0 disables the timeout; default 10 000 (Bun's own default).
    */
   idleTimeoutMs?: number;
+  /** The largest WebSocket message a client may send; larger ones close it with 1009. */
+  maxWebSocketMessageBytes?: number;
   log?: ListenerLog;
 }
 

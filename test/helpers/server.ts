@@ -72,6 +72,10 @@ export async function startServer(
     hostname: "127.0.0.1",
     handler: (req, conn) => server.fetch(req, conn),
     idleTimeoutMs: cfg.http_idle_timeout,
+    maxWebSocketMessageBytes: Math.max(
+      cfg.websocket_message_size_limit,
+      cfg.uni_websocket_message_size_limit,
+    ),
     log: logger,
   });
   const url = `http://127.0.0.1:${listener.port}`;

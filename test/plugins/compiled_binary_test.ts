@@ -199,3 +199,41 @@ test("compiled binary: its own CLI mints a token; every transport, the API and m
   const metrics = await (await fetch(`${url}/metrics`)).text();
   assert(metrics.includes('centrifugo_client_connections_accepted{transport="uni_sse"} 1'), "metrics move");
 }, { timeout: TIMEOUT });
+
+test(
+  "compiled binary: the SDK's default URL form (websocket) connects, subscribes and receives",
+  async (t) => {
+    const p = await startBinary(t, { allow_subscribe_for_client: true });
+    const url = await urlOf(p);
+    const { Centrifuge } = await import("centrifuge");
+    const gen = spawnGroup(await binary(), [
+      "gentoken",
+      "--user",
+      "ws-user",
+      "--config",
+      join(p.dir, "config.json"),
+    ]);
+    assertEquals(await gen.exited, 0);
+    const client = new Centrifuge(`${url.replace("http", "ws")}/connection/websocket`, {
+      token: gen.output().trim(),
+      websocket: WebSocket,
+    });
+    t.cleanup(() => client.disconnect());
+    const connected = new Promise<{ transport: string }>((resolve) => client.once("connected", resolve));
+    client.connect();
+    assertEquals((await connected).transport, "websocket");
+    const sub = client.newSubscription("news");
+    const got = new Promise<{ data: unknown }>((resolve) => sub.once("publication", resolve));
+    const ready = new Promise((resolve) => sub.once("subscribed", resolve));
+    sub.subscribe();
+    await ready;
+    const res = await fetch(`${url}/api/publish`, {
+      method: "POST",
+      headers: { "X-API-Key": "k" },
+      body: JSON.stringify({ channel: "news", data: { over: "websocket" } }),
+    });
+    assertEquals(res.status, 200);
+    assertEquals((await got).data, { over: "websocket" });
+  },
+  { timeout: TIMEOUT },
+);

@@ -1,0 +1,294 @@
+/**
+ * @module
+ * WebSocket transports: `/connection/websocket` (Centrifugo's bidirectional protocol, JSON) and
+ * `/connection/uni_websocket` (a connect request in `cf_connect` or as the first message, then
+ * one JSON push per message, `{}` pings).
+ *
+ * Bidirectional: every text message is a frame of newline-delimited commands fed to
+ * `Client.receive` (the first must be connect); replies and pushes written during one I/O turn go
+ * out as one text message (newline-delimited, as the SDK reads them; the bytes of a publication
+ * are the same shared ones http_stream writes). A disconnect is a close frame carrying the code
+ * and reason, as in Centrifugo. Unidirectional: each push is its own message, so a plain
+ * `JSON.parse(event.data)` works; a disconnect push comes before the close frame.
+ *
+ * Bounds: messages over `*_message_size_limit` close with 1009; bytes waiting (ours plus the
+ * runtime's `bufferedAmount`) over `client_queue_max_size` disconnect with 3008; a socket that
+ * sends no connect within `client_stale_close_delay` closes with 3502.
+ */
+import { Client } from "../core/client.ts";
+import { frame, Shape } from "../core/codec.ts";
+import type { ClientTransport } from "../core/connection.ts";
+import type { Node } from "../core/node.ts";
+import type { TimerHandle } from "../core/timers.ts";
+import type { ConnectRequest } from "../wire/protocol.ts";
+import type { ConnInfo, ServerWebSocket, WebSocketEvents } from "../runtime/types.ts";
+import { DisconnectCode } from "../errors.ts";
+import { type Flushable, flushQueue } from "./flush_queue.ts";
+import { textResponse } from "./transport.ts";
+
+const decoder = new TextDecoder();
+/** Centrifugo's subprotocols: JSON (the default) and protobuf (not served yet). */
+const JSON_PROTOCOL = "centrifuge-json";
+const PROTOBUF_PROTOCOL = "centrifuge-protobuf";
+/** WebSocket close codes of RFC 6455 that Sluice uses besides Centrifugo's disconnect codes. */
+const CLOSE_TOO_BIG = 1009;
+/** A close frame's reason is at most 123 bytes. */
+const MAX_REASON_BYTES = 123;
+
+interface SocketOptions {
+  name: "websocket" | "uni_websocket";
+  unidirectional: boolean;
+  maxMessageBytes: number;
+  maxQueueBytes: number;
+}
+
+/** One WebSocket connection: the client's transport, and the runtime's socket events. */
+class WebSocketSink implements ClientTransport, WebSocketEvents, Flushable {
+  readonly name: string;
+  readonly unidirectional: boolean;
+  readonly emulation = false;
+  readonly framing = "ndjson" as const;
+  readonly shape: Shape;
+  readonly pingBytes: Uint8Array;
+  /** The close frame carries the disconnect; no push before it (bidirectional, as Centrifugo). */
+  readonly disconnectInClose: boolean;
+  client!: Client;
+  /** Set when the client's first frame arrives (connect), for the stale check. */
+  private started = false;
+  private socket: ServerWebSocket | undefined;
+  private closed = false;
+  private pending: Uint8Array[] = [];
+  private pendingBytes = 0;
+  private flushScheduled = false;
+  private staleTimer: TimerHandle | undefined;
+
+  constructor(private readonly node: Node, private readonly opts: SocketOptions) {
+    this.name = opts.name;
+    this.unidirectional = opts.unidirectional;
+    this.shape = opts.unidirectional ? Shape.UniNdjson : Shape.BidiNdjson;
+    this.pingBytes = frame("{}", "ndjson");
+    this.disconnectInClose = !opts.unidirectional;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  // ------------------------------------------------------------------ ClientTransport
+
+  write(bytes: Uint8Array): boolean {
+    if (this.closed) return true;
+    if (this.opts.unidirectional && this.socket) {
+      // One push per message: a plain WebSocket client parses each message as one JSON value.
+      this.socket.sendText(decoder.decode(bytes));
+      return (this.socket.bufferedAmount ?? 0) <= this.opts.maxQueueBytes;
+    }
+    this.pending.push(bytes);
+    this.pendingBytes += bytes.byteLength;
+    if (!this.flushScheduled && this.socket) {
+      this.flushScheduled = true;
+      flushQueue.add(this);
+    }
+    return this.pendingBytes + (this.socket?.bufferedAmount ?? 0) <= this.opts.maxQueueBytes;
+  }
+
+  /** What queued up during this turn, as one text message. */
+  flush(): void {
+    this.flushScheduled = false;
+    if (this.closed || !this.socket || this.pending.length === 0) return;
+    const chunks = this.pending;
+    this.pending = [];
+    this.pendingBytes = 0;
+    if (chunks.length === 1) {
+      this.socket.sendText(decoder.decode(chunks[0]));
+      return;
+    }
+    let text = "";
+    for (const c of chunks) text += decoder.decode(c);
+    this.socket.sendText(text);
+  }
+
+  close(code: number = DisconnectCode.ConnectionClosed, reason = ""): void {
+    if (this.closed) return;
+    this.flush();
+    this.closed = true;
+    this.staleTimer?.cancel();
+    this.socket?.close(code, truncateReason(reason));
+  }
+
+  abort(): void {
+    if (this.closed) return;
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.closed = true;
+    this.staleTimer?.cancel();
+    this.socket?.close(DisconnectCode.Slow, "slow");
+  }
+
+  // ------------------------------------------------------------------ socket events
+
+  open(socket: ServerWebSocket): void {
+    this.socket = socket;
+    if (this.closed) {
+      socket.close(DisconnectCode.ConnectionClosed, "connection closed");
+      return;
+    }
+    if (this.pending.length > 0) this.flush();
+    if (!this.started) {
+      this.staleTimer = this.node.timers.schedule(this.node.config.client_stale_close_delay, () => {
+        if (this.started || this.closed) return;
+        this.client.log.info("no connect command on the websocket");
+        this.client.disconnectNow(DisconnectCode.Stale, "stale");
+      });
+    }
+  }
+
+  message(data: string | Uint8Array): void {
+    if (this.closed) return;
+    const size = typeof data === "string" ? data.length : data.byteLength;
+    if (size > this.opts.maxMessageBytes) {
+      this.client.log.info("websocket message over its size limit", { bytes: size });
+      this.closed = true;
+      this.staleTimer?.cancel();
+      this.socket?.close(CLOSE_TOO_BIG, "message size limit exceeded");
+      this.client.transportGone();
+      return;
+    }
+    if (typeof data !== "string") {
+      // The JSON protocol is text; a binary message is not a command Sluice can read.
+      this.client.log.info("binary websocket message on the JSON protocol");
+      this.client.disconnectNow(DisconnectCode.BadRequest, "bad request");
+      return;
+    }
+    if (this.opts.unidirectional) return this.uniMessage(data);
+    this.started = true;
+    this.staleTimer?.cancel();
+    this.client.receive(data);
+  }
+
+  /** The first message of a uni_websocket (without `cf_connect`) is its connect request. */
+  private uniMessage(data: string): void {
+    if (this.started) return; // a unidirectional client has nothing more to say
+    this.started = true;
+    this.staleTimer?.cancel();
+    const req = parseConnectRequest(data);
+    if (!req) {
+      this.client.log.info("uni_websocket connect request is not a JSON object");
+      this.client.disconnectNow(DisconnectCode.BadRequest, "bad request");
+      return;
+    }
+    void this.client.startUnidirectional(req);
+  }
+
+  /** Starts a uni_websocket whose connect request came in the URL. */
+  startWith(req: ConnectRequest): void {
+    this.started = true;
+    this.staleTimer?.cancel();
+    void this.client.startUnidirectional(req);
+  }
+
+  /** The runtime's close event (`close` is the transport's own method): the socket is gone. */
+  onSocketClose(): void {
+    this.closed = true;
+    this.pending = [];
+    this.staleTimer?.cancel();
+    this.client.transportGone();
+  }
+}
+
+function truncateReason(reason: string): string {
+  const bytes = new TextEncoder().encode(reason);
+  if (bytes.byteLength <= MAX_REASON_BYTES) return reason;
+  return decoder.decode(bytes.subarray(0, MAX_REASON_BYTES)).replace(/\uFFFD$/, "");
+}
+
+function parseConnectRequest(text: string): ConnectRequest | undefined {
+  if (text.trim() === "") return {};
+  try {
+    const value = JSON.parse(text);
+    if (value === null) return {};
+    return typeof value === "object" && !Array.isArray(value) ? value as ConnectRequest : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The subprotocols a client offered (`Sec-WebSocket-Protocol`). */
+function offeredProtocols(req: Request): string[] {
+  return (req.headers.get("sec-websocket-protocol") ?? "").split(",").map((p) => p.trim()).filter(Boolean);
+}
+
+/** Checks shared by both endpoints; a Response when the request cannot be upgraded. */
+function refuse(req: Request, conn: ConnInfo): Response | undefined {
+  if (req.method !== "GET") return textResponse(405, "Method Not Allowed", { Allow: "GET" });
+  if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+    return textResponse(400, "Bad Request: expected a WebSocket upgrade (Upgrade: websocket)");
+  }
+  const url = new URL(req.url);
+  const wantsProtobuf = offeredProtocols(req).includes(PROTOBUF_PROTOCOL) ||
+    url.searchParams.get("format") === "protobuf" || url.searchParams.get("cf_protocol") === "protobuf";
+  if (wantsProtobuf) {
+    return textResponse(400, "Bad Request: the protobuf protocol is not available yet; use JSON");
+  }
+  if (!conn.upgradeWebSocket) {
+    return textResponse(
+      501,
+      "Not Implemented: WebSocket is not available on this runtime yet (Deno); use http_stream or sse",
+    );
+  }
+  return undefined;
+}
+
+function upgrade(
+  node: Node,
+  req: Request,
+  conn: ConnInfo,
+  opts: SocketOptions,
+  onClient?: (sink: WebSocketSink) => void,
+): Response {
+  const sink = new WebSocketSink(node, {
+    ...opts,
+    maxQueueBytes: node.config.client_queue_max_size,
+  });
+  sink.client = new Client(node, sink, { headers: req.headers, conn });
+  const events: WebSocketEvents = {
+    open: (socket) => {
+      sink.open(socket);
+      onClient?.(sink);
+    },
+    message: (data) => sink.message(data),
+    close: () => sink.onSocketClose(),
+  };
+  const protocol = offeredProtocols(req).includes(JSON_PROTOCOL) ? JSON_PROTOCOL : undefined;
+  return conn.upgradeWebSocket!(req, { protocol, events });
+}
+
+/** `/connection/websocket`: Centrifugo's bidirectional protocol (JSON). */
+export function websocketHandler(req: Request, node: Node, conn: ConnInfo): Response {
+  const refused = refuse(req, conn);
+  if (refused) return refused;
+  return upgrade(node, req, conn, {
+    name: "websocket",
+    unidirectional: false,
+    maxMessageBytes: node.config.websocket_message_size_limit,
+    maxQueueBytes: 0,
+  });
+}
+
+/** `/connection/uni_websocket`: connect request in `cf_connect` or as the first message. */
+export function uniWebsocketHandler(req: Request, node: Node, conn: ConnInfo): Response {
+  const refused = refuse(req, conn);
+  if (refused) return refused;
+  const inUrl = new URL(req.url).searchParams.get("cf_connect");
+  let fromUrl: ConnectRequest | undefined;
+  if (inUrl !== null) {
+    fromUrl = parseConnectRequest(inUrl);
+    if (!fromUrl) return textResponse(400, "Bad Request: cf_connect must be a JSON object");
+  }
+  return upgrade(node, req, conn, {
+    name: "uni_websocket",
+    unidirectional: true,
+    maxMessageBytes: node.config.uni_websocket_message_size_limit,
+    maxQueueBytes: 0,
+  }, fromUrl ? (sink) => sink.startWith(fromUrl) : undefined);
+}
