@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// SSE load client for bench/run.mjs: holds thousands of raw TCP connections (node:net), parses the
-// HTTP response head, chunked transfer encoding (Bun, Deno) or a close-delimited body (nchan) and
-// SSE incrementally, and measures publish→receive latency from the `"t":<epoch ms>` in each event.
+// SSE / WebSocket load client for bench/run.mjs: holds thousands of raw TCP connections (node:net),
+// parses the HTTP response head, chunked transfer encoding (Bun, Deno) or a close-delimited body
+// (nchan) and SSE incrementally — or, with `ws: true`, the 101 head and WebSocket frames (one
+// message = one event) — and measures publish→receive latency from the `"t":<epoch ms>` in each.
 //
 //   node bench/load_client.mjs '<config JSON>'
 //
@@ -98,9 +99,14 @@ function requestFor(i) {
     const jwt = tokenFor(i);
     path = path.replace("{cf}", encodeURIComponent(JSON.stringify({ token: jwt }))).replace("{token}", jwt);
   }
+  if (cfg.ws) {
+    return `GET ${path} HTTP/1.1\r\nHost: ${HOST}:${PORT}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
+      `Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${WS_KEY}\r\n\r\n`;
+  }
   return `GET ${path} HTTP/1.1\r\nHost: ${HOST}:${PORT}\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\n\r\n`;
 }
 
+const WS_KEY = "dGhlIHNhbXBsZSBub25jZQ==";
 const requests = new Array(COUNT);
 for (let k = 0; k < COUNT; k++) requests[k] = requestFor(FIRST + k);
 
@@ -223,13 +229,17 @@ class Conn {
       }
       const headText = data.toString("latin1", 0, idx);
       const status = Number(headText.slice(9, 12));
-      if (status !== 200) {
+      if (status !== (cfg.ws ? 101 : 200)) {
         statuses[status] = (statuses[status] ?? 0) + 1;
         return this.fail(null);
       }
       this.chunked = /\r\ntransfer-encoding:[^\r]*chunked/i.test(headText);
       headLat.add(t - this.startAt);
       this.state = 1;
+      if (cfg.readyOnHead && !this.isReady) {
+        this.isReady = true;
+        this.settle(true, t);
+      }
       if (this.head) {
         // rare: the head arrived in several reads; continue from a copy
         const rest = Buffer.from(data.subarray(idx + 4, end));
@@ -243,6 +253,7 @@ class Conn {
   }
 
   body(buf, pos, end, t) {
+    if (cfg.ws) return this.frames(buf, pos, end, t);
     if (!this.chunked) return this.sse(buf, pos, end, t);
     while (pos < end && this.state === 1) {
       switch (this.cs) {
@@ -295,6 +306,59 @@ class Conn {
       }
       pos = nl + 1;
     }
+  }
+
+  /**
+   * WebSocket frames from the server (never masked): a 2–10 byte head, then the payload, which
+   * is kept (like a partial SSE line) until complete. A text message is one event; a ping or
+   * pong counts as a beat; a close frame ends the connection.
+   */
+  frames(buf, pos, end, t) {
+    while (pos < end && this.state === 1) {
+      if (this.wsNeed === undefined || this.wsNeed === 0 && this.wsHeadLen === 0) {
+        // a new frame head: gather at least 2 bytes, then the extended length
+        this.wsHead ??= Buffer.allocUnsafe(10);
+        this.wsHeadLen = 0;
+        this.wsNeed = -1;
+      }
+      if (this.wsNeed < 0) {
+        this.wsHead[this.wsHeadLen++] = buf[pos++];
+        if (this.wsHeadLen < 2) continue;
+        const len7 = this.wsHead[1] & 127;
+        const headLen = len7 === 126 ? 4 : len7 === 127 ? 10 : 2;
+        if (this.wsHeadLen < headLen) continue;
+        this.wsOp = this.wsHead[0] & 15;
+        this.wsNeed = len7 === 126
+          ? this.wsHead.readUInt16BE(2)
+          : len7 === 127
+          ? Number(this.wsHead.readBigUInt64BE(2))
+          : len7;
+        this.wsHeadLen = 0;
+        this.carryLen = 0;
+        if (this.wsNeed === 0) this.wsFrame(t);
+        continue;
+      }
+      const take = Math.min(this.wsNeed, end - pos);
+      this.keep(buf, pos, pos + take);
+      pos += take;
+      this.wsNeed -= take;
+      if (this.wsNeed === 0) this.wsFrame(t);
+    }
+  }
+
+  wsFrame(t) {
+    const op = this.wsOp;
+    const len = this.carryLen;
+    this.carryLen = 0;
+    this.wsNeed = undefined;
+    if (op === 8) return this.lost(); // close
+    if (op === 1 || op === 2 || op === 0) {
+      this.blockAny = true;
+      this.blockData = len > 3; // `{}` (plus a newline) is a ping
+      if (this.carry && len > 0) this.blockT = findT(this.carry, 0, len);
+      return this.dispatch(t);
+    }
+    st.beats++; // protocol ping/pong
   }
 
   keep(buf, from, to) {

@@ -29,7 +29,19 @@ const BIN = {
     "nginx",
 };
 const NCHAN_MODULE = process.env.NCHAN_MODULE ?? "/usr/lib/nginx/modules/ngx_nchan_module.so";
-const ALL_SERVERS = ["sluice-bun", "sluice-deno", "nchan", "bare-bun", "bare-deno", "sink-bun", "sink-deno"];
+const ALL_SERVERS = [
+  "sluice-bun",
+  "sluice-deno",
+  "nchan",
+  "bare-bun",
+  "bare-deno",
+  "sink-bun",
+  "sink-deno",
+  // WebSocket subscribers (uni_websocket; nchan_subscriber websocket). Sluice's Deno listener cannot
+  // upgrade yet (README), so there is no sluice-deno-ws.
+  "sluice-bun-ws",
+  "nchan-ws",
+];
 /** The sink-* loops differ from bare-* only in how they write: measured where writes dominate. */
 const WRITE_SCENARIOS = ["fanout", "many"];
 const ALL_SCENARIOS = ["fanout", "idle", "connect", "many"];
@@ -514,6 +526,7 @@ function sluiceConfig(port) {
     address: "127.0.0.1",
     port,
     uni_sse: true,
+    uni_websocket: true,
     token_hmac_secret_key: SECRET,
     api_key: API_KEY,
     log_level: "warn",
@@ -523,7 +536,10 @@ function sluiceConfig(port) {
 }
 
 async function startServer(name) {
-  const [kind, rt] = name === "nchan" ? ["nchan", "nginx"] : name.split("-");
+  const [kind, rt, variant] = name.startsWith("nchan")
+    ? ["nchan", "nginx", name.split("-")[1]]
+    : name.split("-");
+  const ws = variant === "ws";
   const port = await freePort();
   const dir = mkdtempSync(join(tmpRoot, `${name}-`));
   let proc;
@@ -586,9 +602,14 @@ async function startServer(name) {
     sub(mode) {
       if (kind === "sluice") {
         return {
-          path: "/connection/uni_sse?cf_connect={cf}",
+          path: ws ? "/connection/uni_websocket?cf_connect={cf}" : "/connection/uni_sse?cf_connect={cf}",
           token: { secret: SECRET, sub: "u{i}", channels: mode === "one" ? ["bench"] : ["u{i}", "g{g}"] },
+          ws,
         };
+      }
+      if (kind === "nchan" && ws) {
+        // nchan sends nothing on a new WebSocket: the subscriber is ready with the 101.
+        return { path: mode === "one" ? "/wsub?id=bench" : "/wmsub?a=u{i}&b=g{g}", ws, readyOnHead: true };
       }
       if (kind === "nchan") return { path: mode === "one" ? "/sub?id=bench" : "/msub?a=u{i}&b=g{g}" };
       return { path: mode === "one" ? "/sub?channel=bench" : "/sub?channel=u{i}&channel=g{g}" };

@@ -40,6 +40,11 @@ class BunWebSocket implements ServerWebSocket {
   sendText(text: string): void {
     this.ws.sendText(text);
   }
+  sendTexts(texts: readonly string[]): void {
+    this.ws.cork(() => {
+      for (const t of texts) this.ws.sendText(t);
+    });
+  }
   sendBinary(bytes: Uint8Array): void {
     this.ws.sendBinary(bytes);
   }

@@ -131,6 +131,9 @@ class DenoWebSocket implements ServerWebSocket {
   sendText(text: string): void {
     if (this.socket.readyState === WebSocket.OPEN) this.socket.send(text);
   }
+  sendTexts(texts: readonly string[]): void {
+    for (const t of texts) this.sendText(t);
+  }
   sendBinary(bytes: Uint8Array): void {
     if (this.socket.readyState === WebSocket.OPEN) this.socket.send(bytes);
   }

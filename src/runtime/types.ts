@@ -34,6 +34,8 @@ export interface ConnInfo {
 export interface ServerWebSocket {
   /** A text frame (JSON protocol). */
   sendText(text: string): void;
+  /** Several text frames, written to the network together where the runtime can (Bun: cork). */
+  sendTexts(texts: readonly string[]): void;
   /** A binary frame (protobuf). */
   sendBinary(bytes: Uint8Array): void;
   /** Bytes handed to the runtime and not yet written to the network. */

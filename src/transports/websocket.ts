@@ -27,6 +27,20 @@ import { type Flushable, flushQueue } from "./flush_queue.ts";
 import { textResponse } from "./transport.ts";
 
 const decoder = new TextDecoder();
+
+/**
+ * JSON text frames need strings, and the hub hands every subscriber of a publication the same
+ * bytes: the last decoding is kept, so a fan-out decodes once, not once per connection.
+ */
+let lastBytes: Uint8Array | undefined;
+let lastText = "";
+function textOf(bytes: Uint8Array): string {
+  if (bytes !== lastBytes) {
+    lastText = decoder.decode(bytes);
+    lastBytes = bytes;
+  }
+  return lastText;
+}
 /** Centrifugo's subprotocols: JSON (the default) and protobuf (not served yet). */
 const JSON_PROTOCOL = "centrifuge-json";
 const PROTOBUF_PROTOCOL = "centrifuge-protobuf";
@@ -78,11 +92,6 @@ class WebSocketSink implements ClientTransport, WebSocketEvents, Flushable {
 
   write(bytes: Uint8Array): boolean {
     if (this.closed) return true;
-    if (this.opts.unidirectional && this.socket) {
-      // One push per message: a plain WebSocket client parses each message as one JSON value.
-      this.socket.sendText(decoder.decode(bytes));
-      return (this.socket.bufferedAmount ?? 0) <= this.opts.maxQueueBytes;
-    }
     this.pending.push(bytes);
     this.pendingBytes += bytes.byteLength;
     if (!this.flushScheduled && this.socket) {
@@ -92,19 +101,28 @@ class WebSocketSink implements ClientTransport, WebSocketEvents, Flushable {
     return this.pendingBytes + (this.socket?.bufferedAmount ?? 0) <= this.opts.maxQueueBytes;
   }
 
-  /** What queued up during this turn, as one text message. */
+  /**
+   * What queued up during this turn: one text message (bidirectional: newline-delimited, as the
+   * SDK reads it), or one message per push written together (unidirectional: a plain client
+   * parses each message as one JSON value).
+   */
   flush(): void {
     this.flushScheduled = false;
     if (this.closed || !this.socket || this.pending.length === 0) return;
     const chunks = this.pending;
     this.pending = [];
     this.pendingBytes = 0;
+    if (this.unidirectional) {
+      if (chunks.length === 1) this.socket.sendText(textOf(chunks[0]));
+      else this.socket.sendTexts(chunks.map(textOf));
+      return;
+    }
     if (chunks.length === 1) {
-      this.socket.sendText(decoder.decode(chunks[0]));
+      this.socket.sendText(textOf(chunks[0]));
       return;
     }
     let text = "";
-    for (const c of chunks) text += decoder.decode(c);
+    for (const c of chunks) text += textOf(c);
     this.socket.sendText(text);
   }
 
