@@ -1452,6 +1452,14 @@ function computeRatios(results) {
   };
   if (R.fanout) {
     for (const [i, n] of P.fanout.sizes.entries()) {
+      const ws = (s) => R.fanout[s]?.[i]?.burst?.deliveriesPerSec;
+      add(
+        `fan-out ${n} over WebSocket: burst deliveries/s`,
+        ws("sluice-bun-ws"),
+        "sluice-bun-ws",
+        ws("nchan-ws"),
+        "nchan-ws",
+      );
       pair(`fan-out ${n}: burst deliveries/s`, (s) => R.fanout[s]?.[i]?.burst?.deliveriesPerSec, true);
       pair(
         `fan-out ${n}: p99 latency at ${P.fanout.rate} msg/s (ms)`,
@@ -1513,6 +1521,14 @@ function targets(results) {
       : `${r.steady.p99} ms`;
   if (R.fanout) {
     const dps = (s) => R.fanout[s]?.[i]?.burst?.deliveriesPerSec;
+    if (dps("sluice-bun-ws") && dps("nchan-ws")) {
+      const r = dps("sluice-bun-ws") / dps("nchan-ws");
+      out.push(
+        `sluice-bun-ws ≥ 2× nchan-ws deliveries/s at ${big} WebSocket subscribers: ${r.toFixed(2)}× → ${
+          r >= 2 ? "met" : "not met"
+        }`,
+      );
+    }
     const cand = SL.map((s) => [s, dps(s)]).filter(([, v]) => v);
     if (cand.length && dps("nchan")) {
       const [bs, bv] = cand.reduce((m, c) => (c[1] > m[1] ? c : m));
@@ -1557,6 +1573,15 @@ function targets(results) {
         `${s} idle SSE connection ≤ 4 KB server RSS: ${t.kbPerConn} KB at ${t.connections} (marginal ${
           t.kbPerConnMarginal ?? "—"
         } KB) → ${t.kbPerConn <= 4 ? "met" : "not met"}${ctx ? ` (${ctx})` : ""}`,
+      );
+    }
+    const ws = top("sluice-bun-ws");
+    const sse = top("sluice-bun");
+    if (ws && sse) {
+      out.push(
+        `sluice-bun idle WebSocket no heavier than idle SSE: ${ws.kbPerConn} KB vs ${sse.kbPerConn} KB at ${ws.connections} → ${
+          ws.kbPerConn <= sse.kbPerConn ? "met" : "not met"
+        }${top("nchan-ws") ? ` (nchan-ws ${top("nchan-ws").kbPerConn} KB)` : ""}`,
       );
     }
   }
