@@ -214,6 +214,7 @@ async function serveCommand(runtime: Runtime, args: string[], sources: PluginSou
       config.websocket_message_size_limit,
       config.uni_websocket_message_size_limit,
     ),
+    runtimeServer: config.deno_listener === "deno_serve",
     log: logger,
   };
   const listener = await runtime.listen({

@@ -76,6 +76,11 @@ export interface ListenOptions {
   idleTimeoutMs?: number;
   /** The largest WebSocket message a client may send; larger ones close it with 1009. */
   maxWebSocketMessageBytes?: number;
+  /**
+   * Deno: serve with `Deno.serve` instead of Sluice's own listener — WebSocket upgrades work, but
+   * idle and half-open connections are not closed and running out of descriptors is fatal.
+   */
+  runtimeServer?: boolean;
   log?: ListenerLog;
 }
 

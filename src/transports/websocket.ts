@@ -251,7 +251,7 @@ function refuse(req: Request, conn: ConnInfo): Response | undefined {
   if (!conn.upgradeWebSocket) {
     return textResponse(
       501,
-      "Not Implemented: WebSocket is not available on this runtime yet (Deno); use http_stream or sse",
+      'Not Implemented: WebSocket on Deno needs deno_listener: "deno_serve"; or use http_stream or sse',
     );
   }
   return undefined;

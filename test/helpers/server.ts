@@ -76,6 +76,7 @@ export async function startServer(
       cfg.websocket_message_size_limit,
       cfg.uni_websocket_message_size_limit,
     ),
+    runtimeServer: cfg.deno_listener === "deno_serve",
     log: logger,
   });
   const url = `http://127.0.0.1:${listener.port}`;

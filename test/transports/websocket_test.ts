@@ -1,7 +1,8 @@
 /**
  * WebSocket: the official SDK with Centrifugo's default URL form (`ws://…/connection/websocket`),
- * the seeds' transport lists falling back to HTTP when websocket is off (or not available: Sluice's
- * Deno listener answers 501), uni_websocket with a plain WebSocket client, and hostile input
+ * the seeds' transport lists falling back to HTTP when websocket is off, uni_websocket with a plain
+ * WebSocket client, and hostile input — on Bun, and on Deno with `deno_listener: "deno_serve"`
+ * (Sluice's own Deno listener answers 501, tested too)
  * (oversized, garbage, binary, protobuf asked for, foreign Origin, no connect).
  */
 import { test, type TestContext } from "../harness.ts";
@@ -13,10 +14,14 @@ import { userToken } from "../helpers/tokens.ts";
 import { getRuntime } from "../../src/runtime/serve.ts";
 
 const runtime = await getRuntime();
-/** Sluice's Deno listener cannot upgrade (see runtime/deno_listener.ts): 501, the SDK falls back. */
-const upgrades = runtime.name === "bun";
+/**
+ * Sluice's own Deno listener cannot upgrade (see runtime/deno_listener.ts): it answers 501 and the
+ * SDK falls back. With `deno_listener: "deno_serve"` Deno serves WebSocket through Deno.serve.
+ */
+const onDeno = runtime.name === "deno";
 
 const config = {
+  ...(onDeno ? { deno_listener: "deno_serve" } : {}),
   presence: true,
   join_leave: true,
   history_size: 100,
@@ -54,7 +59,7 @@ async function connectedOver(client: Centrifuge): Promise<string> {
   return (await ctx).transport;
 }
 
-if (upgrades) {
+{
   test("websocket: the SDK's default URL form — connect, subscribe, publish both ways, presence, history, join/leave", async (t) => {
     const s = await startServer(t, config);
     const alice = wsClient(t, s, await userToken("alice"));
@@ -220,9 +225,10 @@ if (upgrades) {
     assert(s.logs.some((l) => l.includes("client queue over its limit")), "slow disconnect logged");
     assert(received < 400 * 60_000, "the client did not receive everything");
   }, { timeout: 30_000 });
-} else {
-  test("websocket on Sluice's Deno listener: 501 with a reason, so the SDK falls back", async (t) => {
-    const s = await startServer(t, config);
+}
+if (onDeno) {
+  test("websocket on Sluice's own Deno listener: 501 naming deno_listener, so the SDK falls back", async (t) => {
+    const s = await startServer(t, { ...config, deno_listener: "sluice" });
     const res = await fetch(`${s.url}/connection/websocket`, {
       headers: {
         Connection: "Upgrade",
@@ -232,7 +238,7 @@ if (upgrades) {
       },
     });
     assertEquals(res.status, 501);
-    assert((await res.text()).includes("http_stream or sse"));
+    assert((await res.text()).includes('deno_listener: "deno_serve"'));
   });
 }
 
@@ -256,7 +262,7 @@ test(
           maxReconnectDelay: 300,
         });
         t.cleanup(() => client.disconnect());
-        const expected = upgrades && !disabled ? "websocket" : fallback;
+        const expected = disabled ? fallback : "websocket";
         assertEquals(await connectedOver(client), expected, `${fallback}, websocket_disable=${disabled}`);
         client.disconnect();
       }
