@@ -31,37 +31,21 @@ export type {
   SubscribeOptionsResult,
   SubscribeResult,
 } from "../core/hooks.ts";
-import type {
-  ChannelEvent,
-  ConnectedEvent,
-  ConnectingEvent,
-  ConnectingResult,
-  DisconnectEvent,
-  PublishEvent,
-  PublishResult,
-  RefreshEvent,
-  RefreshResult,
-  RpcEvent,
-  RpcResult,
-  SubRefreshEvent,
-  SubRefreshResult,
-  SubscribeEvent,
-  SubscribeResult,
-} from "../core/hooks.ts";
+import type { HookEvents as E, HookResults as R } from "../core/hooks.ts";
 
 type MaybePromise<T> = T | Promise<T>;
 
 export interface PluginHooks {
-  onConnecting?(event: ConnectingEvent): MaybePromise<ConnectingResult | undefined | void>;
-  onRefresh?(event: RefreshEvent): MaybePromise<RefreshResult | undefined | void>;
-  onSubscribe?(event: SubscribeEvent): MaybePromise<SubscribeResult | undefined | void>;
-  onSubRefresh?(event: SubRefreshEvent): MaybePromise<SubRefreshResult | undefined | void>;
-  onPublish?(event: PublishEvent): MaybePromise<PublishResult | undefined | void>;
-  onRpc?(event: RpcEvent): MaybePromise<RpcResult | undefined | void>;
-  onConnect?(event: ConnectedEvent): MaybePromise<void>;
-  onDisconnect?(event: DisconnectEvent): MaybePromise<void>;
-  onSubscribed?(event: ChannelEvent): MaybePromise<void>;
-  onUnsubscribe?(event: ChannelEvent): MaybePromise<void>;
+  onConnecting?(event: E["onConnecting"]): MaybePromise<R["onConnecting"] | undefined | void>;
+  onRefresh?(event: E["onRefresh"]): MaybePromise<R["onRefresh"] | undefined | void>;
+  onSubscribe?(event: E["onSubscribe"]): MaybePromise<R["onSubscribe"] | undefined | void>;
+  onSubRefresh?(event: E["onSubRefresh"]): MaybePromise<R["onSubRefresh"] | undefined | void>;
+  onPublish?(event: E["onPublish"]): MaybePromise<R["onPublish"] | undefined | void>;
+  onRpc?(event: E["onRpc"]): MaybePromise<R["onRpc"] | undefined | void>;
+  onConnect?(event: E["onConnect"]): MaybePromise<void>;
+  onDisconnect?(event: E["onDisconnect"]): MaybePromise<void>;
+  onSubscribed?(event: E["onSubscribed"]): MaybePromise<void>;
+  onUnsubscribe?(event: E["onUnsubscribe"]): MaybePromise<void>;
   onReady?(ctx: PluginContext): MaybePromise<void>;
   onClose?(ctx: PluginContext): MaybePromise<void>;
 }
