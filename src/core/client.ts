@@ -30,6 +30,7 @@ import type { TimerHandle } from "./timers.ts";
 import type { Logger } from "../log.ts";
 import { clientInfoFor, type Subscription } from "./subscription.ts";
 import { COMMANDS } from "./client_commands.ts";
+import { decodeProtobufCommands, protobufReplyFromJson } from "./codec_protobuf.ts";
 import type { ResolvedChannel } from "./channel.ts";
 import { ResumeTracker } from "./resume.ts";
 import { ClientChannels } from "./client_channels.ts";
@@ -145,12 +146,17 @@ export class Client implements Connection {
    * when this connection takes no commands (a unidirectional one, whose session id exists for
    * the server API): the request is then answered as if the session did not exist.
    */
-  receive(data: string): boolean {
+  receive(data: string | Uint8Array): boolean {
     if (this.transport.unidirectional) return false;
     if (this.state === "closed") return true;
     let cmds: Command[];
     try {
-      cmds = decodeCommands(data);
+      if ((this.transport.protobuf === true) !== (typeof data !== "string")) {
+        throw new Error(
+          this.transport.protobuf ? "text on the protobuf protocol" : "binary on the JSON protocol",
+        );
+      }
+      cmds = typeof data === "string" ? decodeCommands(data) : decodeProtobufCommands(data);
     } catch (err) {
       this.log.info("malformed command", { err: (err as CommandDecodeError).message });
       this.disconnectNow(DisconnectCode.BadRequest, "bad request");
@@ -216,7 +222,9 @@ export class Client implements Connection {
   // ---------------------------------------------------------------- writing
 
   writeJson(json: string): void {
-    this.writeBytes(frame(json, this.transport.framing));
+    this.writeBytes(
+      this.transport.protobuf ? protobufReplyFromJson(json) : frame(json, this.transport.framing),
+    );
   }
 
   /** Writes a push body, wrapped in `{"push":…}` on bidirectional transports. */

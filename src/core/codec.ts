@@ -10,6 +10,7 @@
 import type { ClientInfo, Command, Publication, Raw, StreamPosition } from "../wire/protocol.ts";
 import { COMMAND_METHODS } from "../wire/protocol.ts";
 import { encodeClientInfo, encodePublication, str } from "../wire/json.ts";
+import { protobufReplyFromJson } from "./codec_protobuf.ts";
 
 export { encodeClientInfo, encodePublication, str };
 
@@ -22,9 +23,9 @@ export type Framing = "sse" | "ndjson";
  * A wire shape is the pair (envelope, framing): bidirectional transports wrap pushes in
  * `{"push":…}`, unidirectional ones send them bare.
  */
-export const Shape = { BidiSse: 0, BidiNdjson: 1, UniSse: 2, UniNdjson: 3 } as const;
+export const Shape = { BidiSse: 0, BidiNdjson: 1, UniSse: 2, UniNdjson: 3, BidiProtobuf: 4 } as const;
 export type Shape = typeof Shape[keyof typeof Shape];
-export const SHAPE_COUNT = 4;
+export const SHAPE_COUNT = 5;
 
 export function shapeOf(unidirectional: boolean, framing: Framing): Shape {
   return ((unidirectional ? 2 : 0) + (framing === "sse" ? 0 : 1)) as Shape;
@@ -42,6 +43,10 @@ export class PreparedPush {
 
   bytesFor(shape: Shape): Uint8Array {
     let b = this.bytes[shape];
+    if (!b && shape === Shape.BidiProtobuf) {
+      b = protobufReplyFromJson(`{"push":${this.body}}`);
+      this.bytes[shape] = b;
+    }
     if (!b) {
       const uni = shape >= Shape.UniSse;
       const json = uni ? this.body : `{"push":${this.body}}`;

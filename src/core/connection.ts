@@ -23,6 +23,8 @@ export interface ClientTransport {
   readonly emulation: boolean;
   readonly framing: Framing;
   readonly shape: Shape;
+  /** Centrifugal's protobuf protocol instead of JSON (WebSocket with `centrifuge-protobuf`). */
+  readonly protobuf?: boolean;
   /** Bytes of one server ping on this transport. */
   readonly pingBytes: Uint8Array;
   /** Events carry `id:` lines with stream positions (uni_sse, for `Last-Event-ID` resume). */

@@ -39,7 +39,7 @@ export interface NodeClient extends HubClient {
    * Feeds a frame of commands (an `/emulation` request's data) into this connection; false when
    * it takes no commands (unidirectional and Simple SSE connections).
    */
-  receive(data: string): boolean;
+  receive(data: string | Uint8Array): boolean;
   /** Re-announces presence for every channel with presence (for TTL-based managers). */
   refreshPresence(): void;
   disconnectNow(code: number, reason: string): void;

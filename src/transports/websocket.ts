@@ -17,6 +17,7 @@
  */
 import { Client } from "../core/client.ts";
 import { frame, Shape } from "../core/codec.ts";
+import { protobufReplyFromJson } from "../core/codec_protobuf.ts";
 import type { ClientTransport } from "../core/connection.ts";
 import type { Node } from "../core/node.ts";
 import type { TimerHandle } from "../core/timers.ts";
@@ -52,6 +53,8 @@ const MAX_REASON_BYTES = 123;
 interface SocketOptions {
   name: "websocket" | "uni_websocket";
   unidirectional: boolean;
+  /** Centrifugal's protobuf protocol: binary messages of varint-delimited commands and replies. */
+  protobuf?: boolean;
   maxMessageBytes: number;
   maxQueueBytes: number;
 }
@@ -64,6 +67,7 @@ class WebSocketSink implements ClientTransport, WebSocketEvents, Flushable {
   readonly framing = "ndjson" as const;
   readonly shape: Shape;
   readonly pingBytes: Uint8Array;
+  readonly protobuf: boolean;
   /** The close frame carries the disconnect; no push before it (bidirectional, as Centrifugo). */
   readonly disconnectInClose: boolean;
   client!: Client;
@@ -79,8 +83,13 @@ class WebSocketSink implements ClientTransport, WebSocketEvents, Flushable {
   constructor(private readonly node: Node, private readonly opts: SocketOptions) {
     this.name = opts.name;
     this.unidirectional = opts.unidirectional;
-    this.shape = opts.unidirectional ? Shape.UniNdjson : Shape.BidiNdjson;
-    this.pingBytes = frame("{}", "ndjson");
+    this.protobuf = opts.protobuf === true;
+    this.shape = opts.unidirectional
+      ? Shape.UniNdjson
+      : this.protobuf
+      ? Shape.BidiProtobuf
+      : Shape.BidiNdjson;
+    this.pingBytes = this.protobuf ? protobufReplyFromJson("{}") : frame("{}", "ndjson");
     this.disconnectInClose = !opts.unidirectional;
   }
 
@@ -115,6 +124,11 @@ class WebSocketSink implements ClientTransport, WebSocketEvents, Flushable {
     if (this.unidirectional) {
       if (chunks.length === 1) this.socket.sendText(textOf(chunks[0]));
       else this.socket.sendTexts(chunks.map(textOf));
+      return;
+    }
+    if (this.protobuf) {
+      // Varint-delimited replies: a turn's worth in one binary message.
+      this.socket.sendBinary(chunks.length === 1 ? chunks[0] : concat(chunks));
       return;
     }
     if (chunks.length === 1) {
@@ -172,13 +186,12 @@ class WebSocketSink implements ClientTransport, WebSocketEvents, Flushable {
       this.client.transportGone();
       return;
     }
-    if (typeof data !== "string") {
-      // The JSON protocol is text; a binary message is not a command Sluice can read.
-      this.client.log.info("binary websocket message on the JSON protocol");
+    if (this.opts.unidirectional) {
+      if (typeof data === "string") return this.uniMessage(data);
+      this.client.log.info("binary message on uni_websocket");
       this.client.disconnectNow(DisconnectCode.BadRequest, "bad request");
       return;
     }
-    if (this.opts.unidirectional) return this.uniMessage(data);
     this.started = true;
     this.staleTimer?.cancel();
     this.client.receive(data);
@@ -214,6 +227,18 @@ class WebSocketSink implements ClientTransport, WebSocketEvents, Flushable {
   }
 }
 
+function concat(chunks: Uint8Array[]): Uint8Array {
+  let size = 0;
+  for (const c of chunks) size += c.byteLength;
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
+}
+
 function truncateReason(reason: string): string {
   const bytes = new TextEncoder().encode(reason);
   if (bytes.byteLength <= MAX_REASON_BYTES) return reason;
@@ -241,12 +266,6 @@ function refuse(req: Request, conn: ConnInfo): Response | undefined {
   if (req.method !== "GET") return textResponse(405, "Method Not Allowed", { Allow: "GET" });
   if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") {
     return textResponse(400, "Bad Request: expected a WebSocket upgrade (Upgrade: websocket)");
-  }
-  const url = new URL(req.url);
-  const wantsProtobuf = offeredProtocols(req).includes(PROTOBUF_PROTOCOL) ||
-    url.searchParams.get("format") === "protobuf" || url.searchParams.get("cf_protocol") === "protobuf";
-  if (wantsProtobuf) {
-    return textResponse(400, "Bad Request: the protobuf protocol is not available yet; use JSON");
   }
   if (!conn.upgradeWebSocket) {
     return textResponse(
@@ -277,7 +296,12 @@ function upgrade(
     message: (data) => sink.message(data),
     close: () => sink.onSocketClose(),
   };
-  const protocol = offeredProtocols(req).includes(JSON_PROTOCOL) ? JSON_PROTOCOL : undefined;
+  const offered = offeredProtocols(req);
+  const protocol = opts.protobuf && offered.includes(PROTOBUF_PROTOCOL)
+    ? PROTOBUF_PROTOCOL
+    : offered.includes(JSON_PROTOCOL)
+    ? JSON_PROTOCOL
+    : undefined;
   return conn.upgradeWebSocket!(req, { protocol, events });
 }
 
@@ -288,15 +312,26 @@ export function websocketHandler(req: Request, node: Node, conn: ConnInfo): Resp
   return upgrade(node, req, conn, {
     name: "websocket",
     unidirectional: false,
+    protobuf: wantsProtobuf(req),
     maxMessageBytes: node.config.websocket_message_size_limit,
     maxQueueBytes: 0,
   });
+}
+
+/** The SDK's protobuf build asks with its subprotocol; other clients with `?format=protobuf`. */
+function wantsProtobuf(req: Request): boolean {
+  const url = new URL(req.url);
+  return offeredProtocols(req).includes(PROTOBUF_PROTOCOL) || url.searchParams.get("format") === "protobuf" ||
+    url.searchParams.get("cf_protocol") === "protobuf";
 }
 
 /** `/connection/uni_websocket`: connect request in `cf_connect` or as the first message. */
 export function uniWebsocketHandler(req: Request, node: Node, conn: ConnInfo): Response {
   const refused = refuse(req, conn);
   if (refused) return refused;
+  if (wantsProtobuf(req)) {
+    return textResponse(400, "Bad Request: uni_websocket speaks JSON only (as in Centrifugo)");
+  }
   const inUrl = new URL(req.url).searchParams.get("cf_connect");
   let fromUrl: ConnectRequest | undefined;
   if (inUrl !== null) {

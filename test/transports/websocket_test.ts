@@ -156,7 +156,7 @@ async function connectedOver(client: Centrifuge): Promise<string> {
     }
   });
 
-  test("websocket: oversized, garbage and binary messages, protobuf asked for, a foreign Origin, no connect", async (t) => {
+  test("websocket: oversized, garbage and binary messages, protobuf on uni_websocket, a foreign Origin, no connect", async (t) => {
     const s = await startServer(t, {
       ...config,
       websocket_message_size_limit: 1024,
@@ -190,11 +190,11 @@ async function connectedOver(client: Centrifuge): Promise<string> {
     });
     assertEquals(foreign.status, 403, "foreign Origin refused before upgrading");
     await foreign.body?.cancel();
-    const protobuf = await fetch(`${s.url}/connection/websocket?format=protobuf`, {
+    const uniProtobuf = await fetch(`${s.url}/connection/uni_websocket?format=protobuf`, {
       headers: upgradeHeaders,
     });
-    assertEquals(protobuf.status, 400);
-    assert((await protobuf.text()).includes("protobuf"));
+    assertEquals(uniProtobuf.status, 400, "uni_websocket is JSON only");
+    await uniProtobuf.body?.cancel();
     await waitFor(() => s.node.hub.numClients === 0, "nothing held");
     assertEquals((await fetch(`${s.url}/health`)).status, 200, "alive");
   });
@@ -226,6 +226,46 @@ async function connectedOver(client: Centrifuge): Promise<string> {
     assert(received < 400 * 60_000, "the client did not receive everything");
   }, { timeout: 30_000 });
 }
+test("websocket + protobuf: the SDK's protobuf build connects, subscribes, publishes and receives (JSON payloads as bytes)", async (t) => {
+  const s = await startServer(t, config);
+  const { Centrifuge: ProtobufCentrifuge } = await import("centrifuge/build/protobuf");
+  const make = async (user: string) => {
+    const c = new ProtobufCentrifuge(wsUrl(s), { token: await userToken(user), websocket: WebSocket });
+    t.cleanup(() => c.disconnect());
+    const ctx = new Promise<{ transport: string }>((resolve) => c.once("connected", resolve));
+    c.connect();
+    assertEquals((await ctx).transport, "websocket");
+    return c;
+  };
+  const alice = await make("pa");
+  const bob = await make("pb");
+  const sub = alice.newSubscription("room");
+  const got: Array<{ data: Uint8Array; info?: { user: string } }> = [];
+  sub.on("publication", (ctx) => got.push(ctx as unknown as (typeof got)[number]));
+  const ready = new Promise((resolve) => sub.once("subscribed", resolve));
+  sub.subscribe();
+  await ready;
+  const subB = bob.newSubscription("room");
+  const readyB = new Promise((resolve) => subB.once("subscribed", resolve));
+  subB.subscribe();
+  await readyB;
+  const text = JSON.stringify({ text: "über protobuf", n: 1 });
+  await subB.publish(new TextEncoder().encode(text));
+  await s.apiJson("publish", { channel: "room", data: { from: "api" } });
+  await waitFor(() => got.length === 2, "both publications");
+  assertEquals(new TextDecoder().decode(got[0].data), text, "the bytes the publisher sent");
+  assertEquals(got[0].info?.user, "pb");
+  assertEquals(JSON.parse(new TextDecoder().decode(got[1].data)), { from: "api" });
+  const history = await sub.history({ limit: 10 });
+  assertEquals(history.publications.length, 2);
+  const presence = await sub.presence();
+  assertEquals(Object.keys(presence.clients).length, 2);
+  // Bytes that are not JSON text cannot be carried to JSON clients: the command is refused.
+  const gone = new Promise<{ code: number }>((resolve) => bob.once("disconnected", resolve));
+  subB.publish(new Uint8Array([0xff, 0x00, 0x01])).catch(() => {});
+  assertEquals((await gone).code, 3501);
+});
+
 if (onDeno) {
   test("websocket on Sluice's own Deno listener: 501 naming deno_listener, so the SDK falls back", async (t) => {
     const s = await startServer(t, { ...config, deno_listener: "sluice" });

@@ -1,0 +1,127 @@
+/**
+ * @module
+ * Centrifugal's protobuf protocol, as a translation at the edge: protobuf commands become the same
+ * command objects the JSON protocol decodes to, and the JSON text of replies and pushes becomes
+ * protobuf `Reply` messages — so one protocol implementation serves both. Messages are framed
+ * varint-length-delimited, as the SDK's protobuf build writes and reads them. The message code is
+ * generated from `proto/client.proto` (`npm run gen:proto`); framing is the library's
+ * size-delimited encoding.
+ *
+ * Payloads (`data`, `info`) are JSON inside Sluice: bytes from a protobuf client must be JSON text
+ * (UTF-8), and JSON payloads reach protobuf clients as their JSON text's bytes. Non-JSON bytes are
+ * refused (the command is malformed) rather than passed to JSON clients, whose framing they would
+ * break.
+ */
+import { fromBinary, fromJson, type JsonValue, toJson } from "@bufbuild/protobuf";
+import { sizeDelimitedEncode, sizeDelimitedPeek } from "@bufbuild/protobuf/wire";
+import { CommandSchema, ReplySchema } from "../wire/proto/client_pb.ts";
+import { type Command, COMMAND_METHODS } from "../wire/protocol.ts";
+
+/** A frame that is not a valid protobuf command (the client is disconnected as malformed). */
+export class ProtobufDecodeError extends Error {
+  override name = "ProtobufDecodeError";
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+const encoder = new TextEncoder();
+
+/** Fields that are `bytes` in the protocol and JSON values in Sluice's JSON replies. */
+const BYTES_FIELDS = new Set(["data", "conn_info", "chan_info"]);
+/** Map fields: their keys are names (channels, client ids, tags), never field names. */
+const MAP_FIELDS = new Set(["subs", "presence", "tags"]);
+
+// ------------------------------------------------------------------ commands in
+
+/** Varint-delimited protobuf commands → command objects, as `decodeCommands` gives for JSON. */
+export function decodeProtobufCommands(bytes: Uint8Array): Command[] {
+  const out: Command[] = [];
+  let rest = bytes;
+  while (rest.length > 0) {
+    const peek = sizeDelimitedPeek(rest);
+    if (peek.eof || peek.offset + peek.size > rest.length) {
+      throw new ProtobufDecodeError("truncated protobuf command");
+    }
+    let message;
+    try {
+      message = fromBinary(CommandSchema, rest.subarray(peek.offset, peek.offset + peek.size));
+    } catch (err) {
+      throw new ProtobufDecodeError(`malformed protobuf command: ${(err as Error).message}`);
+    }
+    const json = toJson(CommandSchema, message, { useProtoFieldName: true }) as Record<string, unknown>;
+    out.push(commandFromProtoJson(json));
+    rest = rest.subarray(peek.offset + peek.size);
+  }
+  return out;
+}
+
+function commandFromProtoJson(json: Record<string, unknown>): Command {
+  const cmd: Record<string, unknown> = {};
+  if (json.id !== undefined) cmd.id = json.id;
+  for (const method of COMMAND_METHODS) {
+    const body = json[method];
+    if (body !== undefined) cmd[method] = payloadsAsJson(body, method);
+  }
+  return cmd as unknown as Command;
+}
+
+/**
+ * Proto-JSON of a request → the shape Sluice's JSON protocol has: `bytes` payloads (base64 in
+ * proto-JSON) parsed as the JSON text they must be, 64-bit numbers (strings in proto-JSON) as
+ * numbers.
+ */
+function payloadsAsJson(value: unknown, key: string): unknown {
+  if (Array.isArray(value)) return value.map((v) => payloadsAsJson(v, key));
+  if (value === null || typeof value !== "object") {
+    if ((key === "offset" || key === "flag") && typeof value === "string") return Number(value);
+    return value;
+  }
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    if (BYTES_FIELDS.has(k) && typeof v === "string") out[k] = jsonFromBase64(v);
+    else if (MAP_FIELDS.has(k) && v !== null && typeof v === "object") {
+      out[k] = Object.fromEntries(Object.entries(v).map(([name, x]) => [name, payloadsAsJson(x, "")]));
+    } else out[k] = payloadsAsJson(v, k);
+  }
+  return out;
+}
+
+function jsonFromBase64(b64: string): unknown {
+  if (b64 === "") return undefined;
+  let text: string;
+  try {
+    text = utf8.decode(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)));
+    return JSON.parse(text);
+  } catch {
+    throw new ProtobufDecodeError("a protobuf payload that is not JSON text (Sluice carries JSON payloads)");
+  }
+}
+
+// ------------------------------------------------------------------ replies and pushes out
+
+/** The JSON text of one reply or `{"push":…}` → one varint-delimited protobuf `Reply`. */
+export function protobufReplyFromJson(jsonText: string): Uint8Array {
+  const message = fromJson(ReplySchema, payloadsAsBase64(JSON.parse(jsonText), "") as JsonValue, {
+    ignoreUnknownFields: true,
+  });
+  return sizeDelimitedEncode(ReplySchema, message);
+}
+
+/** JSON payload values → the base64 proto-JSON carries `bytes` in. */
+function payloadsAsBase64(value: unknown, key: string): unknown {
+  if (Array.isArray(value)) return value.map((v) => payloadsAsBase64(v, key));
+  if (value === null || typeof value !== "object") return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    if (BYTES_FIELDS.has(k)) out[k] = base64(encoder.encode(JSON.stringify(v)));
+    else if (MAP_FIELDS.has(k) && v !== null && typeof v === "object") {
+      out[k] = Object.fromEntries(Object.entries(v).map(([name, x]) => [name, payloadsAsBase64(x, "")]));
+    } else out[k] = payloadsAsBase64(v, k);
+  }
+  return out;
+}
+
+function base64(bytes: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(s);
+}
