@@ -10,6 +10,7 @@
  */
 import type { ControlHandler, ControlMessage } from "../broker/broker.ts";
 import type { Logger } from "../log.ts";
+import { base64ToBytes } from "../wire/base64.ts";
 import {
   type Control,
   decodeControl,
@@ -47,7 +48,7 @@ export interface ClusterHost {
   /** Subscriber counts of the channels with subscribers on this node. */
   channelCounts(): Record<string, number>;
   /** Feeds an `/emulation` request to a session held here. */
-  emulateLocally(session: string, data: string): "ok" | "no_session";
+  emulateLocally(session: string, data: string | Uint8Array): "ok" | "no_session";
 }
 
 interface PendingSurvey {
@@ -180,10 +181,16 @@ export class Cluster implements ControlHandler {
     switch (op) {
       case "channels":
         return node.channelCounts();
-      case "emulation":
-        return typeof payload.session === "string" && typeof payload.data === "string"
-          ? node.emulateLocally(payload.session, payload.data)
-          : "bad_request";
+      case "emulation": {
+        if (typeof payload.session !== "string") return "bad_request";
+        if (typeof payload.data === "string") return node.emulateLocally(payload.session, payload.data);
+        if (typeof payload.data_b64 !== "string") return "bad_request";
+        try {
+          return node.emulateLocally(payload.session, base64ToBytes(payload.data_b64));
+        } catch {
+          return "bad_request";
+        }
+      }
       default:
         return null;
     }

@@ -14,8 +14,9 @@
  */
 import { fromBinary, fromJson, type JsonValue, toJson } from "@bufbuild/protobuf";
 import { sizeDelimitedEncode, sizeDelimitedPeek } from "@bufbuild/protobuf/wire";
-import { CommandSchema, ReplySchema } from "../wire/proto/client_pb.ts";
+import { CommandSchema, EmulationRequestSchema, ReplySchema } from "../wire/proto/client_pb.ts";
 import { type Command, COMMAND_METHODS } from "../wire/protocol.ts";
+import { base64ToBytes, bytesToBase64 } from "../wire/base64.ts";
 
 /** A frame that is not a valid protobuf command (the client is disconnected as malformed). */
 export class ProtobufDecodeError extends Error {
@@ -89,10 +90,22 @@ function jsonFromBase64(b64: string): unknown {
   if (b64 === "") return undefined;
   let text: string;
   try {
-    text = utf8.decode(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)));
+    text = utf8.decode(base64ToBytes(b64));
     return JSON.parse(text);
   } catch {
     throw new ProtobufDecodeError("a protobuf payload that is not JSON text (Sluice carries JSON payloads)");
+  }
+}
+
+/** A protobuf `/emulation` body: `{node, session, data}` with `data` the delimited commands. */
+export function decodeEmulationRequest(
+  bytes: Uint8Array,
+): { node: string; session: string; data: Uint8Array } {
+  try {
+    const { node, session, data } = fromBinary(EmulationRequestSchema, bytes);
+    return { node, session, data };
+  } catch (err) {
+    throw new ProtobufDecodeError(`malformed protobuf emulation request: ${(err as Error).message}`);
   }
 }
 
@@ -112,16 +125,10 @@ function payloadsAsBase64(value: unknown, key: string): unknown {
   if (value === null || typeof value !== "object") return value;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) {
-    if (BYTES_FIELDS.has(k)) out[k] = base64(encoder.encode(JSON.stringify(v)));
+    if (BYTES_FIELDS.has(k)) out[k] = bytesToBase64(encoder.encode(JSON.stringify(v)));
     else if (MAP_FIELDS.has(k) && v !== null && typeof v === "object") {
       out[k] = Object.fromEntries(Object.entries(v).map(([name, x]) => [name, payloadsAsBase64(x, "")]));
     } else out[k] = payloadsAsBase64(v, k);
   }
   return out;
-}
-
-function base64(bytes: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(s);
 }

@@ -32,6 +32,7 @@ import type { NodeInfo, ServerRefreshOptions, ServerSubscribeOptions, UserTarget
 
 export type { NodeInfo, ServerRefreshOptions, ServerSubscribeOptions, UserTarget };
 import { Metrics } from "../metrics.ts";
+import { bytesToBase64 } from "../wire/base64.ts";
 
 /** What the node needs from a connection beyond the hub's view. */
 export interface NodeClient extends HubClient {
@@ -353,17 +354,19 @@ export class Node implements BrokerEventHandler, ControlHandler, ClusterHost {
    * Delivers emulation commands to the session they belong to: directly when it is here, through
    * a survey of its node when it is elsewhere (load balancers send `/emulation` anywhere).
    */
-  async emulate(nodeId: string, session: string, data: string): Promise<EmulationOutcome> {
+  async emulate(nodeId: string, session: string, data: string | Uint8Array): Promise<EmulationOutcome> {
     if (nodeId === this.id || nodeId === "") return this.emulateLocally(session, data);
     if (!this.cluster.isPeer(nodeId)) return "unknown_node";
-    const answers = await this.cluster.survey("emulation", { session, data }, nodeId);
+    // Control messages are JSON: protobuf frames travel base64-encoded.
+    const payload = typeof data === "string" ? { session, data } : { session, data_b64: bytesToBase64(data) };
+    const answers = await this.cluster.survey("emulation", payload, nodeId);
     const answer = answers.get(nodeId);
     if (answer === "ok" || answer === "no_session") return answer;
     this.log.warn("emulation request got no answer from its node", { node: nodeId, answer });
     return "unavailable";
   }
 
-  emulateLocally(session: string, data: string): "ok" | "no_session" {
+  emulateLocally(session: string, data: string | Uint8Array): "ok" | "no_session" {
     const client = this.hub.bySession(session);
     // Unidirectional sessions have ids too (the server API addresses them) but take no commands.
     if (!client?.receive(data)) return "no_session";

@@ -6,6 +6,7 @@
  */
 import { Client } from "../core/client.ts";
 import { frame, type Framing } from "../core/codec.ts";
+import { protobufReplyFromJson } from "../core/codec_protobuf.ts";
 import type { Node } from "../core/node.ts";
 import type { ConnInfo } from "../runtime/types.ts";
 import { streamHeaders, StreamSink } from "./transport.ts";
@@ -13,6 +14,8 @@ import { streamHeaders, StreamSink } from "./transport.ts";
 export interface StreamOpenOptions {
   name: "sse" | "http_stream";
   framing: Framing;
+  /** The body and the stream are varint-delimited protobuf (http_stream only). */
+  protobuf?: boolean;
   /** Bytes written first (SSE sends `\r\n` so the EventSource sees `open` at once). */
   preamble?: Uint8Array;
   contentType?: string;
@@ -22,7 +25,7 @@ export function openBidirectionalStream(
   node: Node,
   req: Request,
   conn: ConnInfo,
-  body: string,
+  body: string | Uint8Array,
   opts: StreamOpenOptions,
 ): Response {
   const sink = new StreamSink({
@@ -30,7 +33,8 @@ export function openBidirectionalStream(
     unidirectional: false,
     emulation: true,
     framing: opts.framing,
-    pingBytes: frame("{}", opts.framing),
+    pingBytes: opts.protobuf ? protobufReplyFromJson("{}") : frame("{}", opts.framing),
+    protobuf: opts.protobuf,
     maxQueueBytes: node.config.client_queue_max_size,
   });
   const client = new Client(node, sink, { headers: req.headers, conn });

@@ -8,16 +8,36 @@
  * needs); 405 wrong method; 413 body over `emulation_max_request_body_size`; 503 when the session's
  * node (another node, reached through the broker) did not answer in time.
  */
-import type { Node } from "../core/node.ts";
+import type { EmulationOutcome, Node } from "../core/node.ts";
+import { decodeEmulationRequest } from "../core/codec_protobuf.ts";
 import { textResponse } from "./transport.ts";
-import { readRequestBody } from "./request_body.ts";
+import { bodyErrorResponse, readBodyBytes, readRequestBody } from "./request_body.ts";
 
 export async function emulationHandler(req: Request, node: Node): Promise<Response> {
   if (req.method !== "POST") return textResponse(405, "Method Not Allowed", { Allow: "POST, OPTIONS" });
-  const text = await readRequestBody(req, {
+  const limits = {
     maxBytes: node.config.emulation_max_request_body_size,
     timeoutMs: node.config.http_body_timeout,
-  });
+  };
+  if (req.headers.get("content-type")?.startsWith("application/octet-stream")) {
+    // The SDK's protobuf build: a protobuf EmulationRequest whose data are delimited commands.
+    let bytes: Uint8Array;
+    try {
+      bytes = await readBodyBytes(req, limits);
+    } catch (err) {
+      return bodyErrorResponse(err);
+    }
+    let request;
+    try {
+      request = decodeEmulationRequest(bytes);
+    } catch {
+      node.log.info("malformed protobuf emulation request");
+      return textResponse(400, "Bad Request: body must be a protobuf EmulationRequest");
+    }
+    if (request.session === "") return textResponse(400, "Bad Request: no session");
+    return answer(node, await node.emulate(request.node, request.session, request.data));
+  }
+  const text = await readRequestBody(req, limits);
   if (text instanceof Response) return text;
   let body: unknown;
   try {
@@ -34,7 +54,10 @@ export async function emulationHandler(req: Request, node: Node): Promise<Respon
     node.log.info("malformed emulation request");
     return textResponse(400, "Bad Request: session and data must be strings");
   }
-  const outcome = await node.emulate((nodeId as string | undefined) ?? "", session, data);
+  return answer(node, await node.emulate((nodeId as string | undefined) ?? "", session, data));
+}
+
+function answer(node: Node, outcome: EmulationOutcome): Response {
   switch (outcome) {
     case "ok":
       return new Response(null, { status: 204 });

@@ -8,22 +8,23 @@ import type { Node } from "../core/node.ts";
 import type { ConnInfo } from "../runtime/types.ts";
 import { openBidirectionalStream } from "./bidirectional.ts";
 import { textResponse } from "./transport.ts";
-import { connectBodyLimits, readRequestBody } from "./request_body.ts";
+import { bodyErrorResponse, connectBodyLimits, readBodyBytes, readBodyText } from "./request_body.ts";
 
 export async function httpStreamHandler(req: Request, node: Node, conn: ConnInfo): Promise<Response> {
   if (req.method !== "POST") return textResponse(405, "Method Not Allowed", { Allow: "POST, OPTIONS" });
-  if (req.headers.get("content-type") === "application/octet-stream") {
-    // Protobuf framing is not implemented yet; refuse clearly rather than misread the body.
-    return textResponse(415, "Unsupported Media Type: only the JSON protocol is available");
+  // The SDK's protobuf build sends `application/octet-stream`: varint-delimited commands, answered in kind.
+  const protobuf = req.headers.get("content-type")?.startsWith("application/octet-stream") === true;
+  const limits = connectBodyLimits(node, node.config.http_stream_max_request_body_size);
+  let body: string | Uint8Array;
+  try {
+    body = protobuf ? await readBodyBytes(req, limits) : await readBodyText(req, limits);
+  } catch (err) {
+    return bodyErrorResponse(err);
   }
-  const body = await readRequestBody(
-    req,
-    connectBodyLimits(node, node.config.http_stream_max_request_body_size),
-  );
-  if (body instanceof Response) return body;
   return openBidirectionalStream(node, req, conn, body, {
     name: "http_stream",
     framing: "ndjson",
-    contentType: "application/json",
+    protobuf,
+    contentType: protobuf ? "application/octet-stream" : "application/json",
   });
 }

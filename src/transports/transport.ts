@@ -5,7 +5,7 @@
  * buffering or caching a stream.
  */
 import type { ClientTransport } from "../core/client.ts";
-import { type Framing, type Shape, shapeOf } from "../core/codec.ts";
+import { type Framing, Shape, shapeOf } from "../core/codec.ts";
 import type { ConnInfo } from "../runtime/types.ts";
 import { type Flushable, flushQueue } from "./flush_queue.ts";
 
@@ -18,6 +18,8 @@ export interface SinkOptions {
   /** Bytes the stream may hold unread before `write` reports overflow. */
   maxQueueBytes: number;
   eventIds?: boolean;
+  /** Centrifugal's protobuf protocol (http_stream with `application/octet-stream`). */
+  protobuf?: boolean;
 }
 
 /**
@@ -42,6 +44,7 @@ export class StreamSink implements ClientTransport, Flushable {
   readonly emulation: boolean;
   readonly framing: Framing;
   readonly shape: Shape;
+  readonly protobuf: boolean;
   readonly pingBytes: Uint8Array;
   readonly eventIds: boolean;
   readonly stream: ReadableStream<Uint8Array>;
@@ -67,7 +70,8 @@ export class StreamSink implements ClientTransport, Flushable {
     this.unidirectional = opts.unidirectional;
     this.emulation = opts.emulation;
     this.framing = opts.framing;
-    this.shape = shapeOf(opts.unidirectional, opts.framing);
+    this.protobuf = opts.protobuf === true;
+    this.shape = this.protobuf ? Shape.BidiProtobuf : shapeOf(opts.unidirectional, opts.framing);
     this.pingBytes = opts.pingBytes;
     this.eventIds = opts.eventIds ?? false;
     this.maxQueueBytes = opts.maxQueueBytes;
