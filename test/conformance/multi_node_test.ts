@@ -1,7 +1,7 @@
 /**
  * Two Sluice nodes on one real Redis behave to a client like one node: the official SDK connected
  * to node A with its `/emulation` requests sent to node B, publications from either node, server
- * API calls reaching connections on the other node, and Redis killed and restarted mid-stream
+ * API calls reaching connections on the other node (WebSocket ones too, JSON and protobuf), and Redis killed and restarted mid-stream
  * without losing a publication for a client that recovers within the history window.
  */
 import { afterAll, test, type TestContext } from "../harness.ts";
@@ -12,6 +12,7 @@ import { collect, connected, type EmulationTransport, once, subscribed, TRANSPOR
 import { userToken } from "../helpers/tokens.ts";
 import { Centrifuge, type Options } from "centrifuge";
 import { EventSource } from "eventsource";
+import { getRuntime } from "../../src/runtime/serve.ts";
 
 const namespaces = [{
   name: "feed",
@@ -133,6 +134,42 @@ test("server API calls on node B reach the user's connections on node A", async 
   const gone = once<{ code: number }>(client, "disconnected");
   await b.apiJson("disconnect", { user: "bob" });
   assertEquals((await gone).code, 3503);
+  await waitFor(() => a.node.hub.numClients === 0, "released on A");
+}, { timeout: 30_000 });
+
+test("server API calls on node B reach WebSocket clients (JSON and protobuf) on node A", async (t) => {
+  const redis = await (shared ??= startRedis());
+  const onDeno = (await getRuntime()).name === "deno";
+  // Sluice's own Deno listener cannot upgrade: Deno serves WebSocket with deno_listener "deno_serve".
+  const { a, b } = await twoNodes(t, redis, onDeno ? { deno_listener: "deno_serve" } : {});
+  const { Centrifuge: ProtobufCentrifuge } = await import("centrifuge/build/protobuf");
+  for (const [name, Sdk] of [["json", Centrifuge], ["protobuf", ProtobufCentrifuge]] as const) {
+    const user = `ws-${name}`;
+    const client = new Sdk(`${a.url.replace("http", "ws")}/connection/websocket`, {
+      token: await userToken(user),
+      websocket: WebSocket,
+      minReconnectDelay: 50,
+      maxReconnectDelay: 500,
+    });
+    t.cleanup(() => client.disconnect());
+    await connected(client as Centrifuge);
+    const serverSubscribed = once<{ channel: string }>(client, "subscribed");
+    await b.apiJson("subscribe", { user, channel: "feed:ws" });
+    assertEquals((await serverSubscribed).channel, "feed:ws");
+    const pubs = collect<{ channel: string; data: unknown }>(client, "publication");
+    await b.apiJson("publish", { channel: "feed:ws", data: { to: name } });
+    await waitFor(() => pubs.length === 1, `${name}: publication from B`);
+    const data = pubs[0].data instanceof Uint8Array
+      ? JSON.parse(new TextDecoder().decode(pubs[0].data))
+      : pubs[0].data;
+    assertEquals(data, { to: name });
+    const unsubscribed = once<{ channel: string }>(client, "unsubscribed");
+    await b.apiJson("unsubscribe", { user, channel: "feed:ws" });
+    assertEquals((await unsubscribed).channel, "feed:ws");
+    const gone = once<{ code: number }>(client, "disconnected");
+    await b.apiJson("disconnect", { user });
+    assertEquals((await gone).code, 3503, `${name}: the close frame's code`);
+  }
   await waitFor(() => a.node.hub.numClients === 0, "released on A");
 }, { timeout: 30_000 });
 
