@@ -20,7 +20,8 @@
 import net from "node:net";
 import { createHmac } from "node:crypto";
 import { performance } from "node:perf_hooks";
-import { fstatSync } from "node:fs";
+import { fstatSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 
 const cfg = JSON.parse(process.argv[2] ?? "{}");
 const HOST = cfg.host ?? "127.0.0.1";
@@ -100,13 +101,44 @@ function requestFor(i) {
     path = path.replace("{cf}", encodeURIComponent(JSON.stringify({ token: jwt }))).replace("{token}", jwt);
   }
   if (cfg.ws) {
-    return `GET ${path} HTTP/1.1\r\nHost: ${HOST}:${PORT}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
-      `Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${WS_KEY}\r\n\r\n`;
+    const sub = cfg.protobuf ? "Sec-WebSocket-Protocol: centrifuge-protobuf\r\n" : "";
+    const head =
+      `GET ${path} HTTP/1.1\r\nHost: ${HOST}:${PORT}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
+      `${sub}Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${WS_KEY}\r\n\r\n`;
+    if (!cfg.protobuf) return head;
+    // the connect command rides right behind the upgrade request
+    const connect = PB.Command.encodeDelimited({ id: 1, connect: { token: tokenFor(i) } }).finish();
+    return Buffer.concat([Buffer.from(head, "latin1"), maskedFrame(0x82, connect)]);
   }
   return `GET ${path} HTTP/1.1\r\nHost: ${HOST}:${PORT}\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\n\r\n`;
 }
 
 const WS_KEY = "dGhlIHNhbXBsZSBub25jZQ==";
+
+// `protobuf: true` (with `ws`): Centrifugal's bidirectional protobuf protocol — a connect command
+// after the 101, replies decoded with protobufjs from proto/client.proto, pings answered.
+let PB;
+if (cfg.protobuf) {
+  const protobuf = createRequire(import.meta.url)("protobufjs");
+  const root = protobuf.parse(readFileSync(new URL("../proto/client.proto", import.meta.url), "utf8"), {
+    keepCase: true,
+  }).root;
+  const Command = root.lookupType("centrifugal.centrifuge.protocol.Command");
+  const Reply = root.lookupType("centrifugal.centrifuge.protocol.Reply");
+  PB = { Command, Reply, Reader: protobuf.Reader, pong: maskedFrame(0x82, Buffer.from([0])) };
+}
+
+/** A client frame (masked, as RFC 6455 requires of clients). */
+function maskedFrame(opcode, payload) {
+  const len = payload.length;
+  const head = len < 126
+    ? Buffer.from([opcode, 0x80 | len])
+    : Buffer.from([opcode, 0x80 | 126, len >> 8, len & 255]);
+  const mask = Buffer.from([1, 2, 3, 4]);
+  const body = Buffer.allocUnsafe(len);
+  for (let i = 0; i < len; i++) body[i] = payload[i] ^ mask[i & 3];
+  return Buffer.concat([head, mask, body]);
+}
 const requests = new Array(COUNT);
 for (let k = 0; k < COUNT; k++) requests[k] = requestFor(FIRST + k);
 
@@ -352,6 +384,7 @@ class Conn {
     this.carryLen = 0;
     this.wsNeed = undefined;
     if (op === 8) return this.lost(); // close
+    if (PB && op === 2) return this.protobufReplies(len, t);
     if (op === 1 || op === 2 || op === 0) {
       this.blockAny = true;
       this.blockData = len > 3; // `{}` (plus a newline) is a ping
@@ -359,6 +392,27 @@ class Conn {
       return this.dispatch(t);
     }
     st.beats++; // protocol ping/pong
+  }
+
+  /** A binary message of size-delimited protobuf replies: publications, pings, the connect reply. */
+  protobufReplies(len, t) {
+    const reader = PB.Reader.create(this.carry.subarray(0, len));
+    while (reader.pos < reader.len) {
+      const size = reader.uint32();
+      const start = reader.pos;
+      reader.skip(size);
+      if (size === 0) {
+        this.sock.write(PB.pong); // a ping: answer with an empty command
+        st.beats++;
+        continue;
+      }
+      const reply = PB.Reply.decode(this.carry.subarray(start, start + size));
+      const data = reply.push?.pub?.data;
+      this.blockAny = true;
+      this.blockData = !!data;
+      if (data) this.blockT = findT(data, 0, data.length);
+      this.dispatch(t);
+    }
   }
 
   keep(buf, from, to) {

@@ -40,6 +40,8 @@ const ALL_SERVERS = [
   // WebSocket subscribers (uni_websocket; nchan_subscriber websocket). Sluice's Deno listener cannot
   // upgrade yet (README), so there is no sluice-deno-ws.
   "sluice-bun-ws",
+  // The SDK's protobuf protocol: bidirectional /connection/websocket, a connect command, pongs.
+  "sluice-bun-wspb",
   "nchan-ws",
 ];
 /** The sink-* loops differ from bare-* only in how they write: measured where writes dominate. */
@@ -539,7 +541,8 @@ async function startServer(name) {
   const [kind, rt, variant] = name.startsWith("nchan")
     ? ["nchan", "nginx", name.split("-")[1]]
     : name.split("-");
-  const ws = variant === "ws";
+  const ws = variant === "ws" || variant === "wspb";
+  const protobuf = variant === "wspb";
   const port = await freePort();
   const dir = mkdtempSync(join(tmpRoot, `${name}-`));
   let proc;
@@ -602,9 +605,14 @@ async function startServer(name) {
     sub(mode) {
       if (kind === "sluice") {
         return {
-          path: ws ? "/connection/uni_websocket?cf_connect={cf}" : "/connection/uni_sse?cf_connect={cf}",
+          path: protobuf
+            ? "/connection/websocket"
+            : ws
+            ? "/connection/uni_websocket?cf_connect={cf}"
+            : "/connection/uni_sse?cf_connect={cf}",
           token: { secret: SECRET, sub: "u{i}", channels: mode === "one" ? ["bench"] : ["u{i}", "g{g}"] },
           ws,
+          protobuf,
         };
       }
       if (kind === "nchan" && ws) {
