@@ -29,7 +29,7 @@ const encoder = new TextEncoder();
 /** Fields that are `bytes` in the protocol and JSON values in Sluice's JSON replies. */
 const BYTES_FIELDS = new Set(["data", "conn_info", "chan_info"]);
 /** Map fields: their keys are names (channels, client ids, tags), never field names. */
-const MAP_FIELDS = new Set(["subs", "presence", "tags"]);
+const MAP_FIELDS = new Set(["subs", "presence", "tags", "headers"]);
 
 // ------------------------------------------------------------------ commands in
 
