@@ -7,6 +7,8 @@ import { ClientError, ErrorCode } from "../errors.ts";
 import { toRaw } from "../core/codec.ts";
 import { parseOverride, type SubscribeOverride } from "../wire/override.ts";
 import type { StreamPosition } from "../wire/protocol.ts";
+import { base64ToBytes } from "../wire/base64.ts";
+import { payloadTextFromBytes } from "../wire/binary.ts";
 
 export type Params = Record<string, unknown>;
 
@@ -72,21 +74,21 @@ export function optionalTags(params: Params): Record<string, string> | undefined
 }
 
 /**
- * JSON text for a payload given as `key` (any JSON) or `b64key` (base64). Clients speak JSON, so
- * base64 payloads must decode to JSON text; anything else could not be delivered intact.
+ * JSON text for a payload given as `key` (any JSON) or `b64key` (base64 of any bytes: JSON text
+ * as it is, other bytes as `{"$binary": …}` — protobuf clients get the bytes back exactly; see
+ * `wire/binary.ts`).
  */
 export function payload(params: Params, key: string, required: boolean): string | undefined {
   const b64 = params[`b64${key}`];
   if (present(b64) && b64 !== "") {
     if (typeof b64 !== "string") throw bad(`b64${key} must be a base64 string`);
-    let text: string;
+    let bytes: Uint8Array;
     try {
-      const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-      text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-      return toRaw(JSON.parse(text));
+      bytes = base64ToBytes(b64);
     } catch {
-      throw bad(`b64${key} must be base64 of JSON text (this server speaks the JSON protocol)`);
+      throw bad(`b64${key} must be a base64 string`);
     }
+    return payloadTextFromBytes(bytes);
   }
   const v = params[key];
   if (v === undefined) {

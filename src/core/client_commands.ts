@@ -8,7 +8,7 @@
 import type { Outcome } from "./connection.ts";
 import type { ChannelledConnection as Client } from "./client_channels.ts";
 import { hasHistory, type ResolvedChannel } from "./channel.ts";
-import { encodeClientInfo, encodePublication, jsonObject, raw, toRaw } from "./codec.ts";
+import { encodeClientInfo, encodePublication, jsonObject, raw, RawJson, toRaw } from "./codec.ts";
 import type { SubscribeRequest } from "../wire/protocol.ts";
 import { FLAG_REJECT_UNRECOVERED } from "../wire/protocol.ts";
 import { canHistory, canPresence, canPublish, canSubscribeWithoutToken } from "./permissions.ts";
@@ -239,7 +239,8 @@ export async function publish(client: Client, req: { channel: string; data?: unk
         channel,
         namespace: resolved.namespace,
         options: o,
-        data: state.data,
+        // A protobuf publication arrives as its JSON text (kept for byte-exact delivery); hooks get values.
+        data: state.data instanceof RawJson ? JSON.parse(state.data.text) : state.data,
         signal,
       }),
       applyPublishResult,

@@ -9,10 +9,10 @@
  */
 import type { ClientInfo, Command, Publication, Raw, StreamPosition } from "../wire/protocol.ts";
 import { COMMAND_METHODS } from "../wire/protocol.ts";
-import { encodeClientInfo, encodePublication, str } from "../wire/json.ts";
+import { encodeClientInfo, encodePublication, RawJson, str } from "../wire/json.ts";
 import { protobufReplyFromJson } from "./codec_protobuf.ts";
 
-export { encodeClientInfo, encodePublication, str };
+export { encodeClientInfo, encodePublication, RawJson, str };
 
 const encoder = new TextEncoder();
 
@@ -108,10 +108,6 @@ export function jsonObject(fields: Record<string, unknown>, always: readonly str
   return `{${parts.join(",")}}`;
 }
 
-export class RawJson {
-  constructor(readonly text: string) {}
-}
-
 export const raw = (
   text: string | undefined,
 ): RawJson | undefined => (text === undefined ? undefined : new RawJson(text));
@@ -122,6 +118,7 @@ export function encodeStreamPosition(sp: StreamPosition): { offset: number; epoc
 
 /** Serialises an application value to raw JSON text (no raw newlines, by JSON.stringify's design). */
 export function toRaw(value: unknown): Raw {
+  if (value instanceof RawJson) return value.text;
   return value === undefined ? "null" : JSON.stringify(value);
 }
 

@@ -7,24 +7,22 @@
  * generated from `proto/client.proto` (`npm run gen:proto`); framing is the library's
  * size-delimited encoding.
  *
- * Payloads (`data`, `info`) are JSON inside Sluice: bytes from a protobuf client must be JSON text
- * (UTF-8), and JSON payloads reach protobuf clients as their JSON text's bytes. Non-JSON bytes are
- * refused (the command is malformed) rather than passed to JSON clients, whose framing they would
- * break.
+ * Payloads (`data`, `info`) are JSON inside Sluice (see `wire/binary.ts`): a protobuf client's bytes
+ * travel as their JSON text when they are JSON, else as `{"$binary": …}`, and reach protobuf
+ * subscribers as the same bytes either way.
  */
 import { fromBinary, fromJson, type JsonValue, toJson } from "@bufbuild/protobuf";
 import { sizeDelimitedEncode, sizeDelimitedPeek } from "@bufbuild/protobuf/wire";
 import { CommandSchema, EmulationRequestSchema, ReplySchema } from "../wire/proto/client_pb.ts";
 import { type Command, COMMAND_METHODS } from "../wire/protocol.ts";
 import { base64ToBytes, bytesToBase64 } from "../wire/base64.ts";
+import { payloadBytesFromValue, payloadTextFromBytes } from "../wire/binary.ts";
+import { RawJson } from "../wire/json.ts";
 
 /** A frame that is not a valid protobuf command (the client is disconnected as malformed). */
 export class ProtobufDecodeError extends Error {
   override name = "ProtobufDecodeError";
 }
-
-const utf8 = new TextDecoder("utf-8", { fatal: true });
-const encoder = new TextEncoder();
 
 /** Fields that are `bytes` in the protocol and JSON values in Sluice's JSON replies. */
 const BYTES_FIELDS = new Set(["data", "conn_info", "chan_info"]);
@@ -60,7 +58,15 @@ function commandFromProtoJson(json: Record<string, unknown>): Command {
   if (json.id !== undefined) cmd.id = json.id;
   for (const method of COMMAND_METHODS) {
     const body = json[method];
-    if (body !== undefined) cmd[method] = payloadsAsJson(body, method);
+    if (body === undefined) continue;
+    const converted = payloadsAsJson(body, method) as Record<string, unknown>;
+    // A publication keeps its payload's text, so protobuf subscribers get the publisher's bytes.
+    if (method === "publish" && typeof (body as { data?: unknown }).data === "string") {
+      converted.data = new RawJson(
+        payloadTextFromBytes(base64ToBytes((body as { data: string }).data), true),
+      );
+    }
+    cmd[method] = converted;
   }
   return cmd as unknown as Command;
 }
@@ -86,15 +92,10 @@ function payloadsAsJson(value: unknown, key: string): unknown {
   return out;
 }
 
+/** A payload's bytes as the JSON value they travel as (`{"$binary": …}` for bytes that are not JSON). */
 function jsonFromBase64(b64: string): unknown {
   if (b64 === "") return undefined;
-  let text: string;
-  try {
-    text = utf8.decode(base64ToBytes(b64));
-    return JSON.parse(text);
-  } catch {
-    throw new ProtobufDecodeError("a protobuf payload that is not JSON text (Sluice carries JSON payloads)");
-  }
+  return JSON.parse(payloadTextFromBytes(base64ToBytes(b64)));
 }
 
 /** A protobuf `/emulation` body: `{node, session, data}` with `data` the delimited commands. */
@@ -125,7 +126,7 @@ function payloadsAsBase64(value: unknown, key: string): unknown {
   if (value === null || typeof value !== "object") return value;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) {
-    if (BYTES_FIELDS.has(k)) out[k] = bytesToBase64(encoder.encode(JSON.stringify(v)));
+    if (BYTES_FIELDS.has(k)) out[k] = bytesToBase64(payloadBytesFromValue(v));
     else if (MAP_FIELDS.has(k) && v !== null && typeof v === "object") {
       out[k] = Object.fromEntries(Object.entries(v).map(([name, x]) => [name, payloadsAsBase64(x, "")]));
     } else out[k] = payloadsAsBase64(v, k);

@@ -26,3 +26,8 @@ export function encodePublication(pub: Publication): string {
 export function jsonText(value: unknown): string | undefined {
   return value === undefined ? undefined : JSON.stringify(value);
 }
+
+/** JSON text kept as it is inside a value being serialised (a payload already in JSON form). */
+export class RawJson {
+  constructor(readonly text: string) {}
+}

@@ -9,6 +9,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import protobuf from "protobufjs";
 import { decodeProtobufCommands, protobufReplyFromJson } from "../../src/core/codec_protobuf.ts";
+import { RawJson } from "../../src/wire/json.ts";
 import { PreparedPush, publicationPush, Shape } from "../../src/core/codec.ts";
 import { root } from "../helpers/process.ts";
 
@@ -60,16 +61,24 @@ test("protobuf commands decode to the JSON protocol's command objects (payloads 
         subs: { "feed:a": { recover: true, offset: 7, epoch: "e" } },
       },
     },
-    { id: 2, publish: { channel: "c", data: { text: "über" } } },
+    { id: 2, publish: { channel: "c", data: new RawJson('{"text":"über"}') } },
     { id: 3, history: { channel: "c", limit: 10, since: { offset: 5, epoch: "x" } } },
     {},
   ] as unknown as ReturnType<typeof decodeProtobufCommands>);
 });
 
-test("protobuf: payload bytes that are not JSON text, and truncated frames, are malformed commands", () => {
-  assertThrows(() =>
-    decodeProtobufCommands(encodeCommands([{ id: 1, publish: { channel: "c", data: [0xff, 1] } }]))
-  );
+test("protobuf: bytes that are not JSON (or not JSON.stringify's form, when published) travel as $binary", () => {
+  const [pub, rpc, pretty] = decodeProtobufCommands(encodeCommands([
+    { id: 1, publish: { channel: "c", data: [0xff, 1] } },
+    { id: 2, rpc: { method: "m", data: [0xff, 1] } },
+    { id: 3, publish: { channel: "c", data: new TextEncoder().encode('{ "a": 1 }') } },
+  ])) as unknown as Array<Record<string, Record<string, unknown>>>;
+  assertEquals(pub.publish.data, new RawJson('{"$binary":"/wE="}'));
+  assertEquals(rpc.rpc.data, { $binary: "/wE=" });
+  assertEquals(pretty.publish.data, new RawJson(`{"$binary":"${btoa('{ "a": 1 }')}"}`));
+});
+
+test("protobuf: truncated frames are malformed commands", () => {
   const whole = encodeCommands([{ id: 1, publish: { channel: "c", data: bytes(1) } }]);
   assertThrows(() => decodeProtobufCommands(whole.subarray(0, whole.length - 2)));
 });
