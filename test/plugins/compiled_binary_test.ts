@@ -201,7 +201,7 @@ test("compiled binary: its own CLI mints a token; every transport, the API and m
 }, { timeout: TIMEOUT });
 
 test(
-  "compiled binary: the SDK's default URL form (websocket) connects, subscribes and receives",
+  "compiled binary: the SDK's default URL form (websocket), JSON and protobuf, connects, subscribes and receives",
   async (t) => {
     const p = await startBinary(t, { allow_subscribe_for_client: true });
     const url = await urlOf(p);
@@ -234,6 +234,29 @@ test(
     });
     assertEquals(res.status, 200);
     assertEquals((await got).data, { over: "websocket" });
+
+    // the SDK's protobuf build: the binary bundles the generated protobuf code
+    const { Centrifuge: ProtobufCentrifuge } = await import("centrifuge/build/protobuf");
+    const pb = new ProtobufCentrifuge(`${url.replace("http", "ws")}/connection/websocket`, {
+      token: gen.output().trim(),
+      websocket: WebSocket,
+    });
+    t.cleanup(() => pb.disconnect());
+    const pbConnected = new Promise<{ transport: string }>((resolve) => pb.once("connected", resolve));
+    pb.connect();
+    assertEquals((await pbConnected).transport, "websocket");
+    const pbSub = pb.newSubscription("news");
+    const pbGot = new Promise<{ data: Uint8Array }>((resolve) => pbSub.once("publication", resolve));
+    const pbReady = new Promise((resolve) => pbSub.once("subscribed", resolve));
+    pbSub.subscribe();
+    await pbReady;
+    const raw = await fetch(`${url}/api/publish`, {
+      method: "POST",
+      headers: { "X-API-Key": "k" },
+      body: JSON.stringify({ channel: "news", b64data: btoa("\u0001\u0002raw") }),
+    });
+    assertEquals(raw.status, 200);
+    assertEquals([...(await pbGot).data], [1, 2, 114, 97, 119], "raw bytes, exactly");
   },
   { timeout: TIMEOUT },
 );
