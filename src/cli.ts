@@ -141,6 +141,8 @@ export interface PreparedServe {
   dev: boolean;
   /** Secrets generated for dev mode (printed once at startup). */
   generated: { secret?: string; apiKey?: string };
+  /** The config file read, if any (said at startup: `./config.json` is picked up silently otherwise). */
+  path?: string;
 }
 
 /** Builds the config for `serve` from flags, the config file and the environment. */
@@ -185,18 +187,19 @@ export async function prepareServe(runtime: Runtime, flags: ServeFlags): Promise
     if (!hasKey) config.token_hmac_secret_key = generated.secret = randomSecret();
     if (!config.api_key && !config.api_insecure) config.api_key = generated.apiKey = randomSecret();
   }
-  return { config, warnings, dev, generated };
+  return { config, warnings, dev, generated, path };
 }
 
 async function serveCommand(runtime: Runtime, args: string[], sources: PluginSources): Promise<number> {
   const flags = parseServeFlags(args);
   if (flags.help) {
-    console.log(SERVE_HELP);
+    console.log(`${SERVE_HELP}\n\n${MAIN_HELP.slice(MAIN_HELP.indexOf("Commands:"))}`);
     return 0;
   }
   const prepared = await prepareServe(runtime, flags);
   const { config } = prepared;
   const logger = createLogger({ level: config.log_level, format: config.log_format });
+  if (prepared.path) logger.info("config loaded", { path: prepared.path });
   for (const w of prepared.warnings) logger.warn(w.message, { key: w.key });
   const plugins = await loadPlugins(pluginEntries(config), {
     pluginsDir: config.plugins_dir,
@@ -311,19 +314,32 @@ async function devBanner(
   ];
   if (generated.secret) lines.push(`  HMAC secret:  ${generated.secret}   (token_hmac_secret_key)`);
   if (generated.apiKey) lines.push(`  API key:      ${generated.apiKey}   (api_key)`);
+  lines.push(
+    `  SDK:          new Centrifuge("${
+      base.replace("http", "ws")
+    }${config.websocket_handler_prefix}", { token })`,
+  );
   if (config.token_hmac_secret_key) {
     const token = await new SignJWT({ sub: "dev-user" })
       .setProtectedHeader({ alg: "HS256" })
       .setIssuedAt()
       .setExpirationTime("24h")
       .sign(new TextEncoder().encode(config.token_hmac_secret_key));
-    const connect = JSON.stringify({ id: 1, connect: { token, subs: { news: {} } } });
+    // A unidirectional stream: curl cannot answer the pings a bidirectional one expects.
+    const connect = JSON.stringify({ token, subs: { news: {} } });
     lines.push(
       `  Token:        ${token}   (user "dev-user", valid 24h)`,
       "",
       "Watch channel news (one JSON line per message):",
-      `  curl -N -X POST ${base}${config.http_stream_handler_prefix} -d '${connect}'`,
+      `  curl -N -X POST ${base}${config.uni_http_stream_handler_prefix} -d '${connect}'`,
     );
+    if (generated.secret) {
+      lines.push(
+        "",
+        "Mint more tokens with `sluice gentoken` (from a checkout: npx bun mod.ts gentoken) after:",
+        `  export SLUICE_TOKEN_HMAC_SECRET_KEY=${generated.secret}`,
+      );
+    }
   }
   const key = config.api_key ? ` -H "X-API-Key: ${config.api_key}"` : "";
   lines.push(

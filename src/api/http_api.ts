@@ -107,8 +107,9 @@ async function runBatch(node: Node, params: Params): Promise<string> {
   return `{"replies":[${replies.join(",")}]}`;
 }
 
+/** A JSON body ending with a newline, as curl users expect (JSON readers ignore it). */
 function jsonResponse(body: string, status = 200): Response {
-  return new Response(body, { status, headers: { "Content-Type": "application/json" } });
+  return new Response(`${body}\n`, { status, headers: { "Content-Type": "application/json" } });
 }
 
 function authorized(req: Request, node: Node): boolean {

@@ -6,8 +6,8 @@ import { test } from "../harness.ts";
 import { assert, assertEquals, assertMatch } from "../assert.ts";
 import process from "node:process";
 import { getRuntime } from "../../src/runtime/serve.ts";
-import { portOf, type Proc, sluice, start, writeConfig } from "../helpers/process.ts";
-import { connectCommand, openHttpStream } from "../helpers/raw.ts";
+import { portOf, type Proc, sluice, start, tempDir, writeConfig } from "../helpers/process.ts";
+import { connectCommand, openHttpStream, openRaw } from "../helpers/raw.ts";
 import { token } from "../helpers/tokens.ts";
 
 const runtime = await getRuntime();
@@ -19,9 +19,16 @@ test("dev mode prints a working token, a stream to watch and a publish line", as
   const url = /URL:\s+(\S+)/.exec(out)![1];
   const apiKey = /API key:\s+(\S+)/.exec(out)![1];
   const tok = /Token:\s+(\S+)/.exec(out)![1];
-  assert(/curl -N -X POST \S+\/connection\/http_stream/.test(out), "stream curl line");
+  // the watch line is a unidirectional stream (curl cannot answer pings), run as printed
+  const watch = /curl -N -X POST (\S+\/connection\/uni_http_stream) -d '([^']+)'/.exec(out);
+  assert(watch, `uni_http_stream curl line in:\n${out}`);
   assert(out.includes(`-H "X-API-Key: ${apiKey}"`), "publish curl line");
-  const stream = await openHttpStream(url, connectCommand(tok, 1, { subs: { news: {} } }));
+  assert(out.includes(`new Centrifuge("ws://localhost:`), "the SDK line with the WebSocket URL");
+  const stream = await openRaw(
+    watch[1].replace("localhost", "127.0.0.1"),
+    { method: "POST", body: watch[2] },
+    "ndjson",
+  );
   t.cleanup(() => stream.close());
   assertMatch((await stream.next())!, { connect: { subs: { news: {} } } });
   const res = await fetch(`${url}/api/publish`, {
@@ -30,7 +37,24 @@ test("dev mode prints a working token, a stream to watch and a publish line", as
     body: JSON.stringify({ channel: "news", data: { text: "hello" } }),
   });
   assertEquals(res.status, 200);
-  assertMatch((await stream.next())!, { push: { channel: "news", pub: { data: { text: "hello" } } } });
+  assertMatch((await stream.next())!, { channel: "news", pub: { data: { text: "hello" } } });
+  assert(
+    (await (await fetch(`${url}/api/info`, { method: "POST", headers: { "X-API-Key": apiKey }, body: "{}" }))
+      .text()).endsWith("}\n"),
+    "API replies end with a newline",
+  );
+  // the printed export makes gentoken mint tokens this dev server accepts
+  const secret = /export SLUICE_TOKEN_HMAC_SECRET_KEY=(\S+)/.exec(out)![1];
+  const gen = sluice(
+    t,
+    ["gentoken", "--user", "minted"],
+    { SLUICE_TOKEN_HMAC_SECRET_KEY: secret },
+    tempDir(),
+  );
+  assertEquals(await gen.exited, 0, gen.output());
+  const minted = await openHttpStream(url, connectCommand(gen.output().trim()));
+  t.cleanup(() => minted.close());
+  assertMatch((await minted.next())!, { connect: {} });
   // dev mode turns every transport on
   assertEquals((await fetch(`${url}/connection/sse`)).status, 400);
 });
@@ -55,6 +79,7 @@ test("--config FILE --port N: the file's settings, the flag's port; single-dash 
   t.cleanup(() => stream.close());
   assertMatch((await stream.next())!, { connect: {} });
   assert(!p.output().includes("dev mode"));
+  assert(p.output().includes(`config loaded path=${path}`), "says which config it read");
 });
 
 test("SLUICE_* environment variables override the config file", async (t) => {

@@ -90,6 +90,12 @@ test("checkconfig, version, --help on every subcommand, unknown commands and fla
       `${cmd}: ${help.output()}`,
     );
   }
+  const topHelp = sluice(t, ["--help"]);
+  assertEquals(await topHelp.exited, 0);
+  assert(
+    /Commands:[\s\S]*gentoken[\s\S]*checkconfig/.test(topHelp.output()),
+    "sluice --help lists the subcommands",
+  );
   const unknownCommand = sluice(t, ["frobnicate"]);
   assertEquals(await unknownCommand.exited, 1);
   assert(unknownCommand.output().includes('unknown command "frobnicate"'));
