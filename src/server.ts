@@ -189,7 +189,7 @@ function buildRoutes(
       (c) => apiHandler(c.req.raw, node, c.req.param("method")),
     );
   }
-  app.notFound(() => new Response("Not Found", { status: 404 }));
+  app.notFound((c) => notFound(config, c.req.path));
   app.onError((err) => {
     node.log.error("request failed", { err });
     return new Response("Internal Server Error", { status: 500 });
@@ -274,4 +274,26 @@ function warnUnusedRefreshHooks(plugins: readonly LoadedPlugin[], hooks: HookRun
       );
     }
   }
+}
+
+/** A 404 that names the key when the path is a transport that is turned off. */
+function notFound(config: Config, path: string): Response {
+  const off: Array<[string, boolean, string]> = [
+    [config.websocket_handler_prefix, !config.websocket_disable, "websocket_disable: false"],
+    [config.uni_websocket_handler_prefix, config.uni_websocket, "uni_websocket: true"],
+    [config.http_stream_handler_prefix, config.http_stream, "http_stream: true"],
+    [config.sse_handler_prefix, config.sse, "sse: true"],
+    [config.uni_sse_handler_prefix, config.uni_sse, "uni_sse: true"],
+    [config.uni_http_stream_handler_prefix, config.uni_http_stream, "uni_http_stream: true"],
+    [config.emulation_handler_prefix, config.sse || config.http_stream, "sse: true or http_stream: true"],
+  ];
+  for (const [prefix, on, key] of off) {
+    if (!on && prefix !== "" && path === prefix) {
+      return new Response(`Not Found: ${prefix} is turned off; set ${key} in the config to enable it\n`, {
+        status: 404,
+        headers: { "Content-Type": "text/plain; charset=utf-8" },
+      });
+    }
+  }
+  return new Response("Not Found", { status: 404 });
 }

@@ -292,5 +292,20 @@ export function devModeDefaults(): Partial<Config> {
     allow_history_for_subscriber: true,
     allow_user_limited_channels: true,
     prometheus: true,
+    // The README's examples use `chat:…` channels: the same open rules, under a namespace.
+    namespaces: [{
+      name: "chat",
+      ...defaultChannelOptions(),
+      presence: true,
+      join_leave: true,
+      history_size: 100,
+      history_ttl: 600_000,
+      allow_recovery: true,
+      allow_positioning: true,
+      allow_subscribe_for_client: true,
+      allow_publish_for_subscriber: true,
+      allow_presence_for_subscriber: true,
+      allow_history_for_subscriber: true,
+    }],
   };
 }

@@ -287,7 +287,13 @@ export function listenDeno(opts: ListenOptions): Listener {
     opts.log?.warn("this Deno cannot serve accepted connections; idle connections are not timed out");
     return listenWithDenoServe(opts);
   }
-  const listener = D.listen({ port: opts.port, hostname: opts.hostname });
+  let listener: Deno.TcpListener;
+  try {
+    listener = D.listen({ port: opts.port, hostname: opts.hostname });
+  } catch (err) {
+    // Deno's own message does not say which address ("Address already in use (os error 98)").
+    throw new Error(`cannot listen on ${opts.hostname}:${opts.port}: ${(err as Error).message}`);
+  }
   const conns = new ConnectionSet(opts.handler, opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS);
   let closed = false;
 

@@ -55,6 +55,18 @@ test("dev mode prints a working token, a stream to watch and a publish line", as
   const minted = await openHttpStream(url, connectCommand(gen.output().trim()));
   t.cleanup(() => minted.close());
   assertMatch((await minted.next())!, { connect: {} });
+  // dev mode knows the README's `chat:` channels (presence and history on)
+  const presence = await fetch(`${url}/api/presence_stats`, {
+    method: "POST",
+    headers: { "X-API-Key": apiKey },
+    body: JSON.stringify({ channel: "chat:1" }),
+  });
+  assertEquals(await presence.json(), { result: { num_clients: 0, num_users: 0 } });
+  // a second server on the same port says which address is taken
+  const port = new URL(url).port;
+  const twice = sluice(t, ["--port", port]);
+  assertEquals(await twice.exited, 1);
+  assert(twice.output().includes(port), `names the port: ${twice.output()}`);
   // dev mode turns every transport on
   assertEquals((await fetch(`${url}/connection/sse`)).status, 400);
 });
@@ -71,7 +83,12 @@ test("--config FILE --port N: the file's settings, the flag's port; single-dash 
   assert(port > 1, "the flag overrides the file's port");
   const url = `http://127.0.0.1:${port}`;
   assertEquals((await fetch(`${url}/health`)).status, 200);
-  assertEquals((await fetch(`${url}/connection/sse`)).status, 404, "sse is off unless configured");
+  const off = await fetch(`${url}/connection/sse`);
+  assertEquals(off.status, 404, "sse is off unless configured");
+  assertEquals(
+    await off.text(),
+    "Not Found: /connection/sse is turned off; set sse: true in the config to enable it\n",
+  );
   const stream = await openHttpStream(
     url,
     connectCommand(await token({ sub: "u" }, { secret: "file-secret" })),

@@ -76,10 +76,13 @@ export function sluiceCommand(args: string[]): [string, string[]] {
   return [process.execPath, runtime.name === "deno" ? ["run", "-A", mod, ...args] : [mod, ...args]];
 }
 
-/** `mod.ts` under the runtime running this suite (from `cwd`, default the repository). */
-export function sluice(t: TestContext, args: string[], env: Record<string, string> = {}, cwd = root): Proc {
+/**
+ * `mod.ts` under the runtime running this suite, from `cwd` — by default an empty folder of its
+ * own, so a `config.json` in the repository (after a developer's `genconfig`) changes nothing.
+ */
+export function sluice(t: TestContext, args: string[], env: Record<string, string> = {}, cwd?: string): Proc {
   const [cmd, runArgs] = sluiceCommand(args);
-  return start(t, cmd, runArgs, env, cwd);
+  return start(t, cmd, runArgs, env, cwd ?? tempDir());
 }
 
 /** Open file descriptors of a process (Linux `/proc`). */
