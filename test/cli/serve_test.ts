@@ -22,6 +22,7 @@ test("dev mode prints a working token, a stream to watch and a publish line", as
   // the watch line is a unidirectional stream (curl cannot answer pings), run as printed
   const watch = /curl -N -X POST (\S+\/connection\/uni_http_stream) -d '([^']+)'/.exec(out);
   assert(watch, `uni_http_stream curl line in:\n${out}`);
+  assert(watch[2].includes(tok), "the watch line carries the printed token");
   assert(out.includes(`-H "X-API-Key: ${apiKey}"`), "publish curl line");
   assert(out.includes(`new Centrifuge("ws://localhost:`), "the SDK line with the WebSocket URL");
   const stream = await openRaw(
