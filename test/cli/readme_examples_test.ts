@@ -1,8 +1,9 @@
 /**
- * The README's "Without an SDK" block, as written: each `curl` line (the shell's double quotes and
- * `$TOKEN` resolved, the request made with fetch as curl would make it) against the real dev-mode
- * server, with `$TOKEN` from its banner. Every stream gets its connect push subscribed to `news`
- * and an API publication; the SSE ones carry `id:` lines, as the sample output shows.
+ * README examples run as written against the real dev-mode server (`$TOKEN` and the API key from its
+ * banner): the "Without an SDK" curl lines (the shell's double quotes and `$TOKEN` resolved, each
+ * request made with fetch as curl would make it) — every stream subscribed to `news` and getting an
+ * API publication, SSE events with `id:` lines as the sample shows — and every example of the Server
+ * API table (`$API`, `$KEY`), each answering a result.
  */
 import { test } from "../harness.ts";
 import { assert, assertEquals, assertMatch } from "../assert.ts";
@@ -69,5 +70,33 @@ test("README: the uni_sse / uni_http_stream curl lines work as written against t
   }
   for (const s of streams.slice(0, 2)) {
     assert(/^id: \S+\ndata: \{"channel":"news"/m.test(s.text()), `id: lines as in the sample:\n${s.text()}`);
+  }
+});
+
+test("README: every Server API example in the table answers as shown against the dev server", async (t) => {
+  const p = sluice(t, ["--port", "0"]);
+  await p.waitFor(/Publish to it/);
+  const out = p.output();
+  const base = /URL:\s+(\S+)/.exec(out)![1].replace("localhost", "127.0.0.1");
+  const apiKey = /API key:\s+(\S+)/.exec(out)![1];
+  const readme = readFileSync(join(root, "README.md"), "utf8");
+  const section = readme.slice(readme.indexOf("## Server API"), readme.indexOf("## Write a plugin"));
+  const rows = [...section.matchAll(/^\| `(\w+)`\s*\| `(curl [^`]+)`/gm)];
+  assert(rows.length >= 13, `found ${rows.length} examples`);
+  for (const [, method, curl] of rows) {
+    const path = /\$API(\/\w+)/.exec(curl)![1];
+    const body = /-d '([^']*)'/.exec(curl)![1];
+    const res = await fetch(`${base}/api${path}`, {
+      method: "POST",
+      headers: { "X-API-Key": apiKey },
+      body,
+    });
+    assertEquals(res.status, 200, method);
+    const json = await res.json() as Record<string, unknown>;
+    assert(!("error" in json), `${method}: ${JSON.stringify(json)}`);
+    assert(
+      method === "batch" ? Array.isArray(json.replies) : "result" in json,
+      `${method}: ${JSON.stringify(json)}`,
+    );
   }
 });
