@@ -125,8 +125,12 @@ export const SERVER_SPECS = {
   websocket_message_size_limit: int(65536, 1),
   uni_websocket_message_size_limit: int(65536, 1),
 
-  /** ms sent as the SSE `retry:` field on uni_sse (EventSource reconnect delay); 0 = not sent. */
-  uni_sse_retry: duration(0),
+  /**
+   * ms sent as the SSE `retry:` field on uni_sse (EventSource reconnect delay); 0 = not sent.
+   * Browsers wait about 3 s by default: at 50 msg/s a `history_size` of 100 then no longer covers the
+   * gap and the page gets `reload`. 1 s keeps a plain EventSource lossless at such rates.
+   */
+  uni_sse_retry: duration(1_000),
 
   sse_handler_prefix: str("/connection/sse"),
   http_stream_handler_prefix: str("/connection/http_stream"),

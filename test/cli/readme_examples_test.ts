@@ -70,6 +70,7 @@ test("README: the uni_sse / uni_http_stream curl lines work as written against t
   }
   for (const s of streams.slice(0, 2)) {
     assert(/^id: \S+\ndata: \{"channel":"news"/m.test(s.text()), `id: lines as in the sample:\n${s.text()}`);
+    assert(/^\s*retry: 1000\n/.test(s.text()), `the default retry: first, as in the sample:\n${s.text()}`);
   }
 });
 
