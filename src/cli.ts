@@ -220,16 +220,19 @@ async function serveCommand(runtime: Runtime, args: string[], sources: PluginSou
     runtimeServer: config.deno_listener === "deno_serve",
     log: logger,
   };
+  const tls = config.tls_cert ? await readTls(runtime, config.tls_cert, config.tls_key) : undefined;
   const listener = await runtime.listen({
     port: config.port,
     hostname: config.address || "0.0.0.0",
     handler: (req, conn) => server.fetch(req, conn),
     ...limits,
+    tls,
   });
   logger.info("sluice started", {
     version: VERSION,
     runtime: `${runtime.name} ${runtime.version}`,
     address: `${config.address || "0.0.0.0"}:${listener.port}`,
+    tls: tls !== undefined,
     node: server.node.id,
   });
   const listeners = [listener];
@@ -349,4 +352,20 @@ async function devBanner(
     "",
   );
   return lines.join("\n");
+}
+
+/** The PEM files of `tls_cert` / `tls_key`; a missing or unreadable file stops startup, naming it. */
+async function readTls(
+  runtime: Runtime,
+  certPath: string,
+  keyPath: string,
+): Promise<{ cert: string; key: string }> {
+  const read = async (key: string, path: string) => {
+    try {
+      return await runtime.readTextFile(path);
+    } catch (err) {
+      throw new CliError(`cannot read ${key} ${path}: ${(err as Error).message}`);
+    }
+  };
+  return { cert: await read("tls_cert", certPath), key: await read("tls_key", keyPath) };
 }

@@ -44,6 +44,8 @@ const V6_LEAVES: Readonly<Record<string, string>> = {
   "http_server.address": "address",
   "http_server.internal_port": "internal_port",
   "http_server.internal_address": "internal_address",
+  "http_server.tls.cert_pem": "tls_cert",
+  "http_server.tls.key_pem": "tls_key",
   "log.level": "log_level",
   "log.format": "log_format",
   "node.name": "name",

@@ -82,6 +82,9 @@ export const SERVER_SPECS = {
   name: str(),
   port: int(8000, 0, 65535),
   address: str(),
+  /** Paths of a PEM certificate chain and key: the main listener then serves HTTPS and WSS. */
+  tls_cert: str(),
+  tls_key: str(),
   internal_port: int(0, 0, 65535),
   internal_address: str(),
   log_level: oneOf(LOG_LEVELS, "info"),

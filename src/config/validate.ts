@@ -30,6 +30,12 @@ export function validate(c: Config): void {
     seen.add(ns.name);
     validateChannelOptions(`namespace "${ns.name}"`, `namespaces[${i}].`, ns);
   });
+  if ((c.tls_cert === "") !== (c.tls_key === "")) {
+    throw new ConfigError(
+      c.tls_cert ? "tls_key" : "tls_cert",
+      "Invalid config: tls_cert and tls_key go together",
+    );
+  }
   if (c.ping_interval > 0 && c.pong_timeout > 0 && c.pong_timeout >= c.ping_interval) {
     throw new ConfigError(
       "pong_timeout",

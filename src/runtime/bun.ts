@@ -145,6 +145,7 @@ export const bunRuntime: Runtime = {
       port: opts.port,
       hostname: opts.hostname,
       idleTimeout: idleSeconds,
+      ...(opts.tls ? { tls: { cert: opts.tls.cert, key: opts.tls.key } } : {}),
       async fetch(req: Request, srv: Bun.Server<SocketData>) {
         const res = await opts.handler(req, new BunConn(req, srv, idleSeconds));
         return res === UPGRADED ? undefined : res;

@@ -287,9 +287,11 @@ export function listenDeno(opts: ListenOptions): Listener {
     opts.log?.warn("this Deno cannot serve accepted connections; idle connections are not timed out");
     return listenWithDenoServe(opts);
   }
-  let listener: Deno.TcpListener;
+  let listener: Deno.TcpListener | Deno.TlsListener;
   try {
-    listener = D.listen({ port: opts.port, hostname: opts.hostname });
+    listener = opts.tls
+      ? D.listenTls({ port: opts.port, hostname: opts.hostname, cert: opts.tls.cert, key: opts.tls.key })
+      : D.listen({ port: opts.port, hostname: opts.hostname });
   } catch (err) {
     // Deno's own message does not say which address ("Address already in use (os error 98)").
     throw new Error(`cannot listen on ${opts.hostname}:${opts.port}: ${(err as Error).message}`);
@@ -396,6 +398,7 @@ function listenWithDenoServe(opts: ListenOptions): Listener {
     {
       port: opts.port,
       hostname: opts.hostname,
+      ...(opts.tls ? { cert: opts.tls.cert, key: opts.tls.key } : {}),
       onListen() {},
       onError: internalError,
     },

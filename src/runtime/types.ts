@@ -74,6 +74,8 @@ export interface ListenOptions {
    * 0 disables the timeout; default 10 000 (Bun's own default).
    */
   idleTimeoutMs?: number;
+  /** HTTPS (and WSS) with this certificate chain and key (PEM text). */
+  tls?: { cert: string; key: string };
   /** The largest WebSocket message a client may send; larger ones close it with 1009. */
   maxWebSocketMessageBytes?: number;
   /**
