@@ -528,6 +528,8 @@ function sluiceConfig(port) {
     address: "127.0.0.1",
     port,
     uni_sse: true,
+    // no `retry:` block ahead of the connect push: a subscriber counts as ready at its first event
+    uni_sse_retry: 0,
     uni_websocket: true,
     token_hmac_secret_key: SECRET,
     api_key: API_KEY,
