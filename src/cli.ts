@@ -209,7 +209,7 @@ async function serveCommand(runtime: Runtime, args: string[], sources: PluginSou
   if (plugins.length > 0) logger.info("plugins loaded", { plugins: plugins.map((p) => p.plugin.name) });
   const noAuth = authWarning(config, plugins.some((p) => typeof p.plugin.onConnecting === "function"));
   if (noAuth) logger.warn(noAuth.message, { key: noAuth.key });
-  const server = createServer(config, { logger, plugins });
+  const server = createServer(config, { logger, plugins, demoPage: prepared.dev });
   await server.start();
   const limits = {
     idleTimeoutMs: config.http_idle_timeout,
@@ -313,7 +313,7 @@ async function devBanner(
   const lines = [
     "",
     `Sluice ${VERSION} is running in dev mode (no --config): every transport is on.`,
-    `  URL:          ${base}`,
+    `  URL:          ${base}   (open it in a browser: a live page on channel news)`,
   ];
   if (generated.secret) lines.push(`  HMAC secret:  ${generated.secret}   (token_hmac_secret_key)`);
   if (generated.apiKey) lines.push(`  API key:      ${generated.apiKey}   (api_key)`);

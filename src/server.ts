@@ -16,6 +16,8 @@ import type { ConnInfo } from "./runtime/types.ts";
 import { OriginPolicy } from "./transports/origin.ts";
 import { sseHandler } from "./transports/sse.ts";
 import { httpStreamHandler } from "./transports/http_stream.ts";
+import { demoPage } from "./api/demo_page.ts";
+import { getRuntime } from "./runtime/serve.ts";
 import { uniWebsocketHandler, websocketHandler } from "./transports/websocket.ts";
 import { emulationHandler } from "./transports/emulation.ts";
 import { uniSseHandler } from "./transports/uni_sse.ts";
@@ -55,6 +57,8 @@ export interface SluiceServer {
 export interface ServerOptions extends Omit<NodeOptions, "hooks"> {
   /** Plugins in order: objects, or `loadPlugins` results (which carry their options). */
   plugins?: Array<Plugin | LoadedPlugin>;
+  /** Dev mode's page at `/` (with the SDK's browser build at `/_sluice/centrifuge.js`). */
+  demoPage?: boolean;
 }
 
 type Env = { Bindings: { conn: ConnInfo } };
@@ -127,7 +131,7 @@ export function createServer(config: Config, opts: ServerOptions = {}): SluiceSe
   return {
     node,
     config,
-    fetch: buildRoutes(config, node, simple, config.internal_port > 0 ? "public" : "all"),
+    fetch: buildRoutes(config, node, simple, config.internal_port > 0 ? "public" : "all", opts.demoPage),
     controlFetch: simple ? (req) => simple.control(req) : undefined,
     internalFetch: config.internal_port > 0 ? buildRoutes(config, node, undefined, "internal") : undefined,
     async start() {
@@ -167,8 +171,22 @@ function buildRoutes(
   node: Node,
   simple: SimpleSse | undefined,
   scope: "all" | "public" | "internal",
+  withDemoPage = false,
 ): SluiceServer["fetch"] {
   const app = new Hono<Env>();
+  if (withDemoPage && scope !== "internal") {
+    app.get("/", () => demoPage(config));
+    let sdk: Promise<string> | undefined;
+    app.get("/_sluice/centrifuge.js", async () => {
+      sdk ??= getRuntime().then((r) => r.sdkBrowserBuild());
+      return new Response(await sdk, {
+        headers: {
+          "Content-Type": "text/javascript; charset=utf-8",
+          "Cache-Control": "public, max-age=3600",
+        },
+      });
+    });
+  }
   const at = (prefix: string) => prefix || "/";
   if (scope !== "public") {
     if (config.health) app.get(at(config.health_handler_prefix), () => healthHandler(node));

@@ -18,6 +18,8 @@ import { DEFAULT_IDLE_TIMEOUT_MS } from "./types.ts";
 import process from "node:process";
 import os from "node:os";
 import { exposeBunModule } from "./bun_specifier.ts";
+// @ts-ignore: a Bun file import — the path of the file, embedded in the compiled binary too
+import sdkBrowserBuildPath from "../../node_modules/centrifuge/dist/centrifuge.js" with { type: "file" };
 
 const B = (globalThis as { Bun?: typeof Bun }).Bun!;
 
@@ -163,6 +165,7 @@ export const bunRuntime: Runtime = {
     });
   },
   exposeModule: exposeBunModule,
+  sdkBrowserBuild: () => B.file(sdkBrowserBuildPath as unknown as string).text(),
   args: () => process.argv.slice(2),
   env: () => ({ ...process.env }) as Record<string, string>,
   readTextFile: (path) => B.file(path).text(),

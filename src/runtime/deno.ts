@@ -28,6 +28,8 @@ export const denoRuntime: Runtime = {
     return () => D.removeSignalListener(signal, fn);
   },
   hostname: () => D.hostname(),
+  sdkBrowserBuild: () =>
+    D.readTextFile(new URL("../../node_modules/centrifuge/dist/centrifuge.js", import.meta.url)),
   /**
    * Deno has no loader hooks; `"sluice"` resolves through the import map in Sluice's `deno.json`,
    * which Deno finds next to `mod.ts` wherever the process starts. Only say whether it does.

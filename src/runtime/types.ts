@@ -112,6 +112,11 @@ export interface Runtime {
    * disk) give `load()`'s module, the same objects Sluice uses. Returns why it cannot, if so.
    */
   exposeModule(specifier: string, load: () => Promise<object>): string | undefined;
+  /**
+   * The official SDK's browser build (`centrifuge/dist/centrifuge.js`), for the dev-mode page:
+   * read from node_modules, or from inside the compiled binary.
+   */
+  sdkBrowserBuild(): Promise<string>;
 }
 
 export const DEFAULT_IDLE_TIMEOUT_MS = 10_000;

@@ -260,3 +260,20 @@ test(
   },
   { timeout: TIMEOUT },
 );
+
+test(
+  "compiled binary: dev mode serves its page and the SDK's browser build from inside the binary",
+  async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), "sluice-dev-"));
+    t.cleanup(() => rmSync(dir, { recursive: true, force: true }));
+    const p = start(t, await binary(), ["--port", "0", "--address", "127.0.0.1"], {}, dir);
+    const url = await urlOf(p);
+    const page = await fetch(`${url}/`);
+    assertEquals(page.status, 200);
+    assert((await page.text()).includes("/_sluice/centrifuge.js"));
+    const sdk = await fetch(`${url}/_sluice/centrifuge.js`);
+    assertEquals(sdk.status, 200);
+    assert((await sdk.text()).length > 50_000, "the SDK's browser build, embedded");
+  },
+  { timeout: TIMEOUT },
+);
