@@ -279,6 +279,20 @@ export function topLevelChannelOptions(c: Config): ChannelOptions {
   return out as ChannelOptions;
 }
 
+/** Dev mode's channel rules: open to every subscriber, with presence, join/leave and history. */
+const DEV_CHANNEL_OPTIONS: Partial<ChannelOptions> = {
+  presence: true,
+  join_leave: true,
+  history_size: 100,
+  history_ttl: 600_000,
+  allow_recovery: true,
+  allow_positioning: true,
+  allow_subscribe_for_client: true,
+  allow_publish_for_subscriber: true,
+  allow_presence_for_subscriber: true,
+  allow_history_for_subscriber: true,
+};
+
 /** Defaults layered under the user's settings when no config file is given: everything on. */
 export function devModeDefaults(): Partial<Config> {
   return {
@@ -287,32 +301,10 @@ export function devModeDefaults(): Partial<Config> {
     uni_sse: true,
     uni_http_stream: true,
     allowed_origins: ["*"],
-    presence: true,
-    join_leave: true,
-    history_size: 100,
-    history_ttl: 600_000,
-    allow_recovery: true,
-    allow_positioning: true,
-    allow_subscribe_for_client: true,
-    allow_publish_for_subscriber: true,
-    allow_presence_for_subscriber: true,
-    allow_history_for_subscriber: true,
+    ...DEV_CHANNEL_OPTIONS,
     allow_user_limited_channels: true,
     prometheus: true,
     // The README's examples use `chat:…` channels: the same open rules, under a namespace.
-    namespaces: [{
-      name: "chat",
-      ...defaultChannelOptions(),
-      presence: true,
-      join_leave: true,
-      history_size: 100,
-      history_ttl: 600_000,
-      allow_recovery: true,
-      allow_positioning: true,
-      allow_subscribe_for_client: true,
-      allow_publish_for_subscriber: true,
-      allow_presence_for_subscriber: true,
-      allow_history_for_subscriber: true,
-    }],
+    namespaces: [{ name: "chat", ...defaultChannelOptions(), ...DEV_CHANNEL_OPTIONS }],
   };
 }
