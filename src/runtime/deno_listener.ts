@@ -290,7 +290,14 @@ export function listenDeno(opts: ListenOptions): Listener {
   let listener: Deno.TcpListener | Deno.TlsListener;
   try {
     listener = opts.tls
-      ? D.listenTls({ port: opts.port, hostname: opts.hostname, cert: opts.tls.cert, key: opts.tls.key })
+      ? D.listenTls({
+        port: opts.port,
+        hostname: opts.hostname,
+        cert: opts.tls.cert,
+        key: opts.tls.key,
+        // HTTP/2 where the client offers it: browsers allow only 6 HTTP/1.1 connections per host
+        alpnProtocols: ["h2", "http/1.1"],
+      })
       : D.listen({ port: opts.port, hostname: opts.hostname });
   } catch (err) {
     // Deno's own message does not say which address ("Address already in use (os error 98)").

@@ -7,7 +7,8 @@ import { test } from "../harness.ts";
 import { assert, assertEquals } from "../assert.ts";
 import { join } from "node:path";
 import tls from "node:tls";
-import { root, sluice, writeConfig } from "../helpers/process.ts";
+import { root, sluice, spawnGroup, writeConfig } from "../helpers/process.ts";
+import { getRuntime } from "../../src/runtime/serve.ts";
 import { userToken } from "../helpers/tokens.ts";
 import { SECRET } from "../helpers/server.ts";
 
@@ -112,4 +113,22 @@ test("tls: HTTPS on Sluice's own Deno listener too (the default)", async (t) => 
     (x) => x.includes('"client"'),
   );
   assert(stream.startsWith("HTTP/1.1 200"), stream);
+});
+
+test("tls: HTTP/2 where the runtime serves it (Deno negotiates h2 by ALPN; Bun.serve speaks HTTP/1.1)", async (t) => {
+  const config = writeConfig({
+    tls_cert: join(fixtures, "cert.pem"),
+    tls_key: join(fixtures, "key.pem"),
+    token_hmac_secret_key: SECRET,
+  });
+  const p = sluice(t, ["--config", config, "--port", "0", "--address", "127.0.0.1"]);
+  const port = Number((await p.waitFor(/sluice started .*address=127\.0\.0\.1:(\d+) tls=true/))[1]);
+  const h2 = spawnGroup("node", [join(root, "test", "helpers", "h2_get.mjs"), String(port), "/health"]);
+  const code = await h2.exited;
+  if ((await getRuntime()).name === "deno") {
+    assertEquals(code, 0, h2.output());
+    assertEquals(h2.output().trim(), "status 200 {}");
+  } else {
+    assertEquals(code, 1, `Bun.serve has no HTTP/2 (yet): ${h2.output()}`);
+  }
 });
