@@ -12,6 +12,7 @@ import { createRemoteJWKSet, errors as joseErrors, importSPKI, jwtVerify } from 
 import { hmacKeys } from "./hmac_keys.ts";
 import type { CryptoKey, JWTPayload, JWTVerifyGetKey, ProtectedHeaderParameters } from "jose";
 import { parseOverride, type SubscribeOverride } from "../wire/override.ts";
+import { base64ToBytes } from "../wire/base64.ts";
 
 export class TokenExpiredError extends Error {
   override name = "TokenExpiredError";
@@ -245,8 +246,7 @@ function readInfo(payload: Record<string, unknown>, jsonKey: string, b64Key: str
 /** JSON clients can only carry JSON, so base64 payloads must decode to JSON text. */
 function decodeBase64Json(b64: string): string | undefined {
   try {
-    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-    const text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    const text = new TextDecoder("utf-8", { fatal: true }).decode(base64ToBytes(b64));
     return JSON.stringify(JSON.parse(text));
   } catch {
     return undefined;

@@ -57,18 +57,39 @@ function commandFromProtoJson(json: Record<string, unknown>): Command {
   const cmd: Record<string, unknown> = {};
   if (json.id !== undefined) cmd.id = json.id;
   for (const method of COMMAND_METHODS) {
-    const body = json[method];
+    const body = json[method] as Record<string, unknown> | undefined;
     if (body === undefined) continue;
-    const converted = payloadsAsJson(body, method) as Record<string, unknown>;
-    // A publication keeps its payload's text, so protobuf subscribers get the publisher's bytes.
-    if (method === "publish" && typeof (body as { data?: unknown }).data === "string") {
-      converted.data = new RawJson(
-        payloadTextFromBytes(base64ToBytes((body as { data: string }).data), true),
-      );
-    }
-    cmd[method] = converted;
+    if (method === "publish" && typeof body.data === "string") {
+      // A publication keeps its payload's text, so protobuf subscribers get the publisher's bytes.
+      const { data, ...rest } = body;
+      const converted = convertPayloads(rest, method, FROM_PROTO_JSON) as Record<string, unknown>;
+      converted.data = new RawJson(payloadTextFromBytes(base64ToBytes(data), true));
+      cmd[method] = converted;
+    } else cmd[method] = convertPayloads(body, method, FROM_PROTO_JSON);
   }
   return cmd as unknown as Command;
+}
+
+/** How one direction converts a message's payload (`bytes`) fields and its other scalars. */
+interface PayloadConversion {
+  bytes(value: unknown, key: string): unknown;
+  scalar(value: unknown, key: string): unknown;
+}
+
+/** Walks a message (proto-JSON shape), converting `bytes` fields and scalars; map keys are kept. */
+function convertPayloads(value: unknown, key: string, conversion: PayloadConversion): unknown {
+  if (Array.isArray(value)) return value.map((v) => convertPayloads(v, key, conversion));
+  if (value === null || typeof value !== "object") return conversion.scalar(value, key);
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    if (BYTES_FIELDS.has(k)) out[k] = conversion.bytes(v, k);
+    else if (MAP_FIELDS.has(k) && v !== null && typeof v === "object") {
+      out[k] = Object.fromEntries(
+        Object.entries(v).map(([name, x]) => [name, convertPayloads(x, "", conversion)]),
+      );
+    } else out[k] = convertPayloads(v, k, conversion);
+  }
+  return out;
 }
 
 /**
@@ -76,21 +97,16 @@ function commandFromProtoJson(json: Record<string, unknown>): Command {
  * proto-JSON) parsed as the JSON text they must be, 64-bit numbers (strings in proto-JSON) as
  * numbers.
  */
-function payloadsAsJson(value: unknown, key: string): unknown {
-  if (Array.isArray(value)) return value.map((v) => payloadsAsJson(v, key));
-  if (value === null || typeof value !== "object") {
-    if ((key === "offset" || key === "flag") && typeof value === "string") return Number(value);
-    return value;
-  }
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) {
-    if (BYTES_FIELDS.has(k) && typeof v === "string") out[k] = jsonFromBase64(v);
-    else if (MAP_FIELDS.has(k) && v !== null && typeof v === "object") {
-      out[k] = Object.fromEntries(Object.entries(v).map(([name, x]) => [name, payloadsAsJson(x, "")]));
-    } else out[k] = payloadsAsJson(v, k);
-  }
-  return out;
-}
+const FROM_PROTO_JSON: PayloadConversion = {
+  bytes: (v, k) => typeof v === "string" ? jsonFromBase64(v) : convertPayloads(v, k, FROM_PROTO_JSON),
+  scalar: (v, k) => (k === "offset" || k === "flag") && typeof v === "string" ? Number(v) : v,
+};
+
+/** JSON payload values → the base64 proto-JSON carries `bytes` in. */
+const TO_PROTO_JSON: PayloadConversion = {
+  bytes: (v) => bytesToBase64(payloadBytesFromValue(v)),
+  scalar: (v) => v,
+};
 
 /** A payload's bytes as the JSON value they travel as (`{"$binary": …}` for bytes that are not JSON). */
 function jsonFromBase64(b64: string): unknown {
@@ -114,22 +130,12 @@ export function decodeEmulationRequest(
 
 /** The JSON text of one reply or `{"push":…}` → one varint-delimited protobuf `Reply`. */
 export function protobufReplyFromJson(jsonText: string): Uint8Array {
-  const message = fromJson(ReplySchema, payloadsAsBase64(JSON.parse(jsonText), "") as JsonValue, {
-    ignoreUnknownFields: true,
-  });
+  const message = fromJson(
+    ReplySchema,
+    convertPayloads(JSON.parse(jsonText), "", TO_PROTO_JSON) as JsonValue,
+    {
+      ignoreUnknownFields: true,
+    },
+  );
   return sizeDelimitedEncode(ReplySchema, message);
-}
-
-/** JSON payload values → the base64 proto-JSON carries `bytes` in. */
-function payloadsAsBase64(value: unknown, key: string): unknown {
-  if (Array.isArray(value)) return value.map((v) => payloadsAsBase64(v, key));
-  if (value === null || typeof value !== "object") return value;
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) {
-    if (BYTES_FIELDS.has(k)) out[k] = bytesToBase64(payloadBytesFromValue(v));
-    else if (MAP_FIELDS.has(k) && v !== null && typeof v === "object") {
-      out[k] = Object.fromEntries(Object.entries(v).map(([name, x]) => [name, payloadsAsBase64(x, "")]));
-    } else out[k] = payloadsAsBase64(v, k);
-  }
-  return out;
 }

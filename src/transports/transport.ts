@@ -254,7 +254,7 @@ export function streamHeaders(contentType = ""): Readonly<Record<string, string>
 }
 
 /** `parts` copied one after another into one array of `size` bytes (their total). */
-function joinBytes(parts: Uint8Array[], size: number): Uint8Array {
+export function joinBytes(parts: Uint8Array[], size: number): Uint8Array {
   const joined = new Uint8Array(size);
   let at = 0;
   for (const part of parts) {

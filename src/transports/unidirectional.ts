@@ -23,21 +23,34 @@ export interface UniOpenOptions {
   lastEventId?: string | null;
 }
 
-/** Parses the ConnectRequest JSON (empty = `{}`); returns a 400 response when it is malformed. */
-export function parseConnectRequest(node: Node, text: string): ConnectRequest | Response {
+/**
+ * A unidirectional connect request (empty or `null` = `{}`), or why it is not one: every
+ * unidirectional transport (uni_sse, uni_http_stream, uni_websocket) reads it the same way.
+ */
+export function decodeConnectRequest(text: string): ConnectRequest | "not json" | "not an object" {
   if (text.trim() === "") return {};
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch {
+    return "not json";
+  }
+  if (value === null) return {};
+  if (typeof value !== "object" || Array.isArray(value)) return "not an object";
+  return value as ConnectRequest;
+}
+
+/** Parses the ConnectRequest JSON (empty = `{}`); returns a 400 response when it is malformed. */
+export function parseConnectRequest(node: Node, text: string): ConnectRequest | Response {
+  const decoded = decodeConnectRequest(text);
+  if (decoded === "not json") {
     node.log.info("unidirectional connect request is not JSON");
     return textResponse(400, "Bad Request: the connect request must be JSON");
   }
-  if (value === null) return {};
-  if (typeof value !== "object" || Array.isArray(value)) {
+  if (decoded === "not an object") {
     return textResponse(400, "Bad Request: the connect request must be a JSON object");
   }
-  return value as ConnectRequest;
+  return decoded;
 }
 
 export function openUnidirectionalStream(

@@ -1,13 +1,14 @@
 /**
  * @module
- * WebSocket transports: `/connection/websocket` (Centrifugo's bidirectional protocol, JSON) and
- * `/connection/uni_websocket` (a connect request in `cf_connect` or as the first message, then
- * one JSON push per message, `{}` pings).
+ * WebSocket transports: `/connection/websocket` (Centrifugo's bidirectional protocol, JSON or
+ * protobuf) and `/connection/uni_websocket` (a connect request in `cf_connect` or as the first
+ * message, then one JSON push per message, `{}` pings).
  *
- * Bidirectional: every text message is a frame of newline-delimited commands fed to
- * `Client.receive` (the first must be connect); replies and pushes written during one I/O turn go
- * out as one text message (newline-delimited, as the SDK reads them; the bytes of a publication
- * are the same shared ones http_stream writes). A disconnect is a close frame carrying the code
+ * Bidirectional: every message is a frame of commands fed to `Client.receive` (the first must be
+ * connect): newline-delimited JSON in text messages, or varint-delimited protobuf in binary ones
+ * when the client chose `centrifuge-protobuf`. Replies and pushes written during one I/O turn go
+ * out as one message (delimited as the SDK reads them; the bytes of a JSON publication are the
+ * same shared ones http_stream writes). A disconnect is a close frame carrying the code
  * and reason, as in Centrifugo. Unidirectional: each push is its own message, so a plain
  * `JSON.parse(event.data)` works; a disconnect push comes before the close frame.
  *
@@ -25,7 +26,8 @@ import type { ConnectRequest } from "../wire/protocol.ts";
 import type { ConnInfo, ServerWebSocket, WebSocketEvents } from "../runtime/types.ts";
 import { DisconnectCode } from "../errors.ts";
 import { type Flushable, flushQueue } from "./flush_queue.ts";
-import { textResponse } from "./transport.ts";
+import { joinBytes, textResponse } from "./transport.ts";
+import { decodeConnectRequest } from "./unidirectional.ts";
 
 const decoder = new TextDecoder();
 
@@ -42,7 +44,7 @@ function textOf(bytes: Uint8Array): string {
   }
   return lastText;
 }
-/** Centrifugo's subprotocols: JSON (the default) and protobuf (not served yet). */
+/** Centrifugo's subprotocols: JSON (the default) and protobuf (bidirectional only). */
 const JSON_PROTOCOL = "centrifuge-json";
 const PROTOBUF_PROTOCOL = "centrifuge-protobuf";
 /** WebSocket close codes of RFC 6455 that Sluice uses besides Centrifugo's disconnect codes. */
@@ -119,6 +121,7 @@ class WebSocketSink implements ClientTransport, WebSocketEvents, Flushable {
     this.flushScheduled = false;
     if (this.closed || !this.socket || this.pending.length === 0) return;
     const chunks = this.pending;
+    const size = this.pendingBytes;
     this.pending = [];
     this.pendingBytes = 0;
     if (this.unidirectional) {
@@ -128,7 +131,7 @@ class WebSocketSink implements ClientTransport, WebSocketEvents, Flushable {
     }
     if (this.protobuf) {
       // Varint-delimited replies: a turn's worth in one binary message.
-      this.socket.sendBinary(chunks.length === 1 ? chunks[0] : concat(chunks));
+      this.socket.sendBinary(chunks.length === 1 ? chunks[0] : joinBytes(chunks, size));
       return;
     }
     if (chunks.length === 1) {
@@ -202,8 +205,8 @@ class WebSocketSink implements ClientTransport, WebSocketEvents, Flushable {
     if (this.started) return; // a unidirectional client has nothing more to say
     this.started = true;
     this.staleTimer?.cancel();
-    const req = parseConnectRequest(data);
-    if (!req) {
+    const req = decodeConnectRequest(data);
+    if (typeof req === "string") {
       this.client.log.info("uni_websocket connect request is not a JSON object");
       this.client.disconnectNow(DisconnectCode.BadRequest, "bad request");
       return;
@@ -227,33 +230,10 @@ class WebSocketSink implements ClientTransport, WebSocketEvents, Flushable {
   }
 }
 
-function concat(chunks: Uint8Array[]): Uint8Array {
-  let size = 0;
-  for (const c of chunks) size += c.byteLength;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
-}
-
 function truncateReason(reason: string): string {
   const bytes = new TextEncoder().encode(reason);
   if (bytes.byteLength <= MAX_REASON_BYTES) return reason;
   return decoder.decode(bytes.subarray(0, MAX_REASON_BYTES)).replace(/\uFFFD$/, "");
-}
-
-function parseConnectRequest(text: string): ConnectRequest | undefined {
-  if (text.trim() === "") return {};
-  try {
-    const value = JSON.parse(text);
-    if (value === null) return {};
-    return typeof value === "object" && !Array.isArray(value) ? value as ConnectRequest : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** The subprotocols a client offered (`Sec-WebSocket-Protocol`). */
@@ -280,7 +260,7 @@ function upgrade(
   node: Node,
   req: Request,
   conn: ConnInfo,
-  opts: SocketOptions,
+  opts: Omit<SocketOptions, "maxQueueBytes">,
   onClient?: (sink: WebSocketSink) => void,
 ): Response {
   const sink = new WebSocketSink(node, {
@@ -305,7 +285,7 @@ function upgrade(
   return conn.upgradeWebSocket!(req, { protocol, events });
 }
 
-/** `/connection/websocket`: Centrifugo's bidirectional protocol (JSON). */
+/** `/connection/websocket`: Centrifugo's bidirectional protocol (JSON, or protobuf on request). */
 export function websocketHandler(req: Request, node: Node, conn: ConnInfo): Response {
   const refused = refuse(req, conn);
   if (refused) return refused;
@@ -314,7 +294,6 @@ export function websocketHandler(req: Request, node: Node, conn: ConnInfo): Resp
     unidirectional: false,
     protobuf: wantsProtobuf(req),
     maxMessageBytes: node.config.websocket_message_size_limit,
-    maxQueueBytes: 0,
   });
 }
 
@@ -335,13 +314,15 @@ export function uniWebsocketHandler(req: Request, node: Node, conn: ConnInfo): R
   const inUrl = new URL(req.url).searchParams.get("cf_connect");
   let fromUrl: ConnectRequest | undefined;
   if (inUrl !== null) {
-    fromUrl = parseConnectRequest(inUrl);
-    if (!fromUrl) return textResponse(400, "Bad Request: cf_connect must be a JSON object");
+    const decoded = decodeConnectRequest(inUrl);
+    if (typeof decoded === "string") {
+      return textResponse(400, "Bad Request: cf_connect must be a JSON object");
+    }
+    fromUrl = decoded;
   }
   return upgrade(node, req, conn, {
     name: "uni_websocket",
     unidirectional: true,
     maxMessageBytes: node.config.uni_websocket_message_size_limit,
-    maxQueueBytes: 0,
   }, fromUrl ? (sink) => sink.startWith(fromUrl) : undefined);
 }
