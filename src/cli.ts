@@ -140,7 +140,7 @@ export interface PreparedServe {
   warnings: ConfigWarning[];
   dev: boolean;
   /** Secrets generated for dev mode (printed once at startup). */
-  generated: { secret?: string; apiKey?: string };
+  generated: { secret?: string; apiKey?: string; adminPassword?: string };
   /** The config file read, if any (said at startup: `./config.json` is picked up silently otherwise). */
   path?: string;
 }
@@ -172,12 +172,15 @@ export async function prepareServe(runtime: Runtime, flags: ServeFlags): Promise
   }
   if (flags.address !== undefined) flagValues.address = flags.address;
   if (flags.log_level !== undefined) flagValues.log_level = flags.log_level;
+  // Dev mode's admin page needs a password before the config is validated; printed if kept.
+  const devGenerated = { admin_password: randomSecret(), admin_secret: randomSecret() };
   const { config, warnings } = loadConfig({
     file,
     fileName: path,
     env: runtime.env(),
     flags: flagValues,
     dev,
+    devGenerated,
   });
   const generated: PreparedServe["generated"] = {};
   if (dev) {
@@ -186,6 +189,9 @@ export async function prepareServe(runtime: Runtime, flags: ServeFlags): Promise
       config.token_jwks_public_endpoint;
     if (!hasKey) config.token_hmac_secret_key = generated.secret = randomSecret();
     if (!config.api_key && !config.api_insecure) config.api_key = generated.apiKey = randomSecret();
+    if (config.admin && config.admin_password === devGenerated.admin_password) {
+      generated.adminPassword = config.admin_password;
+    }
   }
   return { config, warnings, dev, generated, path };
 }
@@ -317,6 +323,16 @@ async function devBanner(
   ];
   if (generated.secret) lines.push(`  HMAC secret:  ${generated.secret}   (token_hmac_secret_key)`);
   if (generated.apiKey) lines.push(`  API key:      ${generated.apiKey}   (api_key)`);
+  if (config.admin && !config.admin_external && config.internal_port > 0) {
+    lines.push(
+      `  Admin:        on the internal port ${config.internal_port}, at ${
+        config.admin_handler_prefix || "/"
+      }`,
+    );
+  } else if (config.admin) {
+    const password = generated.adminPassword ? `   (password ${generated.adminPassword})` : "";
+    lines.push(`  Admin:        ${base}${config.admin_handler_prefix || "/"}${password}`);
+  }
   lines.push(
     `  SDK:          new Centrifuge("${
       base.replace("http", "ws")

@@ -103,7 +103,7 @@ export function randomSecret(): string {
 const GENCONFIG_HELP = `Usage: sluice genconfig [--config FILE]
 
 Writes a starter config (default ./config.json) with a random HMAC secret and API key, every
-HTTP transport on and Prometheus metrics on. Refuses to overwrite an existing file.`;
+HTTP transport on, Prometheus metrics on, and the admin page ready (admin: true to turn it on). Refuses to overwrite an existing file.`;
 
 export async function genconfigCommand(runtime: Runtime, args: string[]): Promise<number> {
   const { values } = parseFlags("genconfig", args, { config: { type: "string", short: "c" } });
@@ -112,6 +112,9 @@ export async function genconfigCommand(runtime: Runtime, args: string[]): Promis
   const config = {
     token_hmac_secret_key: randomSecret(),
     api_key: randomSecret(),
+    admin: false,
+    admin_password: randomSecret(),
+    admin_secret: randomSecret(),
     allowed_origins: [],
     http_stream: true,
     sse: true,

@@ -23,7 +23,8 @@ import { emulationHandler } from "./transports/emulation.ts";
 import { uniSseHandler } from "./transports/uni_sse.ts";
 import { uniHttpStreamHandler } from "./transports/uni_http_stream.ts";
 import { apiHandler } from "./api/http_api.ts";
-import { healthHandler } from "./api/admin.ts";
+import { healthHandler } from "./api/health.ts";
+import { AdminSite } from "./api/admin.ts";
 import { SimpleSse } from "./api/simple_sse.ts";
 import { Metrics } from "./metrics.ts";
 import { VERSION } from "./version.ts";
@@ -198,6 +199,15 @@ function buildRoutes(
             headers: { "Content-Type": node.metrics.contentType },
           }),
       );
+    }
+  }
+  // Centrifugo's admin is an internal endpoint too, unless admin_external.
+  const adminHere = config.admin &&
+    (scope === "all" || (scope === "public" ? config.admin_external : !config.admin_external));
+  if (adminHere) {
+    const admin = new AdminSite(config, node);
+    for (const route of admin.routes) {
+      app.all(route, (c) => admin.handle(c.req.raw, c.env?.conn ?? detachedConn()));
     }
   }
   if (scope !== "internal") mountConnectionEndpoints(app, config, node, simple);

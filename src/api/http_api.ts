@@ -28,12 +28,17 @@ const transportStatus: Record<number, number> = {
   113: 409,
 };
 
-export async function apiHandler(req: Request, node: Node, method: string): Promise<Response> {
+export function apiHandler(req: Request, node: Node, method: string): Promise<Response> | Response {
   if (req.method !== "POST") return new Response(null, { status: 405, headers: { Allow: "POST" } });
   if (!authorized(req, node)) {
     node.log.info("api request unauthorized", { method });
     return new Response(null, { status: 401 });
   }
+  return runApiCall(req, node, method);
+}
+
+/** One API call (or `batch`) from a request already authorised: by API key, or an admin session. */
+export async function runApiCall(req: Request, node: Node, method: string): Promise<Response> {
   if (method !== "batch" && !Object.hasOwn(apiMethods, method)) {
     return textResponse(404, `Not Found: unknown API method "${method}"`);
   }

@@ -40,6 +40,11 @@ export interface LoadConfigInput {
   flags?: Record<string, unknown>;
   /** Layer `devModeDefaults()` under everything else. */
   dev?: boolean;
+  /**
+   * Secrets for dev mode's admin page, layered with its defaults (the CLI prints the password);
+   * fresh random ones when not given.
+   */
+  devGenerated?: Partial<Config>;
 }
 
 export interface LoadedConfig {
@@ -55,7 +60,9 @@ const KNOWN_KEYS = Object.keys(ALL_SPECS);
 export function loadConfig(input: LoadConfigInput): LoadedConfig {
   const warnings: ConfigWarning[] = [];
   const config = defaultConfig() as Record<string, unknown>;
-  if (input.dev) Object.assign(config, structuredClone(devModeDefaults()));
+  if (input.dev) {
+    Object.assign(config, structuredClone(devModeDefaults()), input.devGenerated ?? devSecrets());
+  }
   let form: LoadedConfig["form"];
 
   if (input.file !== undefined) {
@@ -256,4 +263,11 @@ function coerceNamespaces(key: string, value: unknown, warnings: ConfigWarning[]
 
 export function isKnownConfigKey(key: string): boolean {
   return specOf(aliasOf(key)) !== undefined;
+}
+
+/** Random admin password and session secret, for dev mode without a given one. */
+function devSecrets(): Partial<Config> {
+  const hex = () =>
+    Array.from(crypto.getRandomValues(new Uint8Array(24)), (b) => b.toString(16).padStart(2, "0")).join("");
+  return { admin_password: hex(), admin_secret: hex() };
 }

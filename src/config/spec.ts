@@ -104,6 +104,17 @@ export const SERVER_SPECS = {
   /** "" (errors inside a 200 body) or "transport" (HTTP status codes for errors). */
   api_error_mode: oneOf(["", "transport"] as const, ""),
 
+  /** The admin page (log in with `admin_password`; sessions signed with `admin_secret`). */
+  admin: bool(),
+  admin_password: str(),
+  admin_secret: str(),
+  /** No login at all: only behind something that authenticates (or on a trusted internal port). */
+  admin_insecure: bool(),
+  /** Centrifugo serves its admin UI at "" (`/`); Sluice keeps `/` for dev mode's page. */
+  admin_handler_prefix: str("/admin"),
+  /** Serve the admin page on the main listener even when `internal_port` is set. */
+  admin_external: bool(),
+
   allowed_origins: strings(),
   client_insecure: bool(),
   allow_anonymous_connect_without_token: bool(),
@@ -304,6 +315,8 @@ export function devModeDefaults(): Partial<Config> {
     ...DEV_CHANNEL_OPTIONS,
     allow_user_limited_channels: true,
     prometheus: true,
+    // The password (and the session secret) are generated at startup and printed in the banner.
+    admin: true,
     // The README's examples use `chat:…` channels: the same open rules, under a namespace.
     namespaces: [{ name: "chat", ...defaultChannelOptions(), ...DEV_CHANNEL_OPTIONS }],
   };

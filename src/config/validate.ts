@@ -36,6 +36,24 @@ export function validate(c: Config): void {
       "Invalid config: tls_cert and tls_key go together",
     );
   }
+  if (c.admin && !/^\/[^?#]*[^/?#]$/.test(c.admin_handler_prefix)) {
+    throw new ConfigError(
+      "admin_handler_prefix",
+      `Invalid config: admin_handler_prefix must be a path below "/", such as "/admin" (got ${
+        JSON.stringify(c.admin_handler_prefix)
+      }); "/" is dev mode's page`,
+    );
+  }
+  if (c.admin && !c.admin_insecure) {
+    for (const key of ["admin_password", "admin_secret"] as const) {
+      if (c[key] === "") {
+        throw new ConfigError(
+          key,
+          `Invalid config: admin needs ${key} (or admin_insecure: true behind something that authenticates)`,
+        );
+      }
+    }
+  }
   if (c.ping_interval > 0 && c.pong_timeout > 0 && c.pong_timeout >= c.ping_interval) {
     throw new ConfigError(
       "pong_timeout",

@@ -5,12 +5,13 @@
  * WebSocket with `deno_listener: "deno_serve"`).
  */
 import { test } from "../harness.ts";
-import { assert, assertEquals, assertMatch } from "../assert.ts";
+import { assertEquals, assertMatch } from "../assert.ts";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import net from "node:net";
 import { Centrifuge } from "centrifuge";
-import { root, sluice, start, tempDir, writeConfig } from "../helpers/process.ts";
+import { readmeExample } from "../helpers/readme.ts";
+import { sluice, start, tempDir, writeConfig } from "../helpers/process.ts";
 import { openRaw } from "../helpers/raw.ts";
 import { once } from "../helpers/sdk.ts";
 import { userToken } from "../helpers/tokens.ts";
@@ -31,11 +32,7 @@ function freePort(): Promise<number> {
 
 /** The README's block, pointed at `sluicePort`, listening on `nginxPort`, inside a minimal nginx.conf. */
 function nginxConf(dir: string, sluicePort: number, nginxPort: number): string {
-  const readme = readFileSync(join(root, "README.md"), "utf8");
-  const at = readme.indexOf("<!-- nginx: server block -->");
-  assert(at > 0, "the README's nginx block");
-  const start = readme.indexOf("```nginx\n", at) + "```nginx\n".length;
-  const block = readme.slice(start, readme.indexOf("\n```", start))
+  const block = readmeExample("nginx").body
     .replace("server 127.0.0.1:8000;", `server 127.0.0.1:${sluicePort};`)
     .replace("listen 80;", `listen 127.0.0.1:${nginxPort};`);
   return `worker_processes 1;

@@ -7,9 +7,8 @@
  */
 import { test } from "../harness.ts";
 import { assert, assertEquals, assertMatch } from "../assert.ts";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import { root, sluice } from "../helpers/process.ts";
+import { sluice } from "../helpers/process.ts";
+import { readmeExample, readmeText } from "../helpers/readme.ts";
 import { openRaw, type RawStream } from "../helpers/raw.ts";
 
 interface CurlLine {
@@ -18,14 +17,9 @@ interface CurlLine {
   body?: string;
 }
 
-/** The curl lines of the README block that follows the "Without an SDK" heading. */
+/** The curl lines of the README's "Without an SDK" block. */
 function readmeCurls(token: string, base: string): CurlLine[] {
-  const readme = readFileSync(join(root, "README.md"), "utf8");
-  const section = readme.slice(readme.indexOf("### Without an SDK"));
-  const block = section.slice(
-    section.indexOf("```sh\n") + 6,
-    section.indexOf("\n```", section.indexOf("```sh\n")),
-  );
+  const block = readmeExample("uni-curls").body;
   return block.split("\n").filter((l) => l.startsWith("curl ")).map((line) => {
     // The shell's view: double-quoted words with \" inside, $TOKEN expanded.
     const words = [...line.matchAll(/"((?:[^"\\]|\\.)*)"|(\S+)/g)].map((m) =>
@@ -52,12 +46,15 @@ test("README: the uni_sse / uni_http_stream curl lines work as written against t
     "POST /connection/uni_http_stream",
   ]);
   const streams: RawStream[] = [];
+  const connects: Record<string, unknown>[] = [];
   for (const c of curls) {
     const framing = c.url.includes("uni_sse") ? "sse" : "ndjson";
     const s = await openRaw(c.url, { method: c.method, body: c.body }, framing);
     t.cleanup(() => s.close());
     streams.push(s);
-    assertMatch((await s.next())!, { connect: { subs: { news: {} } } });
+    const first = (await s.next())!;
+    assertMatch(first, { connect: { subs: { news: {} } } });
+    connects.push(first.connect as Record<string, unknown>);
   }
   const res = await fetch(`${base}/api/publish`, {
     method: "POST",
@@ -72,6 +69,13 @@ test("README: the uni_sse / uni_http_stream curl lines work as written against t
     assert(/^id: \S+\ndata: \{"channel":"news"/m.test(s.text()), `id: lines as in the sample:\n${s.text()}`);
     assert(/^\s*retry: 1000\n/.test(s.text()), `the default retry: first, as in the sample:\n${s.text()}`);
   }
+  // The sample output's lines, field by field, are what the GET stream sent (up to the ping).
+  const fields = (text: string) => text.split("\n").map((l) => /^(\w*)/.exec(l)![1]);
+  const sample = readmeExample("uni-sse-output").body;
+  const upToPing = fields(sample.slice(0, sample.indexOf("event: ping")).trimEnd());
+  assertEquals(fields(streams[0].text().trimStart()).slice(0, upToPing.length), upToPing);
+  const connect = JSON.parse(/^data: (.*)$/m.exec(sample)![1]);
+  assertEquals(Object.keys(connect.connect).sort(), Object.keys(connects[0]).sort());
 });
 
 test("README: every Server API example in the table answers as shown against the dev server", async (t) => {
@@ -80,7 +84,11 @@ test("README: every Server API example in the table answers as shown against the
   const out = p.output();
   const base = /URL:\s+(\S+)/.exec(out)![1].replace("localhost", "127.0.0.1");
   const apiKey = /API key:\s+(\S+)/.exec(out)![1];
-  const readme = readFileSync(join(root, "README.md"), "utf8");
+  const readme = readmeText();
+  // The block above the table: where $API points and what $KEY stands for.
+  const env = readmeExample("api-env").body;
+  assertEquals(/API=(\S+)/.exec(env)![1], "http://localhost:8000/api");
+  assert(/KEY=your-api-key/.test(env), env);
   const section = readme.slice(readme.indexOf("## Server API"), readme.indexOf("## Write a plugin"));
   const rows = [...section.matchAll(/^\| `(\w+)`\s*\| `(curl [^`]+)`/gm)];
   assert(rows.length >= 13, `found ${rows.length} examples`);
