@@ -8,6 +8,7 @@ import { parseArgs } from "node:util";
 import { SignJWT } from "jose";
 import { authWarning, type Config, type ConfigWarning, loadConfig, parseHostPort } from "./config/mod.ts";
 import { createLogger, type Logger } from "./log.ts";
+import { needsBrokerMessage, stopWithParent, supervise, workerCount, workerPlace } from "./workers.ts";
 import { createServer, type SluiceServer } from "./server.ts";
 import { loadPlugins, pluginEntries, type ShippedPlugins } from "./plugins/loader.ts";
 import type { PluginSources } from "./cli_tools.ts";
@@ -37,6 +38,7 @@ Options:
   --port N             port to listen on (overrides the config; default 8000)
   --address ADDR       address to bind (default: all interfaces)
   --log_level LEVEL    trace | debug | info | warn | error | none
+  --workers N|auto     N processes on the same port (auto: one per core); needs Redis (redis_broker)
   --bind ADDR:PORT     Simple SSE Server mode: client listener (/events/), e.g. 127.0.0.1:8000
   --bindctl ADDR:PORT  Simple SSE Server mode: private control listener (/token/, /emit/);
                        default 127.0.0.1:8001
@@ -106,6 +108,7 @@ interface ServeFlags {
   port?: string;
   address?: string;
   log_level?: string;
+  workers?: string;
   bind?: string;
   bindctl?: string;
   secret?: string;
@@ -121,6 +124,7 @@ export function parseServeFlags(args: string[]): ServeFlags {
         port: { type: "string", short: "p" },
         address: { type: "string", short: "a" },
         log_level: { type: "string" },
+        workers: { type: "string" },
         bind: { type: "string" },
         bindctl: { type: "string" },
         secret: { type: "string" },
@@ -172,6 +176,9 @@ export async function prepareServe(runtime: Runtime, flags: ServeFlags): Promise
   }
   if (flags.address !== undefined) flagValues.address = flags.address;
   if (flags.log_level !== undefined) flagValues.log_level = flags.log_level;
+  if (flags.workers !== undefined) {
+    flagValues.workers = /^\d+$/.test(flags.workers) ? Number(flags.workers) : flags.workers;
+  }
   // Dev mode's admin page needs a password before the config is validated; printed if kept.
   const devGenerated = { admin_password: randomSecret(), admin_secret: randomSecret() };
   const { config, warnings } = loadConfig({
@@ -204,20 +211,48 @@ async function serveCommand(runtime: Runtime, args: string[], sources: PluginSou
   }
   const prepared = await prepareServe(runtime, flags);
   const { config } = prepared;
-  const logger = createLogger({ level: config.log_level, format: config.log_format });
-  if (prepared.path) logger.info("config loaded", { path: prepared.path });
-  for (const w of prepared.warnings) logger.warn(w.message, { key: w.key });
+  const place = workerPlace(runtime.env());
+  if (place) {
+    // The supervisor chose the port once for all (`--port 0` included) and names the workers.
+    config.port = place.port;
+    config.name = `${config.name || runtime.hostname()}/w${place.id}`;
+  }
+  const logger = createLogger(
+    { level: config.log_level, format: config.log_format },
+    place ? { worker: place.id } : {},
+  );
+  if (prepared.path && !place) logger.info("config loaded", { path: prepared.path });
+  for (const w of place ? [] : prepared.warnings) logger.warn(w.message, { key: w.key });
   const plugins = await loadPlugins(pluginEntries(config), {
     pluginsDir: config.plugins_dir,
     config,
     ...sources,
   });
-  if (plugins.length > 0) logger.info("plugins loaded", { plugins: plugins.map((p) => p.plugin.name) });
+  const count = workerCount(config.workers, runtime.cpuCount());
+  if (!place && count > 1) {
+    if (!plugins.some((p) => p.plugin.provides?.broker)) throw new CliError(needsBrokerMessage(count));
+    const port = config.port === 0 ? await freePort(runtime, config.address || "0.0.0.0") : config.port;
+    return await supervise(runtime, {
+      count,
+      port,
+      shutdownMs: (Math.max(1, config.shutdown_timeout) + 5) * 1000,
+      logger,
+    });
+  }
+  if (plugins.length > 0 && !place) {
+    logger.info("plugins loaded", { plugins: plugins.map((p) => p.plugin.name) });
+  }
   const noAuth = authWarning(config, plugins.some((p) => typeof p.plugin.onConnecting === "function"));
-  if (noAuth) logger.warn(noAuth.message, { key: noAuth.key });
-  const server = createServer(config, { logger, plugins, demoPage: prepared.dev });
+  if (noAuth && !place) logger.warn(noAuth.message, { key: noAuth.key });
+  const server = createServer(config, {
+    logger,
+    plugins,
+    demoPage: prepared.dev,
+    worker: place ? { group: place.group, name: config.name } : undefined,
+  });
   await server.start();
   const limits = {
+    reusePort: place !== undefined,
     idleTimeoutMs: config.http_idle_timeout,
     maxWebSocketMessageBytes: Math.max(
       config.websocket_message_size_limit,
@@ -234,7 +269,7 @@ async function serveCommand(runtime: Runtime, args: string[], sources: PluginSou
     ...limits,
     tls,
   });
-  logger.info("sluice started", {
+  logger.info(place ? "worker serving" : "sluice started", {
     version: VERSION,
     runtime: `${runtime.name} ${runtime.version}`,
     address: `${config.address || "0.0.0.0"}:${listener.port}`,
@@ -272,20 +307,28 @@ async function serveCommand(runtime: Runtime, args: string[], sources: PluginSou
   }
   await server.ready();
   if (prepared.dev) console.log(await devBanner(config, listener, prepared.generated));
-  installShutdown(runtime, server, listeners, logger);
+  // A worker gets the supervisor's SIGTERM right after the terminal's SIGINT (Ctrl-C reaches the
+  // whole process group): only a lone process treats a second signal as "exit now".
+  const stop = installShutdown(runtime, server, listeners, logger, !place);
+  if (place) stopWithParent(stop);
   await new Promise(() => {}); // serve until a signal ends the process
   return 0;
 }
 
+/** Stops gracefully on SIGINT / SIGTERM; returns the stop function (a second call exits at once). */
 function installShutdown(
   runtime: Runtime,
   server: SluiceServer,
   listeners: Listener[],
   logger: Logger,
-): void {
+  secondSignalExits = true,
+): () => void {
   let stopping = false;
   const stop = async () => {
-    if (stopping) return runtime.exit(1); // a second signal exits at once
+    if (stopping) {
+      if (secondSignalExits) runtime.exit(1); // a second signal exits at once
+      return;
+    }
     stopping = true;
     logger.info("shutting down");
     const deadline = setTimeout(() => {
@@ -307,6 +350,14 @@ function installShutdown(
   };
   runtime.onSignal("SIGINT", stop);
   runtime.onSignal("SIGTERM", stop);
+  return stop;
+}
+
+/** A port free right now on `hostname`, for workers started with port 0 (they must share one). */
+async function freePort(runtime: Runtime, hostname: string): Promise<number> {
+  const probe = await runtime.listen({ port: 0, hostname, handler: () => new Response(null) });
+  await probe.close(true);
+  return probe.port;
 }
 
 /** What a newcomer needs to see a message arrive: a token, a stream to watch, a publish line. */

@@ -6,7 +6,18 @@
  * Hot paths (every frame written to a client) only bump plain numbers; they are turned into
  * counters when Prometheus scrapes. Commands, API calls and hook calls are timed directly.
  */
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import {
+  AggregatorRegistry,
+  Counter,
+  Gauge,
+  Histogram,
+  type MetricObjectWithValues,
+  type MetricValue,
+  Registry,
+} from "prom-client";
+
+/** One process's metrics as data, for adding up the workers of one machine. */
+export type MetricsSnapshot = MetricObjectWithValues<MetricValue<string>>[];
 
 export interface NodeStatsSource {
   stats(): { numClients: number; numUsers: number; numChannels: number; numSubs: number; uptime: number };
@@ -98,18 +109,30 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  constructor(version: string, node: NodeStatsSource) {
+  /** `worker`: this process's name among the workers of one machine (`sluice_worker_up{worker}`). */
+  constructor(version: string, node: NodeStatsSource, worker?: string) {
+    // Added up over workers, build info and uptime would be multiplied: they take the first / max.
     new Gauge({
       name: "centrifugo_node_build",
       help: "Build information (value 1).",
       labelNames: ["version"],
       registers: [this.registry],
+      aggregator: "first",
     }).set({ version }, 1);
-    const gauge = (name: string, help: string, read: () => number) =>
+    if (worker !== undefined) {
+      new Gauge({
+        name: "sluice_worker_up",
+        help: "1 for every worker process that answered this scrape.",
+        labelNames: ["worker"],
+        registers: [this.registry],
+      }).set({ worker }, 1);
+    }
+    const gauge = (name: string, help: string, read: () => number, aggregator: "sum" | "max" = "sum") =>
       new Gauge({
         name,
         help,
         registers: [this.registry],
+        aggregator,
         collect() {
           this.set(read());
         },
@@ -122,7 +145,12 @@ export class Metrics {
       () => node.stats().numChannels,
     );
     gauge("centrifugo_node_num_subscriptions", "Subscriptions on this node.", () => node.stats().numSubs);
-    gauge("centrifugo_node_uptime_seconds", "Seconds since this node started.", () => node.stats().uptime);
+    gauge(
+      "centrifugo_node_uptime_seconds",
+      "Seconds since this node started.",
+      () => node.stats().uptime,
+      "max",
+    );
   }
 
   connectionOpened(transport: string): void {
@@ -168,6 +196,22 @@ export class Metrics {
 
   /** Prometheus text exposition. */
   async render(): Promise<string> {
+    this.catchUpAll();
+    return await this.registry.metrics();
+  }
+
+  /** This process's metrics as data (for `renderAggregated` in another worker). */
+  async snapshot(): Promise<MetricsSnapshot> {
+    this.catchUpAll();
+    return await this.registry.getMetricsAsJSON() as MetricsSnapshot;
+  }
+
+  /** The workers' snapshots added up (gauges and counters summed, histograms merged), as text. */
+  static async renderAggregated(snapshots: MetricsSnapshot[]): Promise<string> {
+    return await AggregatorRegistry.aggregate(snapshots).metrics();
+  }
+
+  private catchUpAll(): void {
     for (const [transport, s] of this.sent) {
       this.catchUp(this.transportSent, `sent:${transport}`, s.count, { transport });
       this.catchUp(this.transportSentSize, `size:${transport}`, s.bytes, { transport });
@@ -175,7 +219,6 @@ export class Metrics {
     for (const [type, n] of Object.entries(this.received)) {
       this.catchUp(this.messagesReceived, `recv:${type}`, n, { type });
     }
-    return await this.registry.metrics();
   }
 
   get contentType(): string {

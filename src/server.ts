@@ -60,6 +60,8 @@ export interface ServerOptions extends Omit<NodeOptions, "hooks"> {
   plugins?: Array<Plugin | LoadedPlugin>;
   /** Dev mode's page at `/` (with the SDK's browser build at `/_sluice/centrifuge.js`). */
   demoPage?: boolean;
+  /** This process as one of several workers: `{ group, name }` (see `Node`'s `workerGroup`). */
+  worker?: { group: string; name: string };
 }
 
 type Env = { Bindings: { conn: ConnInfo } };
@@ -83,7 +85,7 @@ export function createServer(config: Config, opts: ServerOptions = {}): SluiceSe
   checkPlugins(plugins);
   const provided = <K extends keyof PluginProvides>(slot: K): PluginProvides[K] =>
     plugins.find((l) => l.plugin.provides?.[slot])?.plugin.provides?.[slot];
-  const metrics: Metrics = new Metrics(VERSION, { stats: () => node.stats() });
+  const metrics: Metrics = new Metrics(VERSION, { stats: () => node.stats() }, opts.worker?.name);
   const hooks = new HookRunner(plugins.map((l) => l.plugin), config.plugin_hook_timeout, logger, metrics);
   const node: Node = new Node(config, {
     logger,
@@ -92,6 +94,7 @@ export function createServer(config: Config, opts: ServerOptions = {}): SluiceSe
     controller: provided("controller") ?? opts.controller,
     hooks,
     metrics,
+    workerGroup: opts.worker?.group,
   });
   const shutdown = new AbortController();
   const facade = nodeFacade(node);
@@ -195,7 +198,7 @@ function buildRoutes(
       app.get(
         at(config.prometheus_handler_prefix),
         async () =>
-          new Response(await node.metrics.render(), {
+          new Response(await node.renderMetrics(), {
             headers: { "Content-Type": node.metrics.contentType },
           }),
       );

@@ -148,6 +148,7 @@ function fromEnvString(name: string, raw: string, spec: KeySpec): unknown {
     case "bool":
       return parseBool(name, raw);
     case "int":
+    case "int_or_auto":
       return /^-?\d+$/.test(raw.trim()) ? Number(raw) : raw;
     case "strings":
       return raw.trim().startsWith("[") ? parseJson(name, raw) : raw.split(/\s+/).filter(Boolean);
@@ -194,6 +195,10 @@ function coerce(
       }
       return value;
     }
+    case "int_or_auto":
+      if (value === "auto") return 0;
+      if (typeof value !== "number" || !Number.isInteger(value)) return fail(`an integer or "auto"`);
+      return coerce(key, value, { ...spec, kind: "int" }, warnings, given);
     case "string":
       return typeof value === "string" ? value : fail("a string");
     case "enum":

@@ -5,7 +5,16 @@
  * tables, so a key is never written twice. Durations are milliseconds once loaded.
  */
 
-export type Kind = "bool" | "int" | "string" | "duration" | "strings" | "namespaces" | "object" | "enum";
+export type Kind =
+  | "bool"
+  | "int"
+  | "int_or_auto"
+  | "string"
+  | "duration"
+  | "strings"
+  | "namespaces"
+  | "object"
+  | "enum";
 
 export interface KeySpec<T = unknown> {
   kind: Kind;
@@ -22,6 +31,13 @@ type ValueOf<S> = S extends KeySpec<infer T> ? T : never;
 
 const bool = (d = false): KeySpec<boolean> => ({ kind: "bool", default: d });
 const int = (d: number, min = 0, max?: number): KeySpec<number> => ({ kind: "int", default: d, min, max });
+/** An integer, or "auto" (stored as 0). */
+const intOrAuto = (d: number, min: number, max: number): KeySpec<number> => ({
+  kind: "int_or_auto",
+  default: d,
+  min,
+  max,
+});
 const str = (d = ""): KeySpec<string> => ({ kind: "string", default: d });
 /** A duration, in ms once loaded ("25s", "1m30s", "250ms", or seconds as a number in the file). */
 const duration = (ms: number, min?: number): KeySpec<number> => ({ kind: "duration", default: ms, min });
@@ -88,6 +104,11 @@ export const SERVER_SPECS = {
   internal_port: int(0, 0, 65535),
   internal_address: str(),
   log_level: oneOf(LOG_LEVELS, "info"),
+  /**
+   * Processes sharing the listening ports (SO_REUSEPORT), each a node on the configured broker;
+   * "auto" (0) = one per core. More than one needs a shared broker (the redis_broker plugin).
+   */
+  workers: intOrAuto(1, 1, 256),
   log_format: oneOf(["text", "json"] as const, "text"),
 
   token_hmac_secret_key: str(),

@@ -49,6 +49,10 @@ export interface ClusterHost {
   channelCounts(): Record<string, number>;
   /** Feeds an `/emulation` request to a session held here. */
   emulateLocally(session: string, data: string | Uint8Array): "ok" | "no_session";
+  /** Shared by the worker processes of one machine (`--workers`); undefined otherwise. */
+  readonly workerGroup?: string;
+  /** This node's metrics as data, for the workers' `/metrics`. */
+  readonly metrics: { snapshot(): Promise<unknown> };
 }
 
 interface PendingSurvey {
@@ -137,9 +141,14 @@ export class Cluster implements ControlHandler {
   private async dispatch(msg: Control): Promise<void> {
     const node = this.node;
     switch (msg.type) {
-      case "node_info":
-        if (msg.from !== node.id) this.peers.set(msg.from, { info: msg.info, seenAt: Date.now() });
+      case "node_info": {
+        if (msg.from === node.id) return;
+        const known = this.peers.has(msg.from);
+        this.peers.set(msg.from, { info: msg.info, seenAt: Date.now() });
+        // A node that just started learns about this one now, not at the next round (workers start together).
+        if (!known) await this.announce();
         return;
+      }
       case "subscribe":
         await Promise.all(node.targets(msg.target).map((c) => c.serverSubscribe(msg.opts)));
         return;
@@ -158,7 +167,7 @@ export class Cluster implements ControlHandler {
         return;
       case "survey": {
         if (msg.from === node.id) return;
-        const result = this.answer(msg.op, msg.payload);
+        const result = await this.answer(msg.op, msg.payload);
         await node.publishControl(
           encodeControl({ type: "survey_reply", from: node.id, id: msg.id, result }),
           msg.from,
@@ -179,6 +188,11 @@ export class Cluster implements ControlHandler {
   answer(op: SurveyOp, payload: Record<string, unknown>): unknown {
     const node = this.node;
     switch (op) {
+      case "metrics":
+        // Only the workers of one machine add up their metrics; other nodes say nothing.
+        return node.workerGroup !== undefined && payload.group === node.workerGroup
+          ? node.metrics.snapshot()
+          : null;
       case "channels":
         return node.channelCounts();
       case "emulation": {

@@ -47,7 +47,8 @@ export interface NodeInfo {
   uptime: number;
 }
 
-export type SurveyOp = "channels" | "emulation";
+export type SurveyOp = "channels" | "emulation" | "metrics";
+const SURVEY_OPS: readonly string[] = ["channels", "emulation", "metrics"] satisfies SurveyOp[];
 
 export type Control =
   | { type: "node_info"; from: string; info: NodeInfo }
@@ -146,11 +147,11 @@ export function decodeControl(msg: unknown): Control | string {
       return t && opts ? { type: "refresh", from, target: t, opts } : "malformed";
     }
     case "survey": {
-      if (!isString(from) || !isString(msg.id) || (msg.op !== "channels" && msg.op !== "emulation")) {
+      if (!isString(from) || !isString(msg.id) || !SURVEY_OPS.includes(msg.op as string)) {
         return "malformed";
       }
       const payload = isObject(msg.payload) ? msg.payload : {};
-      return { type: "survey", from, id: msg.id, op: msg.op, payload };
+      return { type: "survey", from, id: msg.id, op: msg.op as SurveyOp, payload };
     }
     case "survey_reply":
       return isString(from) && isString(msg.id)

@@ -31,7 +31,7 @@ import { Cluster, type ClusterHost } from "./cluster.ts";
 import type { NodeInfo, ServerRefreshOptions, ServerSubscribeOptions, UserTarget } from "./control.ts";
 
 export type { NodeInfo, ServerRefreshOptions, ServerSubscribeOptions, UserTarget };
-import { Metrics } from "../metrics.ts";
+import { Metrics, type MetricsSnapshot } from "../metrics.ts";
 import { bytesToBase64 } from "../wire/base64.ts";
 
 /** What the node needs from a connection beyond the hub's view. */
@@ -60,6 +60,11 @@ export interface NodeOptions {
   /** Plugin hooks; none by default. */
   hooks?: HookCaller;
   metrics?: Metrics;
+  /**
+   * Set in worker processes (`--workers`): the id the workers of one machine share. `/metrics`
+   * then adds up every worker's metrics.
+   */
+  workerGroup?: string;
 }
 
 export interface NodePublishOptions {
@@ -85,6 +90,7 @@ export class Node implements BrokerEventHandler, ControlHandler, ClusterHost {
   private readonly controller: Controller;
   readonly hooks: HookCaller;
   readonly metrics: Metrics;
+  readonly workerGroup?: string;
   private readonly cluster: Cluster;
   name: string;
   private readonly brokerChannels = new Set<string>();
@@ -101,6 +107,7 @@ export class Node implements BrokerEventHandler, ControlHandler, ClusterHost {
     this.presenceManager = opts.presence ?? new MemoryPresenceManager();
     this.controller = opts.controller ?? new MemoryController();
     this.metrics = opts.metrics ?? new Metrics(VERSION, this);
+    this.workerGroup = opts.workerGroup;
     this.hooks = opts.hooks ?? NO_HOOKS;
     this.cluster = new Cluster(this);
     this.name = config.name || this.id.slice(0, 8);
@@ -390,6 +397,17 @@ export class Node implements BrokerEventHandler, ControlHandler, ClusterHost {
     add(this.channelCounts());
     for (const counts of (await this.cluster.survey("channels", {})).values()) add(counts);
     return out;
+  }
+
+  /** Prometheus text: this node's metrics, or every worker's added up when it is one of several. */
+  async renderMetrics(): Promise<string> {
+    if (this.workerGroup === undefined) return await this.metrics.render();
+    const answers = await this.cluster.survey("metrics", { group: this.workerGroup });
+    const snapshots = [await this.metrics.snapshot()];
+    for (const answer of answers.values()) {
+      if (Array.isArray(answer)) snapshots.push(answer as MetricsSnapshot);
+    }
+    return await Metrics.renderAggregated(snapshots);
   }
 
   /** Counts for `info` and health. */

@@ -147,6 +147,7 @@ export const bunRuntime: Runtime = {
       port: opts.port,
       hostname: opts.hostname,
       idleTimeout: idleSeconds,
+      reusePort: opts.reusePort ?? false,
       ...(opts.tls ? { tls: { cert: opts.tls.cert, key: opts.tls.key } } : {}),
       async fetch(req: Request, srv: Bun.Server<SocketData>) {
         const res = await opts.handler(req, new BunConn(req, srv, idleSeconds));
@@ -179,4 +180,18 @@ export const bunRuntime: Runtime = {
     return () => process.off(signal, fn);
   },
   hostname: () => os.hostname(),
+  cpuCount: () => os.availableParallelism?.() ?? os.cpus().length,
+  spawnSelf(env) {
+    // A compiled binary is its own program (argv[1] is its virtual entry); `bun x.ts` runs x.ts again.
+    const compiled = B.main.startsWith("/$bunfs/") || B.main.startsWith("B:/~BUN/");
+    const cmd = [process.execPath, ...(compiled ? [] : [B.main]), ...process.argv.slice(2)];
+    const child = B.spawn(cmd, { env: { ...process.env, ...env }, stdio: ["ignore", "inherit", "inherit"] });
+    return {
+      pid: child.pid,
+      exited: child.exited.then((code) =>
+        code ?? 128 + ((os.constants.signals as Record<string, number>)[String(child.signalCode)] ?? 0)
+      ),
+      kill: (signal) => child.kill(signal),
+    };
+  },
 };

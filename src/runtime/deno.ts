@@ -8,6 +8,8 @@ import { listenDeno } from "./deno_listener.ts";
 /** Deno's namespace, typed by Deno's own declarations (read only when running on Deno). */
 const D = (globalThis as { Deno?: typeof Deno }).Deno!;
 
+const SIGNALS: Partial<Record<string, number>> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
+
 export const denoRuntime: Runtime = {
   name: "deno",
   version: D?.version?.deno ?? "unknown",
@@ -28,6 +30,26 @@ export const denoRuntime: Runtime = {
     return () => D.removeSignalListener(signal, fn);
   },
   hostname: () => D.hostname(),
+  cpuCount: () => navigator.hardwareConcurrency,
+  spawnSelf(env) {
+    // Deno.mainModule is the script; -A and --unstable-net (SO_REUSEPORT on Sluice's own listener).
+    const main = new URL(D.mainModule);
+    const args = main.protocol === "file:"
+      ? ["run", "-A", "--unstable-net", decodeURIComponent(main.pathname), ...D.args]
+      : [...D.args]; // a compiled Deno binary
+    const child = new D.Command(D.execPath(), {
+      args,
+      env,
+      stdin: "null",
+      stdout: "inherit",
+      stderr: "inherit",
+    }).spawn();
+    return {
+      pid: child.pid,
+      exited: child.status.then((s) => s.signal ? 128 + (SIGNALS[s.signal] ?? 0) : s.code),
+      kill: (signal) => child.kill(signal),
+    };
+  },
   sdkBrowserBuild: () =>
     D.readTextFile(new URL("../../node_modules/centrifuge/dist/centrifuge.js", import.meta.url)),
   /**

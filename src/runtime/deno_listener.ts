@@ -297,8 +297,13 @@ export function listenDeno(opts: ListenOptions): Listener {
         key: opts.tls.key,
         // HTTP/2 where the client offers it: browsers allow only 6 HTTP/1.1 connections per host
         alpnProtocols: ["h2", "http/1.1"],
+        ...(opts.reusePort ? { reusePort: true } : {}),
       })
-      : D.listen({ port: opts.port, hostname: opts.hostname });
+      : D.listen({
+        port: opts.port,
+        hostname: opts.hostname,
+        ...(opts.reusePort ? { reusePort: true } : {}),
+      });
   } catch (err) {
     // Deno's own message does not say which address ("Address already in use (os error 98)").
     throw new Error(`cannot listen on ${opts.hostname}:${opts.port}: ${(err as Error).message}`);
@@ -405,6 +410,7 @@ function listenWithDenoServe(opts: ListenOptions): Listener {
     {
       port: opts.port,
       hostname: opts.hostname,
+      reusePort: opts.reusePort ?? false,
       ...(opts.tls ? { cert: opts.tls.cert, key: opts.tls.key } : {}),
       onListen() {},
       onError: internalError,

@@ -83,7 +83,17 @@ export interface ListenOptions {
    * idle and half-open connections are not closed and running out of descriptors is fatal.
    */
   runtimeServer?: boolean;
+  /** SO_REUSEPORT: several worker processes listen on the same port; Linux spreads connections. */
+  reusePort?: boolean;
   log?: ListenerLog;
+}
+
+/** A child process started by `spawnSelf`. */
+export interface ChildProcess {
+  readonly pid: number;
+  /** Resolves with the exit code (or 128 + signal number). */
+  readonly exited: Promise<number>;
+  kill(signal: SignalName | "SIGKILL"): void;
 }
 
 export interface Listener {
@@ -107,6 +117,13 @@ export interface Runtime {
   exit(code: number): never;
   onSignal(signal: SignalName, fn: () => void): () => void;
   hostname(): string;
+  /** Logical CPU cores. */
+  cpuCount(): number;
+  /**
+   * Starts this same program again (the same script or binary, the same arguments) with extra
+   * environment variables; its output goes to this process's output. For worker processes.
+   */
+  spawnSelf(env: Record<string, string>): ChildProcess;
   /**
    * Makes `import … from "<specifier>"` in files loaded after this call (plugins, anywhere on
    * disk) give `load()`'s module, the same objects Sluice uses. Returns why it cannot, if so.

@@ -296,3 +296,31 @@ test(
   },
   once,
 );
+
+test(
+  "README workers line: --workers auto from a checkout, on a real Redis: one worker per core",
+  async (t) => {
+    const [line] = shellLines(readmeExample("workers"));
+    const dir = checkout(t);
+    const redis = await startRedis();
+    t.cleanup(() => redis.stop());
+    writeFileSync(
+      join(dir, "config.json"),
+      JSON.stringify({ token_hmac_secret_key: "k", plugins: { redis_broker: { address: redis.url } } }),
+    );
+    const p = start(t, "bash", ["-c", `${line} --port 0`], {}, dir);
+    t.onFailure(() => p.output());
+    const cores = navigator.hardwareConcurrency;
+    const port = Number(
+      (await p.waitFor(new RegExp(`supervising workers workers=${cores} port=(\\d+)`), 30_000))[1],
+    );
+    await waitFor(
+      () => (p.output().match(/worker serving/g) ?? []).length === cores,
+      "every worker serving",
+      30_000,
+    );
+    assertEquals((await fetch(`http://127.0.0.1:${port}/health`)).status, 200);
+    await stop(p);
+  },
+  once,
+);
