@@ -551,7 +551,11 @@ async function startServer(name) {
   if (kind === "sluice") {
     const cfg = join(dir, "config.json");
     writeFileSync(cfg, JSON.stringify(sluiceConfig(port), null, 2));
-    const args = rt === "bun" ? ["mod.ts", "--config", cfg] : ["run", "-A", "mod.ts", "--config", cfg];
+    // BENCH_RUNTIME_FLAGS="--cpu-prof-md --cpu-prof-dir=/tmp/prof": a profile of the server under load.
+    const flags = (process.env.BENCH_RUNTIME_FLAGS ?? "").split(" ").filter(Boolean);
+    const args = rt === "bun"
+      ? [...flags, "mod.ts", "--config", cfg]
+      : ["run", "-A", ...flags, "mod.ts", "--config", cfg];
     proc = startProcess(BIN[rt], args, { env: { ...process.env, NO_COLOR: "1" } });
   } else if (kind === "bare" || kind === "sink") {
     const script = join("bench", "servers", "bare_sse.ts");

@@ -10,6 +10,7 @@
  */
 import { createRemoteJWKSet, errors as joseErrors, importSPKI, jwtVerify } from "jose";
 import { hmacKeys } from "./hmac_keys.ts";
+import { FastHmacVerifier } from "./hmac_fast.ts";
 import type { CryptoKey, JWTPayload, JWTVerifyGetKey, ProtectedHeaderParameters } from "jose";
 import { parseOverride, type SubscribeOverride } from "../wire/override.ts";
 import { base64ToBytes } from "../wire/base64.ts";
@@ -81,6 +82,8 @@ export class TokenVerifier {
   private readonly userClaim: string;
   private readonly audience?: string;
   private readonly issuer?: string;
+  /** HS* tokens through node:crypto first; jose decides whatever it does not accept. */
+  private readonly fast?: FastHmacVerifier;
 
   constructor(config: TokenConfig) {
     this.userClaim = config.token_user_id_claim || "sub";
@@ -98,7 +101,14 @@ export class TokenVerifier {
     }
     const algorithms: string[] = [];
     const hmac = config.token_hmac_secret_key ? hmacKeys(config.token_hmac_secret_key) : undefined;
-    if (hmac) algorithms.push(...HMAC_ALGS);
+    if (hmac) {
+      algorithms.push(...HMAC_ALGS);
+      this.fast = new FastHmacVerifier(config.token_hmac_secret_key, {
+        algorithms: HMAC_ALGS,
+        audience: this.audience,
+        issuer: this.issuer,
+      });
+    }
     const rsa = config.token_rsa_public_key ? keyCache(config.token_rsa_public_key) : undefined;
     if (rsa) algorithms.push(...RSA_ALGS);
     const ec = config.token_ecdsa_public_key ? keyCache(config.token_ecdsa_public_key) : undefined;
@@ -156,6 +166,8 @@ export class TokenVerifier {
   private async verify(token: string): Promise<JWTPayload> {
     if (!this.getKey) throw new InvalidTokenError("no token verification key is configured");
     if (typeof token !== "string" || token.length === 0) throw new InvalidTokenError("empty token");
+    const accepted = this.fast?.verify(token);
+    if (accepted) return accepted as JWTPayload;
     try {
       const { payload } = await jwtVerify(token, this.getKey, {
         algorithms: this.algorithms,
