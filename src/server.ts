@@ -225,7 +225,26 @@ function buildRoutes(
     node.log.error("request failed", { err });
     return new Response("Internal Server Error", { status: 500 });
   });
-  return (req, conn) => Promise.resolve(app.fetch(req, { conn: conn ?? detachedConn() }));
+  // The server API is the hot path of backends: straight to its handler, without the router.
+  const apiPrefix = scope !== "public" && !config.api_disable ? `${config.api_handler_prefix}/` : undefined;
+  return (req, conn) => {
+    if (apiPrefix !== undefined) {
+      const path = pathOf(req.url);
+      if (path.startsWith(apiPrefix)) {
+        const method = path.slice(apiPrefix.length);
+        if (/^[a-z_]+$/.test(method)) return Promise.resolve(apiHandler(req, node, method));
+      }
+    }
+    return Promise.resolve(app.fetch(req, { conn: conn ?? detachedConn() }));
+  };
+}
+
+/** The path of an absolute URL without parsing all of it. */
+function pathOf(url: string): string {
+  const start = url.indexOf("/", url.indexOf("//") + 2);
+  if (start < 0) return "/";
+  const query = url.indexOf("?", start);
+  return query < 0 ? url.slice(start) : url.slice(start, query);
 }
 
 /** Connection endpoints (and Simple SSE's `/events/`), with the Origin check and CORS. */

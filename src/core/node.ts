@@ -76,6 +76,8 @@ export interface NodePublishOptions {
 
 export type EmulationOutcome = "ok" | "no_session" | "unknown_node" | "unavailable";
 
+const DONE: Promise<void> = Promise.resolve();
+
 export class Node implements BrokerEventHandler, ControlHandler, ClusterHost {
   readonly id: string = crypto.randomUUID();
   readonly version = VERSION;
@@ -206,7 +208,10 @@ export class Node implements BrokerEventHandler, ControlHandler, ClusterHost {
 
   /** Brings the broker subscription in line with the hub, one operation per channel at a time. */
   private syncBrokerSubscription(channel: string): Promise<void> {
-    const previous = this.channelOps.get(channel) ?? Promise.resolve();
+    const pending = this.channelOps.get(channel);
+    // Most calls change nothing (another subscriber of a channel already delivered): no chain.
+    if (!pending && this.hub.hasSubscribers(channel) === this.brokerChannels.has(channel)) return DONE;
+    const previous = pending ?? DONE;
     const op = previous.catch(() => {}).then(async () => {
       const wanted = this.hub.hasSubscribers(channel);
       const have = this.brokerChannels.has(channel);
