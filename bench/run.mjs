@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Sluice benchmarks side by side with nchan and a bare SSE loop — one command, one machine.
 //
-//   npm run bench                     # everything (≈ 10–15 min)
+//   npm run bench                     # everything (≈ 15–20 min; redis-server for the -w2 servers)
 //   node bench/run.mjs --quick        # small sizes, a smoke run (< 2 min)
 //   node bench/run.mjs --only=fanout,idle --servers=sluice-bun,nchan --json=out.json
 //
@@ -43,10 +43,13 @@ const ALL_SERVERS = [
   // The SDK's protobuf protocol: bidirectional /connection/websocket, a connect command, pongs.
   "sluice-bun-wspb",
   "nchan-ws",
+  // `--workers 2` on a Redis the bench starts (redis-server): 1 vs 2 workers on this box.
+  "sluice-bun-w2",
+  "sluice-deno-w2",
 ];
 /** The sink-* loops differ from bare-* only in how they write: measured where writes dominate. */
 const WRITE_SCENARIOS = ["fanout", "many"];
-const ALL_SCENARIOS = ["fanout", "idle", "connect", "many"];
+const ALL_SCENARIOS = ["fanout", "idle", "connect", "storm", "many"];
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -86,6 +89,7 @@ const P = QUICK
     },
     idle: { steps: [200, 1000], settleMs: 1000, holdMs: 0 },
     connect: { count: 1000, concurrency: 100, workers: 2 },
+    storm: { count: 1000, concurrency: 1000, workers: 2 },
     many: { count: 1000, groupSize: 10, rate: 200, seconds: 2, drainMs: 5000, burstConcurrency: 32 },
   }
   : {
@@ -100,6 +104,8 @@ const P = QUICK
     // 19000 is the top: the server's own open-file limit is 20000 here.
     idle: { steps: [1000, 5000, 10000, 19000], settleMs: 2000, holdMs: 26_000 },
     connect: { count: 10000, concurrency: 200, workers: 2 },
+    // a reconnect storm: every client of a restarted server at once
+    storm: { count: 10000, concurrency: 10000, workers: 2 },
     many: { count: 10000, groupSize: 10, rate: 500, seconds: 5, drainMs: 10_000, burstConcurrency: 32 },
   };
 
@@ -137,6 +143,35 @@ function rssKB(pid) {
     return 0;
   }
 }
+/** A process and all its descendants. */
+function treeOf(pid) {
+  return [pid, ...childrenOf(pid).flatMap(treeOf)];
+}
+
+/** One redis-server for the bench run (for the worker servers), started on first use. */
+let redisPort;
+async function benchRedis() {
+  if (redisPort) return redisPort;
+  const port = await freePort();
+  const proc = startProcess("redis-server", ["--port", String(port), "--save", "", "--appendonly", "no"]);
+  // It outlives each measurement (killEverything between them spares it); killed on the way out.
+  groups.delete(proc.pid);
+  process.on("exit", () => killGroup(proc.pid));
+  for (let i = 0; i < 100; i++) {
+    const up = await new Promise((resolve) => {
+      const s = net.connect({ host: "127.0.0.1", port }, () => {
+        s.end();
+        resolve(true);
+      });
+      s.on("error", () => resolve(false));
+    });
+    if (up) return (redisPort = port);
+    if (proc.exitCode !== null) break;
+    await sleep(50);
+  }
+  throw new Error("redis-server did not start (apt-get install redis-server)");
+}
+
 function childrenOf(pid) {
   try {
     return readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(
@@ -545,17 +580,24 @@ async function startServer(name) {
     : name.split("-");
   const ws = variant === "ws" || variant === "wspb";
   const protobuf = variant === "wspb";
+  const workers = variant === "w2" ? 2 : 1;
   const port = await freePort();
   const dir = mkdtempSync(join(tmpRoot, `${name}-`));
   let proc;
   if (kind === "sluice") {
     const cfg = join(dir, "config.json");
-    writeFileSync(cfg, JSON.stringify(sluiceConfig(port), null, 2));
+    const config = sluiceConfig(port);
+    if (workers > 1) {
+      const redis = await benchRedis();
+      config.plugins = { redis_broker: { address: `redis://127.0.0.1:${redis}`, prefix: `b${port}` } };
+    }
+    writeFileSync(cfg, JSON.stringify(config, null, 2));
     // BENCH_RUNTIME_FLAGS="--cpu-prof-md --cpu-prof-dir=/tmp/prof": a profile of the server under load.
     const flags = (process.env.BENCH_RUNTIME_FLAGS ?? "").split(" ").filter(Boolean);
+    const more = workers > 1 ? ["--workers", String(workers)] : [];
     const args = rt === "bun"
-      ? [...flags, "mod.ts", "--config", cfg]
-      : ["run", "-A", ...flags, "mod.ts", "--config", cfg];
+      ? [...flags, "mod.ts", "--config", cfg, ...more]
+      : ["run", "-A", ...flags, "mod.ts", "--config", cfg, ...more];
     proc = startProcess(BIN[rt], args, { env: { ...process.env, NO_COLOR: "1" } });
   } else if (kind === "bare" || kind === "sink") {
     const script = join("bench", "servers", "bare_sse.ts");
@@ -605,8 +647,9 @@ async function startServer(name) {
     async stop() {
       await stopProcess(proc);
     },
-    rss: () => rssKB(server.pid),
-    cpu: () => cpuSeconds(server.pid),
+    // With workers: the supervisor and every worker (each a child of it).
+    rss: () => treeOf(server.pid).reduce((a, pid) => a + rssKB(pid), 0),
+    cpu: () => treeOf(server.pid).reduce((a, pid) => a + cpuSeconds(pid), 0),
     /** The load client's path (and token) for one channel or personal + group. */
     sub(mode) {
       if (kind === "sluice") {
@@ -657,6 +700,26 @@ async function startServer(name) {
     if (ok) break;
     if (now() - t0 > 30_000) throw new Error(`${name} not healthy after 30 s: ${server.tail()}`);
     await sleep(100);
+  }
+  if (workers > 1) {
+    // ready when every worker answers for itself in `info`
+    for (;;) {
+      const nodes = await new Promise((resolve) => {
+        const req = http.request(
+          { host: "127.0.0.1", port, path: "/api/info", method: "POST", headers: { "X-API-Key": API_KEY } },
+          (res) => {
+            let body = "";
+            res.on("data", (d) => (body += d));
+            res.on("end", () => resolve(JSON.parse(body)?.result?.nodes?.length ?? 0));
+          },
+        );
+        req.on("error", () => resolve(0));
+        req.end("{}");
+      });
+      if (nodes === workers) break;
+      if (now() - t0 > 30_000) throw new Error(`${name}: ${nodes} of ${workers} workers after 30 s`);
+      await sleep(200);
+    }
   }
   if (kind === "nchan") {
     // RSS and CPU are the worker's (with master_process on, the worker is the master's child)
@@ -1035,8 +1098,7 @@ function idle(name) {
   });
 }
 
-function connect(name) {
-  const p = P.connect;
+function connect(name, p = P.connect) {
   return withServer(name, async (server) => {
     const fleet = new Fleet(
       {
@@ -1076,7 +1138,11 @@ function connect(name) {
         errors: rep.errors,
         statuses: rep.statuses,
       };
-      log(`  connect ${name}: ${res.perSec}/s p50 ${res.p50} p99 ${res.p99} ms, ${res.failed} failed`);
+      log(
+        `  ${
+          p === P.storm ? "storm" : "connect"
+        } ${name}: ${res.perSec}/s p50 ${res.p50} p99 ${res.p99} ms, ${res.failed} failed`,
+      );
       return res;
     } finally {
       await fleet.close();
@@ -1196,7 +1262,7 @@ function many(name) {
   });
 }
 
-const RUNNERS = { fanout, idle, connect, many };
+const RUNNERS = { fanout, idle, connect, storm: (name) => connect(name, P.storm), many };
 
 // ---------------------------------------------------------------------------------------------
 // Tables
@@ -1352,9 +1418,19 @@ function render(results) {
       "KB/conn marginal",
     ], rows));
   }
-  if (R.connect) {
-    const rows = SERVERS.filter((s) => R.connect[s]).map((s) => {
-      const r = R.connect[s];
+  for (
+    const [key, p, title] of [
+      [
+        "connect",
+        P.connect,
+        `Connect rate: ${k(P.connect.count)} connections, ${P.connect.concurrency} in flight`,
+      ],
+      ["storm", P.storm, `Reconnect storm: ${k(P.storm.count)} connections opened at once`],
+    ]
+  ) {
+    if (!R[key]) continue;
+    const rows = SERVERS.filter((s) => R[key][s]).map((s) => {
+      const r = R[key][s];
       if (r.error) return [s, "error: " + r.error.slice(0, 60), ...Array(9).fill(null)];
       return [
         s,
@@ -1372,9 +1448,7 @@ function render(results) {
     });
     out.push(
       table(
-        `Connect rate: ${
-          k(P.connect.count)
-        } connections, ${P.connect.concurrency} in flight (Sluice: an HS256 token each; nchan/bare: no auth)`,
+        `${title} (Sluice: an HS256 token each; nchan/bare: no auth)`,
         [
           "server",
           "conns",
@@ -1464,8 +1538,27 @@ function computeRatios(results) {
       add(metric, v, s, get(s.replace("sluice", "sink")), s.replace("sluice", "sink"), higherBetter);
     }
   };
+  /** 2 workers against 1, per runtime. */
+  const workers = (metric, get, higherBetter = true) => {
+    for (const rt of ["bun", "deno"]) {
+      add(
+        `${metric}, 2 workers / 1`,
+        get(`sluice-${rt}-w2`),
+        `sluice-${rt}-w2`,
+        get(`sluice-${rt}`),
+        `sluice-${rt}`,
+        higherBetter,
+      );
+    }
+  };
   if (R.fanout) {
     for (const [i, n] of P.fanout.sizes.entries()) {
+      workers(`fan-out ${n}: burst deliveries/s`, (s) => R.fanout[s]?.[i]?.burst?.deliveriesPerSec);
+      workers(
+        `fan-out ${n}: p99 latency at ${P.fanout.rate} msg/s (ms)`,
+        (s) => R.fanout[s]?.[i]?.steady?.p99,
+        false,
+      );
       const ws = (s) => R.fanout[s]?.[i]?.burst?.deliveriesPerSec;
       add(
         `fan-out ${n} over WebSocket: burst deliveries/s`,
@@ -1490,9 +1583,17 @@ function computeRatios(results) {
       false,
     );
   }
-  if (R.connect) pair("connect: connections/s", (s) => R.connect[s]?.perSec, true);
+  if (R.connect) {
+    pair("connect: connections/s", (s) => R.connect[s]?.perSec, true);
+    workers("connect: connections/s", (s) => R.connect[s]?.perSec);
+  }
+  if (R.storm) {
+    pair("reconnect storm: connections/s", (s) => R.storm[s]?.perSec, true);
+    workers("reconnect storm: connections/s", (s) => R.storm[s]?.perSec);
+  }
   if (R.many) {
     pair("many channels: burst deliveries/s", (s) => R.many[s]?.burst?.deliveriesPerSec, true);
+    workers("many channels: burst deliveries/s", (s) => R.many[s]?.burst?.deliveriesPerSec);
     pair("many channels: p99 latency (ms)", (s) => R.many[s]?.steady?.p99, false);
   }
   return ratios;
