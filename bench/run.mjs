@@ -1419,13 +1419,9 @@ function render(results) {
     ], rows));
   }
   for (
-    const [key, p, title] of [
-      [
-        "connect",
-        P.connect,
-        `Connect rate: ${k(P.connect.count)} connections, ${P.connect.concurrency} in flight`,
-      ],
-      ["storm", P.storm, `Reconnect storm: ${k(P.storm.count)} connections opened at once`],
+    const [key, title] of [
+      ["connect", `Connect rate: ${k(P.connect.count)} connections, ${P.connect.concurrency} in flight`],
+      ["storm", `Reconnect storm: ${k(P.storm.count)} connections opened at once`],
     ]
   ) {
     if (!R[key]) continue;
