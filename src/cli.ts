@@ -259,6 +259,7 @@ async function serveCommand(runtime: Runtime, args: string[], sources: PluginSou
       config.uni_websocket_message_size_limit,
     ),
     runtimeServer: config.deno_listener === "deno_serve",
+    nodeHttp: config.deno_listener === "node_http",
     log: logger,
   };
   const tls = config.tls_cert ? await readTls(runtime, config.tls_cert, config.tls_key) : undefined;

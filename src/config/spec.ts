@@ -218,10 +218,11 @@ export const SERVER_SPECS = {
   /** ms a request body (emulation, server API, Simple SSE control) may take to arrive. Sluice's own. */
   http_body_timeout: duration(10_000),
   /**
-   * Deno only: "sluice" (Sluice's listener: idle timeouts, survives EMFILE; no WebSocket yet) or
-   * "deno_serve" (`Deno.serve`: WebSocket works; no idle timeout, EMFILE is fatal). Sluice's own.
+   * Deno only: "sluice" (Sluice's listener: idle timeouts, survives EMFILE; no WebSocket yet),
+   * "deno_serve" (`Deno.serve`: WebSocket works; no idle timeout, EMFILE is fatal) or "node_http"
+   * (Deno's `node:http`: a quarter of the memory per idle connection; no WebSocket yet). Sluice's own.
    */
-  deno_listener: oneOf(["sluice", "deno_serve"] as const, "sluice"),
+  deno_listener: oneOf(["sluice", "deno_serve", "node_http"] as const, "sluice"),
 
   /** Centrifugo v5 proxy settings; any `*_endpoint` enables the shipped connect_proxy plugin. */
   proxy_connect_endpoint: str(),

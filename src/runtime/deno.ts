@@ -4,6 +4,7 @@
  */
 import type { Listener, ListenOptions, Runtime, SignalName } from "./types.ts";
 import { listenDeno } from "./deno_listener.ts";
+import { listenNodeHttp } from "./node_http.ts";
 
 /** Deno's namespace, typed by Deno's own declarations (read only when running on Deno). */
 const D = (globalThis as { Deno?: typeof Deno }).Deno!;
@@ -14,6 +15,7 @@ export const denoRuntime: Runtime = {
   name: "deno",
   version: D?.version?.deno ?? "unknown",
   listen(opts: ListenOptions): Promise<Listener> {
+    if (opts.nodeHttp) return listenNodeHttp(opts);
     try {
       return Promise.resolve(listenDeno(opts));
     } catch (err) {

@@ -83,6 +83,8 @@ export interface ListenOptions {
    * idle and half-open connections are not closed and running out of descriptors is fatal.
    */
   runtimeServer?: boolean;
+  /** Deno: serve with the runtime's `node:http` (a fraction of `Deno.serve`'s memory per connection). */
+  nodeHttp?: boolean;
   /** SO_REUSEPORT: several worker processes listen on the same port; Linux spreads connections. */
   reusePort?: boolean;
   log?: ListenerLog;

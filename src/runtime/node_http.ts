@@ -1,0 +1,214 @@
+/**
+ * @module
+ * A listener on the runtime's `node:http` (Deno's Node compatibility layer), for
+ * `deno_listener: "node_http"`: an idle SSE connection costs ~15–21 KB there against ~61 KB under
+ * `Deno.serve` (bench/README.md, "Idle density on Deno"). Requests become Web `Request`s; a
+ * `Response` body is pumped into the socket with backpressure (`write` → `drain`), and cancelled
+ * when the client goes away so the stream behind it is released.
+ *
+ * Limits: new connections must send a complete request head within the idle timeout
+ * (`headersTimeout`), kept-alive connections may idle that long between requests
+ * (`keepAliveTimeout`); a response that ended on our side must drain within it. No WebSocket
+ * upgrades yet (answered 501 by the transport, as on Sluice's own Deno listener).
+ */
+import * as http from "node:http";
+import * as https from "node:https";
+import type { AddressInfo, Socket } from "node:net";
+import { readFileSync } from "node:fs";
+import { type ConnInfo, DEFAULT_IDLE_TIMEOUT_MS, type Listener, type ListenOptions } from "./types.ts";
+
+const NO_BODY = new Set(["GET", "HEAD"]);
+/** Descriptors kept free for everything but client connections (files, Redis, the event loop). */
+const DESCRIPTOR_RESERVE = 64;
+
+/** The soft limit on open files (Linux `/proc/self/limits`), or undefined where unreadable. */
+function openFileLimit(): number | undefined {
+  try {
+    const m = /^Max open files\s+(\d+)/m.exec(readFileSync("/proc/self/limits", "utf8"));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function listenNodeHttp(opts: ListenOptions): Promise<Listener> {
+  const idleMs = opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+  const options: http.ServerOptions = {
+    // how often header and request timeouts are checked (Node's default is 30 s)
+    connectionsCheckingInterval: idleMs > 0 ? Math.min(1000, idleMs) : 30_000,
+    headersTimeout: idleMs,
+    keepAliveTimeout: idleMs,
+    // the body deadline is Sluice's (http_body_timeout); streams last as long as they last
+    requestTimeout: 0,
+  };
+  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    serve(req, res, opts, idleMs).catch((err) => {
+      opts.log?.warn("request failed in the node:http listener", { err: String(err) });
+      if (!res.headersSent) res.writeHead(500).end("internal server error");
+      else res.destroy();
+    });
+  };
+  const server = opts.tls
+    ? https.createServer({ ...options, cert: opts.tls.cert, key: opts.tls.key }, onRequest)
+    : http.createServer(options, onRequest);
+  // Accepting past the descriptor limit stalls this listener for good (seen on Deno 2.9): refuse
+  // (accept and close) connections beyond what the limit leaves room for instead.
+  const limit = openFileLimit();
+  if (limit !== undefined) server.maxConnections = Math.max(16, limit - DESCRIPTOR_RESERVE);
+  server.keepAliveTimeout = idleMs;
+  server.headersTimeout = idleMs;
+  server.requestTimeout = 0;
+  // A WebSocket upgrade: not served by this listener yet; say so as the other Deno listener does.
+  server.on("upgrade", (_req: http.IncomingMessage, socket: Socket) => {
+    const text = 'WebSocket is not served by deno_listener "node_http"; use "deno_serve", or Bun\n';
+    socket.end(
+      "HTTP/1.1 501 Not Implemented\r\nContent-Type: text/plain\r\nConnection: close\r\n" +
+        `Content-Length: ${text.length}\r\n\r\n${text}`,
+      () => socket.destroy(),
+    );
+  });
+  server.on("clientError", (_err: Error, socket: Socket) => {
+    if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
+    else socket.destroy();
+  });
+  return new Promise((resolve, reject) => {
+    server.once("error", (err: Error) => {
+      reject(new Error(`cannot listen on ${opts.hostname}:${opts.port}: ${err.message}`));
+    });
+    server.listen(
+      { port: opts.port, host: opts.hostname, ...(opts.reusePort ? { reusePort: true } : {}) },
+      () => {
+        const address = server.address() as AddressInfo;
+        server.on("error", (err: Error) => opts.log?.warn("node:http listener error", { err: err.message }));
+        resolve({
+          port: address.port,
+          hostname: opts.hostname,
+          close(force = false) {
+            return new Promise<void>((done) => {
+              server.close(() => done());
+              server.closeIdleConnections?.();
+              if (force) server.closeAllConnections?.();
+            });
+          },
+        });
+      },
+    );
+  });
+}
+
+async function serve(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  opts: ListenOptions,
+  idleMs: number,
+): Promise<void> {
+  const scheme = opts.tls ? "https" : "http";
+  const url = `${scheme}://${req.headers.host ?? `${opts.hostname}:${opts.port}`}${req.url ?? "/"}`;
+  const headers = new Headers();
+  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+    headers.append(req.rawHeaders[i], req.rawHeaders[i + 1]);
+  }
+  const method = req.method ?? "GET";
+  const request = new Request(url, {
+    method,
+    headers,
+    body: NO_BODY.has(method) ? undefined : bodyOf(req),
+    // @ts-ignore: a streamed request body (fetch's `duplex`), not in every lib's RequestInit
+    duplex: "half",
+  });
+  const conn = new NodeConn(req, res, idleMs);
+  // A body we stopped reading cannot be followed by another request on this connection.
+  res.once("finish", () => {
+    if (!req.complete) req.socket.destroy();
+  });
+  const response = await opts.handler(request, conn);
+  const out: Record<string, string | string[]> = {};
+  response.headers.forEach((value, name) => {
+    if (name !== "set-cookie") out[name] = value;
+  });
+  const cookies = response.headers.getSetCookie();
+  if (cookies.length) out["set-cookie"] = cookies;
+  res.writeHead(response.status, response.statusText || undefined, out);
+  if (!response.body) {
+    res.end();
+    return;
+  }
+  const reader = response.body.getReader();
+  let gone = false;
+  res.once("close", () => {
+    gone = true;
+    if (!res.writableFinished) reader.cancel().catch(() => {});
+  });
+  // flushHeaders: a stream's head goes out before its first event
+  res.flushHeaders();
+  while (!gone) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (!res.write(value)) {
+      await new Promise<void>((resolve) => {
+        const go = () => {
+          res.off("drain", go);
+          res.off("close", go);
+          resolve();
+        };
+        res.on("drain", go);
+        res.on("close", go);
+      });
+    }
+  }
+  if (!gone) res.end();
+}
+
+/** An IncomingMessage as a Web stream (its chunks are Buffers of their own). */
+function bodyOf(req: http.IncomingMessage): ReadableStream<Uint8Array> {
+  const iterator = req[Symbol.asyncIterator]();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { done, value } = await iterator.next();
+        if (done) controller.close();
+        else controller.enqueue(new Uint8Array(value.buffer, value.byteOffset, value.byteLength));
+      } catch (err) {
+        controller.error(err);
+      }
+    },
+    cancel() {
+      // Stop reading; the answer (413, 408, …) still goes out, then the connection closes (serve).
+      req.pause();
+    },
+  });
+}
+
+class NodeConn implements ConnInfo {
+  constructor(
+    private readonly req: http.IncomingMessage,
+    private readonly res: http.ServerResponse,
+    private readonly idleMs: number,
+  ) {}
+
+  get remoteAddr(): string | undefined {
+    return this.req.socket.remoteAddress;
+  }
+
+  onClose(fn: () => void): void {
+    if (this.res.closed) fn();
+    else this.res.once("close", fn);
+  }
+
+  /** A request in progress is never idle for node:http's timeouts; nothing to do. */
+  holdOpen(): void {}
+
+  /** A client that does not read what we sent is cut once the idle timeout has passed. */
+  responseEnded(): void {
+    if (this.idleMs <= 0) return;
+    const timer = setTimeout(() => {
+      if (!this.res.writableFinished) this.req.socket.destroy();
+    }, this.idleMs);
+    (timer as { unref?: () => void }).unref?.();
+    this.res.once("finish", () => clearTimeout(timer));
+  }
+
+  abort(): void {
+    this.req.socket.destroy();
+  }
+}
