@@ -8,14 +8,23 @@
  *
  * Limits: new connections must send a complete request head within the idle timeout
  * (`headersTimeout`), kept-alive connections may idle that long between requests
- * (`keepAliveTimeout`); a response that ended on our side must drain within it. No WebSocket
- * upgrades yet (answered 501 by the transport, as on Sluice's own Deno listener).
+ * (`keepAliveTimeout`); a response that ended on our side must drain within it. WebSocket
+ * upgrades go through the handler like any request; the `ws` package completes them.
  */
 import * as http from "node:http";
 import * as https from "node:https";
 import type { AddressInfo, Socket } from "node:net";
 import { readFileSync } from "node:fs";
-import { type ConnInfo, DEFAULT_IDLE_TIMEOUT_MS, type Listener, type ListenOptions } from "./types.ts";
+import type { Buffer } from "node:buffer";
+import { type WebSocket as WsSocket, WebSocketServer } from "ws";
+import {
+  type ConnInfo,
+  DEFAULT_IDLE_TIMEOUT_MS,
+  type Listener,
+  type ListenOptions,
+  type ServerWebSocket,
+  type WebSocketUpgrade,
+} from "./types.ts";
 
 const NO_BODY = new Set(["GET", "HEAD"]);
 /** Descriptors kept free for everything but client connections (files, Redis, the event loop). */
@@ -58,14 +67,20 @@ export function listenNodeHttp(opts: ListenOptions): Promise<Listener> {
   server.keepAliveTimeout = idleMs;
   server.headersTimeout = idleMs;
   server.requestTimeout = 0;
-  // A WebSocket upgrade: not served by this listener yet; say so as the other Deno listener does.
-  server.on("upgrade", (_req: http.IncomingMessage, socket: Socket) => {
-    const text = 'WebSocket is not served by deno_listener "node_http"; use "deno_serve", or Bun\n';
-    socket.end(
-      "HTTP/1.1 501 Not Implemented\r\nContent-Type: text/plain\r\nConnection: close\r\n" +
-        `Content-Length: ${text.length}\r\n\r\n${text}`,
-      () => socket.destroy(),
-    );
+  // WebSocket: the upgrade request goes through the handler like any other (Origin check, route);
+  // `ws` completes the handshake on the socket when the transport upgrades, else the answer is written.
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: opts.maxWebSocketMessageBytes ?? 65536,
+    perMessageDeflate: false,
+    handleProtocols: (_offered, req) => chosenProtocol.get(req) ?? false,
+  });
+  server.on("upgrade", (req: http.IncomingMessage, socket: Socket, head: Buffer) => {
+    socket.on("error", () => {});
+    upgrade(req, socket, head, wss, opts).catch((err) => {
+      opts.log?.warn("upgrade failed in the node:http listener", { err: String(err) });
+      socket.destroy();
+    });
   });
   server.on("clientError", (_err: Error, socket: Socket) => {
     if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
@@ -96,26 +111,53 @@ export function listenNodeHttp(opts: ListenOptions): Promise<Listener> {
   });
 }
 
-async function serve(
+/** The subprotocol the transport chose for an upgrade request (read by `handleProtocols`). */
+const chosenProtocol = new WeakMap<http.IncomingMessage, string>();
+/** What `upgradeWebSocket` returns: the handshake is ws's, on the socket, not a Response to write. */
+const UPGRADED = new Response(null, { status: 200 });
+
+function toRequest(
   req: http.IncomingMessage,
-  res: http.ServerResponse,
   opts: ListenOptions,
-  idleMs: number,
-): Promise<void> {
+  body?: ReadableStream<Uint8Array>,
+): Request {
   const scheme = opts.tls ? "https" : "http";
   const url = `${scheme}://${req.headers.host ?? `${opts.hostname}:${opts.port}`}${req.url ?? "/"}`;
   const headers = new Headers();
   for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
     headers.append(req.rawHeaders[i], req.rawHeaders[i + 1]);
   }
+  // @ts-ignore: a streamed request body (fetch's `duplex`), not in every lib's RequestInit
+  return new Request(url, { method: req.method ?? "GET", headers, body, duplex: "half" });
+}
+
+async function upgrade(
+  req: http.IncomingMessage,
+  socket: Socket,
+  head: Buffer,
+  wss: WebSocketServer,
+  opts: ListenOptions,
+): Promise<void> {
+  const conn = new NodeUpgradeConn(req, socket, head, wss);
+  const response = await opts.handler(toRequest(req, opts), conn);
+  if (response === UPGRADED) return;
+  // Refused (403 origin, 400, 404, 501 …): the answer as a plain HTTP response, then the socket closes.
+  const text = response.body ? await response.text() : "";
+  const reason = response.statusText || http.STATUS_CODES[response.status] || "";
+  const lines = [`HTTP/1.1 ${response.status} ${reason}`];
+  response.headers.forEach((value, name) => lines.push(`${name}: ${value}`));
+  lines.push("connection: close", `content-length: ${new TextEncoder().encode(text).length}`);
+  socket.end(`${lines.join("\r\n")}\r\n\r\n${text}`, () => socket.destroy());
+}
+
+async function serve(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  opts: ListenOptions,
+  idleMs: number,
+): Promise<void> {
   const method = req.method ?? "GET";
-  const request = new Request(url, {
-    method,
-    headers,
-    body: NO_BODY.has(method) ? undefined : bodyOf(req),
-    // @ts-ignore: a streamed request body (fetch's `duplex`), not in every lib's RequestInit
-    duplex: "half",
-  });
+  const request = toRequest(req, opts, NO_BODY.has(method) ? undefined : bodyOf(req));
   const conn = new NodeConn(req, res, idleMs);
   // A body we stopped reading cannot be followed by another request on this connection.
   res.once("finish", () => {
@@ -210,5 +252,88 @@ class NodeConn implements ConnInfo {
 
   abort(): void {
     this.req.socket.destroy();
+  }
+}
+
+/** An upgrade request's connection: `upgradeWebSocket` hands the socket to ws. */
+class NodeUpgradeConn implements ConnInfo {
+  constructor(
+    private readonly req: http.IncomingMessage,
+    private readonly socket: Socket,
+    private readonly head: Buffer,
+    private readonly wss: WebSocketServer,
+  ) {}
+
+  get remoteAddr(): string | undefined {
+    return this.socket.remoteAddress;
+  }
+
+  onClose(fn: () => void): void {
+    if (this.socket.destroyed) fn();
+    else this.socket.once("close", fn);
+  }
+
+  holdOpen(): void {}
+  responseEnded(): void {}
+
+  abort(): void {
+    this.socket.destroy();
+  }
+
+  upgradeWebSocket(_req: Request, opts: WebSocketUpgrade): Response {
+    if (opts.protocol) chosenProtocol.set(this.req, opts.protocol);
+    const { events } = opts;
+    this.wss.handleUpgrade(this.req, this.socket, this.head, (ws) => {
+      ws.on("message", (data: Uint8Array | ArrayBuffer | Uint8Array[], isBinary: boolean) => {
+        const bytes = joinChunks(data);
+        events.message(isBinary ? bytes : new TextDecoder().decode(bytes));
+      });
+      ws.on(
+        "close",
+        (code: number, reason: Uint8Array) => events.close(code, new TextDecoder().decode(reason)),
+      );
+      ws.on("error", () => {});
+      events.open(new NodeWebSocket(ws));
+    });
+    return UPGRADED;
+  }
+}
+
+/** A message's bytes as one Uint8Array of its own (ws may hand over fragments or pooled views). */
+function joinChunks(data: Uint8Array | ArrayBuffer | Uint8Array[]): Uint8Array {
+  if (data instanceof ArrayBuffer) return new Uint8Array(data.slice(0));
+  const parts = Array.isArray(data) ? data : [data];
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return out;
+}
+
+class NodeWebSocket implements ServerWebSocket {
+  constructor(private readonly ws: WsSocket) {}
+  private get open(): boolean {
+    return this.ws.readyState === 1;
+  }
+  sendText(text: string): void {
+    if (this.open) this.ws.send(text);
+  }
+  sendTexts(texts: readonly string[]): void {
+    for (const t of texts) this.sendText(t);
+  }
+  sendBinary(bytes: Uint8Array): void {
+    if (this.open) this.ws.send(bytes, { binary: true });
+  }
+  get bufferedAmount(): number {
+    return this.ws.bufferedAmount;
+  }
+  close(code: number, reason: string): void {
+    try {
+      this.ws.close(code, reason);
+    } catch {
+      // already closing
+    }
   }
 }

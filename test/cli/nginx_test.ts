@@ -1,8 +1,7 @@
 /**
  * The README's nginx server block, run in a real nginx (`nginx-light`) in front of a Sluice process:
  * the SDK over HTTP streaming with `/emulation` through nginx, a uni_sse stream (unbuffered: the
- * connect push arrives before anything else happens), and the SDK over WebSocket (Deno serves
- * WebSocket with `deno_listener: "deno_serve"`).
+ * connect push arrives before anything else happens), and the SDK over WebSocket.
  */
 import { test } from "../harness.ts";
 import { assertEquals, assertMatch } from "../assert.ts";
@@ -16,10 +15,8 @@ import { openRaw } from "../helpers/raw.ts";
 import { once } from "../helpers/sdk.ts";
 import { userToken } from "../helpers/tokens.ts";
 import { API_KEY, SECRET } from "../helpers/server.ts";
-import { getRuntime } from "../../src/runtime/serve.ts";
 
 const NGINX = ["/usr/sbin/nginx", "/usr/local/sbin/nginx"].find((p) => existsSync(p));
-const onDeno = (await getRuntime()).name === "deno";
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -61,7 +58,6 @@ test(
       http_stream: true,
       uni_sse: true,
       allow_subscribe_for_client: true,
-      ...(onDeno ? { deno_listener: "deno_serve" } : {}),
     });
     const server = sluice(t, ["--config", config, "--port", "0", "--address", "127.0.0.1"]);
     const sluicePort = Number((await server.waitFor(/sluice started .*address=127\.0\.0\.1:(\d+)/))[1]);

@@ -61,8 +61,6 @@ test("tls_cert / tls_key: HTTPS and WSS straight from the server", async (t) => 
     tls_key: join(fixtures, "key.pem"),
     token_hmac_secret_key: SECRET,
     http_stream: true,
-    // Deno serves WebSocket through Deno.serve (see the README); HTTPS works on both listeners.
-    deno_listener: "deno_serve",
   });
   const p = sluice(t, ["--config", config, "--port", "0", "--address", "127.0.0.1"]);
   const port = Number((await p.waitFor(/sluice started .*address=127\.0\.0\.1:(\d+) tls=true/))[1]);
@@ -97,12 +95,13 @@ test("tls_cert without tls_key stops startup naming the key", async (t) => {
   assert(p.output().includes("tls_cert and tls_key go together"), p.output());
 });
 
-test("tls: HTTPS on Sluice's own Deno listener too (the default)", async (t) => {
+test('tls: HTTPS on Sluice\'s own Deno listener too (deno_listener: "sluice")', async (t) => {
   const config = writeConfig({
     tls_cert: join(fixtures, "cert.pem"),
     tls_key: join(fixtures, "key.pem"),
     token_hmac_secret_key: SECRET,
     http_stream: true,
+    deno_listener: "sluice",
   });
   const p = sluice(t, ["--config", config, "--port", "0", "--address", "127.0.0.1"]);
   const port = Number((await p.waitFor(/sluice started .*address=127\.0\.0\.1:(\d+) tls=true/))[1]);
@@ -115,11 +114,12 @@ test("tls: HTTPS on Sluice's own Deno listener too (the default)", async (t) => 
   assert(stream.startsWith("HTTP/1.1 200"), stream);
 });
 
-test("tls: HTTP/2 where the runtime serves it (Deno negotiates h2 by ALPN; Bun.serve speaks HTTP/1.1)", async (t) => {
+test("tls: HTTP/2 where the listener serves it (Deno's own listener negotiates h2 by ALPN; Bun.serve and node:http speak HTTP/1.1)", async (t) => {
   const config = writeConfig({
     tls_cert: join(fixtures, "cert.pem"),
     tls_key: join(fixtures, "key.pem"),
     token_hmac_secret_key: SECRET,
+    deno_listener: "sluice",
   });
   const p = sluice(t, ["--config", config, "--port", "0", "--address", "127.0.0.1"]);
   const port = Number((await p.waitFor(/sluice started .*address=127\.0\.0\.1:(\d+) tls=true/))[1]);

@@ -12,7 +12,6 @@ import { collect, connected, type EmulationTransport, once, subscribed, TRANSPOR
 import { userToken } from "../helpers/tokens.ts";
 import { Centrifuge, type Options } from "centrifuge";
 import { EventSource } from "eventsource";
-import { getRuntime } from "../../src/runtime/serve.ts";
 
 const namespaces = [{
   name: "feed",
@@ -139,9 +138,7 @@ test("server API calls on node B reach the user's connections on node A", async 
 
 test("server API calls on node B reach WebSocket clients (JSON and protobuf) on node A", async (t) => {
   const redis = await (shared ??= startRedis());
-  const onDeno = (await getRuntime()).name === "deno";
-  // Sluice's own Deno listener cannot upgrade: Deno serves WebSocket with deno_listener "deno_serve".
-  const { a, b } = await twoNodes(t, redis, onDeno ? { deno_listener: "deno_serve" } : {});
+  const { a, b } = await twoNodes(t, redis, {});
   const { Centrifuge: ProtobufCentrifuge } = await import("centrifuge/build/protobuf");
   for (const [name, Sdk] of [["json", Centrifuge], ["protobuf", ProtobufCentrifuge]] as const) {
     const user = `ws-${name}`;

@@ -77,7 +77,7 @@ export async function startServer(
       cfg.uni_websocket_message_size_limit,
     ),
     runtimeServer: cfg.deno_listener === "deno_serve",
-    nodeHttp: cfg.deno_listener === "node_http" || runtime.env().SLUICE_TEST_DENO_LISTENER === "node_http",
+    nodeHttp: cfg.deno_listener === "node_http",
     log: logger,
   });
   const url = `http://127.0.0.1:${listener.port}`;

@@ -1,9 +1,9 @@
 /**
- * `deno_listener: "node_http"` (Deno's node:http; on Bun the key changes nothing): the official SDK
- * over http_stream and sse with `/emulation`, uni_sse with a publication, a client that goes away
- * releasing its session, body limits (declared and chunked), a WebSocket upgrade answered 501
- * naming the key, and HTTPS from a server process. The hostile-client suite
- * (test/operations/hostile_clients_test.ts) runs on this listener too.
+ * `deno_listener: "node_http"` (Deno's node:http, the default there; on Bun the key changes
+ * nothing): the official SDK over http_stream and sse with `/emulation`, uni_sse with a publication,
+ * a client that goes away releasing its session, body limits (declared and chunked), and HTTPS from a
+ * server process. WebSocket on it: test/transports/websocket_test.ts (which runs on the default
+ * listener); the hostile-client suite runs on it and on Sluice's own Deno listener.
  */
 import { test } from "../harness.ts";
 import { assert, assertEquals, waitFor } from "../assert.ts";
@@ -81,24 +81,6 @@ test(
   },
   { skip },
 );
-
-test("node_http: a WebSocket upgrade is answered 501 naming deno_listener", async (t) => {
-  const s = await startServer(t, config);
-  const net = await import("node:net");
-  const answer = await new Promise<string>((resolve) => {
-    const sock = net.connect(s.port, "127.0.0.1", () => {
-      sock.write(
-        "GET /connection/websocket HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-      );
-    });
-    let text = "";
-    sock.on("data", (d: Uint8Array) => (text += new TextDecoder().decode(d)));
-    sock.on("close", () => resolve(text));
-    sock.on("error", () => resolve(text));
-  });
-  assert(/^HTTP\/1\.1 501/.test(answer) && answer.includes("deno_listener"), answer);
-}, { skip });
 
 test("node_http: HTTPS from tls_cert / tls_key in a server process", async (t) => {
   const fixtures = join(root, "test", "fixtures", "tls");

@@ -2,8 +2,8 @@
  * WebSocket: the official SDK with Centrifugo's default URL form (`ws://…/connection/websocket`),
  * the seeds' transport lists falling back to HTTP when websocket is off, uni_websocket with a plain
  * WebSocket client, hostile input, and the SDK's protobuf build over WebSocket and over
- * http_stream + emulation — on Bun, and on Deno with `deno_listener: "deno_serve"` (Sluice's own
- * Deno listener answers 501, tested too)
+ * http_stream + emulation — on Bun, and on Deno's default listener (node:http; Sluice's own
+ * Deno listener, `deno_listener: "sluice"`, answers 501, tested too)
  * (oversized, garbage, binary, protobuf asked for, foreign Origin, no connect).
  */
 import { test, type TestContext } from "../harness.ts";
@@ -15,14 +15,9 @@ import { userToken } from "../helpers/tokens.ts";
 import { getRuntime } from "../../src/runtime/serve.ts";
 
 const runtime = await getRuntime();
-/**
- * Sluice's own Deno listener cannot upgrade (see runtime/deno_listener.ts): it answers 501 and the
- * SDK falls back. With `deno_listener: "deno_serve"` Deno serves WebSocket through Deno.serve.
- */
 const onDeno = runtime.name === "deno";
 
 const config = {
-  ...(onDeno ? { deno_listener: "deno_serve" } : {}),
   presence: true,
   join_leave: true,
   history_size: 100,
@@ -324,7 +319,7 @@ if (onDeno) {
       },
     });
     assertEquals(res.status, 501);
-    assert((await res.text()).includes('deno_listener: "deno_serve"'));
+    assert((await res.text()).includes('deno_listener: "node_http"'));
   });
 }
 
