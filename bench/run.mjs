@@ -46,8 +46,8 @@ const ALL_SERVERS = [
   // `--workers 2` on a Redis the bench starts (redis-server): 1 vs 2 workers on this box.
   "sluice-bun-w2",
   "sluice-deno-w2",
-  // Deno on Sluice's own accept loop (deno_listener: "sluice"; the default is "node_http")
-  "sluice-deno-own",
+  // Deno serving through its node:http (deno_listener: "node_http")
+  "sluice-deno-nh",
 ];
 /** The sink-* loops differ from bare-* only in how they write: measured where writes dominate. */
 const WRITE_SCENARIOS = ["fanout", "many"];
@@ -589,7 +589,7 @@ async function startServer(name) {
   if (kind === "sluice") {
     const cfg = join(dir, "config.json");
     const config = sluiceConfig(port);
-    if (variant === "own") config.deno_listener = "sluice";
+    if (variant === "nh") config.deno_listener = "node_http";
     if (workers > 1) {
       const redis = await benchRedis();
       config.plugins = { redis_broker: { address: `redis://127.0.0.1:${redis}`, prefix: `b${port}` } };

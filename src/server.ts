@@ -226,7 +226,9 @@ function buildRoutes(
     return new Response("Internal Server Error", { status: 500 });
   });
   // The server API is the hot path of backends: straight to its handler, without the router.
-  const apiPrefix = scope !== "public" && !config.api_disable ? `${config.api_handler_prefix}/` : undefined;
+  const apiPrefix = scope !== "public" && !config.api_disable && config.api_handler_prefix !== ""
+    ? `${config.api_handler_prefix}/`
+    : undefined;
   return (req, conn) => {
     if (apiPrefix !== undefined) {
       const path = pathOf(req.url);

@@ -218,12 +218,12 @@ export const SERVER_SPECS = {
   /** ms a request body (emulation, server API, Simple SSE control) may take to arrive. Sluice's own. */
   http_body_timeout: duration(10_000),
   /**
-   * Deno only: "node_http" (Deno's `node:http`: idle timeouts, descriptor limit kept, WebSocket,
-   * ~20 KB per idle connection), "sluice" (Sluice's own accept loop: idle timeouts, survives EMFILE,
-   * HTTP/2 over TLS; no WebSocket; ~73 KB) or "deno_serve" (`Deno.serve`: WebSocket; no idle
-   * timeout, EMFILE is fatal). Sluice's own key.
+   * Deno only: "sluice" (Sluice's own accept loop: idle timeouts, survives EMFILE, HTTP/2 over TLS;
+   * no WebSocket; ~73 KB per idle connection), "node_http" (Deno's `node:http`: idle timeouts,
+   * WebSocket, ~20 KB; may stop accepting after running at its descriptor cap) or "deno_serve"
+   * (`Deno.serve`: WebSocket; no idle timeout, EMFILE is fatal). Sluice's own key.
    */
-  deno_listener: oneOf(["node_http", "sluice", "deno_serve"] as const, "node_http"),
+  deno_listener: oneOf(["sluice", "node_http", "deno_serve"] as const, "sluice"),
 
   /** Centrifugo v5 proxy settings; any `*_endpoint` enables the shipped connect_proxy plugin. */
   proxy_connect_endpoint: str(),

@@ -14,7 +14,7 @@
 import * as http from "node:http";
 import * as https from "node:https";
 import type { AddressInfo, Socket } from "node:net";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import type { Buffer } from "node:buffer";
 import { type WebSocket as WsSocket, WebSocketServer } from "ws";
 import {
@@ -27,14 +27,19 @@ import {
 } from "./types.ts";
 
 const NO_BODY = new Set(["GET", "HEAD"]);
-/** Descriptors kept free for everything but client connections (files, Redis, the event loop). */
-const DESCRIPTOR_RESERVE = 64;
+/** Descriptors kept free beyond those open at startup (files, Redis, a plugin's own sockets). */
+const DESCRIPTOR_RESERVE = 32;
 
-/** The soft limit on open files (Linux `/proc/self/limits`), or undefined where unreadable. */
-function openFileLimit(): number | undefined {
+/**
+ * How many client connections fit under the soft limit on open files, counting the descriptors this
+ * process already holds (Linux `/proc`); undefined where unreadable.
+ */
+function connectionRoom(): number | undefined {
   try {
     const m = /^Max open files\s+(\d+)/m.exec(readFileSync("/proc/self/limits", "utf8"));
-    return m ? Number(m[1]) : undefined;
+    if (!m) return undefined;
+    const open = readdirSync("/proc/self/fd").length;
+    return Math.max(16, Number(m[1]) - open - DESCRIPTOR_RESERVE);
   } catch {
     return undefined;
   }
@@ -60,10 +65,11 @@ export function listenNodeHttp(opts: ListenOptions): Promise<Listener> {
   const server = opts.tls
     ? https.createServer({ ...options, cert: opts.tls.cert, key: opts.tls.key }, onRequest)
     : http.createServer(options, onRequest);
-  // Accepting past the descriptor limit stalls this listener for good (seen on Deno 2.9): refuse
-  // (accept and close) connections beyond what the limit leaves room for instead.
-  const limit = openFileLimit();
-  if (limit !== undefined) server.maxConnections = Math.max(16, limit - DESCRIPTOR_RESERVE);
+  // Accepting past the descriptor limit stalls this listener for good (seen on Deno 2.9), and so,
+  // under a flood, can running at this cap: it keeps the process's own descriptors free, but only
+  // Sluice's own Deno listener recovers from a flood (test/operations/hostile_clients_test.ts).
+  const room = connectionRoom();
+  if (room !== undefined) server.maxConnections = room;
   server.keepAliveTimeout = idleMs;
   server.headersTimeout = idleMs;
   server.requestTimeout = 0;
@@ -75,8 +81,12 @@ export function listenNodeHttp(opts: ListenOptions): Promise<Listener> {
     perMessageDeflate: false,
     handleProtocols: (_offered, req) => chosenProtocol.get(req) ?? false,
   });
+  // Upgraded sockets leave node:http's bookkeeping: a forced close cuts them here.
+  const upgraded = new Set<Socket>();
   server.on("upgrade", (req: http.IncomingMessage, socket: Socket, head: Buffer) => {
     socket.on("error", () => {});
+    upgraded.add(socket);
+    socket.once("close", () => upgraded.delete(socket));
     upgrade(req, socket, head, wss, opts).catch((err) => {
       opts.log?.warn("upgrade failed in the node:http listener", { err: String(err) });
       socket.destroy();
@@ -102,7 +112,10 @@ export function listenNodeHttp(opts: ListenOptions): Promise<Listener> {
             return new Promise<void>((done) => {
               server.close(() => done());
               server.closeIdleConnections?.();
-              if (force) server.closeAllConnections?.();
+              if (force) {
+                server.closeAllConnections?.();
+                for (const socket of upgraded) socket.destroy();
+              }
             });
           },
         });

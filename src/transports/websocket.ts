@@ -250,7 +250,7 @@ function refuse(req: Request, conn: ConnInfo): Response | undefined {
   if (!conn.upgradeWebSocket) {
     return textResponse(
       501,
-      'Not Implemented: WebSocket on Deno needs deno_listener: "node_http" (the default) or "deno_serve"; or use http_stream or sse',
+      'Not Implemented: WebSocket on Deno needs deno_listener: "node_http" or "deno_serve"; or use http_stream or sse',
     );
   }
   return undefined;

@@ -138,7 +138,8 @@ test("server API calls on node B reach the user's connections on node A", async 
 
 test("server API calls on node B reach WebSocket clients (JSON and protobuf) on node A", async (t) => {
   const redis = await (shared ??= startRedis());
-  const { a, b } = await twoNodes(t, redis, {});
+  // On Deno, WebSocket needs node:http (Bun ignores the key).
+  const { a, b } = await twoNodes(t, redis, { deno_listener: "node_http" });
   const { Centrifuge: ProtobufCentrifuge } = await import("centrifuge/build/protobuf");
   for (const [name, Sdk] of [["json", Centrifuge], ["protobuf", ProtobufCentrifuge]] as const) {
     const user = `ws-${name}`;

@@ -2,8 +2,8 @@
  * WebSocket: the official SDK with Centrifugo's default URL form (`ws://…/connection/websocket`),
  * the seeds' transport lists falling back to HTTP when websocket is off, uni_websocket with a plain
  * WebSocket client, hostile input, and the SDK's protobuf build over WebSocket and over
- * http_stream + emulation — on Bun, and on Deno's default listener (node:http; Sluice's own
- * Deno listener, `deno_listener: "sluice"`, answers 501, tested too)
+ * http_stream + emulation — on Bun, and on Deno with `deno_listener: "node_http"` (Sluice's own
+ * Deno listener, the default, answers 501, tested too)
  * (oversized, garbage, binary, protobuf asked for, foreign Origin, no connect).
  */
 import { test, type TestContext } from "../harness.ts";
@@ -18,6 +18,8 @@ const runtime = await getRuntime();
 const onDeno = runtime.name === "deno";
 
 const config = {
+  // Sluice's own Deno listener cannot upgrade; node:http can (the 501 is tested below).
+  ...(onDeno ? { deno_listener: "node_http" } : {}),
   presence: true,
   join_leave: true,
   history_size: 100,
