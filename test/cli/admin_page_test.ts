@@ -7,7 +7,7 @@ import { test } from "../harness.ts";
 import { assert, assertEquals } from "../assert.ts";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { root, sluice, spawnGroup } from "../helpers/process.ts";
+import { devBanner, root, sluice, spawnGroup } from "../helpers/process.ts";
 
 test(
   "admin page in Chromium: wrong password refused; nodes, the channel and its count, presence, history, " +
@@ -16,10 +16,8 @@ test(
     assert(existsSync("/usr/bin/chromium"), "chromium is installed (apt-get install chromium; .ci/run does)");
     const p = sluice(t, ["--port", "0"]);
     await p.waitFor(/Publish to it/);
-    const out = p.output();
-    const url = /URL:\s+(\S+)/.exec(out)![1].replace("localhost", "127.0.0.1");
-    const apiKey = /API key:\s+(\S+)/.exec(out)![1];
-    const [, adminUrl, password] = /Admin:\s+(\S+)\s+\(password (\S+)\)/.exec(out)!;
+    const { base: url, apiKey } = devBanner(p);
+    const [, adminUrl, password] = /Admin:\s+(\S+)\s+\(password (\S+)\)/.exec(p.output())!;
     assertEquals(adminUrl.replace("localhost", "127.0.0.1"), `${url}/admin`);
 
     const browser = spawnGroup("node", [

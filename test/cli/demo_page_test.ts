@@ -9,7 +9,7 @@ import { test } from "../harness.ts";
 import { assert, assertEquals } from "../assert.ts";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { root, sluice, spawnGroup } from "../helpers/process.ts";
+import { devBanner, root, sluice, spawnGroup } from "../helpers/process.ts";
 import { getRuntime } from "../../src/runtime/serve.ts";
 
 const onDeno = (await getRuntime()).name === "deno";
@@ -20,9 +20,7 @@ test(
     assert(existsSync("/usr/bin/chromium"), "chromium is installed (apt-get install chromium; .ci/run does)");
     const p = sluice(t, ["--port", "0"]);
     await p.waitFor(/Publish to it/);
-    const out = p.output();
-    const url = /URL:\s+(\S+)/.exec(out)![1].replace("localhost", "127.0.0.1");
-    const apiKey = /API key:\s+(\S+)/.exec(out)![1];
+    const { base: url, apiKey } = devBanner(p);
     const page = await (await fetch(`${url}/`)).text();
     assert(page.includes('<script src="/_sluice/centrifuge.js">'), "the page loads the SDK from Sluice");
     const sdk = await fetch(`${url}/_sluice/centrifuge.js`);

@@ -24,7 +24,7 @@ import { join } from "node:path";
 import { tmpdir } from "node:os";
 import net from "node:net";
 import { SignJWT } from "jose";
-import { type Proc, root, start } from "../helpers/process.ts";
+import { devBanner, type Proc, root, start } from "../helpers/process.ts";
 import { readmeExample, shellLines } from "../helpers/readme.ts";
 import { binary } from "../helpers/binary.ts";
 import { redisAvailable, startRedis } from "../helpers/redis.ts";
@@ -74,16 +74,6 @@ async function stop(p: Proc): Promise<void> {
 }
 
 /** What dev mode's banner says: base URL, API key, HMAC secret, token. */
-function banner(p: Proc) {
-  const out = p.output();
-  const pick = (re: RegExp) => re.exec(out)![1];
-  return {
-    base: pick(/URL:\s+(\S+)/).replace("localhost", "127.0.0.1"),
-    apiKey: pick(/API key:\s+(\S+)/),
-    secret: pick(/HMAC secret:\s+(\S+)/),
-    token: pick(/Token:\s+(\S+)/),
-  };
-}
 
 test(
   "README quick start: npm start from a checkout serves dev mode (npm install and npm test: this run)",
@@ -128,7 +118,7 @@ test(
     const dir = checkout(t);
     const { p, port } = await serves(t, "npm start -- --port 0", dir);
     await p.waitFor(/Publish to it/);
-    const { token, apiKey } = banner(p);
+    const { token, apiKey } = devBanner(p);
     const local = (code: string) =>
       code.replaceAll("localhost:8000", `127.0.0.1:${port}`).replaceAll(
         '"<connection JWT>"',
@@ -167,7 +157,7 @@ test(
     const dir = checkout(t);
     const { p, port } = await serves(t, "npm start -- --port 0", dir);
     await p.waitFor(/Publish to it/);
-    const { secret, apiKey, base } = banner(p);
+    const { secret, apiKey, base } = devBanner(p);
     // The snippet's token subscribes through its `channels` claim (the paragraph above it says so).
     const token = await new SignJWT({ sub: "reader", channels: ["news"] }).setProtectedHeader({
       alg: "HS256",

@@ -107,3 +107,15 @@ export function writeConfig(config: unknown): string {
 }
 
 export const portOf = async (p: Proc) => Number((await p.waitFor(/address=[^\s:]+:(\d+)/))[1]);
+
+/** What dev mode's banner printed: base URL (127.0.0.1), API key, HMAC secret, token. */
+export function devBanner(p: Proc): { base: string; apiKey: string; secret: string; token: string } {
+  const out = p.output();
+  const pick = (re: RegExp) => re.exec(out)![1];
+  return {
+    base: pick(/URL:\s+(\S+)/).replace("localhost", "127.0.0.1"),
+    apiKey: pick(/API key:\s+(\S+)/),
+    secret: pick(/HMAC secret:\s+(\S+)/),
+    token: pick(/Token:\s+(\S+)/),
+  };
+}
