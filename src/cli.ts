@@ -9,7 +9,7 @@ import { SignJWT } from "jose";
 import { authWarning, type Config, type ConfigWarning, loadConfig, parseHostPort } from "./config/mod.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { needsBrokerMessage, stopWithParent, supervise, workerCount, workerPlace } from "./workers.ts";
-import { createServer, type SluiceServer } from "./server.ts";
+import { createServer, listenerLimits, type SluiceServer } from "./server.ts";
 import { loadPlugins, pluginEntries, type ShippedPlugins } from "./plugins/loader.ts";
 import type { PluginSources } from "./cli_tools.ts";
 import { getRuntime, type Listener, type Runtime } from "./runtime/serve.ts";
@@ -251,17 +251,7 @@ async function serveCommand(runtime: Runtime, args: string[], sources: PluginSou
     worker: place ? { group: place.group, name: config.name } : undefined,
   });
   await server.start();
-  const limits = {
-    reusePort: place !== undefined,
-    idleTimeoutMs: config.http_idle_timeout,
-    maxWebSocketMessageBytes: Math.max(
-      config.websocket_message_size_limit,
-      config.uni_websocket_message_size_limit,
-    ),
-    runtimeServer: config.deno_listener === "deno_serve",
-    nodeHttp: config.deno_listener === "node_http",
-    log: logger,
-  };
+  const limits = { ...listenerLimits(config), reusePort: place !== undefined, log: logger };
   const tls = config.tls_cert ? await readTls(runtime, config.tls_cert, config.tls_key) : undefined;
   const listener = await runtime.listen({
     port: config.port,

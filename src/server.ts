@@ -12,7 +12,7 @@ import { Hono } from "hono";
 import type { Context } from "hono";
 import type { Config } from "./config/mod.ts";
 import { Node, type NodeOptions } from "./core/node.ts";
-import type { ConnInfo } from "./runtime/types.ts";
+import type { ConnInfo, ListenOptions } from "./runtime/types.ts";
 import { OriginPolicy } from "./transports/origin.ts";
 import { sseHandler } from "./transports/sse.ts";
 import { httpStreamHandler } from "./transports/http_stream.ts";
@@ -53,6 +53,20 @@ export interface SluiceServer {
    * set; those endpoints are then absent from `fetch`.
    */
   readonly internalFetch?: (req: Request, conn?: ConnInfo) => Promise<Response>;
+}
+
+/** The listener options that follow from the config (the CLI's listeners and the test servers'). */
+export function listenerLimits(
+  config: Config,
+): Pick<ListenOptions, "idleTimeoutMs" | "maxWebSocketMessageBytes" | "denoListener"> {
+  return {
+    idleTimeoutMs: config.http_idle_timeout,
+    maxWebSocketMessageBytes: Math.max(
+      config.websocket_message_size_limit,
+      config.uni_websocket_message_size_limit,
+    ),
+    denoListener: config.deno_listener,
+  };
 }
 
 export interface ServerOptions extends Omit<NodeOptions, "hooks"> {

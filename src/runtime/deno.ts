@@ -15,7 +15,7 @@ export const denoRuntime: Runtime = {
   name: "deno",
   version: D?.version?.deno ?? "unknown",
   listen(opts: ListenOptions): Promise<Listener> {
-    if (opts.nodeHttp) return listenNodeHttp(opts);
+    if (opts.denoListener === "node_http") return listenNodeHttp(opts);
     try {
       return Promise.resolve(listenDeno(opts));
     } catch (err) {

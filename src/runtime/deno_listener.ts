@@ -281,7 +281,7 @@ class ConnectionSet {
  * `serveHttpOnConnection` — with `Deno.serve` (no idle timeout; a warning says so).
  */
 export function listenDeno(opts: ListenOptions): Listener {
-  if (opts.runtimeServer) return listenWithDenoServe(opts);
+  if (opts.denoListener === "deno_serve") return listenWithDenoServe(opts);
   const serveOn = serveOnConnection();
   if (!serveOn) {
     opts.log?.warn("this Deno cannot serve accepted connections; idle connections are not timed out");

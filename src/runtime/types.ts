@@ -79,12 +79,11 @@ export interface ListenOptions {
   /** The largest WebSocket message a client may send; larger ones close it with 1009. */
   maxWebSocketMessageBytes?: number;
   /**
-   * Deno: serve with `Deno.serve` instead of Sluice's own listener — WebSocket upgrades work, but
-   * idle and half-open connections are not closed and running out of descriptors is fatal.
+   * Deno: which server accepts connections (config `deno_listener`): Sluice's own accept loop
+   * (default), `Deno.serve` (WebSocket, but no idle timeout, EMFILE fatal) or Deno's `node:http`
+   * (WebSocket, a fraction of the memory per connection). Bun ignores it.
    */
-  runtimeServer?: boolean;
-  /** Deno: serve with the runtime's `node:http` (a fraction of `Deno.serve`'s memory per connection). */
-  nodeHttp?: boolean;
+  denoListener?: "sluice" | "deno_serve" | "node_http";
   /** SO_REUSEPORT: several worker processes listen on the same port; Linux spreads connections. */
   reusePort?: boolean;
   log?: ListenerLog;

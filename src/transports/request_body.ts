@@ -36,6 +36,8 @@ export class BodyTimeoutError extends Error {
 }
 
 const EMPTY: Uint8Array<ArrayBuffer> = new Uint8Array(0);
+/** Decided once: the runtime does not change under a running server. */
+const WHOLE_READS_ARE_COMPACT = bodiesBufferCompactly();
 /** First buffer size when the body's length was not declared. */
 const INITIAL_CAPACITY = 1024;
 /** Largest first buffer, whatever length was declared: memory follows the bytes that arrive. */
@@ -46,7 +48,7 @@ export async function readBodyBytes(req: Request, limits: BodyLimits): Promise<U
   const declared = Number(req.headers.get("content-length") ?? NaN);
   if (Number.isFinite(declared) && declared > limits.maxBytes) throw new BodyTooLargeError();
   if (!req.body) return EMPTY;
-  if (Number.isFinite(declared) && !req.headers.has("transfer-encoding") && bodiesBufferCompactly()) {
+  if (Number.isFinite(declared) && !req.headers.has("transfer-encoding") && WHOLE_READS_ARE_COMPACT) {
     // The runtime reads exactly the declared length into one buffer: memory is bounded by the
     // check above, and its native read costs far less than a stream reader (a third of an API call).
     return await readWhole(req, limits.timeoutMs);

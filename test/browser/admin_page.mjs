@@ -7,15 +7,12 @@
 // JSON line with what it saw; exits 1 on failure.
 //
 //   node test/browser/admin_page.mjs <server url> <admin password> <api key>
-import { chromium } from "playwright-core";
+import { launchChromium } from "./chromium.mjs";
 
 const [url, password, apiKey] = process.argv.slice(2);
 const seen = { pageErrors: [] };
 const wait = { timeout: 10_000 };
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-  args: ["--no-sandbox", "--headless=new"],
-});
+const browser = await launchChromium();
 try {
   const context = await browser.newContext();
   const demo = await context.newPage();

@@ -5,14 +5,11 @@
 // with Node, where playwright is at home. Prints one JSON line with what it saw; exits 1 on failure.
 //
 //   node test/browser/demo_page.mjs <page url> <api key>
-import { chromium } from "playwright-core";
+import { launchChromium } from "./chromium.mjs";
 
 const [url, apiKey] = process.argv.slice(2);
 const seen = {};
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-  args: ["--no-sandbox", "--headless=new"],
-});
+const browser = await launchChromium();
 try {
   const page = await browser.newPage();
   page.on("pageerror", (err) => (seen.pageError = String(err)));

@@ -4,13 +4,10 @@
 // an error (thrown, or a page error).
 //
 //   node test/browser/run_snippet.mjs <page url> <async function body>
-import { chromium } from "playwright-core";
+import { launchChromium } from "./chromium.mjs";
 
 const [url, body] = process.argv.slice(2);
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-  args: ["--no-sandbox", "--headless=new"],
-});
+const browser = await launchChromium();
 try {
   const page = await browser.newPage();
   const errors = [];

@@ -4,7 +4,7 @@
  */
 import type { TestContext } from "../harness.ts";
 import { loadConfig } from "../../src/config/mod.ts";
-import { createServer, type SluiceServer } from "../../src/server.ts";
+import { createServer, listenerLimits, type SluiceServer } from "../../src/server.ts";
 import { createLogger, type LogLevel } from "../../src/log.ts";
 import { getRuntime } from "../../src/runtime/serve.ts";
 import type { Node } from "../../src/core/node.ts";
@@ -71,13 +71,7 @@ export async function startServer(
     port: 0,
     hostname: "127.0.0.1",
     handler: (req, conn) => server.fetch(req, conn),
-    idleTimeoutMs: cfg.http_idle_timeout,
-    maxWebSocketMessageBytes: Math.max(
-      cfg.websocket_message_size_limit,
-      cfg.uni_websocket_message_size_limit,
-    ),
-    runtimeServer: cfg.deno_listener === "deno_serve",
-    nodeHttp: cfg.deno_listener === "node_http",
+    ...listenerLimits(cfg),
     log: logger,
   });
   const url = `http://127.0.0.1:${listener.port}`;
