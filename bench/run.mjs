@@ -90,7 +90,7 @@ const P = QUICK
       burstConcurrency: 8,
     },
     idle: { steps: [200, 1000], settleMs: 1000, holdMs: 0 },
-    connect: { count: 1000, concurrency: 100, workers: 2 },
+    connect: { count: 1000, concurrency: 100, workers: 2, warmUp: 1000 },
     storm: { count: 1000, concurrency: 1000, workers: 2 },
     many: { count: 1000, groupSize: 10, rate: 200, seconds: 2, drainMs: 5000, burstConcurrency: 32 },
   }
@@ -105,7 +105,8 @@ const P = QUICK
     },
     // 19000 is the top: the server's own open-file limit is 20000 here.
     idle: { steps: [1000, 5000, 10000, 19000], settleMs: 2000, holdMs: 26_000 },
-    connect: { count: 10000, concurrency: 200, workers: 2 },
+    // warm: a server that has run a while (the JIT has compiled the connect path); the storm is the cold case
+    connect: { count: 10000, concurrency: 200, workers: 2, warmUp: 10000 },
     // a reconnect storm: every client of a restarted server at once
     storm: { count: 10000, concurrency: 10000, workers: 2 },
     many: { count: 10000, groupSize: 10, rate: 500, seconds: 5, drainMs: 10_000, burstConcurrency: 32 },
@@ -605,7 +606,8 @@ async function startServer(name) {
   } else if (kind === "bare" || kind === "sink") {
     const script = join("bench", "servers", "bare_sse.ts");
     const loop = [script, "--port", String(port), ...(kind === "sink" ? ["--sink"] : [])];
-    const args = rt === "bun" ? loop : ["run", "-A", ...loop];
+    const flags = (process.env.BENCH_RUNTIME_FLAGS ?? "").split(" ").filter(Boolean);
+    const args = rt === "bun" ? [...flags, ...loop] : ["run", "-A", ...flags, ...loop];
     proc = startProcess(BIN[rt], args, { env: { ...process.env, NO_COLOR: "1" } });
   } else {
     const tpl = readFileSync(join(BENCH, "servers", "nchan.conf.template"), "utf8");
@@ -1101,8 +1103,28 @@ function idle(name) {
   });
 }
 
+/** Opens and closes `count` connections (indices after the measured ones): the server warm. */
+async function warmUp(server, count, concurrency) {
+  const fleet = new Fleet(
+    { host: "127.0.0.1", port: server.port, ...server.sub("one"), concurrency, deferOpen: true },
+    count,
+    1_000_000,
+    1,
+  );
+  try {
+    await fleet.hello();
+    const done = fleet.opened(120_000);
+    fleet.open();
+    await done;
+  } finally {
+    await fleet.close();
+  }
+  await sleep(1000);
+}
+
 function connect(name, p = P.connect) {
   return withServer(name, async (server) => {
+    if (p.warmUp) await warmUp(server, p.warmUp, p.concurrency);
     const fleet = new Fleet(
       {
         host: "127.0.0.1",
@@ -1423,7 +1445,12 @@ function render(results) {
   }
   for (
     const [key, title] of [
-      ["connect", `Connect rate: ${k(P.connect.count)} connections, ${P.connect.concurrency} in flight`],
+      [
+        "connect",
+        `Connect rate: ${k(P.connect.count)} connections, ${P.connect.concurrency} in flight, after ${
+          k(P.connect.warmUp ?? 0)
+        } warm-up connections opened and closed`,
+      ],
       ["storm", `Reconnect storm: ${k(P.storm.count)} connections opened at once`],
     ]
   ) {
