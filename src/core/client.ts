@@ -94,6 +94,11 @@ export class Client implements Connection {
     return this.logger ??= this.node.log.child({ client: this.id, transport: this.transport.name });
   }
 
+  /** A debug line: with debug off (the usual case) this connection's logger is not even made. */
+  debug(msg: string, fields?: Record<string, unknown>): void {
+    if (this.node.log.enabled("debug")) this.log.debug(msg, fields);
+  }
+
   /** The connection's subscriptions by channel. */
   get subs(): Map<string, Subscription> {
     return this.channels.subs;
@@ -197,7 +202,7 @@ export class Client implements Connection {
     if (this.state === "closed") return;
     this.state = "closed";
     this.release(DisconnectCode.ConnectionClosed, "connection closed");
-    this.log.debug("client gone");
+    this.debug("client gone");
   }
 
   /** Closes the connection with a disconnect push (unless the transport is already gone). */
@@ -216,7 +221,7 @@ export class Client implements Connection {
       }
       this.transport.close(code, reason);
     }
-    if (!wasClosed) this.log.debug("disconnected", { code, reason });
+    if (!wasClosed) this.debug("disconnected", { code, reason });
   }
 
   // ---------------------------------------------------------------- writing
@@ -338,7 +343,7 @@ export class Client implements Connection {
       return err.code;
     }
     if (isClientError(err)) {
-      this.log.debug("command error", { method, code: err.code, message: err.message });
+      this.debug("command error", { method, code: err.code, message: err.message });
       this.writeJson(encodeErrorReply(id, err));
       return err.code;
     }

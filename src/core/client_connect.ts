@@ -87,7 +87,7 @@ export async function connect(client: ChannelledConnection, req: ConnectRequest)
     node: transport.emulation ? node.id : undefined,
     time: config.client_connect_include_server_time ? Date.now() : undefined,
   };
-  client.log.debug("client connected", { user: client.user });
+  client.debug("client connected", { user: client.user });
   return { result: jsonObject(fields), after: () => client.connected() };
 }
 
