@@ -5,7 +5,7 @@
 //   node bench/run.mjs --quick        # small sizes, a smoke run (< 2 min)
 //   node bench/run.mjs --only=fanout,idle --servers=sluice-bun,nchan --json=out.json
 //
-// Scenarios: fanout, idle, connect, many. Servers: sluice-bun, sluice-deno, nchan, bare-bun,
+// Scenarios: fanout, idle, connect, storm, many, publish (wrk). Servers: sluice-bun, sluice-deno, nchan, bare-bun,
 // bare-deno, and (fanout and many only, unless named in --servers) sink-bun, sink-deno: the bare
 // loop writing through Sluice's StreamSink. Every server runs alone, one after another, fresh for
 // every measurement; load comes from bench/load_client.mjs workers (raw TCP, ≤ 9000 connections
@@ -51,7 +51,7 @@ const ALL_SERVERS = [
 ];
 /** The sink-* loops differ from bare-* only in how they write: measured where writes dominate. */
 const WRITE_SCENARIOS = ["fanout", "many"];
-const ALL_SCENARIOS = ["fanout", "idle", "connect", "storm", "many"];
+const ALL_SCENARIOS = ["fanout", "idle", "connect", "storm", "many", "publish"];
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -93,6 +93,7 @@ const P = QUICK
     connect: { count: 1000, concurrency: 100, workers: 2, warmUp: 1000 },
     storm: { count: 1000, concurrency: 1000, workers: 2 },
     many: { count: 1000, groupSize: 10, rate: 200, seconds: 2, drainMs: 5000, burstConcurrency: 32 },
+    publish: { connections: 32, threads: 2, channels: 1000, warmUpSeconds: 1, seconds: 2 },
   }
   : {
     fanout: {
@@ -110,6 +111,8 @@ const P = QUICK
     // a reconnect storm: every client of a restarted server at once
     storm: { count: 10000, concurrency: 10000, workers: 2 },
     many: { count: 10000, groupSize: 10, rate: 500, seconds: 5, drainMs: 10_000, burstConcurrency: 32 },
+    // wrk posting into 1000 channels, no subscribers: the HTTP publish path alone
+    publish: { connections: 32, threads: 2, channels: 1000, warmUpSeconds: 3, seconds: 6 },
   };
 
 const SECRET = "bench-hmac-secret-" + Math.random().toString(36).slice(2);
@@ -1287,7 +1290,74 @@ function many(name) {
   });
 }
 
-const RUNNERS = { fanout, idle, connect, storm: (name) => connect(name, P.storm), many };
+/**
+ * The publish path alone: wrk (keep-alive, `connections` at once) posting one publication per
+ * request into `channels` channels round-robin, nobody subscribed — Sluice's `/api/publish`, nchan's
+ * `/pub`, the bare loop's `/pub`. A warm-up run first (the JIT), then the measured one.
+ */
+function publish(name) {
+  return withServer(name, async (server) => {
+    const p = P.publish;
+    const dir = mkdtempSync(join(os.tmpdir(), "sluice-wrk-"));
+    try {
+      const req = server.pub("@CH@", JSON.stringify({ x: PAD }));
+      const lua = (text) => `[==[${text}]==]`;
+      const piece = (text) => text.split("@CH@").map(lua).join(" .. ch .. ");
+      const headers = Object.entries(req.headers).map(([k, v]) => `[ ${lua(k)} ] = ${lua(v)}`).join(", ");
+      const script = join(dir, "publish.lua");
+      writeFileSync(
+        script,
+        [
+          "local n = 0",
+          `local headers = { ${headers} }`,
+          "request = function()",
+          `  n = n + 1`,
+          `  local ch = "ch" .. (n % ${p.channels})`,
+          `  return wrk.format("POST", ${piece(req.path)}, headers, ${piece(req.body)})`,
+          "end",
+        ].join("\n"),
+      );
+      const wrk = (seconds) =>
+        execFileSync("wrk", [
+          `-t${p.threads}`,
+          `-c${p.connections}`,
+          `-d${seconds}s`,
+          "--latency",
+          "-s",
+          script,
+          `http://127.0.0.1:${server.port}`,
+        ], { encoding: "utf8" });
+      wrk(p.warmUpSeconds);
+      const cpu0 = server.cpu();
+      const out = wrk(p.seconds);
+      const cpu = server.cpu() - cpu0;
+      const num = (re) => Number(re.exec(out)?.[1] ?? NaN);
+      const latency = (q) => {
+        const m = new RegExp(`^\\s*${q}%\\s+([\\d.]+)(us|ms|s)`, "m").exec(out);
+        return m ? round(Number(m[1]) * { us: 0.001, ms: 1, s: 1000 }[m[2]], 3) : null;
+      };
+      const requests = num(/(\d+) requests in/);
+      const res = {
+        requests,
+        perSec: round(num(/Requests\/sec:\s+([\d.]+)/), 0),
+        errors: num(/Non-2xx or 3xx responses: (\d+)/) || 0,
+        socketErrors: /Socket errors: (.*)/.exec(out)?.[1] ?? null,
+        p50: latency(50),
+        p99: latency(99),
+        serverCpuSeconds: round(cpu, 2),
+        serverUsPerRequest: round((cpu * 1e6) / requests, 1),
+      };
+      log(
+        `  publish ${name}: ${res.perSec}/s, p99 ${res.p99} ms, ${res.serverUsPerRequest} µs server CPU per request, ${res.errors} errors`,
+      );
+      return res;
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
+
+const RUNNERS = { fanout, idle, connect, storm: (name) => connect(name, P.storm), many, publish };
 
 // ---------------------------------------------------------------------------------------------
 // Tables
@@ -1492,6 +1562,22 @@ function render(results) {
       ),
     );
   }
+  if (R.publish) {
+    const rows = SERVERS.filter((s) => R.publish[s]).map((s) => {
+      const r = R.publish[s];
+      if (r.error) return [s, "error: " + r.error.slice(0, 60), ...Array(5).fill(null)];
+      return [s, k(r.perSec), r.errors, ms(r.p50), ms(r.p99), r.serverUsPerRequest, r.socketErrors ?? "none"];
+    });
+    out.push(
+      table(
+        `Publish path: wrk, ${P.publish.connections} keep-alive connections posting into ${
+          k(P.publish.channels)
+        } channels for ${P.publish.seconds} s (after ${P.publish.warmUpSeconds} s of warm-up), no subscribers`,
+        ["server", "requests/s", "non-2xx", "p50 ms", "p99 ms", "srv µs/req", "socket errors"],
+        rows,
+      ),
+    );
+  }
   if (R.many) {
     const rows = SERVERS.filter((s) => R.many[s]).map((s) => {
       const r = R.many[s];
@@ -1616,6 +1702,10 @@ function computeRatios(results) {
   if (R.storm) {
     pair("reconnect storm: connections/s", (s) => R.storm[s]?.perSec, true);
     workers("reconnect storm: connections/s", (s) => R.storm[s]?.perSec);
+  }
+  if (R.publish) {
+    pair("publish: requests/s (wrk)", (s) => R.publish[s]?.perSec, true);
+    workers("publish: requests/s (wrk)", (s) => R.publish[s]?.perSec);
   }
   if (R.many) {
     pair("many channels: burst deliveries/s", (s) => R.many[s]?.burst?.deliveriesPerSec, true);

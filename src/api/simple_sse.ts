@@ -109,7 +109,7 @@ export class SimpleSse {
       return textResponse(503, "Service Unavailable: cannot subscribe right now");
     }
     this.node.log.debug("simple sse client connected", { user: claims.userId, channel: claims.channel });
-    return new Response(sink.stream, {
+    return sink.response({
       status: 200,
       headers: {
         "Content-Type": "text/event-stream",

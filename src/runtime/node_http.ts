@@ -4,7 +4,8 @@
  * `deno_listener: "node_http"`: an idle SSE connection costs ~15–21 KB there against ~61 KB under
  * `Deno.serve` (bench/README.md, "Idle density on Deno"). Requests become Web `Request`s; a
  * `Response` body is pumped into the socket with backpressure (`write` → `drain`), and cancelled
- * when the client goes away so the stream behind it is released.
+ * when the client goes away so the stream behind it is released. Sluice's own streams skip the
+ * Web stream: `streamResponse` hands their source over, drained the same way (`DirectDrain`).
  *
  * Limits: new connections must send a complete request head within the idle timeout
  * (`headersTimeout`), kept-alive connections may idle that long between requests
@@ -18,6 +19,8 @@ import { readdirSync, readFileSync } from "node:fs";
 import type { Buffer } from "node:buffer";
 import { type WebSocket as WsSocket, WebSocketServer } from "ws";
 import {
+  type ByteSource,
+  type ByteSourceController,
   type ConnInfo,
   DEFAULT_IDLE_TIMEOUT_MS,
   type Listener,
@@ -177,6 +180,8 @@ async function serve(
     if (!req.complete) req.socket.destroy();
   });
   const response = await opts.handler(request, conn);
+  const direct = conn.direct?.response === response ? conn.direct.source : undefined;
+  conn.direct = undefined;
   const out: Record<string, string | string[]> = {};
   response.headers.forEach((value, name) => {
     if (name !== "set-cookie") out[name] = value;
@@ -184,6 +189,11 @@ async function serve(
   const cookies = response.headers.getSetCookie();
   if (cookies.length) out["set-cookie"] = cookies;
   res.writeHead(response.status, response.statusText || undefined, out);
+  if (direct !== undefined) {
+    res.flushHeaders();
+    new DirectDrain(direct, res).begin();
+    return;
+  }
   if (!response.body) {
     res.end();
     return;
@@ -234,7 +244,52 @@ function bodyOf(req: http.IncomingMessage): ReadableStream<Uint8Array> {
   });
 }
 
+/**
+ * A Sluice stream written straight into the response, as a `ReadableStream`'s reader would take it
+ * (pull → enqueue → write; on backpressure, the next pull waits for `drain`), without the stream:
+ * ~6 KB less per idle connection and no promise per chunk.
+ */
+class DirectDrain implements ByteSourceController {
+  private done = false;
+  constructor(private readonly source: ByteSource, private readonly res: http.ServerResponse) {}
+
+  begin(): void {
+    this.res.once("close", () => {
+      if (this.done) return;
+      this.done = true;
+      this.source.cancel();
+    });
+    this.source.start(this);
+    if (!this.done) this.source.pull();
+  }
+
+  enqueue(chunk: Uint8Array): void {
+    if (this.done) throw new TypeError("the response has ended");
+    if (this.res.write(chunk)) this.source.pull();
+    else {
+      this.res.once("drain", () => {
+        if (!this.done) this.source.pull();
+      });
+    }
+  }
+
+  close(): void {
+    if (this.done) return;
+    this.done = true;
+    this.res.end();
+  }
+
+  error(): void {
+    if (this.done) return;
+    this.done = true;
+    this.res.destroy();
+  }
+}
+
 class NodeConn implements ConnInfo {
+  /** The stream answer made by `streamResponse`, drained by `serve` if it is the one returned. */
+  direct: { response: Response; source: ByteSource } | undefined;
+
   constructor(
     private readonly req: http.IncomingMessage,
     private readonly res: http.ServerResponse,
@@ -252,6 +307,12 @@ class NodeConn implements ConnInfo {
 
   /** A request in progress is never idle for node:http's timeouts; nothing to do. */
   holdOpen(): void {}
+
+  streamResponse(source: ByteSource, init: ResponseInit): Response {
+    const response = new Response(null, init);
+    this.direct = { response, source };
+    return response;
+  }
 
   /** A client that does not read what we sent is cut once the idle timeout has passed. */
   responseEnded(): void {

@@ -28,6 +28,27 @@ export interface ConnInfo {
    * runtime (or a test's detached connection) cannot upgrade.
    */
   upgradeWebSocket?(req: Request, opts: WebSocketUpgrade): Response;
+  /**
+   * The Response for a streamed body the runtime writes to the socket itself (node_http): it calls
+   * `source.start` once it writes the head, then `pull` whenever it can take bytes, with
+   * backpressure, and `cancel` when the client goes away — a Web `ReadableStream` without the
+   * stream. Undefined where the runtime takes only Web bodies: `new ReadableStream(source)`.
+   */
+  streamResponse?(source: ByteSource, init: ResponseInit): Response;
+}
+
+/** A byte stream's underlying source, as a `ReadableStream` would drive it (StreamSink is one). */
+export interface ByteSource {
+  start(controller: ByteSourceController): void;
+  pull(): void;
+  cancel(): void;
+}
+
+/** What a `ByteSource` uses of `ReadableStreamDefaultController`. */
+export interface ByteSourceController {
+  enqueue(chunk: Uint8Array): void;
+  close(): void;
+  error(reason?: unknown): void;
 }
 
 /** A WebSocket as Sluice drives it; the runtime's own object stays in the adapter. */

@@ -41,5 +41,5 @@ export function openBidirectionalStream(
   sink.attach(client, conn);
   if (opts.preamble) sink.write(opts.preamble);
   client.receive(body); // the connect command, decoded with every later frame by the client
-  return new Response(sink.stream, { status: 200, headers: streamHeaders(opts.contentType) });
+  return sink.response({ status: 200, headers: streamHeaders(opts.contentType) });
 }

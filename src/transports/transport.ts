@@ -6,7 +6,7 @@
  */
 import type { ClientTransport } from "../core/client.ts";
 import { type Framing, Shape, shapeOf } from "../core/codec.ts";
-import type { ConnInfo } from "../runtime/types.ts";
+import type { ByteSourceController, ConnInfo } from "../runtime/types.ts";
 import { type Flushable, flushQueue } from "./flush_queue.ts";
 
 export interface SinkOptions {
@@ -47,9 +47,11 @@ export class StreamSink implements ClientTransport, Flushable {
   readonly protobuf: boolean;
   readonly pingBytes: Uint8Array;
   readonly eventIds: boolean;
-  readonly stream: ReadableStream<Uint8Array>;
   private readonly maxQueueBytes: number;
-  private controller!: ReadableStreamDefaultController<Uint8Array>;
+  /** The Web stream, made on first use (`stream`); never where the runtime drains the sink itself. */
+  private readable: ReadableStream<Uint8Array> | undefined;
+  /** Set by `start`: the stream's controller, or the runtime's own (node_http drains directly). */
+  private controller: ByteSourceController | undefined;
   /** No more writes: closed, aborted, or the reader went away. */
   private closed = false;
   /** close() was called: the stream ends once the queue has been handed over. */
@@ -75,13 +77,33 @@ export class StreamSink implements ClientTransport, Flushable {
     this.pingBytes = opts.pingBytes;
     this.eventIds = opts.eventIds ?? false;
     this.maxQueueBytes = opts.maxQueueBytes;
-    // The sink is its own underlying source (start/pull/cancel below): no closures per connection.
-    this.stream = new ReadableStream<Uint8Array>(this, BYTES_NO_BUFFER);
   }
 
-  /** UnderlyingSource.start */
-  start(controller: ReadableStreamDefaultController<Uint8Array>): void {
+  /** The sink as a Web stream (made once; the sink is its own underlying source: no closures). */
+  get stream(): ReadableStream<Uint8Array> {
+    return this.readable ??= new ReadableStream<Uint8Array>(this, BYTES_NO_BUFFER);
+  }
+
+  /**
+   * The streamed response. Where the runtime writes a source to the socket itself (node_http) it
+   * gets the sink, not a Web stream: no stream objects per connection, no promise per chunk.
+   */
+  response(init: ResponseInit): Response {
+    return this.conn?.streamResponse?.(this, init) ?? new Response(this.stream, init);
+  }
+
+  /**
+   * UnderlyingSource.start. The response may come after the stream was closed or cut (a connect
+   * refused at once): what happened meanwhile is carried out now.
+   */
+  start(controller: ByteSourceController): void {
     this.controller = controller;
+    if (!this.closed) return;
+    if (this.ending) {
+      if (this.first === undefined) this.endStream();
+    } else {
+      this.errorStream();
+    }
   }
 
   /** UnderlyingSource.pull: the runtime can take a chunk. */
@@ -137,12 +159,7 @@ export class StreamSink implements ClientTransport, Flushable {
     this.closed = true;
     this.ending = false;
     this.dropQueue();
-    try {
-      // An error without a reason: the runtime ends the response and logs nothing.
-      this.controller.error(undefined);
-    } catch {
-      // already closed
-    }
+    this.errorStream();
     // Ending the response is not enough: bytes already handed to the runtime wait for a reader
     // who never comes, and keep the connection open. Cut it.
     this.conn?.abort();
@@ -177,19 +194,31 @@ export class StreamSink implements ClientTransport, Flushable {
     }
     this.queuedBytes -= chunk.byteLength;
     try {
-      this.controller.enqueue(chunk);
+      this.controller!.enqueue(chunk); // pulled: started
       if (this.ending && this.first === undefined) this.endStream();
     } catch {
       this.gone(); // the reader is gone; the cancel callback may come later or never
     }
   }
 
+  /** Ends the stream after its last bytes (or at `start`, when there is no controller yet). */
   private endStream(): void {
+    if (this.controller === undefined) return;
     this.ending = false;
     try {
       this.controller.close();
     } catch {
       // already closed by the reader
+    }
+  }
+
+  /** Ends the response at once, unfinished (or at `start`, when there is no controller yet). */
+  private errorStream(): void {
+    try {
+      // An error without a reason: the runtime ends the response and logs nothing.
+      this.controller?.error(undefined);
+    } catch {
+      // already closed
     }
   }
 

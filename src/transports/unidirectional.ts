@@ -77,5 +77,5 @@ export function openUnidirectionalStream(
   sink.attach(client, conn);
   if (opts.preamble) sink.write(opts.preamble);
   void client.startUnidirectional(connect);
-  return new Response(sink.stream, { status: 200, headers: streamHeaders(opts.contentType) });
+  return sink.response({ status: 200, headers: streamHeaders(opts.contentType) });
 }

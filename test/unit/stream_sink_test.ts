@@ -172,3 +172,60 @@ test("StreamSink: close() tells the runtime the response ended; abort() cuts the
   b.abort();
   assertEquals(calls, ["holdOpen", "responseEnded", "holdOpen", "abort"]);
 });
+
+test("StreamSink: a stream made after close() gives its queued bytes, then ends; one made after abort() errors", async () => {
+  const closed = sink();
+  closed.write(enc.encode("disconnect"));
+  closed.close();
+  const reader = closed.stream.getReader();
+  assertEquals(dec.decode((await reader.read()).value), "disconnect");
+  assertEquals((await reader.read()).done, true);
+
+  const empty = sink();
+  empty.close();
+  assertEquals((await empty.stream.getReader().read()).done, true, "closed with nothing queued");
+
+  const cut = sink();
+  cut.write(enc.encode("dropped"));
+  cut.abort();
+  let failed = false;
+  await cut.stream.getReader().read().catch(() => failed = true);
+  assert(failed, "an aborted sink's stream errors");
+});
+
+test("StreamSink: where the runtime drains sources itself, response() hands it the sink, no Web stream", () => {
+  const s = sink();
+  const drained: string[] = [];
+  let source: unknown;
+  s.attach({ transportGone: () => {} }, {
+    onClose: () => {},
+    holdOpen: () => {},
+    responseEnded: () => {},
+    abort: () => {},
+    streamResponse(src, init) {
+      source = src;
+      return new Response(null, init);
+    },
+  });
+  s.write(enc.encode("a"));
+  s.write(enc.encode("b"));
+  const res = s.response({ status: 200 });
+  assertEquals(res.body, null);
+  assert(source === s, "the sink itself is the source");
+  // The runtime's side, as node_http's DirectDrain plays it: start, then pull while it can write.
+  let ended = false;
+  s.start({
+    enqueue: (chunk) => drained.push(dec.decode(chunk)),
+    close: () => ended = true,
+    error: () => {},
+  });
+  s.pull();
+  assertEquals(drained, ["ab"], "what was queued goes over joined at the first pull");
+  s.pull(); // written without backpressure: the runtime asks for more at once
+  s.write(enc.encode("c"));
+  s.close();
+  assertEquals(ended, false, "the queue is handed over before the end");
+  s.flush();
+  assertEquals(drained, ["ab", "c"]);
+  assertEquals(ended, true);
+});
