@@ -50,7 +50,7 @@ export async function runApiCall(req: Request, node: Node, method: string): Prom
   }
   let params: unknown;
   try {
-    params = text.trim() === "" ? {} : JSON.parse(text);
+    params = isBlank(text) ? {} : JSON.parse(text);
   } catch {
     node.log.info("api request body is not JSON", { method });
     return textResponse(400, "Bad Request: body must be a JSON object");
@@ -112,6 +112,15 @@ async function runBatch(node: Node, params: Params): Promise<string> {
   return `{"replies":[${replies.join(",")}]}`;
 }
 
+/** True for an empty or all-whitespace body, without copying it (`trim` would). */
+function isBlank(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) return false;
+  }
+  return true;
+}
+
 /** A JSON body ending with a newline, as curl users expect (JSON readers ignore it). */
 function jsonResponse(body: string, status = 200): Response {
   return new Response(`${body}\n`, { status, headers: { "Content-Type": "application/json" } });
@@ -132,9 +141,10 @@ function authorized(req: Request, node: Node): boolean {
 
 /** Compares secrets without an early exit that would leak how many leading characters match. */
 export function constantTimeEqual(a: string, b: string): boolean {
-  const x = new TextEncoder().encode(a);
-  const y = new TextEncoder().encode(b);
-  let diff = x.length ^ y.length;
-  for (let i = 0; i < Math.max(x.length, y.length); i++) diff |= (x[i] ?? 0) ^ (y[i] ?? 0);
+  // UTF-16 code units compared directly: equal strings have equal units, and no bytes are made
+  // per call (this runs on every server API request).
+  const n = Math.max(a.length, b.length);
+  let diff = a.length ^ b.length;
+  for (let i = 0; i < n; i++) diff |= (a.charCodeAt(i) | 0) ^ (b.charCodeAt(i) | 0);
   return diff === 0;
 }

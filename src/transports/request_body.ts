@@ -90,22 +90,32 @@ export async function readBodyBytes(req: Request, limits: BodyLimits): Promise<U
   return size === buf.byteLength ? buf : buf.subarray(0, size);
 }
 
-/** The runtime's own whole-body read, with the same deadline. */
-async function readWhole(req: Request, timeoutMs: number): Promise<Uint8Array<ArrayBuffer>> {
-  let deadline: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<never>((_, reject) => {
-    if (timeoutMs > 0) deadline = setTimeout(() => reject(new BodyTimeoutError()), timeoutMs);
+/**
+ * The runtime's own whole-body read, with the same deadline: one promise settled by the read or
+ * the deadline, whichever comes first (no race of two promises per request).
+ */
+function readWhole(req: Request, timeoutMs: number): Promise<Uint8Array<ArrayBuffer>> {
+  return new Promise((resolve, reject) => {
+    const deadline = timeoutMs > 0 ? setTimeout(() => reject(new BodyTimeoutError()), timeoutMs) : undefined;
+    req.arrayBuffer().then(
+      (bytes) => {
+        clearTimeout(deadline);
+        resolve(new Uint8Array(bytes));
+      },
+      (err) => {
+        clearTimeout(deadline);
+        reject(err);
+      },
+    );
   });
-  try {
-    return new Uint8Array(await Promise.race([req.arrayBuffer(), late]));
-  } finally {
-    clearTimeout(deadline);
-  }
 }
+
+/** Stateless between calls (no `stream` option): one decoder for every body. */
+const utf8 = new TextDecoder();
 
 /** The body as UTF-8 text (see `readBodyBytes`). */
 export async function readBodyText(req: Request, limits: BodyLimits): Promise<string> {
-  return new TextDecoder().decode(await readBodyBytes(req, limits));
+  return utf8.decode(await readBodyBytes(req, limits));
 }
 
 /**
