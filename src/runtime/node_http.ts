@@ -14,6 +14,7 @@
  */
 import * as http from "node:http";
 import * as https from "node:https";
+import * as net from "node:net";
 import type { AddressInfo, Socket } from "node:net";
 import { readdirSync, readFileSync } from "node:fs";
 import type { Buffer } from "node:buffer";
@@ -65,17 +66,6 @@ export function listenNodeHttp(opts: ListenOptions): Promise<Listener> {
       else res.destroy();
     });
   };
-  const server = opts.tls
-    ? https.createServer({ ...options, cert: opts.tls.cert, key: opts.tls.key }, onRequest)
-    : http.createServer(options, onRequest);
-  // Accepting past the descriptor limit stalls this listener for good (seen on Deno 2.9), and so,
-  // under a flood, can running at this cap: it keeps the process's own descriptors free, but only
-  // Sluice's own Deno listener recovers from a flood (test/operations/hostile_clients_test.ts).
-  const room = connectionRoom();
-  if (room !== undefined) server.maxConnections = room;
-  server.keepAliveTimeout = idleMs;
-  server.headersTimeout = idleMs;
-  server.requestTimeout = 0;
   // WebSocket: the upgrade request goes through the handler like any other (Origin check, route);
   // `ws` completes the handshake on the socket when the transport upgrades, else the answer is written.
   const wss = new WebSocketServer({
@@ -86,46 +76,160 @@ export function listenNodeHttp(opts: ListenOptions): Promise<Listener> {
   });
   // Upgraded sockets leave node:http's bookkeeping: a forced close cuts them here.
   const upgraded = new Set<Socket>();
-  server.on("upgrade", (req: http.IncomingMessage, socket: Socket, head: Buffer) => {
-    socket.on("error", () => {});
-    upgraded.add(socket);
-    socket.once("close", () => upgraded.delete(socket));
-    upgrade(req, socket, head, wss, opts).catch((err) => {
-      opts.log?.warn("upgrade failed in the node:http listener", { err: String(err) });
-      socket.destroy();
+  /** Every server made, the current one last; an older one is only serving what it accepted. */
+  const servers = new Set<http.Server>();
+  let lastAccept = Date.now();
+  const onAccept = () => {
+    lastAccept = Date.now();
+  };
+
+  /** One listening server with Sluice's handlers (a new one replaces a listener that stopped accepting). */
+  const makeServer = (): http.Server => {
+    const server = opts.tls
+      ? https.createServer({ ...options, cert: opts.tls.cert, key: opts.tls.key }, onRequest)
+      : http.createServer(options, onRequest);
+    // A cap under the descriptor limit keeps the process's own descriptors (files, Redis) free.
+    const room = connectionRoom();
+    if (room !== undefined) server.maxConnections = room;
+    server.keepAliveTimeout = idleMs;
+    server.headersTimeout = idleMs;
+    server.requestTimeout = 0;
+    server.on("connection", onAccept);
+    server.on("drop", onAccept);
+    server.on("upgrade", (req: http.IncomingMessage, socket: Socket, head: Buffer) => {
+      socket.on("error", () => {});
+      upgraded.add(socket);
+      socket.once("close", () => upgraded.delete(socket));
+      upgrade(req, socket, head, wss, opts).catch((err) => {
+        opts.log?.warn("upgrade failed in the node:http listener", { err: String(err) });
+        socket.destroy();
+      });
     });
-  });
-  server.on("clientError", (_err: Error, socket: Socket) => {
-    if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
-    else socket.destroy();
-  });
-  return new Promise((resolve, reject) => {
-    server.once("error", (err: Error) => {
-      reject(new Error(`cannot listen on ${opts.hostname}:${opts.port}: ${err.message}`));
+    server.on("clientError", (_err: Error, socket: Socket) => {
+      if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
+      else socket.destroy();
     });
-    server.listen(
-      { port: opts.port, host: opts.hostname, ...(opts.reusePort ? { reusePort: true } : {}) },
-      () => {
-        const address = server.address() as AddressInfo;
+    servers.add(server);
+    return server;
+  };
+  const listenOn = (server: http.Server, port: number): Promise<AddressInfo> =>
+    new Promise((resolve, reject) => {
+      server.once("error", reject);
+      server.listen({ port, host: opts.hostname, ...(opts.reusePort ? { reusePort: true } : {}) }, () => {
+        server.off("error", reject);
         server.on("error", (err: Error) => opts.log?.warn("node:http listener error", { err: err.message }));
-        resolve({
+        resolve(server.address() as AddressInfo);
+      });
+    });
+
+  let current = makeServer();
+  return listenOn(current, opts.port).then(
+    (address) => {
+      const watchdog = new AcceptWatchdog(address.port, opts.hostname, () => lastAccept, async () => {
+        // Deno 2.9's node:http stops accepting for good once accept has failed for lack of
+        // descriptors (no error is emitted). A new listening socket on the same port recovers;
+        // the old server keeps serving what it accepted until that ends.
+        opts.log?.warn("the node:http listener stopped accepting connections; listening again", {
           port: address.port,
-          hostname: opts.hostname,
-          close(force = false) {
-            return new Promise<void>((done) => {
+        });
+        const old = current;
+        old.close(() => servers.delete(old));
+        current = makeServer();
+        try {
+          await listenOn(current, address.port);
+          lastAccept = Date.now();
+          opts.log?.info("accepting connections again", { port: address.port });
+        } catch (err) {
+          opts.log?.warn("cannot listen again", { err: String(err) });
+        }
+      });
+      return {
+        port: address.port,
+        hostname: opts.hostname,
+        close(force = false) {
+          watchdog.stop();
+          const closed = Promise.all([...servers].map((server) =>
+            new Promise<void>((done) => {
               server.close(() => done());
               server.closeIdleConnections?.();
-              if (force) {
-                server.closeAllConnections?.();
-                for (const socket of upgraded) socket.destroy();
-              }
-            });
-          },
-        });
-      },
-    );
-  });
+              if (force) server.closeAllConnections?.();
+            })
+          )).then(() => {});
+          if (force) { for (const socket of upgraded) socket.destroy(); }
+          return closed;
+        },
+      } satisfies Listener;
+    },
+    (err: Error) => {
+      throw new Error(`cannot listen on ${opts.hostname}:${opts.port}: ${err.message}`);
+    },
+  );
 }
+
+/**
+ * Notices a listener that no longer accepts: when nothing was accepted for a while, it connects
+ * to the port itself; if that connection is not accepted either (twice in a row), `relisten`.
+ * A busy server accepts all the time and is never probed; an idle one gets one probe every few
+ * seconds (a connection that is closed at once).
+ */
+class AcceptWatchdog {
+  private readonly timer: ReturnType<typeof setInterval>;
+  private probeSentAt = 0;
+  private probe: Socket | undefined;
+  private failures = 0;
+  private relistening = false;
+
+  constructor(
+    private readonly port: number,
+    hostname: string,
+    private readonly lastAccept: () => number,
+    private readonly relisten: () => Promise<void>,
+  ) {
+    const host = hostname === "0.0.0.0" || hostname === ""
+      ? "127.0.0.1"
+      : hostname === "::"
+      ? "::1"
+      : hostname;
+    this.timer = setInterval(() => this.check(host), WATCHDOG_CHECK_MS);
+    (this.timer as { unref?: () => void }).unref?.();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.probe?.destroy();
+  }
+
+  private check(host: string): void {
+    if (this.relistening) return;
+    const now = Date.now();
+    if (this.probe !== undefined) {
+      this.probe.destroy();
+      this.probe = undefined;
+      if (this.lastAccept() >= this.probeSentAt) this.failures = 0;
+      else if (++this.failures >= 2) {
+        this.failures = 0;
+        this.relistening = true;
+        this.relisten().finally(() => this.relistening = false);
+        return;
+      }
+    }
+    if (now - this.lastAccept() < WATCHDOG_QUIET_MS) return;
+    this.probeSentAt = now;
+    const probe = net.connect({ port: this.port, host });
+    probe.on("error", () => {}); // refused or out of descriptors ourselves: not the listener's fault
+    probe.on("close", () => {
+      if (this.probe === probe && this.lastAccept() < this.probeSentAt) {
+        // never connected (EMFILE here, refused): count it as accepted, do not judge the listener
+        this.probeSentAt = 0;
+      }
+    });
+    this.probe = probe;
+  }
+}
+
+/** How often the watchdog looks, and how long without an accepted connection before it probes. */
+const WATCHDOG_CHECK_MS = 1_000;
+const WATCHDOG_QUIET_MS = 3_000;
 
 /** The subprotocol the transport chose for an upgrade request (read by `handleProtocols`). */
 const chosenProtocol = new WeakMap<http.IncomingMessage, string>();
