@@ -20,16 +20,22 @@ export interface HubClient {
 
 export class Hub<C extends HubClient = HubClient> {
   private readonly channels = new Map<string, Map<string, C>>();
-  private readonly users = new Map<string, Map<string, C>>();
+  /**
+   * A user's connections: the connection itself while there is one (the usual case), a map by
+   * id from the second on. A Map costs ~300 bytes even with one entry: with a map per user, an
+   * idle connection of a distinct user paid for one.
+   */
+  private readonly users = new Map<string, C | Map<string, C>>();
   private readonly sessions = new Map<string, C>();
   private readonly clients = new Map<string, C>();
 
   add(client: C): void {
     this.clients.set(client.id, client);
     if (client.session) this.sessions.set(client.session, client);
-    let byUser = this.users.get(client.user);
-    if (!byUser) this.users.set(client.user, byUser = new Map());
-    byUser.set(client.id, client);
+    const byUser = this.users.get(client.user);
+    if (byUser instanceof Map) byUser.set(client.id, client);
+    else if (byUser === undefined || byUser.id === client.id) this.users.set(client.user, client);
+    else this.users.set(client.user, new Map([[byUser.id, byUser], [client.id, client]]));
   }
 
   remove(client: C): void {
@@ -37,9 +43,13 @@ export class Hub<C extends HubClient = HubClient> {
     this.clients.delete(client.id);
     if (client.session) this.sessions.delete(client.session);
     const byUser = this.users.get(client.user);
-    if (byUser) {
+    if (byUser instanceof Map) {
       byUser.delete(client.id);
-      if (byUser.size === 0) this.users.delete(client.user);
+      // Back to the single connection (a reconnect overlaps the old connection for a moment).
+      if (byUser.size === 1) this.users.set(client.user, byUser.values().next().value!);
+      else if (byUser.size === 0) this.users.delete(client.user);
+    } else if (byUser?.id === client.id) {
+      this.users.delete(client.user);
     }
   }
 
@@ -88,7 +98,9 @@ export class Hub<C extends HubClient = HubClient> {
   }
 
   userConnections(user: string): C[] {
-    return [...(this.users.get(user)?.values() ?? [])];
+    const byUser = this.users.get(user);
+    if (byUser === undefined) return [];
+    return byUser instanceof Map ? [...byUser.values()] : [byUser];
   }
 
   /** This node's subscribers of a channel. */
