@@ -28,7 +28,7 @@ import type { Command, ConnectRequest, Publication, Raw, StreamPosition } from "
 import { ClientError, DisconnectCode, ErrorCode, isClientError, isDisconnect } from "../errors.ts";
 import type { TimerHandle } from "./timers.ts";
 import type { Logger } from "../log.ts";
-import { clientInfoFor, type Subscription } from "./subscription.ts";
+import { clientInfoFor, type Subscription, type Subscriptions } from "./subscription.ts";
 import { COMMANDS } from "./client_commands.ts";
 import { decodeProtobufCommands, protobufReplyFromJson } from "./codec_protobuf.ts";
 import type { ResolvedChannel } from "./channel.ts";
@@ -95,7 +95,7 @@ export class Client implements Connection {
   }
 
   /** The connection's subscriptions by channel. */
-  get subs(): Map<string, Subscription> {
+  get subs(): Subscriptions {
     return this.channels.subs;
   }
 

@@ -18,6 +18,7 @@ import {
   type RecoveryRequest,
   type SubscribeResultFields,
   Subscription,
+  Subscriptions,
 } from "./subscription.ts";
 import { DisconnectCode, isDisconnect, unsubscribeReasons } from "../errors.ts";
 import { jsonText } from "../wire/json.ts";
@@ -29,7 +30,7 @@ const SUB_REFRESH_RETRY_MS = 10_000;
 export type ChannelledConnection = Connection & { readonly channels: ClientChannels };
 
 export class ClientChannels {
-  readonly subs = new Map<string, Subscription>();
+  readonly subs: Subscriptions = new Subscriptions();
 
   constructor(private readonly client: Connection, readonly resume?: ResumeTracker) {}
 
@@ -45,7 +46,7 @@ export class ClientChannels {
   async prepare(sub: Subscription, recovery: RecoveryRequest): Promise<SubscribeResultFields> {
     const { node } = this.client;
     const ch = sub.channel;
-    this.subs.set(ch, sub);
+    this.subs.set(sub);
     try {
       await node.addSubscription(ch, this.client);
       this.ensureCurrent(sub);
@@ -113,7 +114,7 @@ export class ClientChannels {
 
   /** Drops every subscription (connection closing). */
   removeAll(): void {
-    for (const sub of [...this.subs.values()]) {
+    for (const sub of this.subs.values()) {
       sub.expiryTimer?.cancel();
       void this.remove(sub);
     }
