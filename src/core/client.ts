@@ -479,7 +479,7 @@ export class Client implements Connection {
     if (interval <= 0 || this.state !== "connected") return;
     // The first ping lands at a random point in [interval/2, interval] to spread the load.
     const delay = first ? interval / 2 + Math.random() * (interval / 2) : interval;
-    this.pingTimer = this.node.timers.schedule(delay, () => this.sendPing());
+    this.pingTimer = this.node.timers.schedule(delay, this.sendPing, this);
   }
 
   private sendPing(): void {

@@ -16,7 +16,9 @@ export interface TimerHandle {
  */
 class Entry implements TimerHandle {
   constructor(
-    public fn: (() => void) | undefined,
+    public fn: ((this: unknown) => void) | undefined,
+    /** `this` for `fn`: a method and its object instead of a closure made per schedule. */
+    public self: unknown,
     public wheel: TimerWheel | undefined,
     readonly tick: number,
   ) {}
@@ -24,6 +26,7 @@ class Entry implements TimerHandle {
     const wheel = this.wheel;
     this.wheel = undefined;
     this.fn = undefined;
+    this.self = undefined;
     wheel?.remove(this);
   }
 }
@@ -39,13 +42,17 @@ export class TimerWheel {
     this.lastTick = Math.floor(Date.now() / resolutionMs);
   }
 
-  /** Runs `fn` once, no earlier than `delayMs` from now (rounded up to the wheel resolution). */
-  schedule(delayMs: number, fn: () => void): TimerHandle {
+  /**
+   * Runs `fn` once, no earlier than `delayMs` from now (rounded up to the wheel resolution), with
+   * `self` as its `this`: `schedule(ms, this.method, this)` keeps no closure for the wait (a
+   * connection's next ping is always pending, so a closure there stays for the connection's life).
+   */
+  schedule<T>(delayMs: number, fn: (this: T) => void, self?: T): TimerHandle {
     const tick = Math.max(
       Math.ceil((Date.now() + Math.max(0, delayMs)) / this.resolutionMs),
       this.lastTick + 1,
     );
-    const entry = new Entry(fn, this, tick);
+    const entry = new Entry(fn as (this: unknown) => void, self, this, tick);
     const bucket = this.buckets.get(tick);
     if (bucket) bucket.add(entry);
     else this.buckets.set(tick, new Set([entry]));
@@ -93,11 +100,13 @@ export class TimerWheel {
         bucket.delete(entry);
         this.pending--;
         const fn = entry.fn;
+        const self = entry.self;
         entry.fn = undefined;
+        entry.self = undefined;
         entry.wheel = undefined;
         if (!fn) continue;
         try {
-          fn();
+          fn.call(self);
         } catch (err) {
           this.onError?.(err);
         }

@@ -208,7 +208,7 @@ export class StreamSink implements ClientTransport, Flushable {
     this.owner = owner;
     this.conn = conn;
     conn.holdOpen();
-    conn.onClose(() => this.gone());
+    conn.onClose(this.gone, this);
   }
 
   /** The reader went away; the owner hears of it once (whichever signal comes first). */

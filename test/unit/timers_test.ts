@@ -193,3 +193,21 @@ test("TimerWheel: a zero-delay callback scheduled from a callback exactly on a t
   assertEquals(ran, ["outer", "inner"], "inner callback ran");
   assertEquals(w.size, 0, "nothing left pending");
 });
+
+test("TimerWheel: a method runs with the object given as its this, and cancel lets both go", async (t) => {
+  const w = wheel(t);
+  class Pinger {
+    pings = 0;
+    ping(this: Pinger): void {
+      this.pings++;
+    }
+  }
+  const p = new Pinger();
+  w.schedule(20, p.ping, p);
+  const cancelled = new Pinger();
+  w.schedule(20, cancelled.ping, cancelled).cancel();
+  assertEquals(w.size, 1);
+  await waitFor(() => p.pings === 1, "method call");
+  await sleep(60);
+  assertEquals([p.pings, cancelled.pings, w.size], [1, 0, 0]);
+});
