@@ -41,6 +41,7 @@ import {
   type Connection,
   type ConnectionState,
   Gone,
+  NO_EMULATED_HEADERS,
 } from "./connection.ts";
 import type { ClientContext, RefreshResult } from "./hooks.ts";
 import { jsonText } from "../wire/json.ts";
@@ -66,7 +67,7 @@ export class Client implements Connection {
   clientName = "";
   clientVersion = "";
   /** "Emulated" headers from the connect request (SDK `headers` option). */
-  emulatedHeaders: Readonly<Record<string, string>> = {};
+  emulatedHeaders: Readonly<Record<string, string>> = NO_EMULATED_HEADERS;
   readonly channels: ClientChannels;
   private chain: Promise<void> = RESOLVED;
   private pending = 0;
@@ -84,7 +85,7 @@ export class Client implements Connection {
 
   constructor(readonly node: Node, readonly transport: ClientTransport, readonly request: ClientRequestInfo) {
     this.sent = node.metrics.sentCounter(transport.name);
-    const resume = transport.eventIds ? new ResumeTracker(request.lastEventId ?? null) : undefined;
+    const resume = transport.eventIds ? ResumeTracker.for(request.lastEventId) : undefined;
     this.channels = new ClientChannels(this, resume);
   }
 

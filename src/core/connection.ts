@@ -54,6 +54,12 @@ export interface Outcome {
   after?: () => void;
 }
 
+/**
+ * The emulated headers of a connection whose connect request had none (nearly all): one frozen
+ * object shared by them, instead of an empty object kept per connection.
+ */
+export const NO_EMULATED_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
+
 /** Thrown when the connection or subscription went away while a command awaited; answered with nothing. */
 export class Gone extends Error {}
 
