@@ -103,6 +103,11 @@ export class Client implements Connection {
     return this.channels.subs;
   }
 
+  /** Bidirectional SSE / HTTP streaming: commands come in `/emulation` requests, by session. */
+  get commandsBySession(): boolean {
+    return this.transport.emulation;
+  }
+
   get insecure(): boolean {
     return this.node.config.client_insecure;
   }
@@ -510,7 +515,7 @@ export class Client implements Connection {
     for (const t of [this.pingTimer, this.pongTimer, this.expireTimer, this.staleTimer]) t?.cancel();
     if (this.released) return;
     this.released = true;
-    const registered = this.node.hub.byId(this.id) === this;
+    const registered = this.node.hub.has(this);
     this.channels.removeAll();
     this.node.hub.remove(this);
     if (registered) this.node.metrics.connectionClosed(this.transport.name);
