@@ -28,7 +28,7 @@ import type { Command, ConnectRequest, Publication, Raw, StreamPosition } from "
 import { ClientError, DisconnectCode, ErrorCode, isClientError, isDisconnect } from "../errors.ts";
 import type { TimerHandle } from "./timers.ts";
 import type { Logger } from "../log.ts";
-import { clientInfoFor, type Subscription, type Subscriptions } from "./subscription.ts";
+import { clientInfoFor, type Subscription } from "./subscription.ts";
 import { COMMANDS } from "./client_commands.ts";
 import { decodeProtobufCommands, protobufReplyFromJson } from "./codec_protobuf.ts";
 import type { ResolvedChannel } from "./channel.ts";
@@ -96,11 +96,6 @@ export class Client implements Connection {
    */
   get log(): Logger {
     return this.node.log.child({ client: this.id, transport: this.transport.name });
-  }
-
-  /** The connection's subscriptions by channel. */
-  get subs(): Subscriptions {
-    return this.channels.subs;
   }
 
   /** Bidirectional SSE / HTTP streaming: commands come in `/emulation` requests, by session. */

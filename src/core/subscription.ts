@@ -64,9 +64,10 @@ const LINEAR_MAX = 8;
 const NONE: readonly Subscription[] = Object.freeze([]);
 
 /**
- * A connection's subscriptions by channel, in subscription order. A Map per connection cost ~300
- * bytes on Bun even for one or two channels (the common case, and every idle connection holds
- * its table); an array of a few entries, searched in order, costs a tenth of that. Past
+ * A connection's subscriptions by channel, in subscription order: the base of `ClientChannels`
+ * (one object per connection, not two), which alone adds and removes them. A Map per connection
+ * cost ~300 bytes on Bun even for one or two channels (the common case, and every idle connection
+ * holds its table); an array of a few entries, searched in order, costs a tenth of that. Past
  * `LINEAR_MAX` entries a Map indexes them, so a lookup (one per delivered publication) stays O(1).
  *
  * The array is replaced on every change, never changed in place: `values()` is a snapshot, so a
@@ -93,14 +94,14 @@ export class Subscriptions {
   }
 
   /** Adds `sub`, or puts it in the place of the subscription to the same channel. */
-  set(sub: Subscription): void {
+  protected set(sub: Subscription): void {
     const old = this.get(sub.channel);
     this.list = old === undefined ? [...this.list, sub] : this.list.map((s) => s === old ? sub : s);
     if (this.index !== undefined) this.index.set(sub.channel, sub);
     else if (this.list.length > LINEAR_MAX) this.index = new Map(this.list.map((s) => [s.channel, s]));
   }
 
-  delete(channel: string): boolean {
+  protected delete(channel: string): boolean {
     const old = this.get(channel);
     if (old === undefined) return false;
     this.list = this.list.length === 1 ? NONE : this.list.filter((s) => s !== old);
