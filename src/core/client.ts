@@ -83,7 +83,16 @@ export class Client implements Connection {
   /** Frames and bytes written on this transport (shared by its connections, read by /metrics). */
   private readonly sent: { count: number; bytes: number };
 
-  constructor(readonly node: Node, readonly transport: ClientTransport, readonly request: ClientRequestInfo) {
+  readonly requestHeaders: Headers;
+  readonly conn?: { readonly remoteAddr?: string };
+
+  /**
+   * `request` is read here and not kept: its two fields are the client's own (one object less
+   * per connection; the last event id only matters to the resume tracker made now).
+   */
+  constructor(readonly node: Node, readonly transport: ClientTransport, request: ClientRequestInfo) {
+    this.requestHeaders = request.headers;
+    this.conn = request.conn;
     this.sent = node.metrics.sentCounter(transport.name);
     const resume = transport.eventIds ? ResumeTracker.for(request.lastEventId) : undefined;
     this.channels = new ClientChannels(this, resume);
@@ -135,7 +144,7 @@ export class Client implements Connection {
       transport: this.transport.name,
       info: this.connInfo === undefined ? undefined : JSON.parse(this.connInfo),
       meta: this.meta === undefined ? undefined : JSON.parse(this.meta),
-      headers: this.request.headers,
+      headers: this.requestHeaders,
       emulatedHeaders: this.emulatedHeaders,
     };
     this.contextCache = { info: this.connInfo, meta: this.meta, user: this.user, value };

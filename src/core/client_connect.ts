@@ -104,8 +104,8 @@ async function authenticate(client: ChannelledConnection, req: ConnectRequest): 
         client: {
           id: client.id,
           transport: client.transport.name,
-          headers: client.request.headers,
-          remoteAddr: client.request.conn?.remoteAddr,
+          headers: client.requestHeaders,
+          remoteAddr: client.conn?.remoteAddr,
         },
         token: typeof req.token === "string" && req.token !== "" ? req.token : undefined,
         data: req.data,

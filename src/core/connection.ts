@@ -69,7 +69,10 @@ export interface Connection extends NodeClient, Actor, SubscribeHost {
   readonly id: string;
   readonly node: Node;
   readonly transport: ClientTransport;
-  readonly request: ClientRequestInfo;
+  /** Headers of the request that opened the connection (for hooks). */
+  readonly requestHeaders: Headers;
+  /** The runtime's connection (its remote address is looked up only when a hook asks). */
+  readonly conn?: { readonly remoteAddr?: string };
   readonly log: Logger;
   state: ConnectionState;
   session: string;
