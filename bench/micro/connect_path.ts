@@ -36,7 +36,7 @@ const conn = () => {
   const closers: Array<() => void> = [];
   return {
     info: {
-      onClose: (fn: () => void) => closers.push(fn),
+      onClose: <T>(fn: (this: T) => void, self?: T) => closers.push(() => fn.call(self as T)),
       holdOpen() {},
       responseEnded() {},
       abort() {},

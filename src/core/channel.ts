@@ -8,13 +8,17 @@ import { topLevelChannelOptions } from "../config/mod.ts";
 
 export interface ResolvedChannel {
   /** "" for channels without a namespace. */
-  namespace: string;
-  options: ChannelOptions;
+  readonly namespace: string;
+  readonly options: ChannelOptions;
 }
 
 export class ChannelRules {
-  private readonly namespaces: Map<string, ChannelOptions>;
-  private readonly topLevel: ChannelOptions;
+  /**
+   * One ResolvedChannel per namespace, shared: every subscription keeps the one of its channel,
+   * and a fresh object per resolve cost each idle connection one per subscription.
+   */
+  private readonly namespaces: Map<string, ResolvedChannel>;
+  private readonly topLevel: ResolvedChannel;
   private readonly regexes = new Map<ChannelOptions, RegExp>();
   readonly maxLength: number;
   readonly privatePrefix: string;
@@ -23,15 +27,17 @@ export class ChannelRules {
   readonly userSeparator: string;
 
   constructor(config: Config) {
-    this.topLevel = topLevelChannelOptions(config);
-    this.namespaces = new Map(config.namespaces.map((ns) => [ns.name, ns]));
+    this.topLevel = Object.freeze({ namespace: "", options: topLevelChannelOptions(config) });
+    this.namespaces = new Map(
+      config.namespaces.map((ns) => [ns.name, Object.freeze({ namespace: ns.name, options: ns })]),
+    );
     this.maxLength = config.channel_max_length;
     this.privatePrefix = config.channel_private_prefix;
     this.namespaceBoundary = config.channel_namespace_boundary;
     this.userBoundary = config.channel_user_boundary;
     this.userSeparator = config.channel_user_separator;
-    for (const opts of [this.topLevel, ...this.namespaces.values()]) {
-      if (opts.channel_regex) this.regexes.set(opts, new RegExp(opts.channel_regex));
+    for (const { options } of [this.topLevel, ...this.namespaces.values()]) {
+      if (options.channel_regex) this.regexes.set(options, new RegExp(options.channel_regex));
     }
   }
 
@@ -47,9 +53,7 @@ export class ChannelRules {
   /** The namespace and options of a channel, or undefined when its namespace is not configured. */
   resolve(channel: string): ResolvedChannel | undefined {
     const name = this.namespaceOf(channel);
-    if (name === "") return { namespace: "", options: this.topLevel };
-    const options = this.namespaces.get(name);
-    return options ? { namespace: name, options } : undefined;
+    return name === "" ? this.topLevel : this.namespaces.get(name);
   }
 
   namespaceOf(channel: string): string {

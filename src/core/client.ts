@@ -41,6 +41,7 @@ import {
   type Connection,
   type ConnectionState,
   Gone,
+  NO_EMULATED_HEADERS,
 } from "./connection.ts";
 import type { ClientContext, RefreshResult } from "./hooks.ts";
 import { jsonText } from "../wire/json.ts";
@@ -66,9 +67,8 @@ export class Client implements Connection {
   clientName = "";
   clientVersion = "";
   /** "Emulated" headers from the connect request (SDK `headers` option). */
-  emulatedHeaders: Readonly<Record<string, string>> = {};
+  emulatedHeaders: Readonly<Record<string, string>> = NO_EMULATED_HEADERS;
   readonly channels: ClientChannels;
-  private logger?: Logger;
   private chain: Promise<void> = RESOLVED;
   private pending = 0;
   private awaitingPong = false;
@@ -83,25 +83,38 @@ export class Client implements Connection {
   /** Frames and bytes written on this transport (shared by its connections, read by /metrics). */
   private readonly sent: { count: number; bytes: number };
 
-  constructor(readonly node: Node, readonly transport: ClientTransport, readonly request: ClientRequestInfo) {
+  readonly requestHeaders: Headers;
+  readonly conn?: { readonly remoteAddr?: string };
+
+  /**
+   * `request` is read here and not kept: its two fields are the client's own (one object less
+   * per connection; the last event id only matters to the resume tracker made now).
+   */
+  constructor(readonly node: Node, readonly transport: ClientTransport, request: ClientRequestInfo) {
+    this.requestHeaders = request.headers;
+    this.conn = request.conn;
     this.sent = node.metrics.sentCounter(transport.name);
-    const resume = transport.eventIds ? new ResumeTracker(request.lastEventId ?? null) : undefined;
+    const resume = transport.eventIds ? ResumeTracker.for(request.lastEventId) : undefined;
     this.channels = new ClientChannels(this, resume);
   }
 
-  /** This connection's logger (made on first use: most connections never log). */
+  /**
+   * This connection's logger, made for each use and not kept: every connection logs its connect
+   * and its end (at debug level, usually filtered out), and a logger kept from the connect on
+   * cost an idle connection ~150 bytes (the logger and its fields) for nothing.
+   */
   get log(): Logger {
-    return this.logger ??= this.node.log.child({ client: this.id, transport: this.transport.name });
+    return this.node.log.child({ client: this.id, transport: this.transport.name });
   }
 
-  /** A debug line: with debug off (the usual case) this connection's logger is not even made. */
+  /** A debug line: with debug off (the usual case) no logger is made for it. */
   debug(msg: string, fields?: Record<string, unknown>): void {
     if (this.node.log.enabled("debug")) this.log.debug(msg, fields);
   }
 
-  /** The connection's subscriptions by channel. */
-  get subs(): Map<string, Subscription> {
-    return this.channels.subs;
+  /** Bidirectional SSE / HTTP streaming: commands come in `/emulation` requests, by session. */
+  get commandsBySession(): boolean {
+    return this.transport.emulation;
   }
 
   get insecure(): boolean {
@@ -136,7 +149,7 @@ export class Client implements Connection {
       transport: this.transport.name,
       info: this.connInfo === undefined ? undefined : JSON.parse(this.connInfo),
       meta: this.meta === undefined ? undefined : JSON.parse(this.meta),
-      headers: this.request.headers,
+      headers: this.requestHeaders,
       emulatedHeaders: this.emulatedHeaders,
     };
     this.contextCache = { info: this.connInfo, meta: this.meta, user: this.user, value };
@@ -481,7 +494,7 @@ export class Client implements Connection {
     if (interval <= 0 || this.state !== "connected") return;
     // The first ping lands at a random point in [interval/2, interval] to spread the load.
     const delay = first ? interval / 2 + Math.random() * (interval / 2) : interval;
-    this.pingTimer = this.node.timers.schedule(delay, () => this.sendPing());
+    this.pingTimer = this.node.timers.schedule(delay, this.sendPing, this);
   }
 
   private sendPing(): void {
@@ -511,7 +524,7 @@ export class Client implements Connection {
     for (const t of [this.pingTimer, this.pongTimer, this.expireTimer, this.staleTimer]) t?.cancel();
     if (this.released) return;
     this.released = true;
-    const registered = this.node.hub.byId(this.id) === this;
+    const registered = this.node.hub.has(this);
     this.channels.removeAll();
     this.node.hub.remove(this);
     if (registered) this.node.metrics.connectionClosed(this.transport.name);

@@ -18,6 +18,7 @@ import {
   type RecoveryRequest,
   type SubscribeResultFields,
   Subscription,
+  Subscriptions,
 } from "./subscription.ts";
 import { DisconnectCode, isDisconnect, unsubscribeReasons } from "../errors.ts";
 import { jsonText } from "../wire/json.ts";
@@ -28,13 +29,14 @@ const SUB_REFRESH_RETRY_MS = 10_000;
 /** A connection with its channels: what the connect step and the commands work on. */
 export type ChannelledConnection = Connection & { readonly channels: ClientChannels };
 
-export class ClientChannels {
-  readonly subs = new Map<string, Subscription>();
-
-  constructor(private readonly client: Connection, readonly resume?: ResumeTracker) {}
+/** The connection's subscriptions (`get`, `has`, `size`, `values()`) and what is done with them. */
+export class ClientChannels extends Subscriptions {
+  constructor(private readonly client: Connection, readonly resume?: ResumeTracker) {
+    super();
+  }
 
   isActive(channel: string): boolean {
-    return this.subs.get(channel)?.state === "active";
+    return this.get(channel)?.state === "active";
   }
 
   /**
@@ -45,7 +47,7 @@ export class ClientChannels {
   async prepare(sub: Subscription, recovery: RecoveryRequest): Promise<SubscribeResultFields> {
     const { node } = this.client;
     const ch = sub.channel;
-    this.subs.set(ch, sub);
+    this.set(sub);
     try {
       await node.addSubscription(ch, this.client);
       this.ensureCurrent(sub);
@@ -57,26 +59,26 @@ export class ClientChannels {
       }
       return fields;
     } catch (err) {
-      if (this.subs.get(ch) === sub) await this.remove(sub);
+      if (this.get(ch) === sub) await this.remove(sub);
       throw err;
     }
   }
 
   private ensureCurrent(sub: Subscription): void {
-    if (this.subs.get(sub.channel) !== sub || this.client.state === "closed") throw new Gone();
+    if (this.get(sub.channel) !== sub || this.client.state === "closed") throw new Gone();
   }
 
   /** Makes a prepared subscription live: flushes what arrived meanwhile, announces the join. */
   activate(sub: Subscription): void {
-    if (this.subs.get(sub.channel) !== sub || sub.state === "active") return;
+    if (this.get(sub.channel) !== sub || sub.state === "active") return;
     sub.state = "active";
     const buffered = sub.buffer ?? [];
     sub.buffer = undefined;
     for (const b of buffered) {
-      if (this.subs.get(sub.channel) !== sub) break;
+      if (this.get(sub.channel) !== sub) break;
       this.send(sub, b.pub, b.sp, b.push);
     }
-    if (this.subs.get(sub.channel) !== sub) return;
+    if (this.get(sub.channel) !== sub) return;
     if (sub.joinLeave) {
       this.client.node.publishJoin(sub.channel, this.client.infoFor(sub)).catch((err) =>
         this.client.log.error("join publish failed", { channel: sub.channel, err })
@@ -91,10 +93,10 @@ export class ClientChannels {
 
   /** Removes a subscription and everything it holds (hub, broker, presence, join → leave). */
   async remove(sub: Subscription): Promise<void> {
-    if (this.subs.get(sub.channel) !== sub) return;
+    if (this.get(sub.channel) !== sub) return;
     const { node } = this.client;
     const ch = sub.channel;
-    this.subs.delete(ch);
+    this.delete(ch);
     sub.expiryTimer?.cancel();
     if (sub.state === "active" && node.hooks.has("onUnsubscribe")) {
       node.hooks.observe("onUnsubscribe", { client: this.client.context(), channel: ch }, this.client.id);
@@ -113,7 +115,7 @@ export class ClientChannels {
 
   /** Drops every subscription (connection closing). */
   removeAll(): void {
-    for (const sub of [...this.subs.values()]) {
+    for (const sub of this.values()) {
       sub.expiryTimer?.cancel();
       void this.remove(sub);
     }
@@ -126,7 +128,7 @@ export class ClientChannels {
   }
 
   deliverPublication(channel: string, pub: Publication, sp: StreamPosition, push: PreparedPush): void {
-    const sub = this.subs.get(channel);
+    const sub = this.get(channel);
     if (!sub) return;
     if (sub.state === "subscribing") {
       const buffer = sub.buffer ??= [];
@@ -141,7 +143,7 @@ export class ClientChannels {
   }
 
   deliverJoinLeave(channel: string, push: PreparedPush): void {
-    const sub = this.subs.get(channel);
+    const sub = this.get(channel);
     if (sub && sub.state === "active" && sub.pushJoinLeave) {
       this.client.writeBytes(push.bytesFor(this.client.transport.shape));
     }
@@ -160,14 +162,14 @@ export class ClientChannels {
         this.insufficientState(sub);
         return;
       default:
-        if (this.resume && sub.positioned) this.client.writeBytes(this.resume.idLine(this.subs.values()));
+        if (this.resume && sub.positioned) this.client.writeBytes(this.resume.idLine(this.values()));
         this.client.writeBytes(push.bytesFor(this.client.transport.shape));
     }
   }
 
   /** A positioned subscription behind its stream's top (or on another epoch) must recover. */
   checkPosition(channel: string, top: StreamPosition): void {
-    const sub = this.subs.get(channel);
+    const sub = this.get(channel);
     if (!sub || sub.state !== "active" || !sub.positioned) return;
     if (top.epoch === sub.epoch && top.offset <= sub.offset) return;
     this.client.log.info("subscription behind its stream", { channel, offset: sub.offset, top: top.offset });
@@ -182,7 +184,7 @@ export class ClientChannels {
   /** Recovered publications as ordinary pushes; `sub.offset` must be where the client stands. */
   sendRecovered(sub: Subscription, pubs: Publication[]): void {
     for (const pub of pubs) {
-      if (this.subs.get(sub.channel) !== sub) return;
+      if (this.get(sub.channel) !== sub) return;
       this.send(sub, pub, { offset: pub.offset ?? 0, epoch: sub.epoch }, publicationPush(sub.channel, pub));
     }
   }
@@ -193,20 +195,20 @@ export class ClientChannels {
       for (const { sub, pubs } of this.resume.takeRecovered()) this.sendRecovered(sub, pubs);
       for (const notice of this.resume.takeReloads()) this.client.writeBytes(reloadEvent(notice));
     }
-    for (const sub of this.subs.values()) if (sub.serverSide) this.activate(sub);
+    for (const sub of this.values()) if (sub.serverSide) this.activate(sub);
   }
 
   /** `id:` line for uni_sse events, when the transport carries positions. */
   writeEventId(): void {
-    if (this.resume) this.client.writeBytes(this.resume.idLine(this.subs.values()));
+    if (this.resume) this.client.writeBytes(this.resume.idLine(this.values()));
   }
 
   /** Server API `subscribe`: a server-side subscription announced with a subscribe push. */
   async serverSubscribe(opts: ServerSubscribeOptions): Promise<void> {
     const { client } = this;
-    if (client.state !== "connected" || this.subs.has(opts.channel)) return;
+    if (client.state !== "connected" || this.has(opts.channel)) return;
     const limit = client.node.config.client_channel_limit;
-    if (limit > 0 && this.subs.size >= limit) {
+    if (limit > 0 && this.size >= limit) {
       client.log.info("server-side subscribe over the channel limit", { channel: opts.channel });
       return;
     }
@@ -246,7 +248,7 @@ export class ClientChannels {
 
   /** Server API `unsubscribe` (code 2000, terminal for that subscription). */
   async serverUnsubscribe(channel: string): Promise<void> {
-    const sub = this.subs.get(channel);
+    const sub = this.get(channel);
     if (!sub) return;
     this.client.writePush(unsubscribePushBody(channel, 2000, unsubscribeReasons[2000]));
     await this.remove(sub);
@@ -264,7 +266,7 @@ export class ClientChannels {
     const grace = sub.serverRefresh ? 0 : node.config.client_expired_sub_close_delay;
     const delay = delayMs ?? sub.expireAt * 1000 - Date.now() + grace;
     sub.expiryTimer = node.timers.schedule(delay, () => {
-      if (this.subs.get(sub.channel) !== sub) return;
+      if (this.get(sub.channel) !== sub) return;
       if (sub.serverRefresh) return void this.refreshByHook(sub);
       if (sub.expireAt * 1000 > Date.now()) return this.scheduleExpiry(sub);
       this.expire(sub);
@@ -300,7 +302,7 @@ export class ClientChannels {
       });
       return this.scheduleExpiry(sub, SUB_REFRESH_RETRY_MS);
     }
-    if (this.subs.get(sub.channel) !== sub) return;
+    if (this.get(sub.channel) !== sub) return;
     const expireAt = result && !result.expired ? result.expireAt ?? 0 : -1;
     if (!result || result.expired || (expireAt > 0 && expireAt * 1000 <= Date.now())) return this.expire(sub);
     if (!result.expired && result.info !== undefined) sub.chanInfo = jsonText(result.info);
@@ -311,7 +313,7 @@ export class ClientChannels {
   /** Re-announces presence for TTL-based presence managers. */
   refreshPresence(): void {
     const { node } = this.client;
-    for (const sub of this.subs.values()) {
+    for (const sub of this.values()) {
       if (sub.presence && sub.state === "active") {
         node.addPresence(sub.channel, this.client.id, this.client.infoFor(sub)).catch((err) =>
           this.client.log.error("presence update failed", { channel: sub.channel, err })

@@ -48,17 +48,17 @@ function optionalString(v: unknown): string {
 
 export async function unsubscribe(client: Client, req: { channel: string }): Promise<Outcome> {
   const channel = requireChannel(req);
-  const sub = client.channels.subs.get(channel);
+  const sub = client.channels.get(channel);
   if (sub) await client.channels.remove(sub);
   return { result: "{}" };
 }
 
 export async function subscribe(client: Client, req: SubscribeRequest): Promise<Outcome> {
   const channel = requireChannel(req);
-  if (client.channels.subs.has(channel)) throw new ClientError(ErrorCode.AlreadySubscribed);
+  if (client.channels.has(channel)) throw new ClientError(ErrorCode.AlreadySubscribed);
   const resolved = resolveForClient(client, channel);
   const limit = client.node.config.client_channel_limit;
-  if (limit > 0 && client.channels.subs.size >= limit) throw new ClientError(ErrorCode.LimitExceeded);
+  if (limit > 0 && client.channels.size >= limit) throw new ClientError(ErrorCode.LimitExceeded);
   const token = optionalString(req.token);
   const grant = token !== ""
     ? grantFromToken(await verifySubscriptionToken(client, channel, token))
@@ -189,7 +189,7 @@ async function verifySubscriptionToken(
 
 export async function subRefresh(client: Client, req: { channel: string; token: string }): Promise<Outcome> {
   const channel = requireChannel(req);
-  const sub = client.channels.subs.get(channel);
+  const sub = client.channels.get(channel);
   if (!sub || sub.state !== "active") throw new ClientError(ErrorCode.PermissionDenied);
   if (sub.serverRefresh) throw new Disconnect(DisconnectCode.BadRequest); // the server refreshes this one
   const token = optionalString(req.token);
@@ -248,7 +248,7 @@ export async function publish(client: Client, req: { channel: string; data?: unk
     );
   }
   await client.node.publish(channel, toRaw(p.data), {
-    clientInfo: client.infoFor(client.channels.subs.get(channel)),
+    clientInfo: client.infoFor(client.channels.get(channel)),
     skipHistory: p.skipHistory,
     tags: p.tags,
   });

@@ -5,7 +5,7 @@
  * mapping of token errors to Centrifugo's codes and of connect errors to disconnects for
  * unidirectional clients.
  */
-import { Gone, type Outcome } from "./connection.ts";
+import { Gone, NO_EMULATED_HEADERS, type Outcome } from "./connection.ts";
 import type { ChannelledConnection } from "./client_channels.ts";
 import {
   encodeSubscribeResult,
@@ -104,15 +104,16 @@ async function authenticate(client: ChannelledConnection, req: ConnectRequest): 
         client: {
           id: client.id,
           transport: client.transport.name,
-          headers: client.request.headers,
-          remoteAddr: client.request.conn?.remoteAddr,
+          headers: client.requestHeaders,
+          remoteAddr: client.conn?.remoteAddr,
         },
         token: typeof req.token === "string" && req.token !== "" ? req.token : undefined,
         data: req.data,
         name: client.clientName,
         version: client.clientVersion,
         channels: requested,
-        emulatedHeaders: client.emulatedHeaders,
+        // The event's own (mutable) record, never the frozen shared one.
+        emulatedHeaders: { ...client.emulatedHeaders },
         protocol: "json",
         encoding: "json",
         signal,
@@ -278,9 +279,9 @@ function credentialsFromHook(r: ConnectingResult): Credentials {
 }
 
 /** String-valued entries of the connect request's `headers` (at most 64, names lower-cased). */
-function emulatedHeadersOf(req: ConnectRequest): Record<string, string> {
+function emulatedHeadersOf(req: ConnectRequest): Readonly<Record<string, string>> {
   const h = req.headers;
-  if (h === null || typeof h !== "object" || Array.isArray(h)) return {};
+  if (h === null || typeof h !== "object" || Array.isArray(h)) return NO_EMULATED_HEADERS;
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(h).slice(0, 64)) if (typeof v === "string") out[k.toLowerCase()] = v;
   return out;

@@ -54,6 +54,12 @@ export interface Outcome {
   after?: () => void;
 }
 
+/**
+ * The emulated headers of a connection whose connect request had none (nearly all): one frozen
+ * object shared by them, instead of an empty object kept per connection.
+ */
+export const NO_EMULATED_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
+
 /** Thrown when the connection or subscription went away while a command awaited; answered with nothing. */
 export class Gone extends Error {}
 
@@ -63,7 +69,10 @@ export interface Connection extends NodeClient, Actor, SubscribeHost {
   readonly id: string;
   readonly node: Node;
   readonly transport: ClientTransport;
-  readonly request: ClientRequestInfo;
+  /** Headers of the request that opened the connection (for hooks). */
+  readonly requestHeaders: Headers;
+  /** The runtime's connection (its remote address is looked up only when a hook asks). */
+  readonly conn?: { readonly remoteAddr?: string };
   readonly log: Logger;
   /** A debug line that costs nothing (not even `log`) while debug is off. */
   debug(msg: string, fields?: Record<string, unknown>): void;

@@ -27,6 +27,16 @@ export class ResumeTracker {
   private recovered?: Array<{ sub: Subscription; pubs: Publication[] }>;
   private reloads?: ReloadNotice[];
 
+  /**
+   * The tracker for a connection: one shared by every connection without a `Last-Event-ID` (a
+   * fresh one has nothing to resume and keeps no state), a new one for a resuming connection.
+   */
+  static for(lastEventId: string | null | undefined): ResumeTracker {
+    return lastEventId === null || lastEventId === undefined || lastEventId === ""
+      ? FRESH
+      : new ResumeTracker(lastEventId);
+  }
+
   constructor(lastEventId: string | null) {
     this.requested = lastEventId === null || lastEventId === ""
       ? undefined
@@ -93,6 +103,9 @@ export class ResumeTracker {
     return encoder.encode(`id: ${joinSegments(parts)}\n`);
   }
 }
+
+/** Nothing requested: `recovered` and `reloads` stay empty, so one instance serves every connection. */
+const FRESH = new ResumeTracker(null);
 
 export function reloadEvent(notice: ReloadNotice): Uint8Array {
   return encoder.encode(`event: reload\ndata: ${JSON.stringify(notice)}\n\n`);

@@ -59,6 +59,63 @@ export class Subscription {
   }
 }
 
+/** Past this many subscriptions, a connection's table also indexes them by channel. */
+const LINEAR_MAX = 8;
+const NONE: readonly Subscription[] = Object.freeze([]);
+
+/**
+ * A connection's subscriptions by channel, in subscription order: the base of `ClientChannels`
+ * (one object per connection, not two), which alone adds and removes them. A Map per connection
+ * cost ~300 bytes on Bun even for one or two channels (the common case, and every idle connection
+ * holds its table); an array of a few entries, searched in order, costs a tenth of that. Past
+ * `LINEAR_MAX` entries a Map indexes them, so a lookup (one per delivered publication) stays O(1).
+ *
+ * The array is replaced on every change, never changed in place: `values()` is a snapshot, so a
+ * loop over it is not disturbed when a subscription goes away meanwhile (callers recheck with
+ * `get(channel) === sub` where that matters, as they did with the Map).
+ */
+export class Subscriptions {
+  private list: readonly Subscription[] = NONE;
+  private index?: Map<string, Subscription>;
+
+  get size(): number {
+    return this.list.length;
+  }
+
+  get(channel: string): Subscription | undefined {
+    if (this.index !== undefined) return this.index.get(channel);
+    const list = this.list;
+    for (let i = 0; i < list.length; i++) if (list[i].channel === channel) return list[i];
+    return undefined;
+  }
+
+  has(channel: string): boolean {
+    return this.get(channel) !== undefined;
+  }
+
+  /** Adds `sub`, or puts it in the place of the subscription to the same channel. */
+  protected set(sub: Subscription): void {
+    const old = this.get(sub.channel);
+    this.list = old === undefined ? [...this.list, sub] : this.list.map((s) => s === old ? sub : s);
+    if (this.index !== undefined) this.index.set(sub.channel, sub);
+    else if (this.list.length > LINEAR_MAX) this.index = new Map(this.list.map((s) => [s.channel, s]));
+  }
+
+  protected delete(channel: string): boolean {
+    const old = this.get(channel);
+    if (old === undefined) return false;
+    this.list = this.list.length === 1 ? NONE : this.list.filter((s) => s !== old);
+    if (this.list.length <= LINEAR_MAX) this.index = undefined;
+    else this.index?.delete(channel);
+    return true;
+  }
+
+  /** The subscriptions now, oldest first (a snapshot: later changes do not show in it). */
+  values(): readonly Subscription[] {
+    return this.list;
+  }
+}
+
 /** What the client asked for when (re)subscribing. */
 export interface RecoveryRequest {
   recover: boolean;

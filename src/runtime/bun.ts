@@ -88,6 +88,10 @@ const ONCE = { once: true };
  * connection (clients keep it for hooks), so its methods should not cost memory per connection.
  */
 class BunConn implements ConnInfo {
+  /** What `onClose` registered: called by `handleEvent`, this object being the abort listener. */
+  private closeFn?: (this: unknown) => void;
+  private closeSelf: unknown;
+
   constructor(
     private readonly req: Request,
     private readonly srv: BunServer,
@@ -98,10 +102,27 @@ class BunConn implements ConnInfo {
     return this.srv.requestIP?.(this.req)?.address;
   }
 
-  onClose(fn: () => void): void {
+  /**
+   * The request's abort signal tells. This object is the listener (`handleEvent`), so a stream
+   * keeps no closure for its whole life; a second registration, which Sluice never makes, gets
+   * one.
+   */
+  onClose<T>(fn: (this: T) => void, self?: T): void {
     const signal = this.req.signal;
-    if (signal.aborted) fn();
-    else signal.addEventListener("abort", fn, ONCE);
+    if (signal.aborted) fn.call(self as T);
+    else if (this.closeFn === undefined) {
+      this.closeFn = fn as (this: unknown) => void;
+      this.closeSelf = self;
+      signal.addEventListener("abort", this, ONCE);
+    } else signal.addEventListener("abort", () => fn.call(self as T), ONCE);
+  }
+
+  /** EventListener: the request's signal aborted. */
+  handleEvent(): void {
+    const fn = this.closeFn;
+    const self = this.closeSelf;
+    this.closeSelf = undefined;
+    fn?.call(self);
   }
 
   /**

@@ -88,8 +88,9 @@ export class DenoConn implements ConnInfo {
    * `completed` settles when the response is done or the connection dropped; using it (not
    * request.signal) avoids Deno's legacy-abort warning.
    */
-  onClose(fn: () => void): void {
-    this.info?.completed?.then(fn, fn);
+  onClose<T>(fn: (this: T) => void, self?: T): void {
+    const call = () => fn.call(self as T);
+    this.info?.completed?.then(call, call);
   }
 
   /** Only connections with no request in progress time out here; a stream is one in progress. */

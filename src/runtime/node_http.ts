@@ -404,9 +404,9 @@ class NodeConn implements ConnInfo {
     return this.req.socket.remoteAddress;
   }
 
-  onClose(fn: () => void): void {
-    if (this.res.closed) fn();
-    else this.res.once("close", fn);
+  onClose<T>(fn: (this: T) => void, self?: T): void {
+    if (this.res.closed) fn.call(self as T);
+    else this.res.once("close", () => fn.call(self as T));
   }
 
   /** A request in progress is never idle for node:http's timeouts; nothing to do. */
@@ -446,9 +446,9 @@ class NodeUpgradeConn implements ConnInfo {
     return this.socket.remoteAddress;
   }
 
-  onClose(fn: () => void): void {
-    if (this.socket.destroyed) fn();
-    else this.socket.once("close", fn);
+  onClose<T>(fn: (this: T) => void, self?: T): void {
+    if (this.socket.destroyed) fn.call(self as T);
+    else this.socket.once("close", () => fn.call(self as T));
   }
 
   holdOpen(): void {}

@@ -9,10 +9,11 @@ export interface ConnInfo {
   /** Remote IP address when the runtime knows it. */
   readonly remoteAddr?: string;
   /**
-   * Calls `fn` once when the response has ended or the client went away. Registered only by
-   * streams (most requests never pay for it).
+   * Calls `fn` once (with `self` as its `this`) when the response has ended or the client went
+   * away. Registered only by streams (most requests never pay for it), once per connection:
+   * `onClose(this.method, this)` keeps no closure for the connection's life.
    */
-  onClose(fn: () => void): void;
+  onClose<T>(fn: (this: T) => void, self?: T): void;
   /** Exempts this request from the runtime's idle timeout: streams are quiet between pings. */
   holdOpen(): void;
   /**

@@ -39,15 +39,8 @@ export interface SinkOptions {
  * fan-out hot path.
  */
 export class StreamSink implements ClientTransport, Flushable {
-  readonly name: string;
-  readonly unidirectional: boolean;
-  readonly emulation: boolean;
-  readonly framing: Framing;
-  readonly shape: Shape;
-  readonly protobuf: boolean;
-  readonly pingBytes: Uint8Array;
-  readonly eventIds: boolean;
-  private readonly maxQueueBytes: number;
+  /** What every sink of this kind shares (see `SinkProfile`). */
+  private readonly profile: SinkProfile;
   /** The Web stream, made on first use (`stream`); never where the runtime drains the sink itself. */
   private readable: ReadableStream<Uint8Array> | undefined;
   /** Set by `start`: the stream's controller, or the runtime's own (node_http drains directly). */
@@ -68,15 +61,32 @@ export class StreamSink implements ClientTransport, Flushable {
   private conn: ConnInfo | undefined;
 
   constructor(opts: SinkOptions) {
-    this.name = opts.name;
-    this.unidirectional = opts.unidirectional;
-    this.emulation = opts.emulation;
-    this.framing = opts.framing;
-    this.protobuf = opts.protobuf === true;
-    this.shape = this.protobuf ? Shape.BidiProtobuf : shapeOf(opts.unidirectional, opts.framing);
-    this.pingBytes = opts.pingBytes;
-    this.eventIds = opts.eventIds ?? false;
-    this.maxQueueBytes = opts.maxQueueBytes;
+    this.profile = SinkProfile.of(opts);
+  }
+
+  get name(): string {
+    return this.profile.name;
+  }
+  get unidirectional(): boolean {
+    return this.profile.unidirectional;
+  }
+  get emulation(): boolean {
+    return this.profile.emulation;
+  }
+  get framing(): Framing {
+    return this.profile.framing;
+  }
+  get shape(): Shape {
+    return this.profile.shape;
+  }
+  get protobuf(): boolean {
+    return this.profile.protobuf;
+  }
+  get pingBytes(): Uint8Array {
+    return this.profile.pingBytes;
+  }
+  get eventIds(): boolean {
+    return this.profile.eventIds;
   }
 
   /** The sink as a Web stream (made once; the sink is its own underlying source: no closures). */
@@ -131,7 +141,7 @@ export class StreamSink implements ClientTransport, Flushable {
       this.flushScheduled = true;
       flushQueue.add(this);
     }
-    return this.queuedBytes <= this.maxQueueBytes;
+    return this.queuedBytes <= this.profile.maxQueueBytes;
   }
 
   /** End of the turn in which the waiting runtime got writes (flush_queue.ts calls it). */
@@ -237,7 +247,7 @@ export class StreamSink implements ClientTransport, Flushable {
     this.owner = owner;
     this.conn = conn;
     conn.holdOpen();
-    conn.onClose(() => this.gone());
+    conn.onClose(this.gone, this);
   }
 
   /** The reader went away; the owner hears of it once (whichever signal comes first). */
@@ -248,6 +258,53 @@ export class StreamSink implements ClientTransport, Flushable {
     const owner = this.owner;
     this.owner = undefined;
     owner?.transportGone();
+  }
+}
+
+/**
+ * The options of a sink, made once per distinct set and shared by every sink made with it: nine
+ * fields fewer on each connection's sink (~100 bytes on Bun; idle connections hold their sink).
+ */
+class SinkProfile {
+  private static readonly made = new Map<string, SinkProfile>();
+
+  static of(opts: SinkOptions): SinkProfile {
+    // The ping is a few bytes: part of the key by content (some transports encode it per stream).
+    const key = [
+      opts.name,
+      opts.unidirectional,
+      opts.emulation,
+      opts.framing,
+      opts.protobuf === true,
+      opts.eventIds ?? false,
+      opts.maxQueueBytes,
+      opts.pingBytes.join(","),
+    ].join(" ");
+    let profile = SinkProfile.made.get(key);
+    if (!profile) SinkProfile.made.set(key, profile = new SinkProfile(opts));
+    return profile;
+  }
+
+  readonly name: string;
+  readonly unidirectional: boolean;
+  readonly emulation: boolean;
+  readonly framing: Framing;
+  readonly shape: Shape;
+  readonly protobuf: boolean;
+  readonly pingBytes: Uint8Array;
+  readonly eventIds: boolean;
+  readonly maxQueueBytes: number;
+
+  private constructor(opts: SinkOptions) {
+    this.name = opts.name;
+    this.unidirectional = opts.unidirectional;
+    this.emulation = opts.emulation;
+    this.framing = opts.framing;
+    this.protobuf = opts.protobuf === true;
+    this.shape = this.protobuf ? Shape.BidiProtobuf : shapeOf(opts.unidirectional, opts.framing);
+    this.pingBytes = opts.pingBytes;
+    this.eventIds = opts.eventIds ?? false;
+    this.maxQueueBytes = opts.maxQueueBytes;
   }
 }
 

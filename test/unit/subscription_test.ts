@@ -1,6 +1,6 @@
 /**
  * The subscribe path's stream decisions (protocol.md §5.3): recovery with a fake SubscribeHost,
- * and live continuity checks (send / skip / gap).
+ * live continuity checks (send / skip / gap), and a connection's table of subscriptions.
  */
 import { test } from "../harness.ts";
 import { assert, assertEquals, assertRejects } from "../assert.ts";
@@ -11,6 +11,7 @@ import {
   type RecoveryRequest,
   type SubscribeHost,
   Subscription,
+  Subscriptions,
 } from "../../src/core/subscription.ts";
 import type { ResolvedChannel } from "../../src/core/channel.ts";
 import { type ChannelOptions, defaultConfig, topLevelChannelOptions } from "../../src/config/mod.ts";
@@ -334,4 +335,42 @@ test("checkContinuity: an empty subscription epoch adopts the first publication'
   assertEquals(checkContinuity(sub, pub(1), at(1, "Adopted1")), "send");
   assertEquals(sub.epoch, "Adopted1");
   assertEquals(checkContinuity(sub, pub(2), at(2, "Different")), "gap");
+});
+
+/** Subscriptions with its changes opened up (ClientChannels makes them, with their cleanup). */
+class Table extends Subscriptions {
+  override set(sub: Subscription): void {
+    super.set(sub);
+  }
+  override delete(channel: string): boolean {
+    return super.delete(channel);
+  }
+}
+
+test("Subscriptions: a Map by channel in order, small or indexed, its values a snapshot", () => {
+  const table = new Table();
+  const sub = (ch: string) => new Subscription(ch, resolved(), false);
+  const names = (t: Table) => t.values().map((s) => s.channel);
+  const a = sub("a"), b = sub("b");
+  assertEquals([table.size, table.get("a"), table.has("a"), table.delete("a")], [0, undefined, false, false]);
+  table.set(a);
+  table.set(b);
+  const before = table.values();
+  const a2 = sub("a");
+  table.set(a2); // in the place of a
+  assertEquals(names(table), ["a", "b"]);
+  assert(table.get("a") === a2 && table.has("b") && !table.has("c"));
+  assertEquals(table.delete("b"), true);
+  assertEquals(before.map((s) => s.channel), ["a", "b"], "an earlier snapshot is left as it was");
+  assert(before[0] === a);
+  // Past 8 entries the table indexes by channel; back under, it searches again.
+  const many = Array.from({ length: 20 }, (_, i) => sub(`c${i}`));
+  for (const s of many) table.set(s);
+  assertEquals(table.size, 21);
+  for (const s of many) assert(table.get(s.channel) === s, s.channel);
+  for (let i = 0; i < 15; i++) assertEquals(table.delete(`c${i}`), true);
+  assertEquals(names(table), ["a", "c15", "c16", "c17", "c18", "c19"]);
+  assert(table.get("c17") === many[17] && table.get("c3") === undefined && table.get("a") === a2);
+  for (const ch of names(table)) table.delete(ch);
+  assertEquals([table.size, table.values().length], [0, 0]);
 });

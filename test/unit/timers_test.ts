@@ -193,3 +193,34 @@ test("TimerWheel: a zero-delay callback scheduled from a callback exactly on a t
   assertEquals(ran, ["outer", "inner"], "inner callback ran");
   assertEquals(w.size, 0, "nothing left pending");
 });
+
+test("TimerWheel: a method runs with the object given as its this, and cancel lets both go", async (t) => {
+  const w = wheel(t);
+  class Pinger {
+    pings = 0;
+    ping(this: Pinger): void {
+      this.pings++;
+    }
+  }
+  const p = new Pinger();
+  w.schedule(20, p.ping, p);
+  const cancelled = new Pinger();
+  w.schedule(20, cancelled.ping, cancelled).cancel();
+  assertEquals(w.size, 1);
+  await waitFor(() => p.pings === 1, "method call");
+  await sleep(60);
+  assertEquals([p.pings, cancelled.pings, w.size], [1, 0, 0]);
+});
+
+test("TimerWheel: cancelling the first, a middle and the last of one tick keeps the rest in order", async (t) => {
+  const w = wheel(t);
+  const runs: number[] = [];
+  const handles = [0, 1, 2, 3, 4, 5].map((i) => w.schedule(40, () => runs.push(i)));
+  for (const i of [0, 2, 5]) handles[i].cancel();
+  handles[2].cancel(); // twice: nothing more
+  assertEquals(w.size, 3);
+  w.schedule(40, () => runs.push(6));
+  await waitFor(() => runs.length === 4, "the rest");
+  assertEquals(runs, [1, 3, 4, 6]);
+  assertEquals(w.size, 0);
+});
