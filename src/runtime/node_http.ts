@@ -125,29 +125,33 @@ export function listenNodeHttp(opts: ListenOptions): Promise<Listener> {
   let current = makeServer();
   return listenOn(current, opts.port).then(
     (address) => {
-      const watchdog = new AcceptWatchdog(address.port, opts.hostname, () => lastAccept, async () => {
-        // Deno 2.9's node:http stops accepting for good once accept has failed for lack of
-        // descriptors (no error is emitted). A new listening socket on the same port recovers;
-        // the old server keeps serving what it accepted until that ends.
-        opts.log?.warn("the node:http listener stopped accepting connections; listening again", {
-          port: address.port,
+      // With reusePort (workers) the kernel may hand a probe to another worker's listener: a probe
+      // could not tell this listener's health, so there is no watchdog there (README, workers).
+      const watchdog = opts.reusePort
+        ? undefined
+        : new AcceptWatchdog(address.port, opts.hostname, () => lastAccept, async () => {
+          // Deno 2.9's node:http stops accepting for good once accept has failed for lack of
+          // descriptors (no error is emitted). A new listening socket on the same port recovers;
+          // the old server keeps serving what it accepted until that ends.
+          opts.log?.warn("the node:http listener stopped accepting connections; listening again", {
+            port: address.port,
+          });
+          const old = current;
+          old.close(() => servers.delete(old));
+          current = makeServer();
+          try {
+            await listenOn(current, address.port);
+            lastAccept = Date.now();
+            opts.log?.info("accepting connections again", { port: address.port });
+          } catch (err) {
+            opts.log?.warn("cannot listen again", { err: String(err) });
+          }
         });
-        const old = current;
-        old.close(() => servers.delete(old));
-        current = makeServer();
-        try {
-          await listenOn(current, address.port);
-          lastAccept = Date.now();
-          opts.log?.info("accepting connections again", { port: address.port });
-        } catch (err) {
-          opts.log?.warn("cannot listen again", { err: String(err) });
-        }
-      });
       return {
         port: address.port,
         hostname: opts.hostname,
         close(force = false) {
-          watchdog.stop();
+          watchdog?.stop();
           const closed = Promise.all([...servers].map((server) =>
             new Promise<void>((done) => {
               server.close(() => done());
