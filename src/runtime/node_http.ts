@@ -1,11 +1,11 @@
 /**
  * @module
  * A listener on the runtime's `node:http` (Deno's Node compatibility layer), for
- * `deno_listener: "node_http"`: an idle SSE connection costs ~15–21 KB there against ~61 KB under
- * `Deno.serve` (bench/README.md, "Idle density on Deno"). Requests become Web `Request`s; a
- * `Response` body is pumped into the socket with backpressure (`write` → `drain`), and cancelled
- * when the client goes away so the stream behind it is released. Sluice's own streams skip the
- * Web stream: `streamResponse` hands their source over, drained the same way (`DirectDrain`).
+ * `deno_listener: "node_http"`: an idle SSE connection costs ~16 KB there against ~61 KB under
+ * `Deno.serve` (bench/README.md, "Idle density on Deno"). Requests become Web `Request`s. Sluice's
+ * streams come as a source (`streamResponse`), written into the socket with backpressure
+ * (`write` → `drain`) and cancelled when the client goes away (`DirectDrain`), with no Web stream
+ * in between; any other `Response` body is a finished answer, read whole and written at once.
  *
  * Limits: new connections must send a complete request head within the idle timeout
  * (`headersTimeout`), kept-alive connections may idle that long between requests
@@ -243,7 +243,7 @@ const UPGRADED = new Response(null, { status: 200 });
 function toRequest(
   req: http.IncomingMessage,
   opts: ListenOptions,
-  body?: ReadableStream<Uint8Array>,
+  body?: Uint8Array | ReadableStream<Uint8Array>,
 ): Request {
   const scheme = opts.tls ? "https" : "http";
   const url = `${scheme}://${req.headers.host ?? `${opts.hostname}:${opts.port}`}${req.url ?? "/"}`;
@@ -281,7 +281,7 @@ async function serve(
   idleMs: number,
 ): Promise<void> {
   const method = req.method ?? "GET";
-  const request = toRequest(req, opts, NO_BODY.has(method) ? undefined : bodyOf(req));
+  const request = toRequest(req, opts, NO_BODY.has(method) ? undefined : await bodyFor(req));
   const conn = new NodeConn(req, res, idleMs);
   // A body we stopped reading cannot be followed by another request on this connection.
   res.once("finish", () => {
@@ -296,40 +296,36 @@ async function serve(
   });
   const cookies = response.headers.getSetCookie();
   if (cookies.length) out["set-cookie"] = cookies;
-  res.writeHead(response.status, response.statusText || undefined, out);
   if (direct !== undefined) {
+    res.writeHead(response.status, response.statusText || undefined, out);
     res.flushHeaders();
     new DirectDrain(direct, res).begin();
     return;
   }
-  if (!response.body) {
-    res.end();
-    return;
+  // Every stream Sluice serves comes through `streamResponse`: any other body is a finished answer
+  // (JSON, text, a page), read whole by the runtime and written in one go — pumping it through a
+  // stream reader cost more than the rest of a server API call.
+  const body = response.body ? new Uint8Array(await response.arrayBuffer()) : undefined;
+  if (body !== undefined) out["content-length"] = String(body.byteLength);
+  res.writeHead(response.status, response.statusText || undefined, out);
+  res.end(body);
+}
+
+/**
+ * A request's body for the Web `Request`. A small body usually comes in the same packet as its
+ * head, and node:http has parsed all of it a moment after announcing the request: then it goes
+ * over as the bytes themselves. Otherwise (still arriving, or large) as a stream, read at the
+ * handler's pace and under its limits. A stream per API call cost about a third of the call.
+ */
+async function bodyFor(req: http.IncomingMessage): Promise<Uint8Array | ReadableStream<Uint8Array>> {
+  await undefined; // node:http parses the rest of the packet after the 'request' event
+  if (!req.complete) return bodyOf(req);
+  const chunks: Buffer[] = [];
+  for (let chunk: Buffer | null; (chunk = req.read()) !== null;) chunks.push(chunk);
+  if (chunks.length === 1) {
+    return new Uint8Array(chunks[0].buffer, chunks[0].byteOffset, chunks[0].byteLength);
   }
-  const reader = response.body.getReader();
-  let gone = false;
-  res.once("close", () => {
-    gone = true;
-    if (!res.writableFinished) reader.cancel().catch(() => {});
-  });
-  // flushHeaders: a stream's head goes out before its first event
-  res.flushHeaders();
-  while (!gone) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    if (!res.write(value)) {
-      await new Promise<void>((resolve) => {
-        const go = () => {
-          res.off("drain", go);
-          res.off("close", go);
-          resolve();
-        };
-        res.on("drain", go);
-        res.on("close", go);
-      });
-    }
-  }
-  if (!gone) res.end();
+  return joinChunks(chunks);
 }
 
 /** An IncomingMessage as a Web stream (its chunks are Buffers of their own). */
