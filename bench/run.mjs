@@ -11,7 +11,8 @@
 // every measurement; load comes from bench/load_client.mjs workers (raw TCP, ≤ 9000 connections
 // each) and publishes from this process, all on 127.0.0.1. Figures are measured and reported,
 // never asserted. See bench/README.md.
-import { execFileSync, spawn } from "node:child_process";
+import { execFile, execFileSync, spawn } from "node:child_process";
+import { promisify } from "node:util";
 import http from "node:http";
 import net from "node:net";
 import os from "node:os";
@@ -20,6 +21,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { performance } from "node:perf_hooks";
 
+const execFileAsync = promisify(execFile);
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const BENCH = join(ROOT, "bench");
 const BIN = {
@@ -1318,7 +1320,7 @@ function publish(name) {
         ].join("\n"),
       );
       const wrk = (seconds) =>
-        execFileSync("wrk", [
+        execFileAsync("wrk", [
           `-t${p.threads}`,
           `-c${p.connections}`,
           `-d${seconds}s`,
@@ -1326,10 +1328,10 @@ function publish(name) {
           "-s",
           script,
           `http://127.0.0.1:${server.port}`,
-        ], { encoding: "utf8" });
-      wrk(p.warmUpSeconds);
+        ], { encoding: "utf8" }).then((r) => r.stdout);
+      await wrk(p.warmUpSeconds);
       const cpu0 = server.cpu();
-      const out = wrk(p.seconds);
+      const out = await wrk(p.seconds);
       const cpu = server.cpu() - cpu0;
       const num = (re) => Number(re.exec(out)?.[1] ?? NaN);
       const latency = (q) => {
