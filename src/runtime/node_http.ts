@@ -358,6 +358,12 @@ class DirectDrain implements ByteSourceController {
   constructor(private readonly source: ByteSource, private readonly res: http.ServerResponse) {}
 
   begin(): void {
+    if (this.res.closed) {
+      // the client left while the handler ran: nothing to write to
+      this.done = true;
+      this.source.cancel();
+      return;
+    }
     this.res.once("close", () => {
       if (this.done) return;
       this.done = true;
