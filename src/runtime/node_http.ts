@@ -247,9 +247,11 @@ function toRequest(
 ): Request {
   const scheme = opts.tls ? "https" : "http";
   const url = `${scheme}://${req.headers.host ?? `${opts.hostname}:${opts.port}`}${req.url ?? "/"}`;
-  const headers = new Headers();
+  // Name/value pairs, not a Headers object: the Request copies a Headers object one guarded entry at
+  // a time, twice the cost of taking pairs (~6 µs of every request on Deno).
+  const headers: [string, string][] = [];
   for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
-    headers.append(req.rawHeaders[i], req.rawHeaders[i + 1]);
+    headers.push([req.rawHeaders[i], req.rawHeaders[i + 1]]);
   }
   // @ts-ignore: a streamed request body (fetch's `duplex`), not in every lib's RequestInit
   return new Request(url, { method: req.method ?? "GET", headers, body, duplex: "half" });
@@ -283,10 +285,13 @@ async function serve(
   const method = req.method ?? "GET";
   const request = toRequest(req, opts, NO_BODY.has(method) ? undefined : await bodyFor(req));
   const conn = new NodeConn(req, res, idleMs);
-  // A body we stopped reading cannot be followed by another request on this connection.
-  res.once("finish", () => {
-    if (!req.complete) req.socket.destroy();
-  });
+  // A body we stopped reading cannot be followed by another request on this connection (one that
+  // has arrived whole, as most API calls have, needs no watch).
+  if (!req.complete) {
+    res.once("finish", () => {
+      if (!req.complete) req.socket.destroy();
+    });
+  }
   const response = await opts.handler(request, conn);
   const direct = conn.direct?.response === response ? conn.direct.source : undefined;
   conn.direct = undefined;
