@@ -33,7 +33,7 @@ export function openBidirectionalStream(
     unidirectional: false,
     emulation: true,
     framing: opts.framing,
-    pingBytes: opts.protobuf ? protobufReplyFromJson("{}") : frame("{}", opts.framing),
+    pingBytes: pingFor(opts),
     protobuf: opts.protobuf,
     maxQueueBytes: node.config.client_queue_max_size,
   });
@@ -42,4 +42,14 @@ export function openBidirectionalStream(
   if (opts.preamble) sink.write(opts.preamble);
   client.receive(body); // the connect command, decoded with every later frame by the client
   return sink.response({ status: 200, headers: streamHeaders(opts.contentType) });
+}
+
+const pings = new Map<string, Uint8Array>();
+
+/** A ping is an empty reply, framed for the stream: made once per framing, shared by every stream. */
+function pingFor(opts: StreamOpenOptions): Uint8Array {
+  const key = opts.protobuf ? "protobuf" : opts.framing;
+  let ping = pings.get(key);
+  if (!ping) pings.set(key, ping = opts.protobuf ? protobufReplyFromJson("{}") : frame("{}", opts.framing));
+  return ping;
 }

@@ -269,17 +269,11 @@ class SinkProfile {
   private static readonly made = new Map<string, SinkProfile>();
 
   static of(opts: SinkOptions): SinkProfile {
-    // The ping is a few bytes: part of the key by content (some transports encode it per stream).
-    const key = [
-      opts.name,
-      opts.unidirectional,
-      opts.emulation,
-      opts.framing,
-      opts.protobuf === true,
-      opts.eventIds ?? false,
-      opts.maxQueueBytes,
-      opts.pingBytes.join(","),
-    ].join(" ");
+    // The ping is part of the key by content (its text is kept per bytes object: transports share
+    // one per kind). A sink is made per connection: no array or join per call.
+    const key = `${opts.name} ${opts.unidirectional} ${opts.emulation} ${opts.framing} ${
+      opts.protobuf === true
+    } ${opts.eventIds ?? false} ${opts.maxQueueBytes} ${pingKey(opts.pingBytes)}`;
     let profile = SinkProfile.made.get(key);
     if (!profile) SinkProfile.made.set(key, profile = new SinkProfile(opts));
     return profile;
@@ -306,6 +300,15 @@ class SinkProfile {
     this.eventIds = opts.eventIds ?? false;
     this.maxQueueBytes = opts.maxQueueBytes;
   }
+}
+
+const pingKeys = new WeakMap<Uint8Array, string>();
+
+/** The ping's bytes as text for a profile key, computed once per bytes object. */
+function pingKey(bytes: Uint8Array): string {
+  let key = pingKeys.get(bytes);
+  if (key === undefined) pingKeys.set(bytes, key = bytes.join(","));
+  return key;
 }
 
 /** Largest chunk made by joining queued writes (a single larger write goes over as it is). */
