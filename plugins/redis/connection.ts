@@ -36,6 +36,8 @@ export class RedisConnections {
   readonly sub: Redis;
   private lastErrorLog = 0;
   private wasDown = false;
+  /** `close()` was called: connections ending now are not "lost". */
+  private closing = false;
 
   constructor(readonly opts: RedisBrokerOptions, private readonly log: Logger, onResubscribed: () => void) {
     const base = redisOptions(opts);
@@ -44,6 +46,7 @@ export class RedisConnections {
     for (const [conn, name] of [[this.cmd, "commands"], [this.sub, "subscriber"]] as const) {
       conn.on("error", (err: Error) => this.logError(name, err));
       conn.on("close", () => {
+        if (this.closing) return;
         if (!this.wasDown) {
           log.warn("redis connection lost; reconnecting", {
             connection: name,
@@ -91,6 +94,7 @@ export class RedisConnections {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     await Promise.allSettled([this.cmd.quit(), this.sub.quit()]);
     this.cmd.disconnect();
     this.sub.disconnect();
