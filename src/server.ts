@@ -224,7 +224,7 @@ function buildRoutes(
   if (adminHere) {
     const admin = new AdminSite(config, node);
     for (const route of admin.routes) {
-      app.all(route, (c) => admin.handle(c.req.raw, c.env?.conn ?? detachedConn()));
+      app.all(route, routed((req, conn) => admin.handle(req, conn)));
     }
   }
   // Connection endpoints are also reached by exact path before the router (the connect hot path).
@@ -237,20 +237,18 @@ function buildRoutes(
     );
   }
   app.notFound((c) => notFound(config, c.req.path));
-  app.onError((err) => {
+  // One answer to a handler that throws, whether the router or the exact-path dispatch ran it.
+  const failed = (err: unknown) => {
     node.log.error("request failed", { err });
     return new Response("Internal Server Error", { status: 500 });
-  });
+  };
+  app.onError(failed);
   // The server API is the hot path of backends: straight to its handler, without the router.
   const apiPrefix = scope !== "public" && !config.api_disable && config.api_handler_prefix !== ""
     ? `${config.api_handler_prefix}/`
     : undefined;
   // Routing an exact path by hand saves the router's request wrapper and matching: ~10 % of a
-  // connect's server time on Bun. Anything else (and any error) takes the router's way.
-  const failed = (err: unknown) => {
-    node.log.error("request failed", { err });
-    return new Response("Internal Server Error", { status: 500 });
-  };
+  // connect's server time on Bun. Anything else takes the router's way.
   return (req, conn) => {
     const path = pathOf(req.url);
     const direct = exact.get(path);
@@ -270,6 +268,9 @@ function buildRoutes(
 }
 
 type Handler = (req: Request, conn: ConnInfo) => Response | Promise<Response>;
+
+/** A handler as a router route: the request and the runtime's connection taken from the context. */
+const routed = (handler: Handler) => (c: Context<Env>) => handler(c.req.raw, c.env?.conn ?? detachedConn());
 
 /** The path of an absolute URL without parsing all of it. */
 function pathOf(url: string): string {
@@ -317,7 +318,7 @@ function mountConnectionEndpoints(
    * (an empty prefix), where dev mode's page, registered earlier, must keep winning.
    */
   const mount = (path: string, handler: Handler) => {
-    app.all(path, (c: Context<Env>) => handler(c.req.raw, c.env?.conn ?? detachedConn()));
+    app.all(path, routed(handler));
     if (path !== "/") exact.set(path, handler);
   };
   const at = (prefix: string) => prefix || "/";
@@ -347,7 +348,7 @@ function mountConnectionEndpoints(
     // The original has no Origin policy; here `/events/` follows allowed_origins like every stream.
     const events = connection((req, _node, conn) => simple.events(req, conn), "GET, POST, OPTIONS");
     mount("/events", events);
-    app.all("/events/*", (c: Context<Env>) => events(c.req.raw, c.env?.conn ?? detachedConn()));
+    app.all("/events/*", routed(events));
   }
 }
 
