@@ -14,14 +14,8 @@
  * The cost is Deno's per-connection server state (about 13 KB per open connection, measured with
  * 5000 idle streams) — the price of a server that survives running out of descriptors.
  */
-import type {
-  ConnInfo,
-  FetchHandler,
-  Listener,
-  ListenOptions,
-  ServerWebSocket,
-  WebSocketUpgrade,
-} from "./types.ts";
+import type { ConnInfo, FetchHandler, Listener, ListenOptions, WebSocketUpgrade } from "./types.ts";
+import { StandardWebSocket } from "./standard_websocket.ts";
 import { DEFAULT_IDLE_TIMEOUT_MS } from "./types.ts";
 
 /** Deno's namespace, typed by Deno's own declarations (read only when running on Deno). */
@@ -118,35 +112,12 @@ class DenoServeConn extends DenoConn {
     const { socket, response } = D.upgradeWebSocket(req, opts.protocol ? { protocol: opts.protocol } : {});
     socket.binaryType = "arraybuffer";
     const { events } = opts;
-    socket.onopen = () => events.open(new DenoWebSocket(socket));
+    socket.onopen = () => events.open(new StandardWebSocket(socket));
     socket.onmessage = (e: MessageEvent) =>
       events.message(typeof e.data === "string" ? e.data : new Uint8Array(e.data as ArrayBuffer));
     socket.onclose = (e: CloseEvent) => events.close(e.code, e.reason);
     socket.onerror = noop;
     return response;
-  }
-}
-
-class DenoWebSocket implements ServerWebSocket {
-  constructor(private readonly socket: WebSocket) {}
-  sendText(text: string): void {
-    if (this.socket.readyState === WebSocket.OPEN) this.socket.send(text);
-  }
-  sendTexts(texts: readonly string[]): void {
-    for (const t of texts) this.sendText(t);
-  }
-  sendBinary(bytes: Uint8Array): void {
-    if (this.socket.readyState === WebSocket.OPEN) this.socket.send(bytes);
-  }
-  get bufferedAmount(): number {
-    return this.socket.bufferedAmount;
-  }
-  close(code: number, reason: string): void {
-    try {
-      this.socket.close(code, reason);
-    } catch {
-      // already closing
-    }
   }
 }
 

@@ -18,7 +18,7 @@ import * as net from "node:net";
 import type { AddressInfo, Socket } from "node:net";
 import { readdirSync, readFileSync } from "node:fs";
 import type { Buffer } from "node:buffer";
-import { type WebSocket as WsSocket, WebSocketServer } from "ws";
+import { WebSocketServer } from "ws";
 import {
   type ByteSource,
   type ByteSourceController,
@@ -26,9 +26,9 @@ import {
   DEFAULT_IDLE_TIMEOUT_MS,
   type Listener,
   type ListenOptions,
-  type ServerWebSocket,
   type WebSocketUpgrade,
 } from "./types.ts";
+import { StandardWebSocket } from "./standard_websocket.ts";
 
 const NO_BODY = new Set(["GET", "HEAD"]);
 /** Descriptors kept free beyond those open at startup (files, Redis, a plugin's own sockets). */
@@ -482,7 +482,7 @@ class NodeUpgradeConn implements ConnInfo {
         (code: number, reason: Uint8Array) => events.close(code, new TextDecoder().decode(reason)),
       );
       ws.on("error", () => {});
-      events.open(new NodeWebSocket(ws));
+      events.open(new StandardWebSocket(ws));
     });
     return UPGRADED;
   }
@@ -499,30 +499,4 @@ function joinChunks(data: Uint8Array | ArrayBuffer | Uint8Array[]): Uint8Array {
     at += p.byteLength;
   }
   return out;
-}
-
-class NodeWebSocket implements ServerWebSocket {
-  constructor(private readonly ws: WsSocket) {}
-  private get open(): boolean {
-    return this.ws.readyState === 1;
-  }
-  sendText(text: string): void {
-    if (this.open) this.ws.send(text);
-  }
-  sendTexts(texts: readonly string[]): void {
-    for (const t of texts) this.sendText(t);
-  }
-  sendBinary(bytes: Uint8Array): void {
-    if (this.open) this.ws.send(bytes, { binary: true });
-  }
-  get bufferedAmount(): number {
-    return this.ws.bufferedAmount;
-  }
-  close(code: number, reason: string): void {
-    try {
-      this.ws.close(code, reason);
-    } catch {
-      // already closing
-    }
-  }
 }
