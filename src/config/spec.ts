@@ -220,7 +220,7 @@ export const SERVER_SPECS = {
   /**
    * Deno only: "sluice" (Sluice's own accept loop: idle timeouts, survives EMFILE, HTTP/2 over TLS;
    * no WebSocket; ~73 KB per idle connection), "node_http" (Deno's `node:http`: idle timeouts,
-   * WebSocket, ~20 KB; may stop accepting after running at its descriptor cap) or "deno_serve"
+   * WebSocket, ~16 KB; listens again after descriptor exhaustion; slower server API) or "deno_serve"
    * (`Deno.serve`: WebSocket; no idle timeout, EMFILE is fatal). Sluice's own key.
    */
   deno_listener: oneOf(["sluice", "node_http", "deno_serve"] as const, "sluice"),
