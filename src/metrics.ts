@@ -38,7 +38,7 @@ const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 
 export class Metrics {
   readonly registry = new Registry();
   /** Frames and bytes written to clients and connections, by transport (bumped on hot paths). */
-  readonly sent = new Map<string, TransportCounts>();
+  readonly byTransport = new Map<string, TransportCounts>();
   /** Publications, joins and leaves that arrived from the broker. */
   readonly received = { publication: 0, join: 0, leave: 0 };
   private readonly reported = new Map<string, number>();
@@ -165,13 +165,13 @@ export class Metrics {
 
   /** Plain numbers, made counters at scrape time: labelled counters cost ~2 % of a connect. */
   connectionOpened(transport: string): void {
-    const s = this.sentCounter(transport);
+    const s = this.transportCounts(transport);
     s.accepted++;
     s.open++;
   }
 
   connectionClosed(transport: string): void {
-    this.sentCounter(transport).open--;
+    this.transportCounts(transport).open--;
   }
 
   serverDisconnect(code: number): void {
@@ -197,12 +197,12 @@ export class Metrics {
   }
 
   /**
-   * The running totals of frames and bytes written on one transport. A connection keeps the
-   * object and bumps it directly: the hot path pays two additions, no lookup.
+   * The running totals of one transport. A connection keeps the object and bumps its frames and
+   * bytes directly: the hot path pays two additions, no lookup.
    */
-  sentCounter(transport: string): TransportCounts {
-    let s = this.sent.get(transport);
-    if (!s) this.sent.set(transport, s = { count: 0, bytes: 0, accepted: 0, open: 0 });
+  transportCounts(transport: string): TransportCounts {
+    let s = this.byTransport.get(transport);
+    if (!s) this.byTransport.set(transport, s = { count: 0, bytes: 0, accepted: 0, open: 0 });
     return s;
   }
 
@@ -224,7 +224,7 @@ export class Metrics {
   }
 
   private catchUpAll(): void {
-    for (const [transport, s] of this.sent) {
+    for (const [transport, s] of this.byTransport) {
       this.catchUp(this.transportSent, `sent:${transport}`, s.count, { transport });
       this.catchUp(this.transportSentSize, `size:${transport}`, s.bytes, { transport });
       this.catchUp(this.connectionsAccepted, `accepted:${transport}`, s.accepted, { transport });

@@ -122,7 +122,7 @@ export class AdminSite {
   /** What the page's chart samples every few seconds: every node's counts and this node's traffic. */
   private stats(): Record<string, unknown> {
     let sent = 0;
-    for (const { count } of this.node.metrics.sent.values()) sent += count;
+    for (const { count } of this.node.metrics.byTransport.values()) sent += count;
     return {
       time: Date.now(),
       nodes: this.node.nodes(),

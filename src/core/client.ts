@@ -93,7 +93,7 @@ export class Client implements Connection {
   constructor(readonly node: Node, readonly transport: ClientTransport, request: ClientRequestInfo) {
     this.requestHeaders = request.headers;
     this.conn = request.conn;
-    this.sent = node.metrics.sentCounter(transport.name);
+    this.sent = node.metrics.transportCounts(transport.name);
     const resume = transport.eventIds ? ResumeTracker.for(request.lastEventId) : undefined;
     this.channels = new ClientChannels(this, resume);
   }
