@@ -7,7 +7,8 @@
 //
 // Scenarios: fanout, idle, connect, storm, many, publish (wrk). Servers: sluice-bun, sluice-deno, nchan, bare-bun,
 // bare-deno, and (fanout and many only, unless named in --servers) sink-bun, sink-deno: the bare
-// loop writing through Sluice's StreamSink. Every server runs alone, one after another, fresh for
+// loop writing through Sluice's StreamSink; (connect and storm only) auth-bun, auth-deno: the bare
+// loop with Sluice's HS256 token check and a connect push. Every server runs alone, one after another, fresh for
 // every measurement; load comes from bench/load_client.mjs workers (raw TCP, ≤ 9000 connections
 // each) and publishes from this process, all on 127.0.0.1. Figures are measured and reported,
 // never asserted. See bench/README.md.
@@ -39,6 +40,9 @@ const ALL_SERVERS = [
   "bare-deno",
   "sink-bun",
   "sink-deno",
+  // The bare loop plus the least an authenticated connect does (Sluice's HS256 check, a connect push)
+  "auth-bun",
+  "auth-deno",
   // WebSocket subscribers (uni_websocket; nchan_subscriber websocket). Sluice's Deno listener cannot
   // upgrade yet (README), so there is no sluice-deno-ws.
   "sluice-bun-ws",
@@ -53,6 +57,8 @@ const ALL_SERVERS = [
 ];
 /** The sink-* loops differ from bare-* only in how they write: measured where writes dominate. */
 const WRITE_SCENARIOS = ["fanout", "many"];
+/** The auth-* loops add only the connect's token check and push: measured where connects are. */
+const CONNECT_SCENARIOS = ["connect", "storm"];
 const ALL_SCENARIOS = ["fanout", "idle", "connect", "storm", "many", "publish"];
 
 // ---------------------------------------------------------------------------------------------
@@ -74,7 +80,14 @@ const VERBOSE = flag("verbose");
 const SCENARIOS = (opt("only") ?? ALL_SCENARIOS.join(",")).split(",").filter(Boolean);
 const SERVERS = (opt("servers") ?? ALL_SERVERS.join(",")).split(",").filter(Boolean);
 const serversFor = (scenario) =>
-  SERVERS.filter((s) => !s.startsWith("sink-") || opt("servers") || WRITE_SCENARIOS.includes(scenario));
+  SERVERS.filter((s) =>
+    opt("servers") ||
+    (s.startsWith("sink-")
+      ? WRITE_SCENARIOS.includes(scenario)
+      : s.startsWith("auth-")
+      ? CONNECT_SCENARIOS.includes(scenario)
+      : true)
+  );
 const JSON_FILE = opt("json");
 const PER_WORKER = Math.min(9000, Number(opt("per-worker") ?? 5000));
 const PAYLOAD = Number(opt("payload") ?? 64); // bytes of padding in every message, besides "t"
@@ -608,9 +621,15 @@ async function startServer(name) {
       ? [...flags, "mod.ts", "--config", cfg, ...more]
       : ["run", "-A", ...flags, "mod.ts", "--config", cfg, ...more];
     proc = startProcess(BIN[rt], args, { env: { ...process.env, NO_COLOR: "1" } });
-  } else if (kind === "bare" || kind === "sink") {
+  } else if (kind === "bare" || kind === "sink" || kind === "auth") {
     const script = join("bench", "servers", "bare_sse.ts");
-    const loop = [script, "--port", String(port), ...(kind === "sink" ? ["--sink"] : [])];
+    const loop = [
+      script,
+      "--port",
+      String(port),
+      ...(kind === "sink" ? ["--sink"] : []),
+      ...(kind === "auth" ? ["--auth", SECRET] : []),
+    ];
     const flags = (process.env.BENCH_RUNTIME_FLAGS ?? "").split(" ").filter(Boolean);
     const args = rt === "bun" ? [...flags, ...loop] : ["run", "-A", ...flags, ...loop];
     proc = startProcess(BIN[rt], args, { env: { ...process.env, NO_COLOR: "1" } });
@@ -662,7 +681,7 @@ async function startServer(name) {
     cpu: () => treeOf(server.pid).reduce((a, pid) => a + cpuSeconds(pid), 0),
     /** The load client's path (and token) for one channel or personal + group. */
     sub(mode) {
-      if (kind === "sluice") {
+      if (kind === "sluice" || kind === "auth") {
         return {
           path: protobuf
             ? "/connection/websocket"
@@ -1650,7 +1669,10 @@ function computeRatios(results) {
     for (const [s, v] of vals) {
       add(metric, v, s, get(s.replace("sluice", "bare")), s.replace("sluice", "bare"), higherBetter);
       add(metric, v, s, get(s.replace("sluice", "sink")), s.replace("sluice", "sink"), higherBetter);
+      add(metric, v, s, get(s.replace("sluice", "auth")), s.replace("sluice", "auth"), higherBetter);
     }
+    // the authenticated floor against nchan: what any authenticated server on this runtime can reach
+    for (const s of ["auth-bun", "auth-deno"]) add(metric, get(s), s, get("nchan"), "nchan", higherBetter);
   };
   /** 2 workers against 1, per runtime. */
   const workers = (metric, get, higherBetter = true) => {

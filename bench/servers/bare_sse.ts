@@ -10,6 +10,12 @@
  *
  * A `: ping` comment goes to every stream every 25 s (heartbeats on, as Sluice and nchan).
  *
+ * `--auth SECRET`: also `GET /connection/uni_sse?cf_connect={"token":"…"}`, the least an
+ * authenticated connect can do: the HS256 token checked by Sluice's own verifier (node:crypto),
+ * the stream subscribed to the token's `channels`, and a connect push of Sluice's shape and size
+ * (two fresh ids, the subscriptions) as its first event. No hub, no timers, no protocol state: the
+ * floor of Sluice's connect path on this runtime (the `auth-*` servers of bench/run.mjs).
+ *
  * `--sink`: write through Sluice's `StreamSink` instead of enqueueing each message (the `sink-*`
  * servers of bench/run.mjs). The sink joins what a connection got during one I/O turn into one
  * chunk, as Sluice does; with it, Sluice / this loop is the cost of the protocol alone, at an equal
@@ -18,6 +24,7 @@
  */
 import { type ConnInfo, getRuntime } from "../../src/runtime/serve.ts";
 import { StreamSink } from "../../src/transports/transport.ts";
+import { FastHmacVerifier } from "../../src/auth/hmac_fast.ts";
 
 const runtime = await getRuntime();
 const args = runtime.args();
@@ -29,6 +36,8 @@ const port = Number(arg("port", "8000"));
 const hostname = arg("host", "127.0.0.1");
 const pingMs = Number(arg("ping", "25")) * 1000;
 const viaSink = args.includes("--sink");
+const authSecret = arg("auth", "");
+const verifier = authSecret ? new FastHmacVerifier(authSecret, { algorithms: ["HS256"] }) : undefined;
 
 const encoder = new TextEncoder();
 const HELLO = encoder.encode(": ok\n\n");
@@ -97,6 +106,27 @@ function subscribeViaSink(names: string[], conn: ConnInfo): Response {
   return new Response(sink.stream, { headers: HEADERS });
 }
 
+/** The token's claims when `cf_connect` carries a valid HS256 token (as Sluice reads it), else undefined. */
+function authenticated(cfConnect: string | null): { user: string; channels: string[] } | undefined {
+  let token: unknown;
+  try {
+    token = (JSON.parse(cfConnect ?? "") as { token?: unknown })?.token;
+  } catch {
+    return undefined;
+  }
+  const claims = typeof token === "string" ? verifier!.verify(token) : undefined;
+  if (!claims || typeof claims.sub !== "string" || !Array.isArray(claims.channels)) return undefined;
+  return { user: claims.sub, channels: claims.channels.filter((c): c is string => typeof c === "string") };
+}
+
+/** A connect push of the shape and size Sluice sends on uni_sse (ids, version, subscriptions, ping). */
+function connectPush(names: string[]): Uint8Array {
+  const subs = names.map((n) => `${JSON.stringify(n)}:{}`).join(",");
+  return encoder.encode(
+    `data: {"connect":{"client":"${crypto.randomUUID()}","version":"0.0.0","subs":{${subs}},"ping":25,"session":"${crypto.randomUUID()}"}}\n\n`,
+  );
+}
+
 setInterval(() => {
   for (const sub of subs) send(sub, PING);
 }, pingMs);
@@ -106,14 +136,22 @@ await runtime.listen({
   hostname,
   async handler(req, conn) {
     const url = new URL(req.url);
-    if (req.method === "GET" && url.pathname === "/sub") {
-      const names = url.searchParams.getAll("channel");
+    let first = HELLO;
+    let names: string[] | undefined;
+    if (req.method === "GET" && url.pathname === "/sub") names = url.searchParams.getAll("channel");
+    else if (verifier && req.method === "GET" && url.pathname === "/connection/uni_sse") {
+      const claims = authenticated(url.searchParams.get("cf_connect"));
+      if (!claims) return new Response("unauthorized", { status: 401 });
+      names = claims.channels;
+      first = connectPush(names);
+    }
+    if (names) {
       if (viaSink) return subscribeViaSink(names, conn);
       let sub!: Sub;
       const stream = new ReadableStream<Uint8Array>({
         start(controller) {
           sub = register(controller, names);
-          controller.enqueue(HELLO);
+          controller.enqueue(first);
         },
         cancel() {
           drop(sub);

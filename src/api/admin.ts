@@ -12,7 +12,8 @@ import type { Node } from "../core/node.ts";
 import type { ConnInfo } from "../runtime/types.ts";
 import { textResponse } from "../transports/transport.ts";
 import { bodyErrorResponse, readBodyText } from "../transports/request_body.ts";
-import { constantTimeEqual, runApiCall } from "./http_api.ts";
+import { runApiCall } from "./http_api.ts";
+import { constantTimeEqual } from "../auth/constant_time.ts";
 import { ADMIN_PAGE } from "./admin_page.ts";
 
 const COOKIE = "sluice_admin";

@@ -12,6 +12,7 @@ import { textResponse } from "../transports/transport.ts";
 import { bodyErrorResponse, readBodyText } from "../transports/request_body.ts";
 import { apiMethods, envelope, settle } from "./methods.ts";
 import { bad, optionalBool, type Params } from "./params.ts";
+import { constantTimeEqual } from "../auth/constant_time.ts";
 
 /** API request bodies larger than this are refused with 413. */
 const MAX_API_BODY = 10 * 1024 * 1024;
@@ -137,14 +138,4 @@ function authorized(req: Request, node: Node): boolean {
   }
   if (given === null) given = new URL(req.url).searchParams.get("api_key");
   return given !== null && constantTimeEqual(given, key);
-}
-
-/** Compares secrets without an early exit that would leak how many leading characters match. */
-export function constantTimeEqual(a: string, b: string): boolean {
-  // UTF-16 code units compared directly: equal strings have equal units, and no bytes are made
-  // per call (this runs on every server API request).
-  const n = Math.max(a.length, b.length);
-  let diff = a.length ^ b.length;
-  for (let i = 0; i < n; i++) diff |= (a.charCodeAt(i) | 0) ^ (b.charCodeAt(i) | 0);
-  return diff === 0;
 }
