@@ -67,12 +67,16 @@ export async function runApiCall(req: Request, node: Node, method: string): Prom
   }
   const r = await settle(node, method, () => apiMethods[method](node, params as Params));
   node.metrics.apiCall(method, (performance.now() - started) / 1000, r.ok ? undefined : r.error.code);
-  const transportMode = node.config.api_error_mode === "transport" ||
-    req.headers.get("x-centrifugo-error-mode")?.toLowerCase() === "transport";
-  if (!r.ok && transportMode) {
+  if (!r.ok && transportErrorMode(req, node)) {
     return jsonResponse(JSON.stringify(r.error), transportStatus[r.error.code] ?? 500);
   }
   return jsonResponse(envelope(r));
+}
+
+/** Errors as HTTP statuses: configured, or asked for by the request (read only when there is an error). */
+function transportErrorMode(req: Request, node: Node): boolean {
+  return node.config.api_error_mode === "transport" ||
+    req.headers.get("x-centrifugo-error-mode")?.toLowerCase() === "transport";
 }
 
 /** Runs `{"commands": [{"publish": {...}}, ...], "parallel": bool}`; one reply per command, in order. */

@@ -6,7 +6,7 @@
 import type { Node } from "../core/node.ts";
 import type { ConnInfo } from "../runtime/types.ts";
 import { openBidirectionalStream } from "./bidirectional.ts";
-import { textResponse } from "./transport.ts";
+import { queryOf, textResponse } from "./transport.ts";
 import { connectBodyLimits, readRequestBody } from "./request_body.ts";
 
 const PREAMBLE = new TextEncoder().encode("\r\n");
@@ -14,7 +14,7 @@ const PREAMBLE = new TextEncoder().encode("\r\n");
 export async function sseHandler(req: Request, node: Node, conn: ConnInfo): Promise<Response> {
   let body: string;
   if (req.method === "GET") {
-    body = new URL(req.url).searchParams.get("cf_connect") ?? "";
+    body = queryOf(req.url).get("cf_connect") ?? "";
     if (body === "") return textResponse(400, "Bad Request: cf_connect parameter is required");
   } else if (req.method === "POST") {
     const read = await readRequestBody(req, connectBodyLimits(node, node.config.sse_max_request_body_size));

@@ -9,7 +9,7 @@
 import type { Node } from "../core/node.ts";
 import type { ConnInfo } from "../runtime/types.ts";
 import { openUnidirectionalStream, parseConnectRequest } from "./unidirectional.ts";
-import { textResponse } from "./transport.ts";
+import { queryOf, textResponse } from "./transport.ts";
 import { connectBodyLimits, readRequestBody } from "./request_body.ts";
 
 const encoder = new TextEncoder();
@@ -26,10 +26,10 @@ function preamble(retryMs: number): Uint8Array {
 const PING = encoder.encode("event: ping\ndata:\n\n");
 
 export async function uniSseHandler(req: Request, node: Node, conn: ConnInfo): Promise<Response> {
-  const url = new URL(req.url);
+  const query = queryOf(req.url);
   let text: string;
   if (req.method === "GET") {
-    text = url.searchParams.get("cf_connect") ?? "";
+    text = query.get("cf_connect") ?? "";
   } else if (req.method === "POST") {
     const read = await readRequestBody(
       req,
@@ -49,6 +49,6 @@ export async function uniSseHandler(req: Request, node: Node, conn: ConnInfo): P
     preamble: preamble(node.config.uni_sse_retry),
     contentType: "text/event-stream; charset=utf-8",
     eventIds: true,
-    lastEventId: req.headers.get("last-event-id") ?? url.searchParams.get("last_event_id"),
+    lastEventId: req.headers.get("last-event-id") ?? query.get("last_event_id"),
   });
 }

@@ -26,7 +26,7 @@ import type { ConnectRequest } from "../wire/protocol.ts";
 import type { ConnInfo, ServerWebSocket, WebSocketEvents } from "../runtime/types.ts";
 import { DisconnectCode } from "../errors.ts";
 import { type Flushable, flushQueue } from "./flush_queue.ts";
-import { joinBytes, textResponse } from "./transport.ts";
+import { joinBytes, queryOf, textResponse } from "./transport.ts";
 import { decodeConnectRequest } from "./unidirectional.ts";
 
 const decoder = new TextDecoder();
@@ -299,9 +299,9 @@ export function websocketHandler(req: Request, node: Node, conn: ConnInfo): Resp
 
 /** The SDK's protobuf build asks with its subprotocol; other clients with `?format=protobuf`. */
 function wantsProtobuf(req: Request): boolean {
-  const url = new URL(req.url);
-  return offeredProtocols(req).includes(PROTOBUF_PROTOCOL) || url.searchParams.get("format") === "protobuf" ||
-    url.searchParams.get("cf_protocol") === "protobuf";
+  if (offeredProtocols(req).includes(PROTOBUF_PROTOCOL)) return true;
+  const query = queryOf(req.url);
+  return query.get("format") === "protobuf" || query.get("cf_protocol") === "protobuf";
 }
 
 /** `/connection/uni_websocket`: connect request in `cf_connect` or as the first message. */
@@ -311,7 +311,7 @@ export function uniWebsocketHandler(req: Request, node: Node, conn: ConnInfo): R
   if (wantsProtobuf(req)) {
     return textResponse(400, "Bad Request: uni_websocket speaks JSON only (as in Centrifugo)");
   }
-  const inUrl = new URL(req.url).searchParams.get("cf_connect");
+  const inUrl = queryOf(req.url).get("cf_connect");
   let fromUrl: ConnectRequest | undefined;
   if (inUrl !== null) {
     const decoded = decodeConnectRequest(inUrl);
