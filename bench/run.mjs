@@ -108,7 +108,7 @@ const P = QUICK
     connect: { count: 1000, concurrency: 100, workers: 2, warmUp: 1000 },
     storm: { count: 1000, concurrency: 1000, workers: 2 },
     many: { count: 1000, groupSize: 10, rate: 200, seconds: 2, drainMs: 5000, burstConcurrency: 32 },
-    publish: { connections: 32, threads: 2, channels: 1000, warmUpSeconds: 1, seconds: 2 },
+    publish: { connections: 32, threads: 2, channels: 1000, warmUpSeconds: 1, seconds: 2, batchSize: 100 },
   }
   : {
     fanout: {
@@ -127,7 +127,7 @@ const P = QUICK
     storm: { count: 10000, concurrency: 10000, workers: 2 },
     many: { count: 10000, groupSize: 10, rate: 500, seconds: 5, drainMs: 10_000, burstConcurrency: 32 },
     // wrk posting into 1000 channels, no subscribers: the HTTP publish path alone
-    publish: { connections: 32, threads: 2, channels: 1000, warmUpSeconds: 3, seconds: 6 },
+    publish: { connections: 32, threads: 2, channels: 1000, warmUpSeconds: 3, seconds: 6, batchSize: 100 },
   };
 
 const SECRET = "bench-hmac-secret-" + Math.random().toString(36).slice(2);
@@ -712,6 +712,20 @@ async function startServer(name) {
       if (kind === "nchan") return { path: `/pub?id=${channel}`, headers: {}, body: payload };
       return { path: `/pub?channel=${channel}`, headers: {}, body: payload };
     },
+    /** Sluice's bulk path: one `POST /api/batch` of `size` publishes (channel i named by `channelOf(i)`). */
+    batch: kind === "sluice"
+      ? (size, channelOf, payload) => ({
+        path: "/api/batch",
+        headers: { "X-API-Key": API_KEY, "Content-Type": "application/json" },
+        body: `{"commands":[${
+          Array.from(
+            { length: size },
+            (_, i) => `{"publish":{"channel":"${channelOf(i)}","data":${payload}}}`,
+          )
+            .join(",")
+        }]}`,
+      })
+      : undefined,
   };
 
   // ready when /health answers
@@ -1321,56 +1335,81 @@ function publish(name) {
     const p = P.publish;
     const dir = mkdtempSync(join(os.tmpdir(), "sluice-wrk-"));
     try {
-      const req = server.pub("@CH@", JSON.stringify({ x: PAD }));
       const lua = (text) => `[==[${text}]==]`;
-      const piece = (text) => text.split("@CH@").map(lua).join(" .. ch .. ");
-      const headers = Object.entries(req.headers).map(([k, v]) => `[ ${lua(k)} ] = ${lua(v)}`).join(", ");
-      const script = join(dir, "publish.lua");
-      writeFileSync(
-        script,
-        [
-          "local n = 0",
-          `local headers = { ${headers} }`,
-          "request = function()",
-          `  n = n + 1`,
-          `  local ch = "ch" .. (n % ${p.channels})`,
-          `  return wrk.format("POST", ${piece(req.path)}, headers, ${piece(req.body)})`,
-          "end",
-        ].join("\n"),
-      );
-      const wrk = (seconds) =>
+      /** A wrk script posting `req`, its `@CH@` replaced by `channelOf` (a Lua expression of request n). */
+      const script = (file, req, channelOf) => {
+        const headers = Object.entries(req.headers).map(([k, v]) => `[ ${lua(k)} ] = ${lua(v)}`).join(", ");
+        const path = join(dir, file);
+        writeFileSync(
+          path,
+          [
+            "local n = 0",
+            `local headers = { ${headers} }`,
+            `local path, body = ${lua(req.path)}, ${lua(req.body)}`,
+            "request = function()",
+            `  n = n + 1`,
+            `  local ch = tostring(${channelOf})`,
+            `  return wrk.format("POST", path:gsub("@CH@", ch), headers, (body:gsub("@CH@", ch)))`,
+            "end",
+          ].join("\n"),
+        );
+        return path;
+      };
+      const wrk = (file, seconds) =>
         execFileAsync("wrk", [
           `-t${p.threads}`,
           `-c${p.connections}`,
           `-d${seconds}s`,
           "--latency",
           "-s",
-          script,
+          file,
           `http://127.0.0.1:${server.port}`,
         ], { encoding: "utf8" }).then((r) => r.stdout);
-      await wrk(p.warmUpSeconds);
-      const cpu0 = server.cpu();
-      const out = await wrk(p.seconds);
-      const cpu = server.cpu() - cpu0;
-      const num = (re) => Number(re.exec(out)?.[1] ?? NaN);
-      const latency = (q) => {
-        const m = new RegExp(`^\\s*${q}%\\s+([\\d.]+)(us|ms|s)`, "m").exec(out);
-        return m ? round(Number(m[1]) * { us: 0.001, ms: 1, s: 1000 }[m[2]], 3) : null;
+      /** A warm-up run, then the measured one: requests/s, latency and the server's CPU per request. */
+      const measure = async (file) => {
+        await wrk(file, p.warmUpSeconds);
+        const cpu0 = server.cpu();
+        const out = await wrk(file, p.seconds);
+        const cpu = server.cpu() - cpu0;
+        const num = (re) => Number(re.exec(out)?.[1] ?? NaN);
+        const latency = (q) => {
+          const m = new RegExp(`^\\s*${q}%\\s+([\\d.]+)(us|ms|s)`, "m").exec(out);
+          return m ? round(Number(m[1]) * { us: 0.001, ms: 1, s: 1000 }[m[2]], 3) : null;
+        };
+        const requests = num(/(\d+) requests in/);
+        return {
+          requests,
+          perSec: round(num(/Requests\/sec:\s+([\d.]+)/), 0),
+          errors: num(/Non-2xx or 3xx responses: (\d+)/) || 0,
+          socketErrors: /Socket errors: (.*)/.exec(out)?.[1] ?? null,
+          p50: latency(50),
+          p99: latency(99),
+          serverCpuSeconds: round(cpu, 2),
+          serverUsPerRequest: round((cpu * 1e6) / requests, 1),
+        };
       };
-      const requests = num(/(\d+) requests in/);
-      const res = {
-        requests,
-        perSec: round(num(/Requests\/sec:\s+([\d.]+)/), 0),
-        errors: num(/Non-2xx or 3xx responses: (\d+)/) || 0,
-        socketErrors: /Socket errors: (.*)/.exec(out)?.[1] ?? null,
-        p50: latency(50),
-        p99: latency(99),
-        serverCpuSeconds: round(cpu, 2),
-        serverUsPerRequest: round((cpu * 1e6) / requests, 1),
-      };
+      const res = await measure(
+        script("publish.lua", server.pub("@CH@", JSON.stringify({ x: PAD })), `"ch" .. (n % ${p.channels})`),
+      );
       log(
         `  publish ${name}: ${res.perSec}/s, p99 ${res.p99} ms, ${res.serverUsPerRequest} µs server CPU per request, ${res.errors} errors`,
       );
+      const batch = server.batch?.(p.batchSize, (i) => `ch@CH@_${i}`, JSON.stringify({ x: PAD }));
+      if (batch) {
+        // the bulk path: `batchSize` publications per request, each request into its own channels
+        const b = await measure(
+          script("batch.lua", batch, `n % ${Math.max(1, Math.round(p.channels / p.batchSize))}`),
+        );
+        res.batch = {
+          size: p.batchSize,
+          ...b,
+          publicationsPerSec: round(b.perSec * p.batchSize, 0),
+          serverUsPerPublication: round((b.serverCpuSeconds * 1e6) / (b.requests * p.batchSize), 2),
+        };
+        log(
+          `  publish ${name} batch of ${p.batchSize}: ${res.batch.publicationsPerSec} publications/s, ${res.batch.serverUsPerPublication} µs server CPU per publication, ${b.errors} errors`,
+        );
+      }
       return res;
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -1586,15 +1625,35 @@ function render(results) {
   if (R.publish) {
     const rows = SERVERS.filter((s) => R.publish[s]).map((s) => {
       const r = R.publish[s];
-      if (r.error) return [s, "error: " + r.error.slice(0, 60), ...Array(5).fill(null)];
-      return [s, k(r.perSec), r.errors, ms(r.p50), ms(r.p99), r.serverUsPerRequest, r.socketErrors ?? "none"];
+      if (r.error) return [s, "error: " + r.error.slice(0, 60), ...Array(7).fill(null)];
+      return [
+        s,
+        k(r.perSec),
+        r.errors,
+        ms(r.p50),
+        ms(r.p99),
+        r.serverUsPerRequest,
+        r.socketErrors ?? "none",
+        r.batch ? k(r.batch.publicationsPerSec) : null,
+        r.batch?.serverUsPerPublication ?? null,
+      ];
     });
     out.push(
       table(
         `Publish path: wrk, ${P.publish.connections} keep-alive connections posting into ${
           k(P.publish.channels)
-        } channels for ${P.publish.seconds} s (after ${P.publish.warmUpSeconds} s of warm-up), no subscribers`,
-        ["server", "requests/s", "non-2xx", "p50 ms", "p99 ms", "srv µs/req", "socket errors"],
+        } channels for ${P.publish.seconds} s (after ${P.publish.warmUpSeconds} s of warm-up), no subscribers; batch: ${P.publish.batchSize} publishes per \`/api/batch\` request`,
+        [
+          "server",
+          "requests/s",
+          "non-2xx",
+          "p50 ms",
+          "p99 ms",
+          "srv µs/req",
+          "socket errors",
+          "batch pubs/s",
+          "srv µs/pub (batch)",
+        ],
         rows,
       ),
     );
@@ -1671,8 +1730,11 @@ function computeRatios(results) {
       add(metric, v, s, get(s.replace("sluice", "sink")), s.replace("sluice", "sink"), higherBetter);
       add(metric, v, s, get(s.replace("sluice", "auth")), s.replace("sluice", "auth"), higherBetter);
     }
-    // the authenticated floor against nchan: what any authenticated server on this runtime can reach
-    for (const s of ["auth-bun", "auth-deno"]) add(metric, get(s), s, get("nchan"), "nchan", higherBetter);
+    // the floors against nchan: what a server on this runtime reaches with no protocol at all, and
+    // (connects) with nothing but the token check and a connect push
+    for (const s of ["bare-bun", "bare-deno", "auth-bun", "auth-deno"]) {
+      add(metric, get(s), s, get("nchan"), "nchan", higherBetter);
+    }
   };
   /** 2 workers against 1, per runtime. */
   const workers = (metric, get, higherBetter = true) => {
@@ -1729,6 +1791,16 @@ function computeRatios(results) {
   }
   if (R.publish) {
     pair("publish: requests/s (wrk)", (s) => R.publish[s]?.perSec, true);
+    // the bulk path's publications against nchan's one-per-request /pub
+    for (const s of ["sluice-bun", "sluice-deno"]) {
+      add(
+        "publish: publications/s, batch (Sluice) vs /pub",
+        R.publish[s]?.batch?.publicationsPerSec,
+        `${s} batch`,
+        R.publish.nchan?.perSec,
+        "nchan",
+      );
+    }
     workers("publish: requests/s (wrk)", (s) => R.publish[s]?.perSec);
   }
   if (R.many) {
