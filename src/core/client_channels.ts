@@ -101,16 +101,24 @@ export class ClientChannels extends Subscriptions {
     if (sub.state === "active" && node.hooks.has("onUnsubscribe")) {
       node.hooks.observe("onUnsubscribe", { client: this.client.context(), channel: ch }, this.client.id);
     }
-    const tasks: Promise<unknown>[] = [node.removeSubscription(ch, this.client)];
+    const unsubscribed = node.removeSubscription(ch, this.client);
+    if (!sub.presence && !(sub.joinLeave && sub.state === "active")) {
+      // the common case: one task, no array of outcomes
+      await unsubscribed.catch((err) => this.cleanupFailed(ch, err));
+      return;
+    }
+    const tasks: Promise<unknown>[] = [unsubscribed];
     if (sub.presence) tasks.push(node.removePresence(ch, this.client.id, this.client.user));
     if (sub.joinLeave && sub.state === "active") {
       tasks.push(node.publishLeave(ch, this.client.infoFor(sub)));
     }
     for (const r of await Promise.allSettled(tasks)) {
-      if (r.status === "rejected") {
-        this.client.log.error("unsubscribe cleanup failed", { channel: ch, err: r.reason });
-      }
+      if (r.status === "rejected") this.cleanupFailed(ch, r.reason);
     }
+  }
+
+  private cleanupFailed(channel: string, err: unknown): void {
+    this.client.log.error("unsubscribe cleanup failed", { channel, err });
   }
 
   /** Drops every subscription (connection closing). */

@@ -211,24 +211,29 @@ export class Node implements BrokerEventHandler, ControlHandler, ClusterHost {
     const pending = this.channelOps.get(channel);
     // Most calls change nothing (another subscriber of a channel already delivered): no chain.
     if (!pending && this.hub.hasSubscribers(channel) === this.brokerChannels.has(channel)) return DONE;
-    const previous = pending ?? DONE;
-    const op = previous.catch(() => {}).then(async () => {
-      const wanted = this.hub.hasSubscribers(channel);
-      const have = this.brokerChannels.has(channel);
-      if (wanted && !have) {
-        await this.broker.subscribe(channel);
-        this.brokerChannels.add(channel);
-      } else if (!wanted && have) {
-        this.brokerChannels.delete(channel);
-        await this.broker.unsubscribe(channel);
-      }
-    });
+    // Nothing in flight for the channel (a channel's first subscriber or last leave): start now.
+    const op = pending
+      ? pending.catch(() => {}).then(() => this.applyBrokerSubscription(channel))
+      : this.applyBrokerSubscription(channel);
     this.channelOps.set(channel, op);
     const cleanup = () => {
       if (this.channelOps.get(channel) === op) this.channelOps.delete(channel);
     };
     op.then(cleanup, cleanup);
     return op;
+  }
+
+  /** One broker operation that brings the channel in line with the hub as it is now. */
+  private async applyBrokerSubscription(channel: string): Promise<void> {
+    const wanted = this.hub.hasSubscribers(channel);
+    const have = this.brokerChannels.has(channel);
+    if (wanted && !have) {
+      await this.broker.subscribe(channel);
+      this.brokerChannels.add(channel);
+    } else if (!wanted && have) {
+      this.brokerChannels.delete(channel);
+      await this.broker.unsubscribe(channel);
+    }
   }
 
   // BrokerEventHandler
