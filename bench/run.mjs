@@ -7,8 +7,8 @@
 //
 // Scenarios: fanout, idle, connect, storm, many, publish (wrk). Servers: sluice-bun, sluice-deno, nchan, bare-bun,
 // bare-deno, and (fanout and many only, unless named in --servers) sink-bun, sink-deno: the bare
-// loop writing through Sluice's StreamSink; (connect and storm only) auth-bun, auth-deno: the bare
-// loop with Sluice's HS256 token check and a connect push. Every server runs alone, one after another, fresh for
+// loop writing through Sluice's StreamSink; (connect, storm and publish only) auth-bun, auth-deno:
+// the bare loop with Sluice's HS256 token check and a connect push, and an API-key checked JSON publish. Every server runs alone, one after another, fresh for
 // every measurement; load comes from bench/load_client.mjs workers (raw TCP, ≤ 9000 connections
 // each) and publishes from this process, all on 127.0.0.1. Figures are measured and reported,
 // never asserted. See bench/README.md.
@@ -57,8 +57,8 @@ const ALL_SERVERS = [
 ];
 /** The sink-* loops differ from bare-* only in how they write: measured where writes dominate. */
 const WRITE_SCENARIOS = ["fanout", "many"];
-/** The auth-* loops add only the connect's token check and push: measured where connects are. */
-const CONNECT_SCENARIOS = ["connect", "storm"];
+/** The auth-* loops add only the token or API key check (and a connect push): connects and API publishes. */
+const AUTH_SCENARIOS = ["connect", "storm", "publish"];
 const ALL_SCENARIOS = ["fanout", "idle", "connect", "storm", "many", "publish"];
 
 // ---------------------------------------------------------------------------------------------
@@ -85,7 +85,7 @@ const serversFor = (scenario) =>
     (s.startsWith("sink-")
       ? WRITE_SCENARIOS.includes(scenario)
       : s.startsWith("auth-")
-      ? CONNECT_SCENARIOS.includes(scenario)
+      ? AUTH_SCENARIOS.includes(scenario)
       : true)
   );
 const JSON_FILE = opt("json");
@@ -628,7 +628,7 @@ async function startServer(name) {
       "--port",
       String(port),
       ...(kind === "sink" ? ["--sink"] : []),
-      ...(kind === "auth" ? ["--auth", SECRET] : []),
+      ...(kind === "auth" ? ["--auth", SECRET, "--api-key", API_KEY] : []),
     ];
     const flags = (process.env.BENCH_RUNTIME_FLAGS ?? "").split(" ").filter(Boolean);
     const args = rt === "bun" ? [...flags, ...loop] : ["run", "-A", ...flags, ...loop];
@@ -702,7 +702,7 @@ async function startServer(name) {
     },
     /** The HTTP request that publishes `payload` (a JSON text) to `channel`. */
     pub(channel, payload) {
-      if (kind === "sluice") {
+      if (kind === "sluice" || kind === "auth") {
         return {
           path: "/api/publish",
           headers: { "X-API-Key": API_KEY, "Content-Type": "application/json" },

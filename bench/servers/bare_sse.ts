@@ -15,6 +15,9 @@
  * the stream subscribed to the token's `channels`, and a connect push of Sluice's shape and size
  * (two fresh ids, the subscriptions) as its first event. No hub, no timers, no protocol state: the
  * floor of Sluice's connect path on this runtime (the `auth-*` servers of bench/run.mjs).
+ * `--api-key KEY` with it: also `POST /api/publish` as a backend sends it (`X-API-Key`, a JSON body
+ * `{"channel", "data"}`), the least an authenticated JSON API does: the key compared, the body
+ * parsed and checked, `data: <data>` sent to the channel's streams, `{"result":{}}` answered.
  *
  * `--sink`: write through Sluice's `StreamSink` instead of enqueueing each message (the `sink-*`
  * servers of bench/run.mjs). The sink joins what a connection got during one I/O turn into one
@@ -25,6 +28,7 @@
 import { type ConnInfo, getRuntime } from "../../src/runtime/serve.ts";
 import { StreamSink } from "../../src/transports/transport.ts";
 import { FastHmacVerifier } from "../../src/auth/hmac_fast.ts";
+import { constantTimeEqual } from "../../src/auth/constant_time.ts";
 
 const runtime = await getRuntime();
 const args = runtime.args();
@@ -38,6 +42,8 @@ const pingMs = Number(arg("ping", "25")) * 1000;
 const viaSink = args.includes("--sink");
 const authSecret = arg("auth", "");
 const verifier = authSecret ? new FastHmacVerifier(authSecret, { algorithms: ["HS256"] }) : undefined;
+const apiKey = arg("api-key", "");
+const JSON_HEADERS = { "Content-Type": "application/json" };
 
 const encoder = new TextEncoder();
 const HELLO = encoder.encode(": ok\n\n");
@@ -120,7 +126,7 @@ function authenticated(cfConnect: string | null): { user: string; channels: stri
 }
 
 /** A connect push of the shape and size Sluice sends on uni_sse (ids, version, subscriptions, ping). */
-function connectPush(names: string[]): Uint8Array {
+function connectPush(names: string[]): Uint8Array<ArrayBuffer> {
   const subs = names.map((n) => `${JSON.stringify(n)}:{}`).join(",");
   return encoder.encode(
     `data: {"connect":{"client":"${crypto.randomUUID()}","version":"0.0.0","subs":{${subs}},"ping":25,"session":"${crypto.randomUUID()}"}}\n\n`,
@@ -168,6 +174,26 @@ await runtime.listen({
       const set = channels.get(url.searchParams.get("channel") ?? "");
       if (set) { for (const sub of set) if (send(sub, bytes)) reached++; }
       return new Response(String(reached));
+    }
+    if (apiKey && req.method === "POST" && url.pathname === "/api/publish") {
+      if (!constantTimeEqual(req.headers.get("x-api-key") ?? "", apiKey)) {
+        return new Response(null, { status: 401 });
+      }
+      let cmd: { channel?: unknown; data?: unknown };
+      try {
+        cmd = JSON.parse(await req.text());
+      } catch {
+        return new Response("bad json", { status: 400 });
+      }
+      if (typeof cmd?.channel !== "string" || cmd.data === undefined) {
+        return new Response("bad", { status: 400 });
+      }
+      const set = channels.get(cmd.channel);
+      if (set) {
+        const bytes = encoder.encode(`data: ${JSON.stringify(cmd.data)}\n\n`);
+        for (const sub of set) send(sub, bytes);
+      }
+      return new Response(`{"result":{}}\n`, { headers: JSON_HEADERS });
     }
     if (url.pathname === "/health") return new Response("{}");
     return new Response("not found", { status: 404 });
