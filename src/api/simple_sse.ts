@@ -274,7 +274,7 @@ class SimpleConnection implements NodeClient {
     this.heartbeat?.cancel();
     this.expiry.cancel();
     for (const ch of this.channels) {
-      this.node.removeSubscription(ch, this).catch((err) =>
+      this.node.removeSubscription(ch, this)?.catch((err) =>
         this.node.log.error("simple sse unsubscribe failed", { err })
       );
     }

@@ -63,6 +63,13 @@ export interface Broker {
   /** Starts delivering the channel's publications to this node. */
   subscribe(channel: string): Promise<void>;
   unsubscribe(channel: string): Promise<void>;
+  /**
+   * `subscribe` and `unsubscribe` done before returning, for an in-process broker: the node calls
+   * these when present, so a subscription costs no promise. A broker that talks to a server
+   * leaves them out.
+   */
+  subscribeNow?(channel: string): void;
+  unsubscribeNow?(channel: string): void;
   history(channel: string, opts: HistoryOptions): Promise<HistoryResult>;
   removeHistory(channel: string): Promise<void>;
   close(): Promise<void>;

@@ -137,13 +137,22 @@ export class MemoryBroker implements Broker {
   }
 
   subscribe(channel: string): Promise<void> {
-    this.subscribed.add(channel);
+    this.subscribeNow(channel);
     return Promise.resolve();
   }
 
   unsubscribe(channel: string): Promise<void> {
-    this.subscribed.delete(channel);
+    this.unsubscribeNow(channel);
     return Promise.resolve();
+  }
+
+  /** Subscribing is adding to a set: done at once (the node needs no promise for it). */
+  subscribeNow(channel: string): void {
+    this.subscribed.add(channel);
+  }
+
+  unsubscribeNow(channel: string): void {
+    this.subscribed.delete(channel);
   }
 
   /**

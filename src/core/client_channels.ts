@@ -44,12 +44,33 @@ export class ClientChannels extends Subscriptions {
    * subscription stays "subscribing" (publications are buffered) until `activate` runs after the
    * reply carrying the returned fields has been written.
    */
-  async prepare(sub: Subscription, recovery: RecoveryRequest): Promise<SubscribeResultFields> {
+  prepare(
+    sub: Subscription,
+    recovery: RecoveryRequest,
+  ): SubscribeResultFields | Promise<SubscribeResultFields> {
+    // A connection closed meanwhile (between two subscriptions of one connect) takes no more.
+    if (this.client.state === "closed") return Promise.reject(new Gone());
+    this.set(sub);
+    let joined: Promise<void> | undefined;
+    try {
+      joined = this.client.node.addSubscription(sub.channel, this.client);
+    } catch (err) {
+      return this.failed(sub, err);
+    }
+    // Nothing to wait for (an in-process broker, no history, no presence): no promise at all.
+    if (joined === undefined && !sub.positioned && !sub.presence) return {};
+    return this.prepareAsync(sub, recovery, joined);
+  }
+
+  private async prepareAsync(
+    sub: Subscription,
+    recovery: RecoveryRequest,
+    joined: Promise<void> | undefined,
+  ): Promise<SubscribeResultFields> {
     const { node } = this.client;
     const ch = sub.channel;
-    this.set(sub);
     try {
-      await node.addSubscription(ch, this.client);
+      if (joined) await joined;
       this.ensureCurrent(sub);
       const fields = await positionSubscription(this.client, sub, recovery);
       this.ensureCurrent(sub);
@@ -59,9 +80,14 @@ export class ClientChannels extends Subscriptions {
       }
       return fields;
     } catch (err) {
-      if (this.get(ch) === sub) await this.remove(sub);
-      throw err;
+      return await this.failed(sub, err);
     }
+  }
+
+  /** A subscription that could not be prepared: undone, and the error passed on. */
+  private async failed(sub: Subscription, err: unknown): Promise<never> {
+    if (this.get(sub.channel) === sub) await this.remove(sub);
+    throw err;
   }
 
   private ensureCurrent(sub: Subscription): void {
@@ -91,9 +117,12 @@ export class ClientChannels extends Subscriptions {
     }
   }
 
-  /** Removes a subscription and everything it holds (hub, broker, presence, join → leave). */
-  async remove(sub: Subscription): Promise<void> {
-    if (this.get(sub.channel) !== sub) return;
+  /**
+   * Removes a subscription and everything it holds (hub, broker, presence, join → leave); a
+   * promise only while something is still being undone elsewhere (a broker, presence, a leave).
+   */
+  remove(sub: Subscription): Promise<void> | undefined {
+    if (this.get(sub.channel) !== sub) return undefined;
     const { node } = this.client;
     const ch = sub.channel;
     this.delete(ch);
@@ -101,13 +130,24 @@ export class ClientChannels extends Subscriptions {
     if (sub.state === "active" && node.hooks.has("onUnsubscribe")) {
       node.hooks.observe("onUnsubscribe", { client: this.client.context(), channel: ch }, this.client.id);
     }
-    const unsubscribed = node.removeSubscription(ch, this.client);
-    if (!sub.presence && !(sub.joinLeave && sub.state === "active")) {
-      // the common case: one task, no array of outcomes
-      await unsubscribed.catch((err) => this.cleanupFailed(ch, err));
-      return;
+    let unsubscribed: Promise<void> | undefined;
+    try {
+      unsubscribed = node.removeSubscription(ch, this.client);
+    } catch (err) {
+      this.cleanupFailed(ch, err);
     }
-    const tasks: Promise<unknown>[] = [unsubscribed];
+    if (!sub.presence && !(sub.joinLeave && sub.state === "active")) {
+      // the common case: at most one task, no array of outcomes
+      return unsubscribed?.catch((err) => this.cleanupFailed(ch, err));
+    }
+    return this.undoElsewhere(sub, unsubscribed);
+  }
+
+  /** The rest of a removal: presence and the leave, with the broker's unsubscribe if pending. */
+  private async undoElsewhere(sub: Subscription, unsubscribed: Promise<void> | undefined): Promise<void> {
+    const { node } = this.client;
+    const ch = sub.channel;
+    const tasks: Promise<unknown>[] = unsubscribed ? [unsubscribed] : [];
     if (sub.presence) tasks.push(node.removePresence(ch, this.client.id, this.client.user));
     if (sub.joinLeave && sub.state === "active") {
       tasks.push(node.publishLeave(ch, this.client.infoFor(sub)));

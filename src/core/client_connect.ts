@@ -178,7 +178,8 @@ async function subscribeServerSide(
     resume?.position(sub);
     let recovery = recoveryRequestFrom((req as Record<string, unknown>)[channel]);
     if (resume) recovery = resume.recoveryFor(sub, recovery);
-    const fields = await client.channels.prepare(sub, recovery);
+    const prepared = client.channels.prepare(sub, recovery);
+    const fields = prepared instanceof Promise ? await prepared : prepared;
     resume?.afterPositioning(sub, recovery, fields);
     if (opts.data !== undefined) fields.data = opts.data;
     results.set(channel, fields);

@@ -76,8 +76,6 @@ export interface NodePublishOptions {
 
 export type EmulationOutcome = "ok" | "no_session" | "unknown_node" | "unavailable";
 
-const DONE: Promise<void> = Promise.resolve();
-
 export class Node implements BrokerEventHandler, ControlHandler, ClusterHost {
   readonly id: string = crypto.randomUUID();
   readonly version = VERSION;
@@ -195,22 +193,28 @@ export class Node implements BrokerEventHandler, ControlHandler, ClusterHost {
 
   /**
    * Adds a local subscriber and makes sure the broker delivers the channel to this node before
-   * returning, so a history read that follows cannot miss a publication.
+   * the returned promise settles, so a history read that follows cannot miss a publication.
+   * Undefined when that is already so (no promise per subscription on the common path).
    */
-  async addSubscription(channel: string, client: NodeClient): Promise<void> {
+  addSubscription(channel: string, client: NodeClient): Promise<void> | undefined {
     this.hub.subscribe(channel, client);
-    await this.syncBrokerSubscription(channel);
+    return this.syncBrokerSubscription(channel);
   }
 
-  async removeSubscription(channel: string, client: NodeClient): Promise<void> {
-    if (this.hub.unsubscribe(channel, client)) await this.syncBrokerSubscription(channel);
+  /** Removes a local subscriber; a promise while the broker is being told (see addSubscription). */
+  removeSubscription(channel: string, client: NodeClient): Promise<void> | undefined {
+    return this.hub.unsubscribe(channel, client) ? this.syncBrokerSubscription(channel) : undefined;
   }
 
-  /** Brings the broker subscription in line with the hub, one operation per channel at a time. */
-  private syncBrokerSubscription(channel: string): Promise<void> {
+  /**
+   * Brings the broker subscription in line with the hub, one operation per channel at a time;
+   * undefined when nothing is left to wait for.
+   */
+  private syncBrokerSubscription(channel: string): Promise<void> | undefined {
     const pending = this.channelOps.get(channel);
     // Most calls change nothing (another subscriber of a channel already delivered): no chain.
-    if (!pending && this.hub.hasSubscribers(channel) === this.brokerChannels.has(channel)) return DONE;
+    if (!pending && this.hub.hasSubscribers(channel) === this.brokerChannels.has(channel)) return undefined;
+    if (!pending && this.applyBrokerSubscriptionNow(channel)) return undefined;
     // Nothing in flight for the channel (a channel's first subscriber or last leave): start now.
     const op = pending
       ? pending.catch(() => {}).then(() => this.applyBrokerSubscription(channel))
@@ -221,6 +225,23 @@ export class Node implements BrokerEventHandler, ControlHandler, ClusterHost {
     };
     op.then(cleanup, cleanup);
     return op;
+  }
+
+  /**
+   * The in-process broker's way (`subscribeNow`): the channel in line with the hub before this
+   * returns, no promise. False when the broker has no such way.
+   */
+  private applyBrokerSubscriptionNow(channel: string): boolean {
+    const { broker } = this;
+    if (!broker.subscribeNow || !broker.unsubscribeNow) return false;
+    if (this.hub.hasSubscribers(channel)) {
+      broker.subscribeNow(channel);
+      this.brokerChannels.add(channel);
+    } else {
+      this.brokerChannels.delete(channel);
+      broker.unsubscribeNow(channel);
+    }
+    return true;
   }
 
   /** One broker operation that brings the channel in line with the hub as it is now. */
