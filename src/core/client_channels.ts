@@ -98,13 +98,15 @@ export class ClientChannels extends Subscriptions {
   activate(sub: Subscription): void {
     if (this.get(sub.channel) !== sub || sub.state === "active") return;
     sub.state = "active";
-    const buffered = sub.buffer ?? [];
-    sub.buffer = undefined;
-    for (const b of buffered) {
-      if (this.get(sub.channel) !== sub) break;
-      this.send(sub, b.pub, b.sp, b.push);
+    const buffered = sub.buffer;
+    if (buffered !== undefined) {
+      sub.buffer = undefined;
+      for (const b of buffered) {
+        if (this.get(sub.channel) !== sub) break;
+        this.send(sub, b.pub, b.sp, b.push);
+      }
+      if (this.get(sub.channel) !== sub) return;
     }
-    if (this.get(sub.channel) !== sub) return;
     if (sub.joinLeave) {
       this.client.node.publishJoin(sub.channel, this.client.infoFor(sub)).catch((err) =>
         this.client.log.error("join publish failed", { channel: sub.channel, err })

@@ -142,6 +142,9 @@ async function authenticate(client: ChannelledConnection, req: ConnectRequest): 
   throw new Disconnect(DisconnectCode.BadRequest);
 }
 
+/** A channel subscribed without info, data or override (shared: read, never changed). */
+const NO_OPTIONS = Object.freeze({});
+
 /** Server-side subscriptions from the credentials, plus permitted ones the client asked for. */
 async function subscribeServerSide(
   client: ChannelledConnection,
@@ -152,7 +155,7 @@ async function subscribeServerSide(
   const rules = node.channels;
   const resume = client.channels.resume;
   const wanted = new Map<string, { info?: Raw; data?: Raw; override?: SubscribeOverride }>();
-  for (const ch of creds.channels) wanted.set(ch, {});
+  for (const ch of creds.channels) wanted.set(ch, NO_OPTIONS);
   for (const [ch, opts] of Object.entries(creds.subs)) wanted.set(ch, opts);
   const req = requested !== null && typeof requested === "object" && !Array.isArray(requested)
     ? requested
@@ -167,7 +170,7 @@ async function subscribeServerSide(
         isUserLimited: rules.isUserLimited(ch),
         userAllowed: rules.userAllowed(ch, client.user),
       });
-    if (allowed) wanted.set(ch, {});
+    if (allowed) wanted.set(ch, NO_OPTIONS);
   }
   const limit = node.config.client_channel_limit;
   if (limit > 0 && wanted.size > limit) throw new Disconnect(DisconnectCode.ChannelLimit);
@@ -187,8 +190,17 @@ async function subscribeServerSide(
   return results;
 }
 
+/** No position sent back: the request of most server-side subscriptions (read, never changed). */
+const NO_RECOVERY: RecoveryRequest = Object.freeze({
+  recover: false,
+  offset: 0,
+  epoch: "",
+  rejectUnrecovered: false,
+});
+
 /** A position sent back by the client in connect `subs` (garbage fields count as absent). */
 export function recoveryRequestFrom(value: unknown): RecoveryRequest {
+  if (value === undefined) return NO_RECOVERY;
   const r = value as Record<string, unknown> | undefined;
   return {
     recover: r?.recover === true,

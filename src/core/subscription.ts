@@ -139,6 +139,13 @@ export interface SubscribeResultFields {
 }
 
 export function encodeSubscribeResult(r: SubscribeResultFields): string {
+  // No fields at all (a channel without history): the common case of server-side subscriptions.
+  let empty = true;
+  for (const _ in r) {
+    empty = false;
+    break;
+  }
+  if (empty) return "{}";
   return jsonObject({
     expires: r.expires,
     ttl: r.ttl,
