@@ -126,9 +126,12 @@ function isBlank(text: string): boolean {
   return true;
 }
 
+/** Shared by every answer (the Response copies it). */
+const JSON_HEADERS: Readonly<Record<string, string>> = Object.freeze({ "Content-Type": "application/json" });
+
 /** A JSON body ending with a newline, as curl users expect (JSON readers ignore it). */
 function jsonResponse(body: string, status = 200): Response {
-  return new Response(`${body}\n`, { status, headers: { "Content-Type": "application/json" } });
+  return new Response(`${body}\n`, { status, headers: JSON_HEADERS });
 }
 
 function authorized(req: Request, node: Node): boolean {
