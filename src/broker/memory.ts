@@ -92,6 +92,11 @@ export class MemoryBroker implements Broker {
     return this.streams.size;
   }
 
+  /** Channels this node is subscribed to (for tests). */
+  get subscribedCount(): number {
+    return this.subscribed.size;
+  }
+
   publish(channel: string, data: string, opts: PublishOptions): Promise<PublishResult> {
     const now = this.now();
     const idemKey = opts.idempotencyKey ? `${channel}\u0000${opts.idempotencyKey}` : undefined;
@@ -137,12 +142,12 @@ export class MemoryBroker implements Broker {
   }
 
   subscribe(channel: string): Promise<void> {
-    this.subscribeNow(channel);
+    this.subscribed.add(channel);
     return Promise.resolve();
   }
 
   unsubscribe(channel: string): Promise<void> {
-    this.unsubscribeNow(channel);
+    this.subscribed.delete(channel);
     return Promise.resolve();
   }
 

@@ -244,3 +244,66 @@ test("subscribe/unsubscribe cycles with day-long subscription tokens leave no ti
   assert(node.timers.size <= before + 1, `${node.timers.size - before} timers left after 300 cycles`);
   assertEquals(broker.streamCount, 0);
 });
+
+/**
+ * A broker that answers later, as one across the network does: no `subscribeNow`, so the node
+ * takes the awaited path (the in-process MemoryBroker takes the synchronous one).
+ */
+class RemoteLikeBroker extends MemoryBroker {
+  override subscribeNow = undefined as unknown as MemoryBroker["subscribeNow"];
+  override unsubscribeNow = undefined as unknown as MemoryBroker["unsubscribeNow"];
+  override subscribe(channel: string): Promise<void> {
+    return sleep(5).then(() => super.subscribe(channel));
+  }
+  override unsubscribe(channel: string): Promise<void> {
+    return sleep(5).then(() => super.unsubscribe(channel));
+  }
+}
+
+for (
+  const [kind, makeBroker] of [["in-process", () => new MemoryBroker()], [
+    "awaited",
+    () => new RemoteLikeBroker(),
+  ]] as const
+) {
+  test(`server-side subscriptions (${kind} broker): delivered to, and left with no hub or broker entry, however the connection ends`, async (t) => {
+    const broker = makeBroker();
+    const s = await startServer(t, { uni_http_stream: true }, [{ name: "probe", provides: { broker } }]);
+    const open = async (user: string, channels: string[]) =>
+      await openRaw(
+        `${s.url}/connection/uni_http_stream`,
+        { method: "POST", body: JSON.stringify({ token: await userToken(user, 3600, { channels }) }) },
+        "ndjson",
+      );
+    // Live: a personal and a shared channel, each delivered to (the subscriptions really exist).
+    const a = await open("a", ["p-a", "shared"]);
+    const b = await open("b", ["p-b", "shared"]);
+    t.cleanup(() => {
+      a.close();
+      b.close();
+    });
+    assertMatch((await a.next())!, { connect: {} });
+    assertMatch((await b.next())!, { connect: {} });
+    assertEquals(broker.subscribedCount, 3);
+    await s.apiJson("publish", { channel: "p-a", data: { to: "a" } });
+    await s.apiJson("publish", { channel: "shared", data: { to: "all" } });
+    assertMatch((await a.next())!, { channel: "p-a", pub: { data: { to: "a" } } });
+    assertMatch((await a.next())!, { channel: "shared", pub: { data: { to: "all" } } });
+    assertMatch((await b.next())!, { channel: "shared", pub: { data: { to: "all" } } });
+    // Churn: 60 connections with fresh personal channels, a third of them cut before their connect
+    // push (while their subscriptions are being made), the rest after it.
+    await Promise.all(Array.from({ length: 60 }, async (_, i) => {
+      const c = await open(`c${i}`, [`p-c${i}`, "shared", `g-${i % 4}`]);
+      if (i % 3 !== 0) await c.next();
+      c.close();
+    }));
+    a.close();
+    b.close();
+    await waitFor(() => s.node.hub.numClients === 0, "every connection released");
+    await waitFor(
+      () => broker.subscribedCount === 0,
+      `broker subscriptions released (${broker.subscribedCount} left)`,
+    );
+    assertEquals(s.node.hub.numChannels, 0);
+  });
+}
