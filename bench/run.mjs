@@ -8,10 +8,10 @@
 // Scenarios: fanout, idle, connect, storm, many, publish (wrk). Servers: sluice-bun, sluice-deno, nchan, bare-bun,
 // bare-deno, and (fanout and many only, unless named in --servers) sink-bun, sink-deno: the bare
 // loop writing through Sluice's StreamSink; (connect, storm and publish only) auth-bun, auth-deno:
-// the bare loop with Sluice's HS256 token check and a connect push, and an API-key checked JSON publish. Every server runs alone, one after another, fresh for
-// every measurement; load comes from bench/load_client.mjs workers (raw TCP, ≤ 9000 connections
-// each) and publishes from this process, all on 127.0.0.1. Figures are measured and reported,
-// never asserted. See bench/README.md.
+// the bare loop with Sluice's HS256 token check and a connect push, and an API-key checked JSON
+// publish. Every server runs alone, one after another, fresh for every measurement; load comes
+// from bench/load_client.mjs workers (raw TCP, ≤ 9000 connections each) and publishes from this
+// process, all on 127.0.0.1. Figures are measured and reported, never asserted. See bench/README.md.
 import { execFile, execFileSync, spawn } from "node:child_process";
 import { promisify } from "node:util";
 import http from "node:http";
@@ -40,7 +40,7 @@ const ALL_SERVERS = [
   "bare-deno",
   "sink-bun",
   "sink-deno",
-  // The bare loop plus the least an authenticated connect does (Sluice's HS256 check, a connect push)
+  // The bare loop plus the least authentication does: Sluice's HS256 check and a connect push; an API key
   "auth-bun",
   "auth-deno",
   // WebSocket subscribers (uni_websocket; nchan_subscriber websocket). Sluice's Deno listener cannot
