@@ -310,7 +310,7 @@ function mountConnectionEndpoints(
         });
       }
       const res = await handler(req, node, conn);
-      for (const [k, v] of Object.entries(corsHeaders)) res.headers.set(k, v);
+      for (const k in corsHeaders) res.headers.set(k, corsHeaders[k]);
       return res;
     };
   /**

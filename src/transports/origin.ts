@@ -13,6 +13,8 @@
  */
 import { globToRegExp } from "../core/glob.ts";
 
+/** No CORS headers (no Origin, or one CORS does not answer for): shared, nothing to set. */
+const NO_CORS: Readonly<Record<string, string>> = Object.freeze({});
 /** CORS for an origin allowed only by `"*"`: anyone may read, nobody's credentials are sent. */
 const ANY_ORIGIN: Readonly<Record<string, string>> = Object.freeze({ "Access-Control-Allow-Origin": "*" });
 const ANY_ORIGIN_PREFLIGHT: Readonly<Record<string, string>> = Object.freeze({
@@ -36,11 +38,11 @@ export class OriginPolicy {
   }
 
   /** Response headers granting CORS to an allowed origin (none when no Origin was sent). */
-  corsHeaders(req: Request): Record<string, string> {
+  corsHeaders(req: Request): Readonly<Record<string, string>> {
     const origin = req.headers.get("origin");
-    if (origin === null) return {};
+    if (origin === null) return NO_CORS;
     if (!this.listed(origin)) {
-      if (!this.anyOrigin) return {};
+      if (!this.anyOrigin) return NO_CORS;
       return req.headers.has("access-control-request-headers") ? ANY_ORIGIN_PREFLIGHT : ANY_ORIGIN;
     }
     const headers: Record<string, string> = {

@@ -266,16 +266,14 @@ export class StreamSink implements ClientTransport, Flushable {
  * fields fewer on each connection's sink (~100 bytes on Bun; idle connections hold their sink).
  */
 class SinkProfile {
-  private static readonly made = new Map<string, SinkProfile>();
+  /** One per distinct option set: a handful (transport kinds × configs), searched in order. */
+  private static readonly made: SinkProfile[] = [];
 
   static of(opts: SinkOptions): SinkProfile {
-    // The ping is part of the key by content (its text is kept per bytes object: transports share
-    // one per kind). A sink is made per connection: no array or join per call.
-    const key = `${opts.name} ${opts.unidirectional} ${opts.emulation} ${opts.framing} ${
-      opts.protobuf === true
-    } ${opts.eventIds ?? false} ${opts.maxQueueBytes} ${pingKey(opts.pingBytes)}`;
-    let profile = SinkProfile.made.get(key);
-    if (!profile) SinkProfile.made.set(key, profile = new SinkProfile(opts));
+    // A sink is made per connection: compared field by field, no key built per call.
+    for (const profile of SinkProfile.made) if (profile.fits(opts)) return profile;
+    const profile = new SinkProfile(opts);
+    SinkProfile.made.push(profile);
     return profile;
   }
 
@@ -300,15 +298,22 @@ class SinkProfile {
     this.eventIds = opts.eventIds ?? false;
     this.maxQueueBytes = opts.maxQueueBytes;
   }
+
+  /** Whether a sink with `opts` behaves as this profile says (the ping compared by content). */
+  private fits(opts: SinkOptions): boolean {
+    return this.name === opts.name && this.unidirectional === opts.unidirectional &&
+      this.emulation === opts.emulation && this.framing === opts.framing &&
+      this.protobuf === (opts.protobuf === true) && this.eventIds === (opts.eventIds ?? false) &&
+      this.maxQueueBytes === opts.maxQueueBytes && sameBytes(this.pingBytes, opts.pingBytes);
+  }
 }
 
-const pingKeys = new WeakMap<Uint8Array, string>();
-
-/** The ping's bytes as text for a profile key, computed once per bytes object. */
-function pingKey(bytes: Uint8Array): string {
-  let key = pingKeys.get(bytes);
-  if (key === undefined) pingKeys.set(bytes, key = bytes.join(","));
-  return key;
+/** Equal contents (transports share one ping per kind, so it is usually the same object). */
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a === b) return true;
+  if (a.byteLength !== b.byteLength) return false;
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** Largest chunk made by joining queued writes (a single larger write goes over as it is). */
