@@ -7,7 +7,7 @@
  *   npx bun bench/micro/connect_path.ts [count] [--hold] [--rounds N]
  *   npx bun --cpu-prof-md --cpu-prof-dir=/tmp/prof bench/micro/connect_path.ts
  */
-import { SignJWT } from "jose";
+import { connectTokens } from "./tokens.ts";
 import { loadConfig } from "../../src/config/mod.ts";
 import { createServer } from "../../src/server.ts";
 
@@ -22,16 +22,7 @@ const { config } = loadConfig({
 });
 const server = createServer(config);
 await server.start();
-const key = new TextEncoder().encode(secret);
-const tokens: string[] = [];
-for (let i = 0; i < 1000; i++) {
-  tokens.push(
-    await new SignJWT({ sub: `u${i}`, channels: [`u${i}`, `g${i % 100}`] }).setProtectedHeader({
-      alg: "HS256",
-    })
-      .setExpirationTime("1h").sign(key),
-  );
-}
+const tokens = await connectTokens(secret);
 const conn = () => {
   const closers: Array<() => void> = [];
   return {

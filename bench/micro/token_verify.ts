@@ -5,22 +5,13 @@
  *   npx bun bench/micro/token_verify.ts [count]
  *   npx deno run -A bench/micro/token_verify.ts [count]
  */
-import { SignJWT } from "jose";
+import { connectTokens } from "./tokens.ts";
 import { FastHmacVerifier } from "../../src/auth/hmac_fast.ts";
 
 const argv: string[] = (globalThis as { process?: { argv: string[] } }).process?.argv.slice(2) ?? [];
 const count = Number(argv.find((a) => /^\d+$/.test(a)) ?? 200000);
 const secret = "micro-secret-0123456789";
-const key = new TextEncoder().encode(secret);
-const tokens: string[] = [];
-for (let i = 0; i < 1000; i++) {
-  tokens.push(
-    await new SignJWT({ sub: `u${i}`, channels: [`u${i}`, `g${i % 100}`] }).setProtectedHeader({
-      alg: "HS256",
-    })
-      .setExpirationTime("1h").sign(key),
-  );
-}
+const tokens = await connectTokens(secret);
 const verifier = new FastHmacVerifier(secret, { algorithms: ["HS256"] });
 const rounds: string[] = [];
 for (let r = 0; r < 4; r++) {
