@@ -77,8 +77,21 @@ export class MemoryBroker implements Broker {
   private readonly idempotency = new Map<string, { result: PublishResult; expireAt: number }>();
   private readonly salt = newEpoch();
   private sweeper: ReturnType<typeof setInterval> | undefined;
+  /**
+   * Subscribing is adding to a set: done at once, so the node needs no promise for it. Left out
+   * when a subclass overrides `subscribe` or `unsubscribe`: the node then calls the override.
+   */
+  readonly subscribeNow?: (channel: string) => void;
+  readonly unsubscribeNow?: (channel: string) => void;
 
-  constructor(private readonly now: () => number = Date.now) {}
+  constructor(private readonly now: () => number = Date.now) {
+    const own = this.subscribe === MemoryBroker.prototype.subscribe &&
+      this.unsubscribe === MemoryBroker.prototype.unsubscribe;
+    if (own) {
+      this.subscribeNow = (channel) => void this.subscribed.add(channel);
+      this.unsubscribeNow = (channel) => void this.subscribed.delete(channel);
+    }
+  }
 
   start(handler: BrokerEventHandler): Promise<void> {
     this.handler = handler;
@@ -149,15 +162,6 @@ export class MemoryBroker implements Broker {
   unsubscribe(channel: string): Promise<void> {
     this.subscribed.delete(channel);
     return Promise.resolve();
-  }
-
-  /** Subscribing is adding to a set: done at once (the node needs no promise for it). */
-  subscribeNow(channel: string): void {
-    this.subscribed.add(channel);
-  }
-
-  unsubscribeNow(channel: string): void {
-    this.subscribed.delete(channel);
   }
 
   /**

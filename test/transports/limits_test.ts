@@ -246,16 +246,18 @@ test("subscribe/unsubscribe cycles with day-long subscription tokens leave no ti
 });
 
 /**
- * A broker that answers later, as one across the network does: no `subscribeNow`, so the node
- * takes the awaited path (the in-process MemoryBroker takes the synchronous one).
+ * A broker that answers later, as one across the network does. It overrides `subscribe`, so it has
+ * no `subscribeNow` (MemoryBroker leaves it out then) and the node takes the awaited path, calling
+ * the override; the plain MemoryBroker takes the synchronous one.
  */
 class RemoteLikeBroker extends MemoryBroker {
-  override subscribeNow = undefined as unknown as MemoryBroker["subscribeNow"];
-  override unsubscribeNow = undefined as unknown as MemoryBroker["unsubscribeNow"];
+  calls = 0;
   override subscribe(channel: string): Promise<void> {
+    this.calls++;
     return sleep(5).then(() => super.subscribe(channel));
   }
   override unsubscribe(channel: string): Promise<void> {
+    this.calls++;
     return sleep(5).then(() => super.unsubscribe(channel));
   }
 }
@@ -305,5 +307,12 @@ for (
       `broker subscriptions released (${broker.subscribedCount} left)`,
     );
     assertEquals(s.node.hub.numChannels, 0);
+    if (broker instanceof RemoteLikeBroker) {
+      assert(broker.subscribeNow === undefined, "a broker overriding subscribe is not subscribed around");
+      // at least the live connections' three channels, each subscribed and unsubscribed
+      assert(broker.calls >= 6, `the override was called ${broker.calls} times`);
+    } else {
+      assert(broker.subscribeNow !== undefined);
+    }
   });
 }
