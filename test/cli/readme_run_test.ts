@@ -104,6 +104,8 @@ test(
       const cmd = line.includes("--port 9000") ? line.replace("--port 9000", "--port 0") : `${line} --port 0`;
       const { p } = await serves(t, cmd, dir);
       const usesConfig = line.includes("--config config.json");
+      // Dev mode's banner comes after the "started" line the server is found listening by.
+      if (!usesConfig) await p.waitFor(/running in dev mode/, 10_000);
       assertEquals(/config loaded/.test(p.output()), usesConfig, `${line}:\n${p.output()}`);
       assertEquals(/dev mode/.test(p.output()), !usesConfig, line);
       await stop(p);
