@@ -14,6 +14,7 @@ import type { Config } from "./config/mod.ts";
 import { Node, type NodeOptions } from "./core/node.ts";
 import type { ConnInfo, ListenOptions } from "./runtime/types.ts";
 import { OriginPolicy } from "./transports/origin.ts";
+import { pathOf } from "./transports/request_url.ts";
 import { sseHandler } from "./transports/sse.ts";
 import { httpStreamHandler } from "./transports/http_stream.ts";
 import { demoPage } from "./api/demo_page.ts";
@@ -272,14 +273,6 @@ type Handler = (req: Request, conn: ConnInfo) => Response | Promise<Response>;
 /** A handler as a router route: the request and the runtime's connection taken from the context. */
 const routed = (handler: Handler) => (c: Context<Env>) => handler(c.req.raw, c.env?.conn ?? detachedConn());
 
-/** The path of an absolute URL without parsing all of it. */
-function pathOf(url: string): string {
-  const start = url.indexOf("/", url.indexOf("//") + 2);
-  if (start < 0) return "/";
-  const query = url.indexOf("?", start);
-  return query < 0 ? url.slice(start) : url.slice(start, query);
-}
-
 /** Connection endpoints (and Simple SSE's `/events/`), with the Origin check and CORS. */
 function mountConnectionEndpoints(
   app: Hono<Env>,
@@ -298,7 +291,7 @@ function mountConnectionEndpoints(
       }
       // A WebSocket upgrade is checked above (403 before upgrading) and needs no CORS headers.
       if (!cors) return handler(req, node, conn);
-      const corsHeaders = origins.corsHeaders(req);
+      const corsHeaders = origins.corsHeaders(req, origin);
       if (req.method === "OPTIONS") {
         return new Response(null, {
           status: 204,

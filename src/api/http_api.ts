@@ -13,6 +13,7 @@ import { bodyErrorResponse, readBodyText } from "../transports/request_body.ts";
 import { apiMethods, envelope, settle } from "./methods.ts";
 import { bad, optionalBool, type Params } from "./params.ts";
 import { constantTimeEqual } from "../auth/constant_time.ts";
+import { queryOf } from "../transports/request_url.ts";
 
 /** API request bodies larger than this are refused with 413. */
 const MAX_API_BODY = 10 * 1024 * 1024;
@@ -143,6 +144,6 @@ function authorized(req: Request, node: Node): boolean {
     const parts = req.headers.get("authorization")?.trim().split(/\s+/);
     if (parts && parts.length === 2 && parts[0].toLowerCase() === "apikey") given = parts[1];
   }
-  if (given === null) given = new URL(req.url).searchParams.get("api_key");
+  if (given === null) given = queryOf(req.url).get("api_key");
   return given !== null && constantTimeEqual(given, key);
 }

@@ -16,6 +16,7 @@ import type { Publication } from "../wire/protocol.ts";
 import type { ConnInfo } from "../runtime/types.ts";
 import { StreamSink, textResponse } from "../transports/transport.ts";
 import { bodyErrorResponse, readBodyBytes } from "../transports/request_body.ts";
+import { queryOf } from "../transports/request_url.ts";
 import { type HmacKeys, hmacKeys } from "../auth/hmac_keys.ts";
 import {
   signSimpleToken,
@@ -194,7 +195,7 @@ export class SimpleSse {
         }
       }
     }
-    return new URL(req.url).searchParams.get(this.opts.queryParam) ?? undefined;
+    return queryOf(req.url).get(this.opts.queryParam) ?? undefined;
   }
 }
 
@@ -203,7 +204,7 @@ export class SimpleSse {
  * caller), falling back to the query string.
  */
 async function formFields(req: Request, body: Uint8Array<ArrayBuffer>): Promise<URLSearchParams> {
-  const out = new URLSearchParams(new URL(req.url).search);
+  const out = queryOf(req.url);
   const type = req.headers.get("content-type") ?? "";
   if (type.startsWith("multipart/form-data")) {
     let form: FormData;

@@ -37,9 +37,11 @@ export class OriginPolicy {
     return this.anyOrigin || this.listed(origin);
   }
 
-  /** Response headers granting CORS to an allowed origin (none when no Origin was sent). */
-  corsHeaders(req: Request): Readonly<Record<string, string>> {
-    const origin = req.headers.get("origin");
+  /**
+   * Response headers granting CORS to an allowed origin (none when no Origin was sent); `origin`
+   * when the caller has already read the header.
+   */
+  corsHeaders(req: Request, origin = req.headers.get("origin")): Readonly<Record<string, string>> {
     if (origin === null) return NO_CORS;
     if (!this.listed(origin)) {
       if (!this.anyOrigin) return NO_CORS;

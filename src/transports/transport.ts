@@ -358,16 +358,6 @@ export function joinBytes(parts: Uint8Array[], size: number): Uint8Array {
   return joined;
 }
 
-/**
- * The query parameters of a request URL, without parsing the whole URL (a connection request
- * needs only its query: `new URL` costs about twice as much on Deno). A request URL has no
- * fragment, and its path cannot hold a raw `?`.
- */
-export function queryOf(url: string): URLSearchParams {
-  const start = url.indexOf("?");
-  return new URLSearchParams(start < 0 ? "" : url.slice(start + 1));
-}
-
 export function textResponse(status: number, text: string, headers?: HeadersInit): Response {
   const h = new Headers(headers);
   h.set("Content-Type", "text/plain; charset=utf-8");

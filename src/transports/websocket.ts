@@ -26,7 +26,8 @@ import type { ConnectRequest } from "../wire/protocol.ts";
 import type { ConnInfo, ServerWebSocket, WebSocketEvents } from "../runtime/types.ts";
 import { DisconnectCode } from "../errors.ts";
 import { type Flushable, flushQueue } from "./flush_queue.ts";
-import { joinBytes, queryOf, textResponse } from "./transport.ts";
+import { joinBytes, textResponse } from "./transport.ts";
+import { queryOf } from "./request_url.ts";
 import { decodeConnectRequest } from "./unidirectional.ts";
 
 const decoder = new TextDecoder();
@@ -292,15 +293,14 @@ export function websocketHandler(req: Request, node: Node, conn: ConnInfo): Resp
   return upgrade(node, req, conn, {
     name: "websocket",
     unidirectional: false,
-    protobuf: wantsProtobuf(req),
+    protobuf: wantsProtobuf(req, queryOf(req.url)),
     maxMessageBytes: node.config.websocket_message_size_limit,
   });
 }
 
 /** The SDK's protobuf build asks with its subprotocol; other clients with `?format=protobuf`. */
-function wantsProtobuf(req: Request): boolean {
+function wantsProtobuf(req: Request, query: URLSearchParams): boolean {
   if (offeredProtocols(req).includes(PROTOBUF_PROTOCOL)) return true;
-  const query = queryOf(req.url);
   return query.get("format") === "protobuf" || query.get("cf_protocol") === "protobuf";
 }
 
@@ -308,10 +308,11 @@ function wantsProtobuf(req: Request): boolean {
 export function uniWebsocketHandler(req: Request, node: Node, conn: ConnInfo): Response {
   const refused = refuse(req, conn);
   if (refused) return refused;
-  if (wantsProtobuf(req)) {
+  const query = queryOf(req.url);
+  if (wantsProtobuf(req, query)) {
     return textResponse(400, "Bad Request: uni_websocket speaks JSON only (as in Centrifugo)");
   }
-  const inUrl = queryOf(req.url).get("cf_connect");
+  const inUrl = query.get("cf_connect");
   let fromUrl: ConnectRequest | undefined;
   if (inUrl !== null) {
     const decoded = decodeConnectRequest(inUrl);
