@@ -132,6 +132,8 @@ export class MemoryBroker implements Broker {
       }
       stream.top++;
       pub.offset = stream.top;
+      // Centrifugo's memory engine keeps the epoch on a stream's first publication, in history too.
+      if (pub.offset === 1) pub.epoch = stream.epoch;
       stream.items.trimExpired(now);
       stream.items.push({ pub, expireAt: now + opts.historyTtl }, opts.historySize);
       stream.metaExpireAt = now + Math.max(opts.historyMetaTtl, opts.historyTtl);

@@ -50,6 +50,9 @@ export type { ClientRequestInfo, ClientTransport, Outcome } from "./connection.t
 
 /** Commands a connection may have waiting before it is considered abusive. */
 const MAX_PENDING_COMMANDS = 256;
+const encoder = new TextEncoder();
+/** Invalid UTF-8 in a JSON frame is a malformed frame, not replacement characters. */
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 /** The idle command chain, shared: one settled promise instead of one per connection. */
 const RESOLVED: Promise<void> = Promise.resolve();
 /** How soon a failed `onRefresh` is tried again. */
@@ -72,6 +75,8 @@ export class Client implements Connection {
   private chain: Promise<void> = RESOLVED;
   private pending = 0;
   private awaitingPong = false;
+  /** A ping was sent and no pong has come back (a pong otherwise is a bad request). */
+  private pingOutstanding = false;
   private released = false;
   /** The first frame (which must carry connect) has arrived. */
   private connectSeen = false;
@@ -169,12 +174,13 @@ export class Client implements Connection {
     if (this.state === "closed") return true;
     let cmds: Command[];
     try {
-      if ((this.transport.protobuf === true) !== (typeof data !== "string")) {
-        throw new Error(
-          this.transport.protobuf ? "text on the protobuf protocol" : "binary on the JSON protocol",
-        );
+      // The protocol is the connection's, not the frame's: Centrifugo reads a binary WebSocket
+      // message of a JSON connection as JSON text (and a text one of a protobuf connection as bytes).
+      if (this.transport.protobuf) {
+        cmds = decodeProtobufCommands(typeof data === "string" ? encoder.encode(data) : data);
+      } else {
+        cmds = decodeCommands(typeof data === "string" ? data : strictUtf8.decode(data));
       }
-      cmds = typeof data === "string" ? decodeCommands(data) : decodeProtobufCommands(data);
     } catch (err) {
       this.log.info("malformed command", { err: (err as CommandDecodeError).message });
       this.disconnectNow(DisconnectCode.BadRequest, "bad request");
@@ -191,8 +197,16 @@ export class Client implements Connection {
       this.enqueue(() => this.connectBidirectional(first.id, first.connect!));
     }
     for (const cmd of cmds) {
-      if (commandMethod(cmd) === undefined && !cmd.id) {
-        this.awaitingPong = false; // a pong; never queued behind slow commands
+      // As Centrifugo: any command without an id (but send) is a pong, answered out of order (never
+      // queued behind slow commands); a pong to no ping is a bad request.
+      if (!cmd.id && cmd.send === undefined) {
+        if (!this.pingOutstanding) {
+          this.log.info("pong without a ping");
+          this.disconnectNow(DisconnectCode.BadRequest, "bad request");
+          return true;
+        }
+        this.pingOutstanding = false;
+        this.awaitingPong = false;
         continue;
       }
       if (this.pending >= MAX_PENDING_COMMANDS) {
@@ -500,6 +514,7 @@ export class Client implements Connection {
   private sendPing(): void {
     if (this.state !== "connected") return;
     this.writeBytes(this.transport.pingBytes);
+    if (!this.transport.unidirectional) this.pingOutstanding = true;
     const pongTimeout = this.node.config.pong_timeout;
     if (!this.transport.unidirectional && pongTimeout > 0) {
       this.awaitingPong = true;

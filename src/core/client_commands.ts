@@ -275,6 +275,8 @@ export async function rpc(client: Client, req: { method?: unknown; data?: unknow
     throw new Disconnect(DisconnectCode.BadRequest);
   }
   const method = (req.method as string | undefined) ?? "";
+  // As Centrifugo: no RPC handler at all is "not available"; handlers that do not know it, 104.
+  if (!client.node.hooks.has("onRpc")) throw new ClientError(ErrorCode.NotAvailable);
   const r = await client.node.hooks.decide("onRpc", (signal) => ({
     client: client.context(),
     method,
@@ -374,20 +376,15 @@ export async function refresh(client: Client, req: { token: string }): Promise<O
   const expireAt = client.insecure ? 0 : claims.expireAt;
   if (expireAt > 0 && expireAt <= now) throw new ClientError(ErrorCode.Expired);
   client.extendExpiry(expireAt, claims.info);
-  return {
-    result: jsonObject({
-      client: client.id,
-      version: client.node.version,
-      expires: expireAt > 0,
-      ttl: expireAt > 0 ? expireAt - now : 0,
-    }),
-  };
+  // Centrifugo's refresh result carries only the expiry (the SDK reads nothing else).
+  return { result: jsonObject({ expires: expireAt > 0, ttl: expireAt > 0 ? expireAt - now : 0 }) };
 }
 
 // deno-lint-ignore no-explicit-any
 type Handler = (client: Client, body: any) => Promise<Outcome>;
 
-const notAvailable: Handler = () => Promise.reject(new ClientError(ErrorCode.NotAvailable));
+/** A `ping` command is not part of protocol v2 (pings go server → client): bad request, as Centrifugo. */
+const badRequest: Handler = () => Promise.reject(new Disconnect(DisconnectCode.BadRequest));
 
 /** Every command method after connect, with its handler (the body is the command's field of that name). */
 export const COMMANDS: Readonly<Record<Exclude<CommandMethod, "connect" | "send">, Handler>> = {
@@ -400,5 +397,5 @@ export const COMMANDS: Readonly<Record<Exclude<CommandMethod, "connect" | "send"
   refresh,
   sub_refresh: subRefresh,
   rpc,
-  ping: notAvailable,
+  ping: badRequest,
 };

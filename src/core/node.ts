@@ -180,6 +180,10 @@ export class Node implements BrokerEventHandler, ControlHandler, ClusterHost {
     resolved: ResolvedChannel,
     opts: { since?: StreamPosition; limit: number; reverse?: boolean },
   ): Promise<HistoryResult> {
+    // As Centrifugo's node: reading backwards from "before the first" is a bad request.
+    if (opts.reverse && opts.since && opts.since.offset === 0) {
+      return Promise.reject(new ClientError(ErrorCode.BadRequest));
+    }
     return this.broker.history(channel, { ...opts, metaTtl: this.historyMetaTtl(resolved) });
   }
 
@@ -260,6 +264,8 @@ export class Node implements BrokerEventHandler, ControlHandler, ClusterHost {
   // BrokerEventHandler
   handlePublication(channel: string, pub: Publication, sp: StreamPosition): void {
     this.metrics.received.publication++;
+    // The first publication of a stream tells clients its epoch (as Centrifugo does).
+    if (pub.offset === 1 && sp.epoch && !pub.epoch) pub.epoch = sp.epoch;
     this.hub.broadcastPublication(channel, pub, sp);
   }
 

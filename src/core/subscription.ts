@@ -182,6 +182,8 @@ export async function positionSubscription(
   req: RecoveryRequest,
 ): Promise<SubscribeResultFields> {
   const fields: SubscribeResultFields = {};
+  // Centrifugo reports the attempt whenever the client asked, whether or not the channel recovers.
+  if (req.recover) fields.was_recovering = true;
   if (!sub.positioned) return fields;
   fields.positioned = true;
   fields.recoverable = sub.recoverable || undefined;
@@ -198,7 +200,6 @@ export async function positionSubscription(
       ? h.offset === req.offset
       : pubs[0].offset === req.offset + 1 && pubs[pubs.length - 1].offset === h.offset;
     const recovered = epochOk && complete && (limit <= 0 || pubs.length <= limit);
-    fields.was_recovering = true;
     fields.epoch = h.epoch;
     sub.epoch = h.epoch;
     if (recovered) {

@@ -327,7 +327,7 @@ const MAX_CHUNK_BYTES = 65_536;
 const BYTES_NO_BUFFER = new ByteLengthQueuingStrategy({ highWaterMark: 0 });
 
 const NO_CACHE = {
-  "Cache-Control": "private, no-cache, no-store, must-revalidate, max-age=0, no-transform",
+  "Cache-Control": "private, no-cache, no-store, must-revalidate, max-age=0",
   "Pragma": "no-cache",
   "Expires": "0",
   "X-Accel-Buffering": "no",

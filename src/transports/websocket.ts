@@ -34,13 +34,17 @@ const decoder = new TextDecoder();
 
 /**
  * JSON text frames need strings, and the hub hands every subscriber of a publication the same
- * bytes: the last decoding is kept, so a fan-out decodes once, not once per connection.
+ * bytes: the last decoding is kept, so a fan-out decodes once, not once per connection. The bytes
+ * are NDJSON (shared with http_stream); a WebSocket message carries no final newline (Centrifugo's
+ * do not: messages in one frame are joined by "\n", nothing after the last), so it is left out.
  */
 let lastBytes: Uint8Array | undefined;
 let lastText = "";
+const NEWLINE = 10;
 function textOf(bytes: Uint8Array): string {
   if (bytes !== lastBytes) {
-    lastText = decoder.decode(bytes);
+    const end = bytes.byteLength > 0 && bytes[bytes.byteLength - 1] === NEWLINE ? bytes.byteLength - 1 : bytes.byteLength;
+    lastText = decoder.decode(end === bytes.byteLength ? bytes : bytes.subarray(0, end));
     lastBytes = bytes;
   }
   return lastText;
@@ -139,8 +143,8 @@ class WebSocketSink implements ClientTransport, WebSocketEvents, Flushable {
       this.socket.sendText(textOf(chunks[0]));
       return;
     }
-    let text = "";
-    for (const c of chunks) text += textOf(c);
+    let text = textOf(chunks[0]);
+    for (let i = 1; i < chunks.length; i++) text += "\n" + textOf(chunks[i]);
     this.socket.sendText(text);
   }
 

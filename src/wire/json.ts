@@ -18,6 +18,7 @@ export function encodePublication(pub: Publication): string {
   let out = `{"data":${pub.data}`;
   if (pub.info) out += `,"info":${encodeClientInfo(pub.info)}`;
   if (pub.offset) out += `,"offset":${pub.offset}`;
+  if (pub.epoch) out += `,"epoch":${str(pub.epoch)}`;
   if (pub.tags && Object.keys(pub.tags).length > 0) out += `,"tags":${JSON.stringify(pub.tags)}`;
   return out + "}";
 }

@@ -31,6 +31,11 @@ export interface Publication {
   tags?: Record<string, string>;
   /** Unix ms when the publication entered the broker. */
   time?: number;
+  /**
+   * The stream's epoch, on the first publication of a stream only (offset 1): Centrifugo sends it
+   * there so a client learns the epoch from the publication itself.
+   */
+  epoch?: string;
 }
 
 export interface ConnectRequest {

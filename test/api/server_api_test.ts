@@ -199,7 +199,8 @@ test("publish: skip_history stays out of history; idempotency_key publishes once
   ]);
   assertEquals(await s.apiJson("history", { channel: "hist:p", limit: -1 }), {
     result: {
-      publications: [{ data: { n: 1 }, offset: 1 }, { data: { n: 2 }, offset: 2 }, {
+      // the first publication of a stream carries its epoch (Centrifugo's memory engine does the same)
+      publications: [{ data: { n: 1 }, offset: 1, epoch }, { data: { n: 2 }, offset: 2 }, {
         data: { n: 3 },
         offset: 3,
       }],
@@ -250,7 +251,7 @@ test("broadcast: one response per channel in order, per-channel errors, delivere
   assertEquals([pubsA[1].data, pubsB[1].data], ["from b64", "from b64"]);
   assertEquals(await s.apiJson("history", { channel: "hist:b2", limit: -1 }), {
     result: {
-      publications: [{ data: { hello: "all" }, offset: 1, tags: { via: "broadcast" } }],
+      publications: [{ data: { hello: "all" }, offset: 1, epoch: e2, tags: { via: "broadcast" } }],
       epoch: e2,
       offset: 1,
     },
@@ -773,7 +774,7 @@ test("history: position only, limit, since, reverse; matches what subscribers re
   }
   const pub = (
     i: number,
-  ) => (i === 5 ? { data: { i }, offset: i, tags: { last: "yes" } } : { data: { i }, offset: i });
+  ) => (i === 5 ? { data: { i }, offset: i, tags: { last: "yes" } } : i === 1 ? { data: { i }, offset: i, epoch } : { data: { i }, offset: i });
   const top = await s.apiJson("history", { channel: "hist:h" });
   const epoch = (top.result as { epoch: string }).epoch;
   assert(typeof epoch === "string" && epoch !== "", "an epoch");
@@ -945,7 +946,7 @@ test("batch: replies in command order, per-item errors, effects on subscribers",
   assert(typeof epoch === "string" && epoch !== "", `an epoch: ${JSON.stringify(replies[0])}`);
   assertEquals(replies[0], { publish: { offset: 1, epoch } });
   assertEquals(replies[1], UNKNOWN_CHANNEL);
-  assertEquals(replies[2], { history: { publications: [{ data: { n: 1 }, offset: 1 }], epoch, offset: 1 } });
+  assertEquals(replies[2], { history: { publications: [{ data: { n: 1 }, offset: 1, epoch }], epoch, offset: 1 } });
   assertEquals(replies[3], { presence_stats: { num_clients: 1, num_users: 1 } });
   assertEquals(replies[4], { broadcast: { responses: [OK, UNKNOWN_CHANNEL] } });
   for (let i = 5; i <= 9; i++) assertBadRequest(replies[i], `reply ${i}`);

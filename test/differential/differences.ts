@@ -1,0 +1,145 @@
+/**
+ * @module
+ * Where Sluice differs from Centrifugo on purpose. Each entry is an item of the README's "Sluice
+ * differs on purpose" list (`readme` is its text, found there verbatim) and says exactly how:
+ * `patch` turns Centrifugo's normalised transcript into Sluice's. A scenario that pins it
+ * (`differs: id`) passes only when Sluice sends precisely that, and fails once the two agree (then
+ * the entry goes).
+ *
+ * An entry marked `everywhere` concerns what every connection of a kind shows (a header, a framing
+ * line): its patch is applied to every scenario's Centrifugo transcript before comparing, and it
+ * still needs a scenario of its own that pins it.
+ */
+import type { Transcript } from "./session.ts";
+import type { Profile } from "./profiles.ts";
+
+export interface KnownDifference {
+  /** The README item's words (verbatim in README's "Sluice differs on purpose"). */
+  readme: string;
+  /** Applies to every scenario (headers, framing), not only to the ones that pin it. */
+  everywhere?: boolean;
+  /** Centrifugo's transcript → the one Sluice sends. Must leave a transcript it does not concern as it is. */
+  patch: (centrifugo: Transcript, profile: Profile) => Transcript;
+}
+
+type Event = Record<string, unknown>;
+type ConnRecord = { transport: string; events: Event[] };
+
+/** Every connection record of a transcript (`c1`, `c2`, …). */
+function connections(t: Transcript): ConnRecord[] {
+  return Object.values(t).filter((v): v is ConnRecord =>
+    !!v && typeof v === "object" && "transport" in v && Array.isArray((v as ConnRecord).events)
+  );
+}
+
+/** Whether the (normalised) channel's namespace in `profile` keeps history. */
+export function hasHistory(profile: Profile, channel: string): boolean {
+  const channelConfig = profile.config.channel as {
+    without_namespace?: Record<string, unknown>;
+    namespaces?: Array<Record<string, unknown>>;
+  };
+  const at = channel.indexOf(":");
+  const options = at < 0
+    ? channelConfig.without_namespace
+    : channelConfig.namespaces?.find((n) => n.name === channel.slice(0, at));
+  return !!options && Number(options.history_size ?? 0) > 0 && !!options.history_ttl;
+}
+
+/** Every recorded set of response headers: stream opens and plain HTTP answers. */
+function headerSets(t: Transcript): Array<Record<string, string>> {
+  const sets: Array<Record<string, string>> = [];
+  for (const c of connections(t)) {
+    for (const e of c.events) if (e.headers) sets.push(e.headers as Record<string, string>);
+  }
+  for (const e of (t.http as Event[] | undefined) ?? []) if (e.headers) sets.push(e.headers as Record<string, string>);
+  return sets;
+}
+
+/** How a disconnect looks on `transport`: a close frame, or a disconnect push on a stream. */
+function disconnectEvent(transport: string, code: number, reason: string, like: Event): Event {
+  if (transport.includes("websocket")) return { close: { code, reason } };
+  const e: Event = { msg: { push: { disconnect: { code, reason } } } };
+  if ("sse" in like) e.sse = like.sse;
+  return e;
+}
+
+export const DIFFERENCES: Record<string, KnownDifference> = {
+  "sub-refresh-expired": {
+    readme: "an expired token in `sub_refresh` closes the connection with 3005, so the SDK reconnects and " +
+      "fetches a fresh subscription token (Centrifugo answers success and the subscription then never " +
+      "expires)",
+    patch(t) {
+      for (const c of connections(t)) {
+        const at = c.events.findIndex((e) => (e.msg as { sub_refresh?: unknown } | undefined)?.sub_refresh);
+        if (at >= 0) c.events[at] = disconnectEvent(c.transport, 3005, "connection expired", c.events[at]);
+      }
+      return t;
+    },
+  },
+  "cors-without-origin": {
+    readme: "a request without an `Origin` header gets no CORS headers (Centrifugo answers an empty " +
+      "`Access-Control-Allow-Origin` with credentials allowed)",
+    everywhere: true,
+    patch(t) {
+      for (const h of headerSets(t)) {
+        if (h["access-control-allow-origin"] === "") {
+          delete h["access-control-allow-origin"];
+          delete h["access-control-allow-credentials"];
+        }
+      }
+      return t;
+    },
+  },
+  "stream-labels": {
+    readme: "streams carry the standard `Expires: 0` (Centrifugo writes `Expire: 0`), and `http_stream` / " +
+      "`uni_http_stream` say `Content-Type: application/json` where Centrifugo sets none (Go's sniffing " +
+      "then labels them `text/plain`)",
+    everywhere: true,
+    patch(t) {
+      for (const c of connections(t)) {
+        const h = c.events[0]?.headers as Record<string, string> | undefined;
+        if (!h || c.events[0].status !== 200) continue;
+        if ("expire" in h) {
+          h.expires = h.expire;
+          delete h.expire;
+        }
+        if (c.transport === "http_stream" || c.transport === "uni_http_stream") {
+          h["content-type"] = "application/json";
+        }
+      }
+      return t;
+    },
+  },
+  "uni-sse-resume": {
+    readme: "uni_sse starts with `retry:`, its events carry `id:` for `Last-Event-ID` resume, and every " +
+      "channel with history is positioned there",
+    everywhere: true,
+    patch(t, profile) {
+      let added = 0;
+      for (const c of connections(t)) {
+        if (c.transport !== "uni_sse" || c.events[0]?.status !== 200) continue;
+        const at = c.events.findIndex((e) => "preamble" in e);
+        c.events.splice(at + 1, 0, { sse: "retry: 1000\n\n" });
+        for (const e of c.events) {
+          const msg = e.msg as Record<string, unknown> | undefined;
+          // the connect push, and every publication that moves a position
+          const positioned = msg && (msg.connect || (msg.pub as { offset?: number } | undefined)?.offset);
+          if (positioned && typeof e.sse === "string") e.sse = "id: <id>\n" + e.sse;
+          const subs = (msg?.connect as { subs?: Record<string, Record<string, unknown>> } | undefined)?.subs;
+          for (const [channel, sub] of Object.entries(subs ?? {})) {
+            if (!sub.positioned && hasHistory(profile, channel)) {
+              Object.assign(sub, { recoverable: true, positioned: true, epoch: `<epoch:new${++added}>` });
+            }
+          }
+        }
+      }
+      return t;
+    },
+  },
+};
+
+/** Centrifugo's transcript with every `everywhere` difference applied (but `except`). */
+export function expectedEverywhere(t: Transcript, profile: Profile, except?: string): Transcript {
+  for (const [id, d] of Object.entries(DIFFERENCES)) if (d.everywhere && id !== except) t = d.patch(t, profile);
+  return t;
+}

@@ -1,0 +1,139 @@
+/**
+ * @module
+ * The configurations both servers read: Centrifugo v6 JSON, written once, handed to Centrifugo and
+ * to Sluice unchanged (`test/targets/mod.ts` only adds the port). A scenario names its profile;
+ * each profile is one server process per target for the whole run.
+ */
+import { exportSPKI, generateKeyPair } from "jose";
+
+export const SECRET = "differential-hmac-secret-0123456789";
+export const API_KEY = "differential-api-key";
+export const ALLOWED_ORIGIN = "http://allowed.example";
+
+export interface Profile {
+  name: string;
+  secret: string;
+  apiKey: string;
+  config: Record<string, unknown>;
+}
+
+let keys: Promise<CryptoKeyPair> | undefined;
+/** An RSA key pair for tokens signed with an algorithm the server is not configured for. */
+export function rsaKeys(): Promise<CryptoKeyPair> {
+  return keys ??= generateKeyPair("RS256", { extractable: true }) as Promise<CryptoKeyPair>;
+}
+
+export async function rsaPublicPem(): Promise<string> {
+  return await exportSPKI((await rsaKeys()).publicKey as never);
+}
+
+const HISTORY = { history_size: 10, history_ttl: "300s" };
+
+/** Namespaces that together exercise every channel permission option and feature. */
+const NAMESPACES = [
+  // everything a subscriber may want
+  {
+    name: "open",
+    allow_subscribe_for_client: true,
+    allow_publish_for_subscriber: true,
+    allow_presence_for_subscriber: true,
+    allow_history_for_subscriber: true,
+    presence: true,
+    join_leave: true,
+    force_push_join_leave: true,
+    ...HISTORY,
+    force_recovery: true,
+  },
+  // nothing allowed: tokens or the server API only
+  { name: "closed", presence: true, ...HISTORY },
+  // publish for any authenticated client, subscribed or not
+  { name: "pub", allow_subscribe_for_client: true, allow_publish_for_client: true },
+  // anonymous clients
+  {
+    name: "anon",
+    allow_subscribe_for_anonymous: true,
+    allow_subscribe_for_client: true,
+    allow_publish_for_anonymous: true,
+    allow_publish_for_subscriber: true,
+    allow_presence_for_anonymous: true,
+    allow_history_for_anonymous: true,
+    presence: true,
+    ...HISTORY,
+  },
+  // history for anyone authenticated, recovery on request
+  {
+    name: "hist",
+    allow_subscribe_for_client: true,
+    allow_history_for_client: true,
+    allow_recovery: true,
+    history_size: 5,
+    history_ttl: "300s",
+  },
+  // positioning without recovery
+  { name: "pos", allow_subscribe_for_client: true, force_positioning: true, ...HISTORY },
+  // presence for any authenticated client; join/leave only when the client asks
+  {
+    name: "pres",
+    allow_subscribe_for_client: true,
+    allow_presence_for_client: true,
+    presence: true,
+    join_leave: true,
+  },
+  // user-limited channels (`#42`)
+  { name: "user", allow_user_limited_channels: true, allow_publish_for_subscriber: true },
+  // subscribe only with a subscription token
+  { name: "tok", presence: true, join_leave: true, force_push_join_leave: true },
+];
+
+export const PROFILES: Record<string, Profile> = {
+  main: {
+    name: "main",
+    secret: SECRET,
+    apiKey: API_KEY,
+    config: {
+      log: { level: "info" },
+      client: {
+        token: { hmac_secret_key: SECRET },
+        allowed_origins: [ALLOWED_ORIGIN],
+        history_max_publication_limit: 5,
+        recovery_max_publication_limit: 8,
+      },
+      http_api: { key: API_KEY },
+      sse: { enabled: true },
+      http_stream: { enabled: true },
+      uni_sse: { enabled: true },
+      uni_http_stream: { enabled: true },
+      uni_websocket: { enabled: true },
+      channel: {
+        without_namespace: { allow_subscribe_for_client: true, ...HISTORY },
+        namespaces: NAMESPACES,
+      },
+    },
+  },
+  // no token needed: anonymous connections
+  anonymous: {
+    name: "anonymous",
+    secret: SECRET,
+    apiKey: API_KEY,
+    config: {
+      log: { level: "info" },
+      client: {
+        token: { hmac_secret_key: SECRET },
+        allow_anonymous_connect_without_token: true,
+        allowed_origins: [ALLOWED_ORIGIN],
+      },
+      http_api: { key: API_KEY },
+      sse: { enabled: true },
+      http_stream: { enabled: true },
+      uni_sse: { enabled: true },
+      uni_http_stream: { enabled: true },
+      uni_websocket: { enabled: true },
+      channel: {
+        without_namespace: { allow_subscribe_for_anonymous: true, allow_subscribe_for_client: true },
+        namespaces: NAMESPACES,
+      },
+    },
+  },
+};
+
+export type ProfileName = keyof typeof PROFILES;
