@@ -58,7 +58,9 @@ export class ClientChannels extends Subscriptions {
       return this.failed(sub, err);
     }
     // Nothing to wait for (an in-process broker, no history, no presence): no promise at all.
-    if (joined === undefined && !sub.positioned && !sub.presence) return recovery.recover ? { was_recovering: true } : {};
+    if (joined === undefined && !sub.positioned && !sub.presence) {
+      return recovery.recover ? { was_recovering: true } : {};
+    }
     return this.prepareAsync(sub, recovery, joined);
   }
 

@@ -43,7 +43,9 @@ let lastText = "";
 const NEWLINE = 10;
 function textOf(bytes: Uint8Array): string {
   if (bytes !== lastBytes) {
-    const end = bytes.byteLength > 0 && bytes[bytes.byteLength - 1] === NEWLINE ? bytes.byteLength - 1 : bytes.byteLength;
+    const end = bytes.byteLength > 0 && bytes[bytes.byteLength - 1] === NEWLINE
+      ? bytes.byteLength - 1
+      : bytes.byteLength;
     lastText = decoder.decode(end === bytes.byteLength ? bytes : bytes.subarray(0, end));
     lastBytes = bytes;
   }

@@ -17,7 +17,9 @@ const CLOCK_KEYS = /\.ttl$/;
 
 export function differences(a: unknown, b: unknown, path = ""): Difference[] {
   if (Object.is(a, b)) return [];
-  if (typeof a === "number" && typeof b === "number" && CLOCK_KEYS.test(path) && Math.abs(a - b) <= 2) return [];
+  if (typeof a === "number" && typeof b === "number" && CLOCK_KEYS.test(path) && Math.abs(a - b) <= 2) {
+    return [];
+  }
   if (Array.isArray(a) && Array.isArray(b)) {
     const out: Difference[] = [];
     for (let i = 0; i < Math.max(a.length, b.length); i++) {

@@ -51,7 +51,9 @@ function headerSets(t: Transcript): Array<Record<string, string>> {
   for (const c of connections(t)) {
     for (const e of c.events) if (e.headers) sets.push(e.headers as Record<string, string>);
   }
-  for (const e of (t.http as Event[] | undefined) ?? []) if (e.headers) sets.push(e.headers as Record<string, string>);
+  for (const e of (t.http as Event[] | undefined) ?? []) {
+    if (e.headers) sets.push(e.headers as Record<string, string>);
+  }
   return sets;
 }
 
@@ -64,6 +66,31 @@ function disconnectEvent(transport: string, code: number, reason: string, like: 
 }
 
 export const DIFFERENCES: Record<string, KnownDifference> = {
+  "api-subscribe-recovers": {
+    readme: "server API `subscribe` with `recover_since` sends the recovered publications after the " +
+      "subscribe push (Centrifugo works out the recovery but sends only the position)",
+    patch(t) {
+      for (const c of connections(t)) {
+        const at = c.events.findIndex((e) =>
+          (e.msg as { push?: { subscribe?: unknown } } | undefined)?.push?.subscribe
+        );
+        if (at < 0) continue;
+        const push = (c.events[at].msg as { push: { channel: string; subscribe: { offset: number } } }).push;
+        const recovered = (t.http as Array<{ api: string; body: { result: { offset?: number } } }>)
+          .filter((e) => e.api === "publish").map((e) => e.body.result.offset ?? 0)
+          .filter((offset) => offset > push.subscribe.offset);
+        c.events.splice(
+          at + 1,
+          0,
+          ...recovered.map((offset) => ({
+            msg: { push: { channel: push.channel, pub: { data: { n: offset }, offset } } },
+            ...("sse" in c.events[at] ? { sse: c.events[at].sse } : {}),
+          })),
+        );
+      }
+      return t;
+    },
+  },
   "sub-refresh-expired": {
     readme: "an expired token in `sub_refresh` closes the connection with 3005, so the SDK reconnects and " +
       "fetches a fresh subscription token (Centrifugo answers success and the subscription then never " +
@@ -122,15 +149,21 @@ export const DIFFERENCES: Record<string, KnownDifference> = {
         c.events.splice(at + 1, 0, { sse: "retry: 1000\n\n" });
         for (const e of c.events) {
           const msg = e.msg as Record<string, unknown> | undefined;
-          // the connect push, and every publication that moves a position
-          const positioned = msg && (msg.connect || (msg.pub as { offset?: number } | undefined)?.offset);
-          if (positioned && typeof e.sse === "string") e.sse = "id: <id>\n" + e.sse;
-          const subs = (msg?.connect as { subs?: Record<string, Record<string, unknown>> } | undefined)?.subs;
-          for (const [channel, sub] of Object.entries(subs ?? {})) {
+          const subs =
+            (msg?.connect as { subs?: Record<string, Record<string, unknown>> } | undefined)?.subs ?? {};
+          if (msg?.subscribe && typeof msg.channel === "string") {
+            subs[msg.channel] = msg.subscribe as Record<string, unknown>;
+          }
+          for (const [channel, sub] of Object.entries(subs)) {
             if (!sub.positioned && hasHistory(profile, channel)) {
               Object.assign(sub, { recoverable: true, positioned: true, epoch: `<epoch:new${++added}>` });
             }
           }
+          // the connect push, a subscription with a position, every publication that moves one
+          const positioned = msg &&
+            (msg.connect || (msg.subscribe as { positioned?: boolean } | undefined)?.positioned ||
+              (msg.pub as { offset?: number } | undefined)?.offset);
+          if (positioned && typeof e.sse === "string") e.sse = "id: <id>\n" + e.sse;
         }
       }
       return t;
@@ -140,6 +173,8 @@ export const DIFFERENCES: Record<string, KnownDifference> = {
 
 /** Centrifugo's transcript with every `everywhere` difference applied (but `except`). */
 export function expectedEverywhere(t: Transcript, profile: Profile, except?: string): Transcript {
-  for (const [id, d] of Object.entries(DIFFERENCES)) if (d.everywhere && id !== except) t = d.patch(t, profile);
+  for (const [id, d] of Object.entries(DIFFERENCES)) {
+    if (d.everywhere && id !== except) t = d.patch(t, profile);
+  }
   return t;
 }

@@ -58,7 +58,9 @@ export class Normalizer {
     if (v && typeof v === "object") {
       // keys in sorted order: a Go map's order is random, and ids are numbered by first appearance
       const out: Record<string, unknown> = {};
-      for (const k of Object.keys(v).sort()) out[this.string(k)] = this.value((v as Record<string, unknown>)[k], k);
+      for (const k of Object.keys(v).sort()) {
+        out[this.string(k)] = this.value((v as Record<string, unknown>)[k], k);
+      }
       return out;
     }
     return v;

@@ -136,4 +136,8 @@ export const PROFILES: Record<string, Profile> = {
   },
 };
 
+// The main configuration on servers of their own, for scenarios that read server-wide counts
+// (`info`): nothing else runs there.
+PROFILES.alone = { ...PROFILES.main, name: "alone" };
+
 export type ProfileName = keyof typeof PROFILES;

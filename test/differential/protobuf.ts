@@ -84,7 +84,11 @@ export function encodeCommands(cmds: Array<Record<string, unknown>>): Uint8Array
 }
 
 /** An EmulationRequest body carrying delimited commands. */
-export function encodeEmulation(node: string, session: string, cmds: Array<Record<string, unknown>>): Uint8Array {
+export function encodeEmulation(
+  node: string,
+  session: string,
+  cmds: Array<Record<string, unknown>>,
+): Uint8Array {
   const { emulation } = types();
   return emulation.encode(emulation.fromObject({ node, session, data: encodeCommands(cmds) })).finish();
 }

@@ -86,7 +86,10 @@ async function runOn(server: Running, s: Scenario): Promise<{ transcript: Transc
     transcript = await session.finish();
   } catch (err) {
     await session.abandon();
-    transcript = { ...(await session.finish().catch(() => ({}))), error: String((err as Error)?.message ?? err) };
+    transcript = {
+      ...(await session.finish().catch(() => ({}))),
+      error: String((err as Error)?.message ?? err),
+    };
   }
   let normalized = normalize(transcript, runId) as Transcript;
   if (s.normalize) normalized = s.normalize(normalized);
@@ -97,7 +100,10 @@ async function runScenario(s: Scenario, servers: Map<TargetName, Running>): Prom
   const reference = await runOn(servers.get("centrifugo")!, s);
   if (reference.transcript.error) {
     for (const t of targets) {
-      fail(`${s.name} [${t}]`, `    the scenario failed against Centrifugo itself: ${reference.transcript.error}`);
+      fail(
+        `${s.name} [${t}]`,
+        `    the scenario failed against Centrifugo itself: ${reference.transcript.error}`,
+      );
     }
     return;
   }
@@ -106,7 +112,11 @@ async function runScenario(s: Scenario, servers: Map<TargetName, Running>): Prom
     const name = `${s.name} [${t}]`;
     const sluice = results[i].transcript;
     if (SHOW) {
-      console.log(`--- ${name}\n  centrifugo: ${JSON.stringify(reference.transcript)}\n  sluice:     ${JSON.stringify(sluice)}`);
+      console.log(
+        `--- ${name}\n  centrifugo: ${JSON.stringify(reference.transcript)}\n  sluice:     ${
+          JSON.stringify(sluice)
+        }`,
+      );
     }
     // what Sluice should send: Centrifugo's answer with every documented difference applied
     const profile = PROFILES[s.profile];
@@ -124,7 +134,10 @@ async function runScenario(s: Scenario, servers: Map<TargetName, Running>): Prom
       : expected;
     const unexplained = differences(withIt, renumber(sluice));
     if (differences(withoutIt, renumber(sluice)).length === 0) {
-      fail(name, `    documented difference "${s.differs}" is gone: Sluice now answers as Centrifugo (remove it)`);
+      fail(
+        name,
+        `    documented difference "${s.differs}" is gone: Sluice now answers as Centrifugo (remove it)`,
+      );
     } else if (unexplained.length) {
       fail(
         name,
@@ -155,7 +168,9 @@ for (const [profile, list] of byProfile) {
       servers.set(t, await startTarget(t, PROFILES[profile].config));
     }));
   } catch (err) {
-    for (const s of list) fail(s.name, `    cannot start the servers for profile ${profile}: ${(err as Error).message}`);
+    for (const s of list) {
+      fail(s.name, `    cannot start the servers for profile ${profile}: ${(err as Error).message}`);
+    }
     await Promise.all([...servers.values()].map((r) => r.stop()));
     continue;
   }
@@ -167,7 +182,9 @@ for (const [profile, list] of byProfile) {
 }
 
 const seconds = ((performance.now() - started) / 1000).toFixed(1);
-console.log(`\n${selected.length} scenarios × ${targets.length} Sluice targets (${targets.join(", ")}) in ${seconds} s`);
+console.log(
+  `\n${selected.length} scenarios × ${targets.length} Sluice targets (${targets.join(", ")}) in ${seconds} s`,
+);
 if (failed.length) console.log(`Failed:\n${failed.map((f) => `  - ${f}`).join("\n")}`);
 console.log(`${passed} passed, ${failed.length} failed`);
 process.exit(failed.length ? 1 : 0);

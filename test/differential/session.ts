@@ -6,7 +6,14 @@
  */
 import { SignJWT } from "jose";
 import type { Running } from "../targets/mod.ts";
-import { type Command, Conn, type Message, type OpenOptions, pickHeaders, type TransportName } from "./transports.ts";
+import {
+  type Command,
+  Conn,
+  type Message,
+  type OpenOptions,
+  pickHeaders,
+  type TransportName,
+} from "./transports.ts";
 import { type Profile, rsaKeys } from "./profiles.ts";
 
 export type Transcript = Record<string, unknown>;
@@ -55,7 +62,8 @@ export class Session {
       body.exp = Math.floor(Date.now() / 1000) + (opts.ttl ?? 3600);
     }
     if (alg === "none") {
-      const b64 = (v: unknown) => btoa(JSON.stringify(v)).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
+      const b64 = (v: unknown) =>
+        btoa(JSON.stringify(v)).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
       return `${b64(header)}.${b64(body)}.`;
     }
     const jwt = new SignJWT(body).setProtectedHeader(header as never);
@@ -87,7 +95,11 @@ export class Session {
   }
 
   /** Connects with a token for `user` and subscribes nothing: the common start. */
-  async connectAs(transport: TransportName, user: string, claims: Record<string, unknown> = {}): Promise<Conn> {
+  async connectAs(
+    transport: TransportName,
+    user: string,
+    claims: Record<string, unknown> = {},
+  ): Promise<Conn> {
     return await this.connect(transport, { token: await this.userToken(user, claims) });
   }
 
@@ -100,7 +112,14 @@ export class Session {
   async api(
     method: string,
     body: unknown,
-    opts: { key?: string | null; headers?: Record<string, string>; raw?: string; path?: string } = {},
+    opts: {
+      key?: string | null;
+      headers?: Record<string, string>;
+      raw?: string;
+      path?: string;
+      /** false: a call made only to wait for something, left out of the transcript */
+      record?: boolean;
+    } = {},
   ): Promise<Record<string, unknown>> {
     const headers: Record<string, string> = { "Content-Type": "application/json", ...opts.headers };
     const key = opts.key === undefined ? this.profile.apiKey : opts.key;
@@ -117,8 +136,7 @@ export class Session {
     } catch {
       // not JSON: compared as text
     }
-    const entry = { api: method, status: res.status, body: parsed };
-    this.log.push(entry);
+    if (opts.record !== false) this.log.push({ api: method, status: res.status, body: parsed });
     return (parsed && typeof parsed === "object" ? parsed : { text: parsed }) as Record<string, unknown>;
   }
 

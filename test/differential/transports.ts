@@ -17,7 +17,13 @@ export type TransportName =
   | "uni_sse"
   | "uni_http_stream";
 
-export const BIDI: TransportName[] = ["websocket", "websocket_protobuf", "http_stream", "http_stream_protobuf", "sse"];
+export const BIDI: TransportName[] = [
+  "websocket",
+  "websocket_protobuf",
+  "http_stream",
+  "http_stream_protobuf",
+  "sse",
+];
 export const UNI: TransportName[] = ["uni_websocket", "uni_sse", "uni_http_stream"];
 export const ALL_TRANSPORTS: TransportName[] = [...BIDI, ...UNI];
 export const JSON_BIDI: TransportName[] = ["websocket", "http_stream", "sse"];
@@ -127,7 +133,9 @@ export class Conn {
       const left = deadline - Date.now();
       if (left <= 0) {
         throw new Error(
-          `${this.transport}: no ${what} within ${ms} ms; events: ${JSON.stringify(this.events).slice(-1500)}`,
+          `${this.transport}: no ${what} within ${ms} ms; events: ${
+            JSON.stringify(this.events).slice(-1500)
+          }`,
         );
       }
       await new Promise<void>((r) => {
@@ -191,12 +199,14 @@ export class Conn {
       case "http_stream_protobuf": {
         const pb = this.transport === "http_stream_protobuf";
         const body = opts.rawConnect ??
-          (pb ? encodeCommands([{ id: 1, connect: connect ?? {} }]) : JSON.stringify({ id: 1, connect: connect ?? {} }));
+          (pb
+            ? encodeCommands([{ id: 1, connect: connect ?? {} }])
+            : JSON.stringify({ id: 1, connect: connect ?? {} }));
         const type = pb ? "application/octet-stream" : "application/json";
         return await this.openStream("/connection/http_stream", q, {
           method: opts.method ?? "POST",
           headers: { "Content-Type": type, Accept: type, ...opts.headers },
-          body: opts.method === "GET" ? undefined : body,
+          body: opts.method === "GET" ? undefined : body as BodyInit,
         }, pb ? "protobuf" : "ndjson");
       }
       case "sse": {
@@ -209,11 +219,13 @@ export class Conn {
       }
       case "uni_sse": {
         const raw = opts.rawConnect ?? (connect ? JSON.stringify(connect) : undefined);
-        if (raw !== undefined && !opts.noConnect && (opts.method ?? "GET") === "GET") q.set("cf_connect", String(raw));
+        if (raw !== undefined && !opts.noConnect && (opts.method ?? "GET") === "GET") {
+          q.set("cf_connect", String(raw));
+        }
         return await this.openStream("/connection/uni_sse", q, {
           method: opts.method ?? "GET",
           headers: { Accept: "text/event-stream", ...opts.headers },
-          body: opts.method === "POST" ? raw : undefined,
+          body: opts.method === "POST" ? raw as BodyInit : undefined,
         }, "sse");
       }
       case "uni_http_stream": {
@@ -221,7 +233,7 @@ export class Conn {
         return await this.openStream("/connection/uni_http_stream", q, {
           method: opts.method ?? "POST",
           headers: { "Content-Type": "application/json", ...opts.headers },
-          body: opts.method === "GET" ? undefined : raw,
+          body: opts.method === "GET" ? undefined : raw as BodyInit,
         }, "ndjson");
       }
     }
@@ -283,7 +295,9 @@ export class Conn {
       return;
     }
     const { replies, used } = decodeReplies(bytes);
-    if (used !== bytes.length) this.record({ unexpected: "trailing bytes in frame", bytes: bytes.length - used });
+    if (used !== bytes.length) {
+      this.record({ unexpected: "trailing bytes in frame", bytes: bytes.length - used });
+    }
     replies.forEach((r) => this.message(r as Message));
   }
 
@@ -311,7 +325,10 @@ export class Conn {
     this.readStream(res.body, framing);
   }
 
-  private async readStream(body: ReadableStream<Uint8Array>, framing: "ndjson" | "sse" | "protobuf"): Promise<void> {
+  private async readStream(
+    body: ReadableStream<Uint8Array>,
+    framing: "ndjson" | "sse" | "protobuf",
+  ): Promise<void> {
     const reader = body.getReader();
     let pending = "";
     let bytes = new Uint8Array(0);
@@ -408,9 +425,11 @@ export class Conn {
 
   private emulate(cmds: Command[]): void {
     const pb = this.transport === "http_stream_protobuf";
-    const body = pb
-      ? encodeEmulation(this.node, this.session, cmds)
-      : JSON.stringify({ session: this.session, node: this.node, data: cmds.map((c) => JSON.stringify(c)).join("\n") });
+    const body = pb ? encodeEmulation(this.node, this.session, cmds) : JSON.stringify({
+      session: this.session,
+      node: this.node,
+      data: cmds.map((c) => JSON.stringify(c)).join("\n"),
+    });
     const p = fetch(`${this.base}/emulation`, {
       method: "POST",
       headers: { "Content-Type": pb ? "application/octet-stream" : "application/json" },
@@ -432,7 +451,9 @@ export class Conn {
   async close(): Promise<void> {
     await Promise.all(this.pendingEmulation);
     if (this.ws) {
-      if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) this.ws.close(1000);
+      if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) {
+        this.ws.close(1000);
+      }
     } else {
       this.abort.abort();
     }

@@ -208,7 +208,10 @@ perTransport(BIDI, "history: reverse from offset 0", async (s, t) => {
   await fill(s, s.ch("hist:room"), 3);
   const top = await c.call({ id: 2, history: { channel: s.ch("hist:room") } });
   const epoch = (top.history as { epoch: string }).epoch;
-  await c.call({ id: 3, history: { channel: s.ch("hist:room"), limit: 2, reverse: true, since: { offset: 0, epoch } } });
+  await c.call({
+    id: 3,
+    history: { channel: s.ch("hist:room"), limit: 2, reverse: true, since: { offset: 0, epoch } },
+  });
 });
 
 perTransport(BIDI, "history: empty channel name", async (s, t) => {

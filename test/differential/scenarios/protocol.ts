@@ -12,12 +12,18 @@ perTransport(["websocket", "websocket_protobuf"], "protocol: a command before co
   await c.end(3000);
 });
 
-perTransport(["http_stream", "http_stream_protobuf", "sse"], "protocol: a stream opened with a command other than connect", async (s, t) => {
-  const c = await s.connect(t, undefined, {
-    rawConnect: t === "http_stream_protobuf" ? undefined : JSON.stringify({ id: 1, subscribe: { channel: "x" } }),
-  });
-  await c.end(3000).catch(() => {});
-});
+perTransport(
+  ["http_stream", "http_stream_protobuf", "sse"],
+  "protocol: a stream opened with a command other than connect",
+  async (s, t) => {
+    const c = await s.connect(t, undefined, {
+      rawConnect: t === "http_stream_protobuf"
+        ? undefined
+        : JSON.stringify({ id: 1, subscribe: { channel: "x" } }),
+    });
+    await c.end(3000).catch(() => {});
+  },
+);
 
 perTransport(BIDI, "protocol: a second connect", async (s, t) => {
   const c = await s.connectAs(t, "alice");
@@ -152,13 +158,19 @@ perTransport(BIDI, "sub_refresh: a new subscription token", async (s, t) => {
   const c = await s.connectAs(t, "alice");
   const ch = s.ch("tok:room");
   await s.subscribe(c, 2, ch, { token: await s.token({ sub: s.user("alice"), channel: ch }, { ttl: 300 }) });
-  await c.call({ id: 3, sub_refresh: { channel: ch, token: await s.token({ sub: s.user("alice"), channel: ch }, { ttl: 900 }) } });
+  await c.call({
+    id: 3,
+    sub_refresh: { channel: ch, token: await s.token({ sub: s.user("alice"), channel: ch }, { ttl: 900 }) },
+  });
 });
 
 perTransport(BIDI, "sub_refresh: a channel not subscribed", async (s, t) => {
   const c = await s.connectAs(t, "alice");
   const ch = s.ch("tok:room");
-  c.send([{ id: 2, sub_refresh: { channel: ch, token: await s.token({ sub: s.user("alice"), channel: ch }) } }]);
+  c.send([{
+    id: 2,
+    sub_refresh: { channel: ch, token: await s.token({ sub: s.user("alice"), channel: ch }) },
+  }]);
   await c.until(() => c.received.length > 1 || c.closeInfo, "an answer", 3000);
   await c.settle(300);
 });
@@ -167,7 +179,10 @@ perTransport(BIDI, "sub_refresh: an expired subscription token", async (s, t) =>
   const c = await s.connectAs(t, "alice");
   const ch = s.ch("tok:room");
   await s.subscribe(c, 2, ch, { token: await s.token({ sub: s.user("alice"), channel: ch }, { ttl: 300 }) });
-  c.send([{ id: 3, sub_refresh: { channel: ch, token: await s.token({ sub: s.user("alice"), channel: ch }, { ttl: -5 }) } }]);
+  c.send([{
+    id: 3,
+    sub_refresh: { channel: ch, token: await s.token({ sub: s.user("alice"), channel: ch }, { ttl: -5 }) },
+  }]);
   await c.until(() => c.received.length > 3 || c.closeInfo, "an answer", 3000);
   await c.settle(300);
 }, { differs: "sub-refresh-expired" });
@@ -176,7 +191,10 @@ perTransport(BIDI, "sub_refresh: a token for another channel", async (s, t) => {
   const c = await s.connectAs(t, "alice");
   const ch = s.ch("tok:room");
   await s.subscribe(c, 2, ch, { token: await s.token({ sub: s.user("alice"), channel: ch }, { ttl: 300 }) });
-  c.send([{ id: 3, sub_refresh: { channel: ch, token: await s.token({ sub: s.user("alice"), channel: s.ch("tok:x") }) } }]);
+  c.send([{
+    id: 3,
+    sub_refresh: { channel: ch, token: await s.token({ sub: s.user("alice"), channel: s.ch("tok:x") }) },
+  }]);
   await c.until(() => c.received.length > 2 || c.closeInfo, "an answer", 3000);
   await c.settle(300);
 });

@@ -13,7 +13,12 @@ async function publishN(s: Session, channel: string, from: number, to: number): 
 }
 
 /** Subscribes, returns the epoch and offset of the subscribe result. */
-async function position(c: Conn, id: number, channel: string, extra = {}): Promise<{ epoch: string; offset: number }> {
+async function position(
+  c: Conn,
+  id: number,
+  channel: string,
+  extra = {},
+): Promise<{ epoch: string; offset: number }> {
   const r = await c.call({ id, subscribe: { channel, ...extra } });
   const sub = (r.subscribe ?? {}) as { epoch?: string; offset?: number };
   return { epoch: sub.epoch ?? "", offset: sub.offset ?? 0 };
@@ -27,7 +32,10 @@ async function recoverWith(
   since: { epoch: string; offset: number },
 ): Promise<Message> {
   const c = await s.connectAs(t, "alice");
-  return await c.call({ id: 2, subscribe: { channel, recover: true, offset: since.offset, epoch: since.epoch } });
+  return await c.call({
+    id: 2,
+    subscribe: { channel, recover: true, offset: since.offset, epoch: since.epoch },
+  });
 }
 
 perTransport(BIDI, "recovery: missed publications come back in order", async (s, t) => {

@@ -6,10 +6,14 @@
 import { perTransport } from "../scenario.ts";
 import { BIDI } from "../transports.ts";
 
-perTransport(BIDI, "subscribe: allowed for clients (open namespace: presence, history, recovery)", async (s, t) => {
-  const c = await s.connectAs(t, "alice");
-  await s.subscribe(c, 2, s.ch("open:room"));
-});
+perTransport(
+  BIDI,
+  "subscribe: allowed for clients (open namespace: presence, history, recovery)",
+  async (s, t) => {
+    const c = await s.connectAs(t, "alice");
+    await s.subscribe(c, 2, s.ch("open:room"));
+  },
+);
 
 perTransport(BIDI, "subscribe: channel without namespace", async (s, t) => {
   const c = await s.connectAs(t, "alice");
