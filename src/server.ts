@@ -15,6 +15,7 @@ import { Node, type NodeOptions } from "./core/node.ts";
 import type { ConnInfo, ListenOptions } from "./runtime/types.ts";
 import { OriginPolicy } from "./transports/origin.ts";
 import { pathOf } from "./transports/request_url.ts";
+import { textResponse } from "./transports/transport.ts";
 import { sseHandler } from "./transports/sse.ts";
 import { httpStreamHandler } from "./transports/http_stream.ts";
 import { demoPage } from "./api/demo_page.ts";
@@ -287,12 +288,13 @@ function mountConnectionEndpoints(
       const origin = req.headers.get("origin");
       if (!origins.allows(origin)) {
         node.log.info("request origin is not allowed", { origin, path: pathOf(req.url) });
-        return new Response("Forbidden: origin not allowed", { status: 403 });
+        return textResponse(403, "Forbidden: origin not allowed");
       }
       // A WebSocket upgrade is checked above (403 before upgrading) and needs no CORS headers.
       if (!cors) return handler(req, node, conn);
       const corsHeaders = origins.corsHeaders(req, origin);
-      if (req.method === "OPTIONS") {
+      // A preflight where the endpoint takes one (Centrifugo's SSE endpoints do not: 405 there).
+      if (req.method === "OPTIONS" && methods.includes("OPTIONS")) {
         return new Response(null, {
           status: 204,
           headers: {
@@ -324,10 +326,8 @@ function mountConnectionEndpoints(
   if (config.http_stream) {
     mount(at(config.http_stream_handler_prefix), connection(httpStreamHandler, "POST, OPTIONS"));
   }
-  if (config.sse) mount(at(config.sse_handler_prefix), connection(sseHandler, "GET, POST, OPTIONS"));
-  if (config.uni_sse) {
-    mount(at(config.uni_sse_handler_prefix), connection(uniSseHandler, "GET, POST, OPTIONS"));
-  }
+  if (config.sse) mount(at(config.sse_handler_prefix), connection(sseHandler, "GET, POST"));
+  if (config.uni_sse) mount(at(config.uni_sse_handler_prefix), connection(uniSseHandler, "GET, POST"));
   if (config.uni_http_stream) {
     mount(at(config.uni_http_stream_handler_prefix), connection(uniHttpStreamHandler, "POST, OPTIONS"));
   }

@@ -151,7 +151,11 @@ export class Node implements BrokerEventHandler, ControlHandler, ClusterHost {
   /** Resolves a channel or throws 102 (unknown namespace) / 107 (bad name). */
   resolveChannel(channel: string): ResolvedChannel {
     const invalid = this.channels.invalidName(channel);
-    if (invalid) throw new ClientError(ErrorCode.BadRequest, invalid);
+    if (invalid) {
+      // The client gets Centrifugo's plain "bad request"; the reason is for the operator.
+      this.log.info("bad channel name", { channel: channel.slice(0, 300), reason: invalid });
+      throw new ClientError(ErrorCode.BadRequest);
+    }
     const resolved = this.channels.resolve(channel);
     if (!resolved) throw new ClientError(ErrorCode.UnknownChannel);
     return resolved;

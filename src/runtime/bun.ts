@@ -144,13 +144,21 @@ class BunConn implements ConnInfo {
   }
 
   upgradeWebSocket(req: Request, opts: WebSocketUpgrade): Response {
-    const headers = opts.protocol ? { "Sec-WebSocket-Protocol": opts.protocol } : undefined;
+    // Without the header Bun answers with the client's first offered subprotocol, one Sluice may
+    // not speak; an empty value makes Bun send none (the client then decides, as with Centrifugo).
+    const headers = opts.protocol
+      ? { "Sec-WebSocket-Protocol": opts.protocol }
+      : req.headers.has("sec-websocket-protocol")
+      ? NO_PROTOCOL
+      : undefined;
     if (!this.srv.upgrade(req, { data: { events: opts.events }, headers })) {
       return new Response("Bad Request: not a WebSocket upgrade", { status: 400 });
     }
     return UPGRADED;
   }
 }
+
+const NO_PROTOCOL = Object.freeze({ "Sec-WebSocket-Protocol": "" });
 
 /** Bun's largest idle timeout. */
 const BUN_MAX_IDLE_SECONDS = 255;

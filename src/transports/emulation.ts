@@ -3,18 +3,19 @@
  * `POST /emulation`: client-to-server commands for `sse` and `http_stream` connections, addressed
  * by `{session, node, data}`. Replies go to the session's stream, never into this response.
  *
- * Status codes: 204 delivered; 400 malformed body; 404 unknown node **or** unknown session (SDK
- * 5.8 closes the transport and reconnects on 404, which is what a client whose session is gone
- * needs); 405 wrong method; 413 body over `emulation_max_request_body_size`; 503 when the session's
- * node (another node, reached through the broker) did not answer in time.
+ * Status codes (no bodies, as Centrifugo): 204 delivered; 400 malformed body; 404 unknown node
+ * **or** unknown session (SDK 5.8 closes the transport and reconnects on 404, which is what a
+ * client whose session is gone needs; Centrifugo answers 204); 405 wrong method; 413 body over
+ * `emulation_max_request_body_size`; 500 when the session's node (another node, reached through
+ * the broker) did not answer in time.
  */
 import type { EmulationOutcome, Node } from "../core/node.ts";
 import { decodeEmulationRequest } from "../core/codec_protobuf.ts";
-import { textResponse } from "./transport.ts";
+import { statusResponse } from "./transport.ts";
 import { bodyErrorResponse, readBodyBytes, readRequestBody } from "./request_body.ts";
 
 export async function emulationHandler(req: Request, node: Node): Promise<Response> {
-  if (req.method !== "POST") return textResponse(405, "Method Not Allowed", { Allow: "POST, OPTIONS" });
+  if (req.method !== "POST") return statusResponse(405, { Allow: "POST, OPTIONS" });
   const limits = {
     maxBytes: node.config.emulation_max_request_body_size,
     timeoutMs: node.config.http_body_timeout,
@@ -32,9 +33,8 @@ export async function emulationHandler(req: Request, node: Node): Promise<Respon
       request = decodeEmulationRequest(bytes);
     } catch {
       node.log.info("malformed protobuf emulation request");
-      return textResponse(400, "Bad Request: body must be a protobuf EmulationRequest");
+      return statusResponse(400);
     }
-    if (request.session === "") return textResponse(400, "Bad Request: no session");
     return answer(node, await node.emulate(request.node, request.session, request.data));
   }
   const text = await readRequestBody(req, limits);
@@ -44,15 +44,16 @@ export async function emulationHandler(req: Request, node: Node): Promise<Respon
     body = JSON.parse(text);
   } catch {
     node.log.info("emulation request is not JSON");
-    return textResponse(400, "Bad Request: body must be JSON {session, node, data}");
+    return statusResponse(400);
   }
   const { session, node: nodeId, data } = (body ?? {}) as Record<string, unknown>;
   if (
-    typeof session !== "string" || session === "" || typeof data !== "string" ||
+    typeof session !== "string" || typeof data !== "string" ||
     (nodeId !== undefined && typeof nodeId !== "string")
   ) {
+    // Centrifugo answers 204 and drops such a request later; refused here, where it is known.
     node.log.info("malformed emulation request");
-    return textResponse(400, "Bad Request: session and data must be strings");
+    return statusResponse(400);
   }
   return answer(node, await node.emulate((nodeId as string | undefined) ?? "", session, data));
 }
@@ -62,11 +63,13 @@ function answer(node: Node, outcome: EmulationOutcome): Response {
     case "ok":
       return new Response(null, { status: 204 });
     case "unknown_node":
-      return textResponse(404, "Not Found: unknown node");
+      node.log.debug("emulation for unknown node");
+      return statusResponse(404);
     case "no_session":
       node.log.debug("emulation for unknown session");
-      return textResponse(404, "Not Found: unknown session");
+      return statusResponse(404);
     case "unavailable":
-      return textResponse(503, "Service Unavailable: the session's node did not answer");
+      node.log.warn("emulation: the session's node did not answer");
+      return statusResponse(500);
   }
 }

@@ -7,11 +7,11 @@
 import type { Node } from "../core/node.ts";
 import type { ConnInfo } from "../runtime/types.ts";
 import { openBidirectionalStream } from "./bidirectional.ts";
-import { textResponse } from "./transport.ts";
+import { statusResponse } from "./transport.ts";
 import { bodyErrorResponse, connectBodyLimits, readBodyBytes, readBodyText } from "./request_body.ts";
 
 export async function httpStreamHandler(req: Request, node: Node, conn: ConnInfo): Promise<Response> {
-  if (req.method !== "POST") return textResponse(405, "Method Not Allowed", { Allow: "POST, OPTIONS" });
+  if (req.method !== "POST") return statusResponse(405, { Allow: "POST, OPTIONS" });
   // The SDK's protobuf build sends `application/octet-stream`: varint-delimited commands, answered in kind.
   const protobuf = req.headers.get("content-type")?.startsWith("application/octet-stream") === true;
   const limits = connectBodyLimits(node, node.config.http_stream_max_request_body_size);

@@ -9,7 +9,7 @@
  * (it is never idle, so no idle timeout catches it).
  */
 import type { Node } from "../core/node.ts";
-import { textResponse } from "./transport.ts";
+import { statusResponse } from "./transport.ts";
 import { bodiesBufferCompactly } from "../runtime/serve.ts";
 
 export interface BodyLimits {
@@ -139,13 +139,10 @@ export async function readBodyText(req: Request, limits: BodyLimits): Promise<st
  * client went away while sending it.
  */
 export function bodyErrorResponse(err: unknown): Response {
-  if (err instanceof BodyTooLargeError) return textResponse(413, "Request Entity Too Large");
-  if (err instanceof BodyTimeoutError) {
-    return textResponse(408, "Request Timeout: the request body did not arrive in time", {
-      Connection: "close",
-    });
-  }
-  return textResponse(499, "Client Closed Request");
+  // As Centrifugo: the status alone, no body.
+  if (err instanceof BodyTooLargeError) return new Response(null, { status: 413 });
+  if (err instanceof BodyTimeoutError) return statusResponse(408, { Connection: "close" });
+  return statusResponse(499);
 }
 
 /** A request's body as text, or the response that refuses it (see `bodyErrorResponse`). */

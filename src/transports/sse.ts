@@ -6,7 +6,7 @@
 import type { Node } from "../core/node.ts";
 import type { ConnInfo } from "../runtime/types.ts";
 import { openBidirectionalStream } from "./bidirectional.ts";
-import { textResponse } from "./transport.ts";
+import { statusResponse } from "./transport.ts";
 import { queryOf } from "./request_url.ts";
 import { connectBodyLimits, readRequestBody } from "./request_body.ts";
 
@@ -16,13 +16,16 @@ export async function sseHandler(req: Request, node: Node, conn: ConnInfo): Prom
   let body: string;
   if (req.method === "GET") {
     body = queryOf(req.url).get("cf_connect") ?? "";
-    if (body === "") return textResponse(400, "Bad Request: cf_connect parameter is required");
+    if (body === "") {
+      node.log.info("sse request without cf_connect");
+      return statusResponse(400);
+    }
   } else if (req.method === "POST") {
     const read = await readRequestBody(req, connectBodyLimits(node, node.config.sse_max_request_body_size));
     if (read instanceof Response) return read;
     body = read;
   } else {
-    return textResponse(405, "Method Not Allowed", { Allow: "GET, POST" });
+    return statusResponse(405, { Allow: "GET, POST" });
   }
   return openBidirectionalStream(node, req, conn, body, {
     name: "sse",

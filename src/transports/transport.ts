@@ -358,6 +358,14 @@ export function joinBytes(parts: Uint8Array[], size: number): Uint8Array {
   return joined;
 }
 
+/**
+ * A refusal as Centrifugo answers on its connection endpoints: the status alone, no body, no
+ * Content-Type (the reason goes to the log).
+ */
+export function statusResponse(status: number, headers?: HeadersInit): Response {
+  return new Response(null, { status, headers });
+}
+
 export function textResponse(status: number, text: string, headers?: HeadersInit): Response {
   const h = new Headers(headers);
   h.set("Content-Type", "text/plain; charset=utf-8");

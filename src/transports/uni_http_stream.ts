@@ -7,19 +7,19 @@ import type { Node } from "../core/node.ts";
 import type { ConnInfo } from "../runtime/types.ts";
 import { frame } from "../core/codec.ts";
 import { openUnidirectionalStream, parseConnectRequest } from "./unidirectional.ts";
-import { textResponse } from "./transport.ts";
+import { statusResponse } from "./transport.ts";
 import { connectBodyLimits, readRequestBody } from "./request_body.ts";
 
 const PING = frame("{}", "ndjson");
 
 export async function uniHttpStreamHandler(req: Request, node: Node, conn: ConnInfo): Promise<Response> {
-  if (req.method !== "POST") return textResponse(405, "Method Not Allowed", { Allow: "POST, OPTIONS" });
+  if (req.method !== "POST") return statusResponse(405, { Allow: "POST, OPTIONS" });
   const text = await readRequestBody(
     req,
     connectBodyLimits(node, node.config.uni_http_stream_max_request_body_size),
   );
   if (text instanceof Response) return text;
-  const connect = parseConnectRequest(node, text);
+  const connect = parseConnectRequest(node, text, true);
   if (connect instanceof Response) return connect;
   return openUnidirectionalStream(node, req, conn, connect, {
     name: "uni_http_stream",

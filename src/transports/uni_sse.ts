@@ -9,7 +9,7 @@
 import type { Node } from "../core/node.ts";
 import type { ConnInfo } from "../runtime/types.ts";
 import { openUnidirectionalStream, parseConnectRequest } from "./unidirectional.ts";
-import { textResponse } from "./transport.ts";
+import { statusResponse } from "./transport.ts";
 import { queryOf } from "./request_url.ts";
 import { connectBodyLimits, readRequestBody } from "./request_body.ts";
 
@@ -39,9 +39,9 @@ export async function uniSseHandler(req: Request, node: Node, conn: ConnInfo): P
     if (read instanceof Response) return read;
     text = read;
   } else {
-    return textResponse(405, "Method Not Allowed", { Allow: "GET, POST" });
+    return statusResponse(405, { Allow: "GET, POST" });
   }
-  const connect = parseConnectRequest(node, text);
+  const connect = parseConnectRequest(node, text, req.method === "POST");
   if (connect instanceof Response) return connect;
   return openUnidirectionalStream(node, req, conn, connect, {
     name: "uni_sse",

@@ -10,7 +10,7 @@ import type { Framing } from "../core/codec.ts";
 import type { ConnectRequest } from "../wire/protocol.ts";
 import type { Node } from "../core/node.ts";
 import type { ConnInfo } from "../runtime/types.ts";
-import { streamHeaders, StreamSink, textResponse } from "./transport.ts";
+import { statusResponse, streamHeaders, StreamSink } from "./transport.ts";
 
 export interface UniOpenOptions {
   name: "uni_sse" | "uni_http_stream";
@@ -40,15 +40,21 @@ export function decodeConnectRequest(text: string): ConnectRequest | "not json" 
   return value as ConnectRequest;
 }
 
-/** Parses the ConnectRequest JSON (empty = `{}`); returns a 400 response when it is malformed. */
-export function parseConnectRequest(node: Node, text: string): ConnectRequest | Response {
-  const decoded = decodeConnectRequest(text);
-  if (decoded === "not json") {
-    node.log.info("unidirectional connect request is not JSON");
-    return textResponse(400, "Bad Request: the connect request must be JSON");
+/**
+ * Parses the ConnectRequest JSON; returns Centrifugo's bare 400 when it is malformed. An absent
+ * `cf_connect` is an empty request, an empty request body is not (Centrifugo: 400).
+ */
+export function parseConnectRequest(node: Node, text: string, fromBody = false): ConnectRequest | Response {
+  if (fromBody && text.trim() === "") {
+    node.log.info("unidirectional connect request body is empty");
+    return statusResponse(400);
   }
-  if (decoded === "not an object") {
-    return textResponse(400, "Bad Request: the connect request must be a JSON object");
+  const decoded = decodeConnectRequest(text);
+  if (typeof decoded === "string") {
+    node.log.info(
+      `unidirectional connect request is ${decoded === "not json" ? "not JSON" : "not a JSON object"}`,
+    );
+    return statusResponse(400);
   }
   return decoded;
 }

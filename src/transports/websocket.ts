@@ -26,7 +26,7 @@ import type { ConnectRequest } from "../wire/protocol.ts";
 import type { ConnInfo, ServerWebSocket, WebSocketEvents } from "../runtime/types.ts";
 import { DisconnectCode } from "../errors.ts";
 import { type Flushable, flushQueue } from "./flush_queue.ts";
-import { joinBytes, textResponse } from "./transport.ts";
+import { joinBytes, statusResponse, textResponse } from "./transport.ts";
 import { queryOf } from "./request_url.ts";
 import { decodeConnectRequest } from "./unidirectional.ts";
 
@@ -192,15 +192,14 @@ class WebSocketSink implements ClientTransport, WebSocketEvents, Flushable {
       this.client.log.info("websocket message over its size limit", { bytes: size });
       this.closed = true;
       this.staleTimer?.cancel();
-      this.socket?.close(CLOSE_TOO_BIG, "message size limit exceeded");
+      this.socket?.close(CLOSE_TOO_BIG, ""); // Centrifugo's close carries no reason
       this.client.transportGone();
       return;
     }
     if (this.opts.unidirectional) {
-      if (typeof data === "string") return this.uniMessage(data);
-      this.client.log.info("binary message on uni_websocket");
-      this.client.disconnectNow(DisconnectCode.BadRequest, "bad request");
-      return;
+      if (this.started) return; // a unidirectional client has nothing more to say
+      // As Centrifugo, a binary message is read as text too (invalid UTF-8 is not JSON).
+      return this.uniMessage(typeof data === "string" ? data : decoder.decode(data));
     }
     this.started = true;
     this.staleTimer?.cancel();
@@ -209,13 +208,14 @@ class WebSocketSink implements ClientTransport, WebSocketEvents, Flushable {
 
   /** The first message of a uni_websocket (without `cf_connect`) is its connect request. */
   private uniMessage(data: string): void {
-    if (this.started) return; // a unidirectional client has nothing more to say
     this.started = true;
     this.staleTimer?.cancel();
     const req = decodeConnectRequest(data);
     if (typeof req === "string") {
+      // Nothing was connected: the close frame alone, as Centrifugo (no disconnect push).
       this.client.log.info("uni_websocket connect request is not a JSON object");
-      this.client.disconnectNow(DisconnectCode.BadRequest, "bad request");
+      this.close(DisconnectCode.BadRequest, "bad request");
+      this.client.transportGone();
       return;
     }
     void this.client.startUnidirectional(req);
@@ -250,10 +250,9 @@ function offeredProtocols(req: Request): string[] {
 
 /** Checks shared by both endpoints; a Response when the request cannot be upgraded. */
 function refuse(req: Request, conn: ConnInfo): Response | undefined {
-  if (req.method !== "GET") return textResponse(405, "Method Not Allowed", { Allow: "GET" });
-  if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") {
-    return textResponse(400, "Bad Request: expected a WebSocket upgrade (Upgrade: websocket)");
-  }
+  if (req.method !== "GET") return statusResponse(405, { Allow: "GET" });
+  // Centrifugo's WebSocket library answers a request without the upgrade with this text.
+  if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") return textResponse(400, "Bad Request");
   if (!conn.upgradeWebSocket) {
     return textResponse(
       501,
@@ -323,7 +322,8 @@ export function uniWebsocketHandler(req: Request, node: Node, conn: ConnInfo): R
   if (inUrl !== null) {
     const decoded = decodeConnectRequest(inUrl);
     if (typeof decoded === "string") {
-      return textResponse(400, "Bad Request: cf_connect must be a JSON object");
+      node.log.info("uni_websocket cf_connect is not a JSON object");
+      return textResponse(400, "invalid connect request"); // Centrifugo's words
     }
     fromUrl = decoded;
   }

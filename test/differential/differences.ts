@@ -18,6 +18,8 @@ export interface KnownDifference {
   readme: string;
   /** Applies to every scenario (headers, framing), not only to the ones that pin it. */
   everywhere?: boolean;
+  /** Only these Sluice targets differ (a runtime's own behaviour); the others answer as Centrifugo. */
+  onlyOn?: string[];
   /** Centrifugo's transcript → the one Sluice sends. Must leave a transcript it does not concern as it is. */
   patch: (centrifugo: Transcript, profile: Profile) => Transcript;
 }
@@ -57,6 +59,21 @@ function headerSets(t: Transcript): Array<Record<string, string>> {
   return sets;
 }
 
+/**
+ * For slow-consumer scenarios: the publication that overflowed and a disconnect push may or may
+ * not reach the client before Centrifugo's close (a race on its side), so neither is compared.
+ */
+export function dropOverflow(t: Transcript): Transcript {
+  for (const c of connections(t)) {
+    c.events = c.events.filter((e) => {
+      const msg = e.msg as Record<string, unknown> | undefined;
+      const push = (msg?.push ?? msg) as Record<string, unknown> | undefined;
+      return !(push?.pub || push?.disconnect);
+    });
+  }
+  return t;
+}
+
 /** How a disconnect looks on `transport`: a close frame, or a disconnect push on a stream. */
 function disconnectEvent(transport: string, code: number, reason: string, like: Event): Event {
   if (transport.includes("websocket")) return { close: { code, reason } };
@@ -66,6 +83,112 @@ function disconnectEvent(transport: string, code: number, reason: string, like: 
 }
 
 export const DIFFERENCES: Record<string, KnownDifference> = {
+  "foreign-origin-refused": {
+    readme: "a request whose `Origin` is not in `allowed_origins` is refused with 403 on every HTTP " +
+      "connection endpoint and on preflights (Centrifugo serves it and only leaves out the CORS headers)",
+    patch(t) {
+      const refused = { "content-type": "text/plain; charset=utf-8" };
+      for (const c of connections(t)) {
+        if (c.events[0]?.status === undefined) continue; // WebSocket: both refuse the upgrade
+        c.events = [{ status: 403, headers: refused }, { body: "Forbidden: origin not allowed" }, {
+          close: { ended: true },
+        }];
+      }
+      for (const e of (t.http as Event[] | undefined) ?? []) {
+        Object.assign(e, { status: 403, headers: refused, body: "Forbidden: origin not allowed" });
+      }
+      return t;
+    },
+  },
+  "any-origin-no-credentials": {
+    readme: 'with `allowed_origins: ["*"]` CORS is granted as `Access-Control-Allow-Origin: *` without ' +
+      "credentials, so no page can ride a user's cookies (Centrifugo echoes the origin and allows credentials)",
+    patch(t) {
+      for (const h of headerSets(t)) {
+        if (h["access-control-allow-origin"]) {
+          h["access-control-allow-origin"] = "*";
+          delete h["access-control-allow-credentials"];
+        }
+      }
+      return t;
+    },
+  },
+  "emulation-unknown-session": {
+    readme: "an emulation request for a session that does not exist is answered 404, so SDK 5.8 reconnects " +
+      "(Centrifugo answers 204 and the command is lost)",
+    patch(t) {
+      for (const e of (t.http as Event[] | undefined) ?? []) if (e.status === 204) e.status = 404;
+      return t;
+    },
+  },
+  "emulation-unidirectional": {
+    readme:
+      "a unidirectional session takes no commands through `/emulation`: 404 (Centrifugo runs them and " +
+      "writes their replies into the unidirectional stream)",
+    patch(t) {
+      for (const e of (t.http as Event[] | undefined) ?? []) if (e.status === 204) e.status = 404;
+      for (const c of connections(t)) {
+        if (c.transport.startsWith("uni_")) {
+          c.events = c.events.filter((e) => !(e.msg as { id?: number })?.id);
+        }
+      }
+      return t;
+    },
+  },
+  "emulation-malformed": {
+    readme: "an emulation request whose `data` is not a string is refused with 400 (Centrifugo answers 204 " +
+      "and drops it)",
+    patch(t) {
+      for (const e of (t.http as Event[] | undefined) ?? []) if (e.status === 204) e.status = 400;
+      return t;
+    },
+  },
+  "uni-sse-ping-event": {
+    readme:
+      "uni_sse pings are an event named `ping` with empty data (`event: ping`, `data:`), as Centrifugo's " +
+      "documentation describes them (Centrifugo itself sends `data: {}`)",
+    everywhere: true,
+    patch(t) {
+      for (const c of connections(t)) {
+        if (c.transport !== "uni_sse") continue;
+        c.events = c.events.map((e) => {
+          const msg = e.msg as Record<string, unknown> | undefined;
+          return msg && Object.keys(msg).length === 0 ? { sse: "event: ping\ndata:\n\n" } : e;
+        });
+      }
+      return t;
+    },
+  },
+  "slow-consumer-cut": {
+    readme: "a connection whose queue overflows (3008) is cut at once, without what it had queued, and an " +
+      "HTTP stream is reset (Centrifugo writes what it had queued, the message that overflowed included, " +
+      "then ends the stream)",
+    // What Centrifugo writes before the end races its close; the scenario leaves it out of both
+    // transcripts (dropOverflow) and this pins the end itself.
+    patch(t) {
+      for (const c of connections(t)) {
+        const end = c.events.findIndex((e) => (e.close as { ended?: boolean } | undefined)?.ended);
+        if (end >= 0 && c.events[0]?.status === 200) {
+          c.events.splice(end, 0, { read_error: "connection reset" });
+        }
+      }
+      return t;
+    },
+  },
+  "bun-message-too-big": {
+    readme: "on Bun, a WebSocket message over the size limit is refused by Bun itself: close 1009 with the " +
+      'reason "Received too big message" (Centrifugo, and Sluice on Deno, give no reason)',
+    onlyOn: ["sluice-bun", "sluice-binary"],
+    patch(t) {
+      for (const c of connections(t)) {
+        for (const e of c.events) {
+          const close = e.close as { code?: number; reason?: string } | undefined;
+          if (close?.code === 1009) close.reason = "Received too big message";
+        }
+      }
+      return t;
+    },
+  },
   "api-subscribe-recovers": {
     readme: "server API `subscribe` with `recover_since` sends the recovered publications after the " +
       "subscribe push (Centrifugo works out the recovery but sends only the position)",

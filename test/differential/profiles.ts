@@ -136,6 +136,81 @@ export const PROFILES: Record<string, Profile> = {
   },
 };
 
+/** The transports every profile turns on (WebSocket is on by default). */
+const TRANSPORTS = {
+  sse: { enabled: true },
+  http_stream: { enabled: true },
+  uni_sse: { enabled: true },
+  uni_http_stream: { enabled: true },
+  uni_websocket: { enabled: true },
+};
+
+// Small limits, so scenarios can reach each of them quickly
+PROFILES.limits = {
+  name: "limits",
+  secret: SECRET,
+  apiKey: API_KEY,
+  config: {
+    log: { level: "info" },
+    client: {
+      token: { hmac_secret_key: SECRET },
+      allowed_origins: [ALLOWED_ORIGIN],
+      channel_limit: 3,
+      queue_max_size: 8192,
+      user_connection_limit: 2,
+    },
+    channel: {
+      max_length: 40,
+      without_namespace: { allow_subscribe_for_client: true },
+      namespaces: NAMESPACES,
+    },
+    http_api: { key: API_KEY },
+    websocket: { message_size_limit: 4096 },
+    uni_websocket: { enabled: true, message_size_limit: 2048 },
+    sse: { enabled: true },
+    http_stream: { enabled: true, max_request_body_size: 2048 },
+    uni_sse: { enabled: true, max_request_body_size: 2048 },
+    uni_http_stream: { enabled: true, max_request_body_size: 2048 },
+    emulation: { max_request_body_size: 2048 },
+  },
+};
+
+// Short clocks: pings, pong timeout, expiry of connections and subscriptions
+PROFILES.timing = {
+  name: "timing",
+  secret: SECRET,
+  apiKey: API_KEY,
+  config: {
+    log: { level: "info" },
+    client: {
+      token: { hmac_secret_key: SECRET },
+      allowed_origins: [ALLOWED_ORIGIN],
+      ping_interval: "2s",
+      pong_timeout: "1s",
+      expired_close_delay: "1s",
+      expired_sub_close_delay: "1s",
+      presence_update_interval: "1s",
+    },
+    channel: { without_namespace: { allow_subscribe_for_client: true }, namespaces: NAMESPACES },
+    http_api: { key: API_KEY },
+    ...TRANSPORTS,
+  },
+};
+
+// Every origin allowed
+PROFILES.any_origin = {
+  name: "any_origin",
+  secret: SECRET,
+  apiKey: API_KEY,
+  config: {
+    log: { level: "info" },
+    client: { token: { hmac_secret_key: SECRET }, allowed_origins: ["*"] },
+    channel: { without_namespace: { allow_subscribe_for_client: true }, namespaces: NAMESPACES },
+    http_api: { key: API_KEY },
+    ...TRANSPORTS,
+  },
+};
+
 // The main configuration on servers of their own, for scenarios that read server-wide counts
 // (`info`): nothing else runs there.
 PROFILES.alone = { ...PROFILES.main, name: "alone" };

@@ -77,6 +77,8 @@ export interface OpenOptions {
   method?: string;
   /** Do not send any connect at all (WebSocket: open only). */
   noConnect?: boolean;
+  /** Answer pings with pongs, as an SDK does. */
+  autoPong?: boolean;
 }
 
 const utf8 = new TextEncoder();
@@ -109,8 +111,12 @@ export class Conn {
     this.waiters.splice(0).forEach((w) => w());
   }
 
+  /** Answer server pings with pongs, as an SDK does (bidirectional transports). */
+  autoPong = false;
+
   private message(m: Message, extra: Record<string, unknown> = {}): void {
     this.messages.push(m);
+    if (this.autoPong && Object.keys(m).length === 0 && !isUni(this.transport)) this.send([{}]);
     // the connect reply or push tells emulation where this session lives
     const connect = (m.connect ?? (m.push as Message | undefined)?.connect) as Message | undefined;
     if (connect && typeof connect.session === "string") this.session = connect.session;
@@ -181,6 +187,7 @@ export class Conn {
   // ------------------------------------------------------------------------------- opening
 
   async open(connect: Record<string, unknown> | undefined, opts: OpenOptions = {}): Promise<void> {
+    this.autoPong = opts.autoPong ?? false;
     const q = new URLSearchParams(opts.query ?? {});
     switch (this.transport) {
       case "websocket":
@@ -383,7 +390,10 @@ export class Conn {
         this.record({ unterminated: framing === "protobuf" ? `${bytes.length} bytes` : pending });
       }
     } catch (err) {
-      if (!this.abort.signal.aborted) this.record({ read_error: String(err) });
+      // the runtime's wording varies; a reset is what it says
+      if (!this.abort.signal.aborted) {
+        this.record({ read_error: /ECONNRESET|reset/i.test(String(err)) ? "connection reset" : String(err) });
+      }
     }
     this.closed({ ended: true });
   }
@@ -436,6 +446,8 @@ export class Conn {
       body: body as BodyInit,
     }).then(async (res) => {
       const b = (await res.text()).trim();
+      // pongs come as often as pings, which is timing: their answers are not recorded
+      if (cmds.every((c) => Object.keys(c).length === 0)) return;
       this.emulation.push(b ? { status: res.status, body: b } : { status: res.status });
     }, (err) => this.emulation.push({ error: String(err) }));
     this.pendingEmulation.push(p);
