@@ -84,6 +84,9 @@ export async function subscribe(client: Client, req: SubscribeRequest): Promise<
   // Hook-granted subscriptions are refreshed by `onSubRefresh` when a plugin chose to; token ones by the SDK.
   sub.serverRefresh = expireAt > 0 && client.node.hooks.serverRefresh.subscriptions &&
     (grant.byHook || o.proxy_sub_refresh);
+  // Sluice filters by no tags: a tags filter is refused, as Centrifugo refuses one where the
+  // namespace does not allow it — not ignored, which would deliver what the client filtered out.
+  if (req.tf !== undefined && req.tf !== null) throw new ClientError(ErrorCode.BadRequest);
   const flag = optionalNumber(req.flag);
   const fields = await client.channels.prepare(sub, {
     recover: req.recover === true,

@@ -59,6 +59,8 @@ export interface SubscribeRequest {
   join_leave?: boolean;
   flag?: number;
   delta?: string;
+  /** A tags filter: Sluice filters by none, so one is refused (107). */
+  tf?: unknown;
 }
 
 export interface Command {

@@ -41,6 +41,20 @@ export const interopConfig = {
       },
       // subscribe only with a subscription token
       { name: "secure", presence: true },
+      // the Go suite: what a subscriber asks for on subscribe (the SDK's Positioned, Recoverable
+      // and JoinLeave flags), nothing forced
+      {
+        name: "go_optin",
+        presence: true,
+        join_leave: true,
+        history_size: 100,
+        history_ttl: "300s",
+        allow_positioning: true,
+        allow_recovery: true,
+        allow_subscribe_for_client: true,
+        // join/leave pushes go to subscribers that may see presence
+        allow_presence_for_subscriber: true,
+      },
     ],
   },
 };
