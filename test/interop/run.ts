@@ -110,7 +110,8 @@ for (const target of targets) {
     for (const suite of ready) {
       const started = performance.now();
       const results = await suite.run(interopEnv(server.url, target), filters);
-      if (results.length === 0) {
+      // with a filter meant for another suite, no results is no failure
+      if (results.length === 0 && filters.length === 0) {
         report(target, suite.name, {
           name: "(no tests ran)",
           ok: false,

@@ -86,10 +86,12 @@ test("Subscription: recoverable and positioned follow the channel options and ne
 // -------------------------------------------------------------------------------------------------
 // positionSubscription
 
-test("positionSubscription: a channel without positioning reads nothing and returns no fields", async () => {
+test("positionSubscription: a channel without positioning reads nothing; the asked recovery is reported", async () => {
   const host = new FakeHost(300, fullStream());
   const sub = new Subscription("c", resolved(), false);
-  assertEquals(await positionSubscription(host, sub, recoverReq(3, EPOCH)), {});
+  // Centrifugo reports was_recovering whenever the client asked, recovery or not
+  assertEquals(await positionSubscription(host, sub, recoverReq(3, EPOCH)), { was_recovering: true });
+  assertEquals(await positionSubscription(host, sub, noRecover), {});
   assertEquals(host.calls, []);
 });
 
@@ -97,8 +99,8 @@ test("positionSubscription: positioned-only returns the stream top", async () =>
   const host = new FakeHost(300, fullStream());
   const sub = new Subscription("c", resolved(POSITIONED), false);
   const f = await positionSubscription(host, sub, recoverReq(3, EPOCH));
-  assertEquals(f, { positioned: true, epoch: EPOCH, offset: 5 });
-  assert(!f.recoverable && !f.was_recovering && !f.recovered, "no recovery fields");
+  assertEquals(f, { positioned: true, epoch: EPOCH, offset: 5, was_recovering: true });
+  assert(!f.recoverable && !f.recovered, "asked, not recovered");
   assertEquals(host.calls, [{ channel: "c", since: undefined, limit: 0 }]);
   assertEquals({ offset: sub.offset, epoch: sub.epoch }, { offset: 5, epoch: EPOCH });
 });

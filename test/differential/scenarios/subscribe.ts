@@ -239,3 +239,8 @@ perTransport(BIDI, "subscribe: several in one frame", async (s, t) => {
   await c.reply(3);
   await c.reply(4);
 });
+
+perTransport(BIDI, "subscribe: a tags filter where the namespace does not allow one", async (s, t) => {
+  const c = await s.connectAs(t, "alice");
+  await s.subscribe(c, 2, s.ch("open:room"), { tf: { key: "kind", cmp: "eq", val: "news" } });
+});
