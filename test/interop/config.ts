@@ -41,6 +41,9 @@ export const interopConfig = {
       },
       // subscribe only with a subscription token
       { name: "secure", presence: true },
+      // java: subscribe only with a subscription token, and subscribers may publish, so the channel
+      // info a refreshed subscription token carries shows in the client's own publications
+      { name: "java_secure", allow_publish_for_subscriber: true },
     ],
   },
 };
