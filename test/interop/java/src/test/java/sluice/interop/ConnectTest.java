@@ -60,4 +60,20 @@ class ConnectTest extends Interop {
     assertEquals(ClientState.DISCONNECTED, r.client.getState());
     assertTrue(r.connected.drain().isEmpty(), "never connected");
   }
+
+  @Test
+  void apiDisconnectWithoutReconnect() {
+    String user = user("u");
+    Recorder r = connected(user);
+    // 4500–4999: the SDK stays disconnected and reports the server's code and reason.
+    api(
+        "disconnect",
+        obj("user", user).putPOJO("disconnect", Map.of("code", 4501, "reason", "banned for a test")));
+    DisconnectedEvent d = r.disconnected.next();
+    assertEquals(4501, d.getCode());
+    assertEquals("banned for a test", d.getReason());
+    sleep(500);
+    assertEquals(ClientState.DISCONNECTED, r.client.getState());
+    assertTrue(r.connected.drain().isEmpty(), "no reconnect");
+  }
 }

@@ -126,4 +126,19 @@ class PubSubTest extends Interop {
     } while (!user.equals(e.getInfo().getUser()));
     return e;
   }
+
+  @Test
+  void apiUnsubscribeEndsClientSubscription() {
+    String user = user("u");
+    Recorder r = connected(user);
+    String ch = channel("", "kicked");
+    SubRecorder s = subscribed(r, ch);
+    api("unsubscribe", obj("user", user).put("channel", ch));
+    // The server's unsubscribe code (2000: below 2500, so the SDK does not resubscribe).
+    assertEquals(2000, s.unsubscribed.next().getCode());
+    sleep(300);
+    assertEquals(io.github.centrifugal.centrifuge.SubscriptionState.UNSUBSCRIBED, s.sub.getState());
+    assertTrue(s.subscribed.drain().isEmpty(), "not resubscribed");
+    assertTrue(r.isConnected(), "the connection stays");
+  }
 }
