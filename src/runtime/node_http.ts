@@ -58,6 +58,10 @@ export function listenNodeHttp(opts: ListenOptions): Promise<Listener> {
     keepAliveTimeout: idleMs,
     // the body deadline is Sluice's (http_body_timeout); streams last as long as they last
     requestTimeout: 0,
+    // Only WebSocket is an upgrade. Any other offer (`Upgrade: h2c`, sent by Java's HttpClient on
+    // every first plain-http request) is an ordinary request, body and all, as Centrifugo and Bun
+    // serve it; through the upgrade path it would lose its body.
+    shouldUpgradeCallback: (req: http.IncomingMessage) => req.headers.upgrade?.toLowerCase() === "websocket",
   };
   const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
     serve(req, res, opts, idleMs).catch((err) => {

@@ -55,6 +55,9 @@ export const interopConfig = {
         // join/leave pushes go to subscribers that may see presence
         allow_presence_for_subscriber: true,
       },
+      // java: subscribe only with a subscription token, and subscribers may publish, so the channel
+      // info a refreshed subscription token carries shows in the client's own publications
+      { name: "java_secure", allow_publish_for_subscriber: true },
     ],
   },
 };
