@@ -774,7 +774,11 @@ test("history: position only, limit, since, reverse; matches what subscribers re
   }
   const pub = (
     i: number,
-  ) => (i === 5 ? { data: { i }, offset: i, tags: { last: "yes" } } : i === 1 ? { data: { i }, offset: i, epoch } : { data: { i }, offset: i });
+  ) => (i === 5
+    ? { data: { i }, offset: i, tags: { last: "yes" } }
+    : i === 1
+    ? { data: { i }, offset: i, epoch }
+    : { data: { i }, offset: i });
   const top = await s.apiJson("history", { channel: "hist:h" });
   const epoch = (top.result as { epoch: string }).epoch;
   assert(typeof epoch === "string" && epoch !== "", "an epoch");
@@ -946,7 +950,9 @@ test("batch: replies in command order, per-item errors, effects on subscribers",
   assert(typeof epoch === "string" && epoch !== "", `an epoch: ${JSON.stringify(replies[0])}`);
   assertEquals(replies[0], { publish: { offset: 1, epoch } });
   assertEquals(replies[1], UNKNOWN_CHANNEL);
-  assertEquals(replies[2], { history: { publications: [{ data: { n: 1 }, offset: 1, epoch }], epoch, offset: 1 } });
+  assertEquals(replies[2], {
+    history: { publications: [{ data: { n: 1 }, offset: 1, epoch }], epoch, offset: 1 },
+  });
   assertEquals(replies[3], { presence_stats: { num_clients: 1, num_users: 1 } });
   assertEquals(replies[4], { broadcast: { responses: [OK, UNKNOWN_CHANNEL] } });
   for (let i = 5; i <= 9; i++) assertBadRequest(replies[i], `reply ${i}`);

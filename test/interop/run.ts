@@ -4,6 +4,7 @@
  * test the protocol and not Sluice's reading of it, against Centrifugo v6.9.1 itself.
  *
  *   bun test/interop/run.ts [filter…] [--targets=sluice-bun,…,centrifugo] [--suites=go,python]
+ *   bun test/interop/run.ts --prepare     # only install what the suites need (CI does it early)
  *
  * A language suite is a folder here with a `suite.ts` (what to install, how to run, how to read its
  * results); the servers' addresses reach it as INTEROP_* variables (`config.ts`). A missing
@@ -94,6 +95,11 @@ for (const suite of suites) {
   } catch (err) {
     report("-", suite.name, { name: "prepare", ok: false, output: (err as Error).message });
   }
+}
+
+if (argv.includes("--prepare")) {
+  console.log(`${ready.length} passed, ${failedNames.length} failed`);
+  process.exit(failedNames.length ? 1 : 0);
 }
 
 for (const target of targets) {

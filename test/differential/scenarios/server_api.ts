@@ -456,3 +456,10 @@ function infoShape(t: Transcript): Transcript {
 }
 
 export type { Session };
+
+scenario("api history: read before the first publication, then publish", async (s) => {
+  const ch = s.ch("open:fresh");
+  await s.api("history", { channel: ch });
+  await s.api("publish", { channel: ch, data: 1 });
+  await s.api("history", { channel: ch, limit: -1 });
+});
