@@ -83,6 +83,7 @@ function disconnectEvent(transport: string, code: number, reason: string, like: 
 }
 
 export const DIFFERENCES: Record<string, KnownDifference> = {
+  "proxy-empty-answer": { readme: "TODO", patch: (t) => t },
   "foreign-origin-refused": {
     readme: "a request whose `Origin` is not in `allowed_origins` is refused with 403 on every HTTP " +
       "connection endpoint and on preflights (Centrifugo serves it and only leaves out the CORS headers)",

@@ -211,6 +211,40 @@ PROFILES.any_origin = {
   },
 };
 
+// Proxies to the application backend (test/differential/proxy_backend.ts) for connect, refresh,
+// subscribe, publish, sub_refresh and RPC; the namespace `px` proxies subscribe and publish.
+const PROXY = "http://proxy.invalid"; // PROXY_PLACEHOLDER: replaced by the backend's address
+PROFILES.proxy = {
+  name: "proxy",
+  secret: SECRET,
+  apiKey: API_KEY,
+  config: {
+    log: { level: "info" },
+    client: {
+      token: { hmac_secret_key: SECRET },
+      allowed_origins: [ALLOWED_ORIGIN],
+      proxy: {
+        connect: { enabled: true, endpoint: `${PROXY}/connect`, timeout: "1s" },
+        refresh: { enabled: true, endpoint: `${PROXY}/refresh`, timeout: "1s" },
+      },
+    },
+    channel: {
+      proxy: {
+        subscribe: { endpoint: `${PROXY}/subscribe`, timeout: "1s" },
+        publish: { endpoint: `${PROXY}/publish`, timeout: "1s" },
+      },
+      without_namespace: { allow_subscribe_for_client: true },
+      namespaces: [
+        ...NAMESPACES,
+        { name: "px", subscribe_proxy_enabled: true, publish_proxy_enabled: true, presence: true },
+      ],
+    },
+    rpc: { proxy: { endpoint: `${PROXY}/rpc`, timeout: "1s" }, without_namespace: { proxy_enabled: true } },
+    http_api: { key: API_KEY },
+    ...TRANSPORTS,
+  },
+};
+
 // The main configuration on servers of their own, for scenarios that read server-wide counts
 // (`info`): nothing else runs there.
 PROFILES.alone = { ...PROFILES.main, name: "alone" };

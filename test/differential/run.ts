@@ -20,6 +20,7 @@ import { PROFILES } from "./profiles.ts";
 import { normalize, renumber } from "./normalize.ts";
 import { clone, differences, formatDifferences } from "./compare.ts";
 import { DIFFERENCES, expectedEverywhere } from "./differences.ts";
+import { proxy, PROXY_PLACEHOLDER, startProxyBackend } from "./proxy_backend.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const argv = process.argv.slice(2);
@@ -161,6 +162,10 @@ async function pool<T>(items: T[], n: number, fn: (item: T) => Promise<void>): P
 }
 
 const started = performance.now();
+// The application backend the `proxy` profile's servers call
+proxy.backend = await startProxyBackend();
+const withBackend = (config: Record<string, unknown>) =>
+  JSON.parse(JSON.stringify(config).replaceAll(PROXY_PLACEHOLDER, proxy.backend!.url));
 const byProfile = new Map<string, Scenario[]>();
 for (const s of selected) byProfile.set(s.profile, [...(byProfile.get(s.profile) ?? []), s]);
 
@@ -168,7 +173,7 @@ for (const [profile, list] of byProfile) {
   const servers = new Map<TargetName, Running>();
   try {
     await Promise.all((["centrifugo", ...targets] as TargetName[]).map(async (t) => {
-      servers.set(t, await startTarget(t, PROFILES[profile].config));
+      servers.set(t, await startTarget(t, withBackend(PROFILES[profile].config)));
     }));
   } catch (err) {
     for (const s of list) {
@@ -189,5 +194,6 @@ console.log(
   `\n${selected.length} scenarios × ${targets.length} Sluice targets (${targets.join(", ")}) in ${seconds} s`,
 );
 if (failed.length) console.log(`Failed:\n${failed.map((f) => `  - ${f}`).join("\n")}`);
+await proxy.backend.close();
 console.log(`${passed} passed, ${failed.length} failed`);
 process.exit(failed.length ? 1 : 0);

@@ -15,6 +15,7 @@ import {
   type TransportName,
 } from "./transports.ts";
 import { type Profile, rsaKeys } from "./profiles.ts";
+import { proxy } from "./proxy_backend.ts";
 
 export type Transcript = Record<string, unknown>;
 
@@ -152,6 +153,18 @@ export class Session {
     if (record.body !== false) entry.body = body.trim();
     this.log.push(entry);
     return new Response(body, { status: res.status, headers: res.headers });
+  }
+
+  /**
+   * What the server sent the application backend so far for this run (path, body, headers), into
+   * the transcript: proxy requests are compared like everything else.
+   */
+  recordProxyRequests(): void {
+    this.notes.proxy = (proxy.backend?.requests(this.runId) ?? []).map(({ path, body, headers }) => ({
+      path,
+      body,
+      headers,
+    }));
   }
 
   /** Anything else worth comparing (a derived fact, a count). */
