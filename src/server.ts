@@ -384,5 +384,9 @@ function notFound(config: Config, path: string): Response {
       });
     }
   }
-  return new Response("Not Found", { status: 404 });
+  // Go's words, as Centrifugo answers any path it does not serve
+  return new Response("404 page not found", {
+    status: 404,
+    headers: { "Content-Type": "text/plain; charset=utf-8" },
+  });
 }

@@ -83,6 +83,46 @@ function disconnectEvent(transport: string, code: number, reason: string, like: 
 }
 
 export const DIFFERENCES: Record<string, KnownDifference> = {
+  "turned-off-path-says-why": {
+    readme: "a request to the path of a transport that is turned off is answered 404 with the config key " +
+      "that turns it on (Centrifugo: `404 page not found`)",
+    patch(t) {
+      const keys: Record<string, string> = {
+        "/connection/http_stream": "http_stream: true",
+        "/connection/sse": "sse: true",
+        "/connection/uni_sse": "uni_sse: true",
+        "/connection/uni_http_stream": "uni_http_stream: true",
+        "/connection/uni_websocket": "uni_websocket: true",
+        "/emulation": "sse: true or http_stream: true",
+      };
+      for (const e of (t.http as Event[] | undefined) ?? []) {
+        const path = String(e.http).split(" ")[1];
+        if (keys[path]) {
+          e.body = `Not Found: ${path} is turned off; set ${keys[path]} in the config to enable it`;
+        }
+      }
+      return t;
+    },
+  },
+  "health-on-by-default": {
+    readme: "`/health` is on unless `health: false` (Centrifugo serves it only with `health.enabled`)",
+    patch(t) {
+      for (const e of (t.http as Event[] | undefined) ?? []) {
+        Object.assign(e, { status: 200, body: "{}", headers: { "content-type": "application/json" } });
+      }
+      return t;
+    },
+  },
+  "health-broker-down": {
+    readme:
+      '`/health` answers 503 `{"status":"broker unavailable"}` while the broker is unreachable, so a load ' +
+      "balancer sends clients elsewhere (Centrifugo keeps answering 200)",
+    patch(t) {
+      const after = (t.http as Event[])[1];
+      Object.assign(after, { status: 503, body: '{"status":"broker unavailable"}' });
+      return t;
+    },
+  },
   "proxy-empty-answer": { readme: "TODO", patch: (t) => t },
   "foreign-origin-refused": {
     readme: "a request whose `Origin` is not in `allowed_origins` is refused with 403 on every HTTP " +

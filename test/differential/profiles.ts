@@ -245,6 +245,32 @@ PROFILES.proxy = {
   },
 };
 
+/** Where a Redis config points; the runner starts one redis-server per server and puts its address here. */
+export const REDIS_PLACEHOLDER = "redis://redis.invalid:6379";
+
+// Centrifugo's Redis engine and Sluice's Redis broker, each server on a redis-server of its own;
+// health checks on
+const REDIS = {
+  log: { level: "info" },
+  client: { token: { hmac_secret_key: SECRET }, allowed_origins: [ALLOWED_ORIGIN] },
+  engine: { type: "redis", redis: { address: REDIS_PLACEHOLDER } },
+  health: { enabled: true },
+  channel: { without_namespace: { allow_subscribe_for_client: true }, namespaces: NAMESPACES },
+  http_api: { key: API_KEY },
+  ...TRANSPORTS,
+};
+PROFILES.redis = { name: "redis", secret: SECRET, apiKey: API_KEY, config: REDIS };
+// The same, for the scenario that stops Redis under a server
+PROFILES.redis_down = { name: "redis_down", secret: SECRET, apiKey: API_KEY, config: REDIS };
+
+// Nothing but a secret and an API key: each server's defaults (which endpoints are on, and so on)
+PROFILES.defaults = {
+  name: "defaults",
+  secret: SECRET,
+  apiKey: API_KEY,
+  config: { client: { token: { hmac_secret_key: SECRET } }, http_api: { key: API_KEY } },
+};
+
 // The main configuration on servers of their own, for scenarios that read server-wide counts
 // (`info`): nothing else runs there.
 PROFILES.alone = { ...PROFILES.main, name: "alone" };

@@ -35,6 +35,9 @@ export const PROXY_PLACEHOLDER = "http://proxy.invalid";
 /** The backend of this run (started by the runner before any server). */
 export const proxy: { backend?: ProxyBackend } = {};
 
+/** The redis-server under each server of a Redis profile, by the server's URL (to stop it). */
+export const redisUnder = new Map<string, { stop(): Promise<void> }>();
+
 export function startProxyBackend(): Promise<ProxyBackend> {
   const seen: ProxyRequest[] = [];
   const server = http.createServer((req, res) => {

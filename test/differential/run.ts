@@ -16,11 +16,12 @@ import process from "node:process";
 import { type Running, SLUICE_TARGETS, startTarget, type TargetName } from "../targets/mod.ts";
 import { type Scenario, scenarios, setScenarioFile } from "./scenario.ts";
 import { Session, type Transcript } from "./session.ts";
-import { PROFILES } from "./profiles.ts";
+import { PROFILES, REDIS_PLACEHOLDER } from "./profiles.ts";
+import { startRedis } from "../helpers/redis.ts";
 import { normalize, renumber } from "./normalize.ts";
 import { clone, differences, formatDifferences } from "./compare.ts";
 import { DIFFERENCES, expectedEverywhere } from "./differences.ts";
-import { proxy, PROXY_PLACEHOLDER, startProxyBackend } from "./proxy_backend.ts";
+import { proxy, PROXY_PLACEHOLDER, redisUnder, startProxyBackend } from "./proxy_backend.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const argv = process.argv.slice(2);
@@ -171,21 +172,34 @@ for (const s of selected) byProfile.set(s.profile, [...(byProfile.get(s.profile)
 
 for (const [profile, list] of byProfile) {
   const servers = new Map<TargetName, Running>();
+  const redises: Array<{ stop(): Promise<void> }> = [];
   try {
     await Promise.all((["centrifugo", ...targets] as TargetName[]).map(async (t) => {
-      servers.set(t, await startTarget(t, withBackend(PROFILES[profile].config)));
+      let config = withBackend(PROFILES[profile].config);
+      let redis: { url: string; stop(): Promise<void> } | undefined;
+      if (JSON.stringify(config).includes(REDIS_PLACEHOLDER)) {
+        // a redis-server of its own for each server: the two must not form one cluster
+        redis = await startRedis();
+        redises.push(redis);
+        config = JSON.parse(JSON.stringify(config).replaceAll(REDIS_PLACEHOLDER, redis.url));
+      }
+      const server = await startTarget(t, config);
+      servers.set(t, server);
+      if (redis) redisUnder.set(server.url, redis);
     }));
   } catch (err) {
     for (const s of list) {
       fail(s.name, `    cannot start the servers for profile ${profile}: ${(err as Error).message}`);
     }
     await Promise.all([...servers.values()].map((r) => r.stop()));
+    await Promise.all(redises.map((r) => r.stop().catch(() => {})));
     continue;
   }
   try {
     await pool(list, concurrency, (s) => runScenario(s, servers));
   } finally {
     await Promise.all([...servers.values()].map((r) => r.stop()));
+    await Promise.all(redises.map((r) => r.stop().catch(() => {})));
   }
 }
 

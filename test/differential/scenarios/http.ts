@@ -224,3 +224,7 @@ scenario("websocket: a plain GET without upgrade", async (s) => {
 scenario("uni_websocket: a plain GET without upgrade", async (s) => {
   await s.http("/connection/uni_websocket");
 });
+
+scenario("http: an unknown path", async (s) => {
+  await s.http("/no/such/path");
+});

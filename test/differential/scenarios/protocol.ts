@@ -45,7 +45,8 @@ perTransport(["websocket"], "protocol: a JSON frame that is not an object", asyn
 
 perTransport(["websocket_protobuf"], "protocol: bytes that are not protobuf", async (s, t) => {
   const c = await s.connectAs(t, "alice");
-  c.sendRaw(new Uint8Array([0xff, 0xff, 0xff, 0xff, 0x0f, 1, 2, 3]));
+  // a whole frame: length 3, then bytes that are no Command (field 31, a wire type that does not exist)
+  c.sendRaw(new Uint8Array([0x03, 0xff, 0x01, 0x07]));
   await c.end(3000);
 });
 
