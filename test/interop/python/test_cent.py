@@ -493,9 +493,50 @@ async def test_bad_request_answers_match_centrifugo(api_async, names):
             answers[what] = (e.code, e.message)
     r = await api_async.broadcast(BroadcastRequest(channels=[names.channel(), ""], data=1))
     answers["broadcast to an empty channel name"] = (r.responses[1].error.code, r.responses[1].error.message)
-    wrong = {what: a for what, a in answers.items() if a != (107, "bad request")}
-    assert not wrong, "answers other than Centrifugo's (107, 'bad request'):\n" + "\n".join(
-        f"  {what}: {a}" for what, a in wrong.items())
-
+    expected = {what: (107, "bad request") for what in answers}
     # Centrifugo unsubscribes from no channel at all, without an error.
-    await api_async.unsubscribe(UnsubscribeRequest(user=user, channel=""))
+    try:
+        await api_async.unsubscribe(UnsubscribeRequest(user=user, channel=""))
+        answers["unsubscribe with an empty channel"] = "no error"
+    except CentApiResponseError as e:
+        answers["unsubscribe with an empty channel"] = (e.code, e.message)
+    expected["unsubscribe with an empty channel"] = "no error"
+
+    wrong = {what: a for what, a in answers.items() if a != expected[what]}
+    assert not wrong, "answers other than Centrifugo's:\n" + "\n".join(
+        f"  {what}: {a}, Centrifugo: {expected[what]}" for what, a in wrong.items())
+
+
+@pytest.mark.sluice_differs(
+    "Sluice refuses with 107 what Centrifugo accepts: a disconnect code outside 3000–4999 (cent's "
+    "Disconnect() defaults to code 0), a negative expire_at in refresh, a history limit below -1"
+)
+async def test_inputs_centrifugo_accepts(api_async, sdk_json, names):
+    """Requests Centrifugo carries out although their values are out of the documented range; a
+    backend written against it sends them without an error."""
+    user = names.user()
+    ev = Events()
+    await sdk_json.connected(user, events=ev)
+    outcomes = {}
+
+    async def attempt(what, call):
+        try:
+            await call
+            outcomes[what] = "accepted"
+        except CentApiResponseError as e:
+            outcomes[what] = f"error {e.code}: {e.message}"
+
+    # Only a reason, as cent allows: Centrifugo closes the connection (the close frame carries code
+    # 0, which the client takes as a broken transport), and the SDK reconnects.
+    await attempt("disconnect with Disconnect(reason=...)",
+                  api_async.disconnect(DisconnectRequest(user=user, disconnect=Disconnect(reason="bye"))))
+    if outcomes["disconnect with Disconnect(reason=...)"] == "accepted":
+        await ev.next("connecting", where=lambda x: x.code != 0)
+        await ev.take("connected", 2)
+    await attempt("refresh with a negative expire_at",
+                  api_async.refresh(RefreshRequest(user=user, expire_at=-5)))
+    await attempt("history with limit -5",
+                  api_async.history(HistoryRequest(channel=names.channel(), limit=-5)))
+    refused = {what: o for what, o in outcomes.items() if o != "accepted"}
+    assert not refused, "refused where Centrifugo accepts:\n" + "\n".join(
+        f"  {what}: {o}" for what, o in refused.items())
