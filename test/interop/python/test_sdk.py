@@ -411,14 +411,15 @@ async def test_expired_token_gets_a_new_one(sdk, names):
 
 
 async def test_server_side_subscriptions_from_token(sdk, codec, names, api_async):
-    """The token's `channels` claim subscribes the connection on the server side; its publications
-    come through the client's own handlers."""
+    """The token's `channels` and `subs` claims subscribe the connection on the server side; their
+    publications come through the client's own handlers."""
     plain, stream = names.channel(), names.channel("stream")
     ev = Events()
     await sdk.connected(token_=token(names.user(), channels=[plain, stream]), events=ev)
     subs = {s.channel: s for s in await ev.take("subscribed", 2)}
     assert set(subs) == {plain, stream}
     assert subs[stream].recoverable and subs[stream].stream_position.epoch
+    assert subs[plain].data is None
 
     await api_async.publish(PublishRequest(channel=plain, data={"to": "plain"}))
     await api_async.publish(PublishRequest(channel=stream, data={"to": "stream"}))
@@ -426,6 +427,16 @@ async def test_server_side_subscriptions_from_token(sdk, codec, names, api_async
     assert codec.dec(got[plain].data) == {"to": "plain"}
     assert codec.dec(got[stream].data) == {"to": "stream"}
     assert got[stream].offset == 1
+
+    # `subs` entries carry data for the subscribed event; a token with `subs` subscribes to those
+    # only, its `channels` are not read (Centrifugo takes one claim or the other).
+    with_data, ignored = names.channel(), names.channel()
+    ev2 = Events()
+    claims = {"subs": {with_data: {"data": {"hello": "sub"}}}, "channels": [ignored]}
+    await sdk.connected(token_=token(names.user(), **claims), events=ev2)
+    ctx = await ev2.next("subscribed")
+    assert (ctx.channel, codec.dec(ctx.data)) == (with_data, {"hello": "sub"})
+    await ev2.none("subscribed")
 
 
 async def test_server_side_subscription_recovers(sdk, codec, names, api_async):
@@ -490,10 +501,17 @@ async def test_join_and_leave(sdk, codec, names):
     left = await w_sub.events.next("leave", where=is_guest)
     assert left.info.user == guest_user
 
+    # A connection that goes away leaves every channel it was in.
+    other = await sdk.connected(names.user("other"))
+    await subscribed(other, channel)
+    await w_sub.events.next("join", where=lambda ctx: ctx.info.client == other.client_id)
+    await other.disconnect()
+    await w_sub.events.next("leave", where=lambda ctx: ctx.info.client == other.client_id)
+
 
 async def test_subscription_token(sdk, codec, names, api_async):
     """The `secure` namespace needs a subscription token: without one the SDK's subscription ends
-    with 103; with one (from get_token) it subscribes, with the token's channel info."""
+    with 103; with one (from get_token) it subscribes, with the token's channel info and data."""
     user = names.user()
     c = await sdk.connected(user)
     channel = names.channel("secure")
@@ -509,10 +527,12 @@ async def test_subscription_token(sdk, codec, names, api_async):
 
     async def get_token(ch):
         asked.append(ch)
-        return sub_token(user, ch, info={"seat": 7})
+        return sub_token(user, ch, info={"seat": 7}, data={"welcome": "in"})
 
     sub = await subscribed(c, channel, get_token=get_token)
     assert asked == [channel]
+    # The token's `data` comes with the subscribe reply.
+    assert codec.dec(sub.events.seen["subscribed"][0].data) == {"welcome": "in"}
     await api_async.publish(PublishRequest(channel=channel, data={"secret": True}))
     assert codec.dec((await sub.events.next("publication")).pub.data) == {"secret": True}
     # Clients of this namespace may not ask for presence: the backend does.
