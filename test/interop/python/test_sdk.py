@@ -93,6 +93,59 @@ async def test_connect_with_invalid_token_is_refused(sdk, names):
     await ev.none("connected")
 
 
+async def test_connect_refusals(sdk, names):
+    """No token (anonymous connections are off): disconnect 3501 "bad request". A token whose
+    `channels` name an unknown namespace: disconnect 102 "unknown channel". Neither reconnects."""
+    ev = Events()
+    c = sdk.client(token_="", events=ev)
+    await c.connect()
+    ctx = await ev.next("disconnected")
+    assert (ctx.code, ctx.reason) == (3501, "bad request")
+
+    ev = Events()
+    c = sdk.client(token_=token(names.user(), channels=[names.channel("nosuchns")]), events=ev)
+    await c.connect()
+    ctx = await ev.next("disconnected")
+    assert (ctx.code, ctx.reason) == (102, "unknown channel")
+    assert c.state == ClientState.DISCONNECTED
+    await ev.none("connected")
+
+
+async def test_subscribe_refusals(sdk, codec, names):
+    """Subscriptions the server refuses end unsubscribed with its code: 102 for an unknown
+    namespace, 103 for a private ($) channel or a namespace that needs a token without one; where
+    subscribing is allowed but publishing is not, publish is 103."""
+    c = await sdk.connected(names.user())
+    for channel, refusal in [
+        (names.channel("nosuchns"), (102, "unknown channel")),
+        ("$" + names.channel(), (103, "permission denied")),
+        (names.channel("secure"), (103, "permission denied")),
+    ]:
+        sub = c.new_subscription(channel, events=Events())
+        await sub.subscribe()
+        ctx = await sub.events.next("unsubscribed")
+        assert (channel, ctx.code, ctx.reason) == (channel, *refusal)
+        c.remove_subscription(sub)
+
+    stream = await subscribed(c, names.channel("stream"))
+    with pytest.raises(ReplyError) as e:
+        await stream.publish(codec.enc({"no": "publish"}), timeout=WAIT)
+    assert (e.value.code, e.value.message) == (103, "permission denied")
+    assert c.state == ClientState.CONNECTED
+
+
+@pytest.mark.sluice_differs(
+    "Sluice's 107 reason names the problem (\"channel longer than 255 characters\"); Centrifugo's is "
+    "\"bad request\""
+)
+async def test_too_long_channel_is_a_bad_request(sdk, names):
+    c = await sdk.connected(names.user())
+    sub = c.new_subscription("x" * 256, events=Events())
+    await sub.subscribe()
+    ctx = await sub.events.next("unsubscribed")
+    assert (ctx.code, ctx.reason) == (107, "bad request")
+
+
 async def test_subscribe_receives_api_publications(sdk, codec, names, api_async):
     """Publications sent with the server API arrive in order, with offsets and tags."""
     c = await sdk.connected(names.user())
