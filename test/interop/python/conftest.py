@@ -17,6 +17,7 @@ from typing import Any, Awaitable, Callable, Dict, List, Optional
 
 import jwt
 import pytest
+import requests
 from cent import AsyncClient as CentAsyncClient
 from cent import Client as CentClient
 from centrifuge import Client
@@ -234,11 +235,16 @@ class Api:
 
     def __init__(self, mode: str, key: str = API_KEY):
         self.mode = mode
-        self.sync = CentClient(API_URL, key, timeout=WAIT) if mode == "sync" else None
-        self.async_ = CentAsyncClient(API_URL, key, timeout=WAIT) if mode == "async" else None
-        if self.sync is not None:
-            # Loopback only: requests would otherwise honour proxy variables.
-            self.sync._session._session.trust_env = False
+        self.sync = None
+        self.async_ = None
+        if mode == "sync":
+            # Loopback only: a requests session would otherwise honour proxy variables (aiohttp's
+            # does not by default).
+            session = requests.Session()
+            session.trust_env = False
+            self.sync = CentClient(API_URL, key, timeout=WAIT, session=session)
+        else:
+            self.async_ = CentAsyncClient(API_URL, key, timeout=WAIT)
 
     def __getattr__(self, method: str) -> Callable[..., Awaitable[Any]]:
         if method.startswith("_"):
