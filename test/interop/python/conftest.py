@@ -134,7 +134,9 @@ class Events:
     async def on_join(self, ctx): await self._record("join", ctx)
     async def on_leave(self, ctx): await self._record("leave", ctx)
 
-    async def next(self, name: str, where: Optional[Callable[[Any], bool]] = None, timeout: float = WAIT) -> Any:
+    async def next(
+        self, name: str, where: Optional[Callable[[Any], bool]] = None, timeout: float = WAIT
+    ) -> Any:
         """The next `name` event not taken yet (that satisfies `where`); fails after `timeout`."""
         deadline = time.monotonic() + timeout
         while True:

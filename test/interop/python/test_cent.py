@@ -65,7 +65,8 @@ async def test_publish(api, sdk_json, names):
     assert (got.pub.data, got.pub.offset, got.pub.tags) == ({"text": "one"}, 1, {"t": "1"})
 
     # Delivered, not kept: the result carries no position.
-    skipped = await api.publish(PublishRequest(channel=channel, data={"text": "live only"}, skip_history=True))
+    skipped = await api.publish(
+        PublishRequest(channel=channel, data={"text": "live only"}, skip_history=True))
     assert (skipped.offset, skipped.epoch) == (0, "")
     assert (await sub.events.next("publication")).pub.data == {"text": "live only"}
 
@@ -412,7 +413,8 @@ async def test_batch(api, sdk_json, names):
         ]))
         publish, stats, history, info = r.replies
         assert isinstance(publish, cent_dto.PublishResult) and publish.offset >= 1
-        assert isinstance(stats, cent_dto.PresenceStatsResult) and (stats.num_clients, stats.num_users) == (1, 1)
+        assert isinstance(stats, cent_dto.PresenceStatsResult)
+        assert (stats.num_clients, stats.num_users) == (1, 1)
         assert isinstance(history, cent_dto.HistoryResult) and history.epoch == publish.epoch
         if not parallel:
             # In order: the history read sees the publication before it.
