@@ -55,6 +55,7 @@ export interface ConnectTokenClaims {
   expireAt: number;
   /** Connection info as JSON text (from `info` or decoded `b64info`). */
   info?: string;
+  /** Server-side subscriptions from `channels`; empty when the token has `subs`. */
   channels: string[];
   subs: Record<string, TokenSubOptions>;
   /** Private metadata as JSON text; never sent to clients. */
@@ -134,12 +135,15 @@ export class TokenVerifier {
     if ("channel" in payload) {
       throw new InvalidTokenError("a connection token must not contain a channel claim");
     }
+    const channels = readChannels(payload.channels);
+    const subs = readSubs(payload.subs);
     return {
       user: this.readUser(payload),
       expireAt: readExpireAt(payload),
       info: readInfo(payload, "info", "b64info"),
-      channels: readChannels(payload.channels),
-      subs: readSubs(payload.subs),
+      // As Centrifugo: a token with `subs` subscribes to those; `channels` counts only without them.
+      channels: Object.keys(subs).length > 0 ? [] : channels,
+      subs,
       meta: payload.meta === undefined ? undefined : JSON.stringify(payload.meta),
     };
   }

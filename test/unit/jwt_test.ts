@@ -584,6 +584,16 @@ test("subs: per-channel info, data and override", async () => {
   assertEquals(c.subs.nullish, { info: undefined, data: undefined, override: undefined });
 });
 
+test("subs replaces channels: a token with both subscribes to its subs only, as Centrifugo", async () => {
+  const v = hmacVerifier();
+  const both = await v.verifyConnectToken(await hs({ sub: "a", channels: ["news"], subs: { "chat:1": {} } }));
+  assertEquals(both.channels, []);
+  assertEquals(Object.keys(both.subs), ["chat:1"]);
+  // An empty subs object leaves channels in charge.
+  const empty = await v.verifyConnectToken(await hs({ sub: "a", channels: ["news"], subs: {} }));
+  assertEquals(empty.channels, ["news"]);
+});
+
 test("subs: all override flags are read; unknown ones are ignored", async () => {
   const v = hmacVerifier();
   const override = {
