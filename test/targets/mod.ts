@@ -103,6 +103,22 @@ export async function startTarget(
   config: Record<string, unknown>,
   opts: StartOptions = {},
 ): Promise<Running> {
+  // The free port is handed over between its check and the server's bind: another process may
+  // take it meanwhile, so a server that finds it taken starts again on another.
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await startOnce(target, config, opts);
+    } catch (err) {
+      if (attempt >= 3 || !/EADDRINUSE|address already in use/i.test((err as Error).message)) throw err;
+    }
+  }
+}
+
+async function startOnce(
+  target: TargetName,
+  config: Record<string, unknown>,
+  opts: StartOptions,
+): Promise<Running> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), `${target}-`));
   const file = join(dir, "config.json");
