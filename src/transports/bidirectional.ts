@@ -39,7 +39,7 @@ export function openBidirectionalStream(
   });
   const client = new Client(node, sink, { headers: req.headers, conn });
   sink.attach(client, conn);
-  if (opts.preamble) sink.write(opts.preamble);
+  if (opts.preamble) sink.writePreamble(opts.preamble);
   client.receive(body); // the connect command, decoded with every later frame by the client
   return sink.response({ status: 200, headers: streamHeaders(opts.contentType) });
 }

@@ -58,6 +58,10 @@ export class StreamSink implements ClientTransport, Flushable {
   private wanted = false;
   private flushScheduled = false;
   private owner: { transportGone(): void } | undefined;
+  /** The first queued write is a preamble that goes out alone (see writePreamble). */
+  private preambleAlone = false;
+  /** The preamble was handed over this turn: the next chunk waits for the next one. */
+  private afterPreamble = false;
   private conn: ConnInfo | undefined;
 
   constructor(opts: SinkOptions) {
@@ -118,7 +122,7 @@ export class StreamSink implements ClientTransport, Flushable {
 
   /** UnderlyingSource.pull: the runtime can take a chunk. */
   pull(): void {
-    if (this.first === undefined) this.wanted = true;
+    if (this.first === undefined || this.afterPreamble) this.wanted = true;
     else this.handOver();
   }
 
@@ -144,10 +148,26 @@ export class StreamSink implements ClientTransport, Flushable {
     return this.queuedBytes <= this.profile.maxQueueBytes;
   }
 
+  /**
+   * The stream's first bytes (an SSE preamble), handed to the runtime as a chunk of their own
+   * rather than joined with the first event: Centrifugo flushes them alone, and an `eventsource@2`
+   * client drops an event that arrives in one chunk with the `\r\n` before it.
+   */
+  writePreamble(bytes: Uint8Array): void {
+    if (this.first === undefined) this.preambleAlone = true;
+    this.write(bytes);
+  }
+
+  /** The turn after the preamble's: what queued meanwhile goes out (if the runtime wants it). */
+  releasePreambleTurn(): void {
+    this.afterPreamble = false;
+    if (this.wanted && this.first !== undefined) this.handOver();
+  }
+
   /** End of the turn in which the waiting runtime got writes (flush_queue.ts calls it). */
   flush(): void {
     this.flushScheduled = false;
-    if (this.wanted) this.handOver(); // after abort or a gone reader the queue is empty
+    if (this.wanted && !this.afterPreamble) this.handOver(); // after abort or a gone reader the queue is empty
   }
 
   /**
@@ -184,6 +204,9 @@ export class StreamSink implements ClientTransport, Flushable {
     let chunk = first;
     if (more === undefined) {
       this.first = undefined;
+    } else if (this.preambleAlone) {
+      this.first = more.shift();
+      if (more.length === 0) this.more = undefined;
     } else {
       // Take writes up to the chunk size (at least one), join them, keep the rest queued.
       let size = first.byteLength;
@@ -201,6 +224,13 @@ export class StreamSink implements ClientTransport, Flushable {
         this.first = more.shift();
         if (more.length === 0) this.more = undefined;
       }
+    }
+    if (this.preambleAlone) {
+      // A runtime that writes what it is given in one turn as one chunk (Bun) must get the
+      // preamble's turn to itself: the rest waits for the next turn.
+      this.preambleAlone = false;
+      this.afterPreamble = true;
+      setTimeout(releaseAfterPreamble, 0, this);
     }
     this.queuedBytes -= chunk.byteLength;
     try {
@@ -314,6 +344,10 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.byteLength !== b.byteLength) return false;
   for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
   return true;
+}
+
+function releaseAfterPreamble(sink: StreamSink): void {
+  sink.releasePreambleTurn();
 }
 
 /** Largest chunk made by joining queued writes (a single larger write goes over as it is). */

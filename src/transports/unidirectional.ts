@@ -81,7 +81,7 @@ export function openUnidirectionalStream(
     lastEventId: opts.lastEventId,
   });
   sink.attach(client, conn);
-  if (opts.preamble) sink.write(opts.preamble);
+  if (opts.preamble) sink.writePreamble(opts.preamble);
   void client.startUnidirectional(connect);
   return sink.response({ status: 200, headers: streamHeaders(opts.contentType) });
 }

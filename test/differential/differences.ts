@@ -131,6 +131,7 @@ export const DIFFERENCES: Record<string, KnownDifference> = {
       const refused = { "content-type": "text/plain; charset=utf-8" };
       for (const c of connections(t)) {
         if (c.events[0]?.status === undefined) continue; // WebSocket: both refuse the upgrade
+        delete (c as ConnRecord & { first_chunk?: string }).first_chunk; // a plain answer, not chunked
         c.events = [{ status: 403, headers: refused }, { body: "Forbidden: origin not allowed" }, {
           close: { ended: true },
         }];
@@ -201,16 +202,16 @@ export const DIFFERENCES: Record<string, KnownDifference> = {
     },
   },
   "slow-consumer-cut": {
-    readme: "a connection whose queue overflows (3008) is cut at once, without what it had queued, and an " +
-      "HTTP stream is reset (Centrifugo writes what it had queued, the message that overflowed included, " +
-      "then ends the stream)",
+    readme: "a connection whose queue overflows (3008) is cut at once, without what it had queued: an HTTP " +
+      "stream is reset or ends without its last chunk (Centrifugo writes what it had queued, the message " +
+      "that overflowed included, then ends the stream)",
     // What Centrifugo writes before the end races its close; the scenario leaves it out of both
     // transcripts (dropOverflow) and this pins the end itself.
     patch(t) {
       for (const c of connections(t)) {
         const end = c.events.findIndex((e) => (e.close as { ended?: boolean } | undefined)?.ended);
         if (end >= 0 && c.events[0]?.status === 200) {
-          c.events.splice(end, 0, { read_error: "connection reset" });
+          c.events.splice(end, 0, { read_error: "connection cut" });
         }
       }
       return t;
@@ -311,6 +312,9 @@ export const DIFFERENCES: Record<string, KnownDifference> = {
         if (c.transport !== "uni_sse" || c.events[0]?.status !== 200) continue;
         const at = c.events.findIndex((e) => "preamble" in e);
         c.events.splice(at + 1, 0, { sse: "retry: 1000\n\n" });
+        // the preamble's chunk carries the retry line too
+        const record = c as ConnRecord & { first_chunk?: string };
+        if (record.first_chunk === "\r\n") record.first_chunk = "\r\nretry: 1000\n\n";
         for (const e of c.events) {
           const msg = e.msg as Record<string, unknown> | undefined;
           const subs =

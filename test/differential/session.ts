@@ -184,6 +184,7 @@ export class Session {
     const t: Transcript = {};
     for (const { label, conn } of this.conns) {
       t[label] = { transport: conn.transport, events: conn.events };
+      if (conn.firstChunk !== undefined) (t[label] as Record<string, unknown>).first_chunk = conn.firstChunk;
       if (conn.emulation.length) t[`${label}.emulation`] = conn.emulation;
     }
     if (this.log.length) t.http = this.log;

@@ -6,6 +6,7 @@
  * codes and reasons. No SDK: differences stay visible.
  */
 import { decodeReplies, encodeCommands, encodeEmulation } from "./protobuf.ts";
+import { rawRequest } from "./raw_http.ts";
 
 export type TransportName =
   | "websocket"
@@ -109,6 +110,24 @@ export class Conn {
     this.events.push(event);
     this.lastEventAt = Date.now();
     this.waiters.splice(0).forEach((w) => w());
+  }
+
+  /** The HTTP chunks of an SSE response as the server cut them. */
+  rawChunks?: Uint8Array[];
+  private raw?: { cut: boolean };
+
+  /**
+   * The first HTTP chunk of an SSE stream, its JSON replaced: `"\r\n"` alone (Centrifugo) or with
+   * the first event (which `eventsource@2` drops).
+   */
+  get firstChunk(): string | undefined {
+    if (this.transport !== "sse" && this.transport !== "uni_sse") return undefined;
+    const first = this.rawChunks?.[0];
+    if (!first) return undefined;
+    return text.decode(first).replace(/^(data: ?)(.+)$/gm, (_m, p) => `${p}<json>`).replace(
+      /^id: .+$/gm,
+      "id: <id>",
+    );
   }
 
   /** Answer server pings with pongs, as an SDK does (bidirectional transports). */
@@ -314,9 +333,30 @@ export class Conn {
     init: RequestInit & { headers: Record<string, string> },
     framing: "ndjson" | "sse" | "protobuf",
   ): Promise<void> {
-    let res: Response;
+    let res: {
+      status: number;
+      headers: Headers;
+      body: ReadableStream<Uint8Array> | null;
+      text(): Promise<string>;
+    };
     try {
-      res = await fetch(this.url(path, q), { ...init, signal: this.abort.signal });
+      {
+        // Over a raw socket: how the server ends a stream (its last chunk, or a hang-up) and how it
+        // cut the first chunk of an SSE stream are compared too; fetch would hide both
+        const raw = await rawRequest(this.url(path, q), {
+          method: init.method ?? "GET",
+          headers: init.headers,
+          body: init.body as string | Uint8Array | undefined,
+        }, this.abort.signal);
+        this.rawChunks = raw.chunks;
+        this.raw = raw;
+        res = {
+          status: raw.status,
+          headers: raw.headers,
+          body: raw.body,
+          text: () => new Response(raw.body).text(),
+        };
+      }
     } catch (err) {
       this.record({ fetch_error: String(err) });
       this.closed({ ended: true });
@@ -389,10 +429,15 @@ export class Conn {
       if (pending.trim() !== "" || bytes.length) {
         this.record({ unterminated: framing === "protobuf" ? `${bytes.length} bytes` : pending });
       }
+      // (a hang-up of our own is no cut)
+      if (this.raw?.cut && !this.abort.signal.aborted) this.record({ read_error: "connection cut" });
     } catch (err) {
       // the runtime's wording varies; a reset is what it says
       if (!this.abort.signal.aborted) {
-        this.record({ read_error: /ECONNRESET|reset/i.test(String(err)) ? "connection reset" : String(err) });
+        // a reset, or an end without the body's last chunk: cut either way
+        this.record({
+          read_error: /ECONNRESET|reset|mid-body/i.test(String(err)) ? "connection cut" : String(err),
+        });
       }
     }
     this.closed({ ended: true });

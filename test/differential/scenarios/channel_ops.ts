@@ -164,6 +164,8 @@ for (const [label, request] of historyCases) {
     const c = await s.connectAs(t, "alice");
     await fill(s, s.ch("open:room"), 7);
     await s.subscribe(c, 2, s.ch("open:room"));
+    // its own join comes through the broker: waited for, so it cannot race the history reply
+    await c.next((m) => !!(m.push as { join?: unknown } | undefined)?.join, "own join");
     const since = request(s).since as { offset: number; epoch?: string } | undefined;
     if (since && since.epoch === undefined && since.offset) {
       // the channel's epoch, as a client knows it
