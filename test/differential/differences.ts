@@ -47,6 +47,12 @@ export function hasHistory(profile: Profile, channel: string): boolean {
   return !!options && Number(options.history_size ?? 0) > 0 && !!options.history_ttl;
 }
 
+/** The recorded server API calls of `method`. */
+function apiCalls(t: Transcript, method: string): Array<{ api: string; body: Record<string, unknown> }> {
+  return ((t.http as Array<{ api?: string; body: Record<string, unknown> }> | undefined) ?? [])
+    .filter((e): e is { api: string; body: Record<string, unknown> } => e.api === method);
+}
+
 /** Every recorded set of response headers: stream opens and plain HTTP answers. */
 function headerSets(t: Transcript): Array<Record<string, string>> {
   const sets: Array<Record<string, string>> = [];
@@ -210,6 +216,37 @@ export const DIFFERENCES: Record<string, KnownDifference> = {
             ...("sse" in c.events[at] ? { sse: c.events[at].sse } : {}),
           })),
         );
+      }
+      return t;
+    },
+  },
+  "api-disconnect-checked": {
+    readme:
+      "server API `disconnect` refuses a code outside 3000–4999 or a reason longer than 123 bytes with " +
+      "107 (Centrifugo takes them; a WebSocket client then gets an invalid close frame and sees 1006)",
+    patch(t) {
+      for (const e of apiCalls(t, "disconnect")) {
+        if (e.body.result) e.body = { error: { code: 107, message: "bad request" } };
+      }
+      // the connections stay: no disconnect push, no close from the server
+      for (const c of connections(t)) {
+        c.events = c.events.filter((e) =>
+          !(e.msg as { push?: { disconnect?: unknown } } | undefined)?.push?.disconnect &&
+          typeof (e.close as { code?: unknown } | undefined)?.code !== "number"
+        );
+      }
+      return t;
+    },
+  },
+  "api-internal-is-bad-request": {
+    readme: "server API `history` reading backwards from offset 0 (`reverse` with `since.offset: 0`) and " +
+      "`channels` with a `pattern` that does not compile are 107 bad request (Centrifugo answers 100 " +
+      "internal server error)",
+    patch(t) {
+      for (const e of [...apiCalls(t, "history"), ...apiCalls(t, "channels")]) {
+        if ((e.body.error as { code?: number } | undefined)?.code === 100) {
+          e.body = { error: { code: 107, message: "bad request" } };
+        }
       }
       return t;
     },
