@@ -65,7 +65,7 @@ for (const kind of KINDS) {
     await s.apiJson("publish", { channel: "feed:a", data: { n: 1 } });
     await s.apiJson("publish", { channel: "news", data: "hi" });
     // a stream's first publication carries its epoch (as Centrifugo)
-    const epoch = connect.connect.subs["feed:a"].epoch;
+    const epoch = (connect.connect.subs as Record<string, { epoch?: string }>)["feed:a"].epoch;
     assertEquals(await stream.next(), { channel: "feed:a", pub: { data: { n: 1 }, offset: 1, epoch } });
     assertEquals(await stream.next(), { channel: "news", pub: { data: "hi" } });
   });
