@@ -196,6 +196,9 @@ const methods: { [M in MethodName]: (node: Node, r: Requests[M]) => Promise<stri
     namespace(node, r.channel);
     const data = payload(r.data, r.b64data, "b64data");
     const info = payload(r.info, r.b64info, "b64info");
+    // Centrifugo's connections refuse an expiry already past (the API answers 100 then); no
+    // connection subscribes to a subscription that is over
+    if (r.expire_at > 0 && r.expire_at <= Math.floor(Date.now() / 1000)) throw bad("expire_at is past");
     let override: SubscribeOverride | undefined;
     if (r.override) {
       override = {};

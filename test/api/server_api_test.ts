@@ -454,6 +454,11 @@ test("subscribe: unknown namespace → 102, missing channel → 107, nobody subs
   assertEquals(await s.apiJson("subscribe", { user: "err-user", channel: "nope:x" }), UNKNOWN_CHANNEL);
   assertBadRequest(await s.apiJson("subscribe", { user: "err-user" }), "no channel");
   assertBadRequest(await s.apiJson("subscribe", { user: "err-user", channel: "" }), "empty channel");
+  // an expiry already past subscribes nobody (Centrifugo: 100 from a connected user's connection)
+  assertBadRequest(
+    await s.apiJson("subscribe", { user: "err-user", channel: "chat:late", expire_at: nowSec() - 1 }),
+    "expire_at past",
+  );
   // Nobody online: still {}.
   assertEquals(await s.apiJson("subscribe", { user: "offline", channel: "chat:x" }), OK);
   const fenceChannel = await fence(s, client, "err-user");

@@ -251,6 +251,45 @@ export const DIFFERENCES: Record<string, KnownDifference> = {
       return t;
     },
   },
+  "api-subscribe-expired": {
+    readme:
+      "server API `subscribe` with an `expire_at` already past is 107 bad request and subscribes nobody " +
+      "(Centrifugo answers 100 internal server error when the user is connected, `{}` when not)",
+    patch(t) {
+      for (const e of apiCalls(t, "subscribe")) {
+        if ((e.body.error as { code?: number } | undefined)?.code === 100) {
+          e.body = { error: { code: 107, message: "bad request" } };
+        }
+      }
+      return t;
+    },
+  },
+  "api-subscribe-twice": {
+    readme:
+      "server API `subscribe` of a connection already subscribed to the channel changes nothing and sends " +
+      "nothing (Centrifugo subscribes it again: a second subscribe push, and a second join for a member already " +
+      "there)",
+    patch(t) {
+      for (const c of connections(t)) {
+        const subscribed = new Set<string>();
+        const joined = new Set<string>();
+        c.events = c.events.filter((e) => {
+          const push = (e.msg as { push?: Record<string, unknown> } | undefined)?.push;
+          if (!push || typeof push.channel !== "string") return true;
+          if (push.subscribe) {
+            if (subscribed.has(push.channel)) return false;
+            subscribed.add(push.channel);
+          } else if (push.join) {
+            const key = `${push.channel} ${JSON.stringify(push.join)}`;
+            if (joined.has(key)) return false;
+            joined.add(key);
+          }
+          return true;
+        });
+      }
+      return t;
+    },
+  },
   "sub-refresh-expired": {
     readme: "an expired token in `sub_refresh` closes the connection with 3005, so the SDK reconnects and " +
       "fetches a fresh subscription token (Centrifugo answers success and the subscription then never " +

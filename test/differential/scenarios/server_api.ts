@@ -133,6 +133,14 @@ scenario("api publish: channel names the client protocol refuses", async (s) => 
   await s.api("publish", { channel: `open:_${s.runId}  `, data: 1 });
 });
 
+scenario("api publish: namespace edge cases", async (s) => {
+  for (const ch of [`:room_${s.runId}`, `open:_${s.runId}`, `$open:room_${s.runId}`, `open:a:b_${s.runId}`]) {
+    await s.api("publish", { channel: ch, data: 1 });
+  }
+  await s.api("publish", { channel: `open_${s.runId}:`, data: 1 });
+  await s.api("publish", { channel: `open#x_${s.runId}`, data: 1 });
+});
+
 scenario("api publish: fields of the wrong type", async (s) => {
   const ch = s.ch("open:room");
   for (
@@ -346,6 +354,21 @@ scenario("api subscribe: accepted fields for a user with no connection", async (
   await s.api("subscribe", { ...base, override: { presence: { value: false }, join_leave: null } });
   await s.api("subscribe", { ...base, label_filter: { op: "eq", key: "a", val: "b" }, all_users: false });
 });
+
+perTransport(BIDI, "api subscribe: expire_at ahead, expire_at past", async (s, t) => {
+  const c = await s.connectAs(t, "alice");
+  const now = Math.floor(Date.now() / 1000);
+  await s.api("subscribe", { user: s.user("alice"), channel: s.ch("open:ahead"), expire_at: now + 1800 });
+  await s.api("subscribe", { user: s.user("alice"), channel: s.ch("open:past"), expire_at: now - 10 });
+  await c.settle(500);
+}, { differs: "api-subscribe-expired" });
+
+perTransport(BIDI, "api subscribe: twice to the same channel", async (s, t) => {
+  const c = await s.connectAs(t, "alice");
+  await s.api("subscribe", { user: s.user("alice"), channel: s.ch("open:feed") });
+  await s.api("subscribe", { user: s.user("alice"), channel: s.ch("open:feed"), data: { again: true } });
+  await c.settle(500);
+}, { differs: "api-subscribe-twice" });
 
 perTransport(BIDI, "api subscribe: unknown override fields are ignored", async (s, t) => {
   const c = await s.connectAs(t, "alice");
