@@ -245,7 +245,8 @@ const methods: { [M in MethodName]: (node: Node, r: Requests[M]) => Promise<stri
       expired: r.expired,
       // As Centrifugo: no expire_at (or one not after the epoch) means the connection stops expiring.
       expireAt: r.expire_at > 0 ? r.expire_at : 0,
-      info: payload(r.info, "", ""),
+      // As Centrifugo: new info comes with a new expiry; without one (or with one past) it is dropped
+      info: r.expire_at > Math.floor(Date.now() / 1000) ? payload(r.info, "", "") : undefined,
     });
     return "{}";
   },

@@ -763,6 +763,24 @@ test("refresh: without expire_at the connection stops expiring, like Centrifugo"
   assertEquals(await stream.next(), { refresh: {} });
 });
 
+test("refresh: info is taken with a future expire_at only, as in Centrifugo", async (t) => {
+  const s = await startServer(t, config);
+  const { client } = await connectSdk(t, s, "http_stream", "inf", { info: { v: 1 } });
+  const subs = collect<ServerSubscribed>(client, "subscribed");
+  const connInfo = async (channel: string) => {
+    assertEquals(await s.apiJson("subscribe", { user: "inf", channel }), OK);
+    await waitFor(() => subs.some((e) => e.channel === channel), `subscribed to ${channel}`);
+    const { result } = await s.apiJson("presence", { channel }) as {
+      result: { presence: Record<string, { conn_info?: unknown }> };
+    };
+    return Object.values(result.presence).map((p) => p.conn_info);
+  };
+  assertEquals(await s.apiJson("refresh", { user: "inf", info: { v: 2 } }), OK);
+  assertEquals(await connInfo("room:i1"), [{ v: 1 }], "no expire_at: info dropped");
+  assertEquals(await s.apiJson("refresh", { user: "inf", info: { v: 3 }, expire_at: nowSec() + 900 }), OK);
+  assertEquals(await connInfo("room:i2"), [{ v: 3 }], "with an expiry: info taken");
+});
+
 test("refresh: a bidirectional connection gets the refresh push too; a negative expire_at is none", async (t) => {
   const s = await startServer(t, config);
   const raw = await connectRaw(t, s, "r-bidi", { ttl: 300 });

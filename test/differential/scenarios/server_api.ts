@@ -533,6 +533,42 @@ perTransport(BIDI, "api refresh: info and expire_at, then presence", async (s, t
   await s.api("presence", { channel: ch });
 }, { normalize: (t) => sortPresence(t) });
 
+perTransport(
+  ["websocket", "sse"],
+  "api refresh: info without expire_at, then a join shows the info",
+  async (s, t) => {
+    const ch = s.ch("open:room");
+    const watcher = await s.connectAs("websocket", "bob");
+    await s.subscribe(watcher, 2, ch);
+    const c = await s.connect(t, { token: await s.userToken("alice", { info: { v: 1 } }) });
+    await s.api("refresh", { user: s.user("alice"), info: { v: 2 } });
+    await c.settle(300);
+    await s.subscribe(c, 2, ch);
+    await watcher.next((m) => !!(m.push as { join?: unknown } | undefined)?.join, "join");
+    await watcher.settle(300);
+  },
+);
+
+perTransport(
+  ["websocket", "sse"],
+  "api refresh: info with expire_at, then a join shows the info",
+  async (s, t) => {
+    const ch = s.ch("open:room");
+    const watcher = await s.connectAs("websocket", "bob");
+    await s.subscribe(watcher, 2, ch);
+    const c = await s.connect(t, { token: await s.userToken("alice", { info: { v: 1 } }) });
+    await s.api("refresh", {
+      user: s.user("alice"),
+      info: { v: 2 },
+      expire_at: Math.floor(Date.now() / 1000) + 900,
+    });
+    await c.settle(300);
+    await s.subscribe(c, 2, ch);
+    await watcher.next((m) => !!(m.push as { join?: unknown } | undefined)?.join, "join");
+    await watcher.settle(300);
+  },
+);
+
 scenario("api refresh: fields of the wrong type", async (s) => {
   await s.api("refresh", { user: s.user("alice"), expired: "yes" });
   await s.api("refresh", { user: s.user("alice"), expire_at: "soon" });
