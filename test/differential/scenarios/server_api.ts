@@ -520,19 +520,6 @@ perTransport(BIDI, "api refresh: expire_at in the past", async (s, t) => {
   await c.end(3000);
 });
 
-perTransport(BIDI, "api refresh: info and expire_at, then presence", async (s, t) => {
-  const ch = s.ch("open:room");
-  const c = await s.connect(t, { token: await s.userToken("alice", {}, { ttl: 600 }) });
-  await s.subscribe(c, 2, ch);
-  await s.api("refresh", {
-    user: s.user("alice"),
-    expire_at: Math.floor(Date.now() / 1000) + 1800,
-    info: { fresh: true },
-  });
-  await c.settle(300);
-  await s.api("presence", { channel: ch });
-}, { normalize: (t) => sortPresence(t) });
-
 perTransport(
   ["websocket", "sse"],
   "api refresh: info without expire_at, then a join shows the info",
