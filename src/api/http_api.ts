@@ -199,8 +199,8 @@ const LEGACY_COMMAND = { id: "uint32" as const, method: "raw" as const, params: 
 function legacyMethodNumber(v: unknown): number | undefined {
   if (v === undefined) return 0; // unset: 0, publish
   if (typeof v === "string") {
-    const n = LEGACY_METHODS[v.toUpperCase()];
-    return n !== undefined && v !== "" ? n : undefined;
+    const name = v.toUpperCase();
+    return Object.hasOwn(LEGACY_METHODS, name) ? LEGACY_METHODS[name] : undefined;
   }
   if (typeof v !== "number" || !Number.isInteger(v) || Math.abs(v) >= 2 ** 63) return undefined;
   // Go converts the integer to its int32 method type: the low 32 bits, as a signed number
