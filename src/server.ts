@@ -24,7 +24,7 @@ import { uniWebsocketHandler, websocketHandler } from "./transports/websocket.ts
 import { emulationHandler } from "./transports/emulation.ts";
 import { uniSseHandler } from "./transports/uni_sse.ts";
 import { uniHttpStreamHandler } from "./transports/uni_http_stream.ts";
-import { apiHandler } from "./api/http_api.ts";
+import { apiHandler, legacyApiHandler } from "./api/http_api.ts";
 import { healthHandler } from "./api/health.ts";
 import { AdminSite } from "./api/admin.ts";
 import { SimpleSse } from "./api/simple_sse.ts";
@@ -237,6 +237,10 @@ function buildRoutes(
       `${config.api_handler_prefix}/:method`,
       (c) => apiHandler(c.req.raw, node, c.req.param("method")),
     );
+    // Centrifugo's legacy single endpoint, at the prefix itself (not at `/`: that is everyone's)
+    if (config.api_handler_prefix !== "") {
+      app.all(config.api_handler_prefix, (c) => legacyApiHandler(c.req.raw, node));
+    }
   }
   app.notFound((c) => notFound(config, c.req.path));
   // One answer to a handler that throws, whether the router or the exact-path dispatch ran it.
@@ -261,9 +265,9 @@ function buildRoutes(
         return Promise.resolve(failed(err));
       }
     }
+    // Everything under the prefix is the API's: an unknown method is its 404.
     if (apiPrefix !== undefined && path.startsWith(apiPrefix)) {
-      const method = path.slice(apiPrefix.length);
-      if (/^[a-z_]+$/.test(method)) return Promise.resolve(apiHandler(req, node, method));
+      return Promise.resolve(apiHandler(req, node, path.slice(apiPrefix.length)));
     }
     return Promise.resolve(app.fetch(req, { conn: conn ?? detachedConn() }));
   };

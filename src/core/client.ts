@@ -314,7 +314,8 @@ export class Client implements Connection {
       return;
     }
     this.scheduleExpiry();
-    if (this.transport.unidirectional) this.sendRefreshPush();
+    // Every transport is told, as Centrifugo's server-side refresh does (the SDKs update their expiry).
+    this.sendRefreshPush();
   }
 
   // ---------------------------------------------------------------- command processing

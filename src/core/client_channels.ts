@@ -300,10 +300,11 @@ export class ClientChannels extends Subscriptions {
 
   /** Server API `unsubscribe` (code 2000, terminal for that subscription). */
   async serverUnsubscribe(channel: string): Promise<void> {
-    const sub = this.get(channel);
-    if (!sub) return;
+    // Sent even without a subscription, as Centrifugo does: an SDK subscription that is still
+    // subscribing (or waiting to retry) stops too.
     this.client.writePush(unsubscribePushBody(channel, 2000, unsubscribeReasons[2000]));
-    await this.remove(sub);
+    const sub = this.get(channel);
+    if (sub) await this.remove(sub);
   }
 
   /**

@@ -75,7 +75,9 @@ export function disconnectPushBody(code: number, reason: string): string {
 }
 
 export function unsubscribePushBody(channel: string, code: number, reason: string): string {
-  return pushBody(channel, "unsubscribe", `{"code":${code},"reason":${str(reason)}}`);
+  const body = `{"code":${code},"reason":${str(reason)}}`;
+  // no channel (a server API call without one): the field is left out, as protobuf's JSON does
+  return channel === "" ? `{"unsubscribe":${body}}` : pushBody(channel, "unsubscribe", body);
 }
 
 /** A reply to command `id` with result `method` (JSON text of the result object). */

@@ -166,7 +166,10 @@ export class Node implements BrokerEventHandler, ControlHandler, ClusterHost {
   }
 
   async publish(channel: string, data: string, opts: NodePublishOptions = {}): Promise<PublishResult> {
-    const resolved = this.resolveChannel(channel);
+    // Name rules (length, ASCII) are the client protocol's, checked where a client's publish
+    // arrives; the server side publishes into any channel of a configured namespace (Centrifugo).
+    const resolved = this.channels.resolve(channel);
+    if (!resolved) throw new ClientError(ErrorCode.UnknownChannel);
     const o = resolved.options;
     const withHistory = hasHistory(o) && !opts.skipHistory;
     return await this.broker.publish(channel, data, {

@@ -46,12 +46,27 @@ const UNKNOWN_CHANNEL = { error: { code: 102, message: "unknown channel" } };
 const NOT_AVAILABLE = { error: { code: 108, message: "not available" } };
 const UNRECOVERABLE = { error: { code: 112, message: "unrecoverable position" } };
 const OK = { result: {} };
+const NOT_FOUND = { error: { code: 104, message: "not found" } };
+/** Centrifugo's only 107 message: the reason is in the server log. */
+const BAD_REQUEST = { error: { code: 107, message: "bad request" } };
 
-/** Asserts a `{"error": {"code": 107, "message": …}}` answer and nothing else. */
+/** Asserts Centrifugo's `{"error": {"code": 107, "message": "bad request"}}` and nothing else. */
 function assertBadRequest(res: Json, what: string): void {
-  assertMatch(res, { error: { code: 107 } }, what);
-  assertEquals(Object.keys(res), ["error"], what);
-  assertEquals(Object.keys(res.error as Json).sort(), ["code", "message"], what);
+  assertEquals(res, BAD_REQUEST, what);
+}
+
+/** Go's `http.Error(w, "Bad Request", 400)`: what Centrifugo answers a body it cannot decode. */
+async function assertGoBadRequest(res: Response, what: string): Promise<void> {
+  assertEquals(
+    [
+      res.status,
+      res.headers.get("content-type"),
+      res.headers.get("x-content-type-options"),
+      await res.text(),
+    ],
+    [400, "text/plain; charset=utf-8", "nosniff", "Bad Request\n"],
+    what,
+  );
 }
 
 interface ServerSubscribed {
@@ -199,8 +214,9 @@ test("publish: skip_history stays out of history; idempotency_key publishes once
   ]);
   assertEquals(await s.apiJson("history", { channel: "hist:p", limit: -1 }), {
     result: {
-      // the first publication of a stream carries its epoch (Centrifugo's memory engine does the same)
-      publications: [{ data: { n: 1 }, offset: 1, epoch }, { data: { n: 2 }, offset: 2 }, {
+      // API publications never carry an epoch (Centrifugo's API type has no such field), not even
+      // the stream's first one, which the client protocol sends with it
+      publications: [{ data: { n: 1 }, offset: 1 }, { data: { n: 2 }, offset: 2 }, {
         data: { n: 3 },
         offset: 3,
       }],
@@ -251,14 +267,17 @@ test("broadcast: one response per channel in order, per-channel errors, delivere
   assertEquals([pubsA[1].data, pubsB[1].data], ["from b64", "from b64"]);
   assertEquals(await s.apiJson("history", { channel: "hist:b2", limit: -1 }), {
     result: {
-      publications: [{ data: { hello: "all" }, offset: 1, epoch: e2, tags: { via: "broadcast" } }],
+      publications: [{ data: { hello: "all" }, offset: 1, tags: { via: "broadcast" } }],
       epoch: e2,
       offset: 1,
     },
   });
   assertBadRequest(await s.apiJson("broadcast", { channels: [], data: 1 }), "no channels");
-  assertBadRequest(await s.apiJson("broadcast", { channels: ["chat:b1"] }), "no data");
   assertBadRequest(await s.apiJson("broadcast", { channels: ["chat:b1"], b64data: "%%%" }), "bad base64");
+  // No data is each channel's own 107, after the channel's own checks (Centrifugo's order).
+  assertEquals(await s.apiJson("broadcast", { channels: ["chat:b1", "nope:b", ""] }), {
+    result: { responses: [BAD_REQUEST, UNKNOWN_CHANNEL, BAD_REQUEST] },
+  });
 });
 
 test("broadcast: an empty channel name is a per-channel 107, like Centrifugo", async (t) => {
@@ -435,6 +454,11 @@ test("subscribe: unknown namespace → 102, missing channel → 107, nobody subs
   assertEquals(await s.apiJson("subscribe", { user: "err-user", channel: "nope:x" }), UNKNOWN_CHANNEL);
   assertBadRequest(await s.apiJson("subscribe", { user: "err-user" }), "no channel");
   assertBadRequest(await s.apiJson("subscribe", { user: "err-user", channel: "" }), "empty channel");
+  // an expiry already past subscribes nobody (Centrifugo: 100 from a connected user's connection)
+  assertBadRequest(
+    await s.apiJson("subscribe", { user: "err-user", channel: "chat:late", expire_at: nowSec() - 1 }),
+    "expire_at past",
+  );
   // Nobody online: still {}.
   assertEquals(await s.apiJson("subscribe", { user: "offline", channel: "chat:x" }), OK);
   const fenceChannel = await fence(s, client, "err-user");
@@ -481,8 +505,13 @@ test("unsubscribe: the raw stream gets the unsubscribe push and no more publicat
   await s.apiJson("publish", { channel: "chat:gone", data: "dropped" });
   await s.apiJson("publish", { channel: "chat:kept", data: "kept" });
   assertEquals(await nextPush(raw), { channel: "chat:kept", pub: { data: "kept" } }, "nothing on chat:gone");
-  // Unsubscribing what is not subscribed (or a user not online) answers {} and pushes nothing.
+  // Unsubscribing what is not subscribed still tells the connection, as Centrifugo does (an SDK
+  // subscription still subscribing stops); a user not online: {} and nothing.
   assertEquals(await s.apiJson("unsubscribe", { user: "raw-uns", channel: "chat:gone" }), OK);
+  assertEquals(await nextPush(raw), {
+    channel: "chat:gone",
+    unsubscribe: { code: 2000, reason: "server unsubscribe" },
+  });
   assertEquals(await s.apiJson("unsubscribe", { user: "offline", channel: "chat:kept" }), OK);
   await s.apiJson("publish", { channel: "chat:kept", data: "still" });
   assertEquals(await nextPush(raw), { channel: "chat:kept", pub: { data: "still" } });
@@ -508,10 +537,15 @@ test("unsubscribe: ends a server-side subscription (client-level unsubscribed ev
   assertEquals(client.state, "connected");
 });
 
-test("unsubscribe: unknown namespace → 102, missing channel → 107", async (t) => {
+test("unsubscribe: unknown namespace → 102; no channel → {} and a push naming none, subscriptions kept", async (t) => {
   const s = await startServer(t, config);
+  const raw = await connectRaw(t, s, "u", { commands: [{ id: 2, subscribe: { channel: "chat:kept" } }] });
   assertEquals(await s.apiJson("unsubscribe", { user: "u", channel: "nope:x" }), UNKNOWN_CHANNEL);
-  assertBadRequest(await s.apiJson("unsubscribe", { user: "u" }), "no channel");
+  // Centrifugo checks no channel here and sends its unsubscribe push with an empty one
+  assertEquals(await s.apiJson("unsubscribe", { user: "u" }), OK);
+  assertEquals(await nextPush(raw), { unsubscribe: { code: 2000, reason: "server unsubscribe" } });
+  await s.apiJson("publish", { channel: "chat:kept", data: "still" });
+  assertEquals(await nextPush(raw), { channel: "chat:kept", pub: { data: "still" } });
 });
 
 // ---------------------------------------------------------------- disconnect
@@ -592,21 +626,52 @@ test("disconnect: session narrows to one connection (raw streams see the disconn
   assertEquals(await nextPush(two), { disconnect: { code: 4501, reason: "second" } }, "not the first one");
 });
 
-test("disconnect: code outside 3000–4999, missing user, bad whitelist → 107; nobody is touched", async (t) => {
+test("disconnect: a code outside 3000–4999 or a reason over 123 bytes → 107; nobody is touched", async (t) => {
+  // Centrifugo takes any code and reason, and WebSocket clients then get an invalid close frame
+  // (they see 1006): Sluice refuses them (README: differs on purpose).
   const s = await startServer(t, config);
   const { client } = await connectSdk(t, s, "sse", "safe");
-  for (const code of [0, 2999, 5000, 1000, 3000.5]) {
+  for (const code of [0, 2999, 5000, 1000]) {
     assertBadRequest(
       await s.apiJson("disconnect", { user: "safe", disconnect: { code, reason: "x" } }),
       `code ${code}`,
     );
   }
-  assertBadRequest(await s.apiJson("disconnect", {}), "no user");
-  assertBadRequest(await s.apiJson("disconnect", { disconnect: { code: 4000, reason: "x" } }), "no user");
-  assertBadRequest(await s.apiJson("disconnect", { user: "safe", whitelist: "abc" }), "whitelist string");
+  assertBadRequest(await s.apiJson("disconnect", { user: "safe", disconnect: {} }), "code 0");
+  assertBadRequest(
+    await s.apiJson("disconnect", { user: "safe", disconnect: { code: 4000, reason: "é".repeat(62) } }),
+    "124 bytes",
+  );
   await sleep(100);
   assertEquals(client.state, "connected");
   assertEquals(s.node.hub.numClients, 1);
+  // 123 bytes is what a close frame takes
+  const closed = once<Json>(client, "disconnected");
+  const reason = "r".repeat(123);
+  assertEquals(await s.apiJson("disconnect", { user: "safe", disconnect: { code: 4500, reason } }), OK);
+  assertEquals(await closed, { code: 4500, reason });
+});
+
+test("disconnect, subscribe, unsubscribe, refresh without user: the anonymous connections", async (t) => {
+  // Centrifugo reads no user as "": its hub holds anonymous connections under that user.
+  const s = await startServer(t, { ...config, allow_anonymous_connect_without_token: true });
+  const anon = await openHttpStream(s.url, JSON.stringify({ id: 1, connect: {} }));
+  t.cleanup(() => anon.close());
+  assertMatch((await anon.next())!, { id: 1, connect: {} });
+  const named = await connectRaw(t, s, "named");
+  assertEquals(await s.apiJson("subscribe", { channel: "chat:anon" }), OK);
+  assertMatch((await anon.next())!, { push: { channel: "chat:anon", subscribe: {} } });
+  assertEquals(await s.apiJson("refresh", {}), OK);
+  assertEquals(await anon.next(), { push: { refresh: {} } });
+  assertEquals(await s.apiJson("unsubscribe", { channel: "chat:anon" }), OK);
+  assertEquals(await anon.next(), {
+    push: { channel: "chat:anon", unsubscribe: { code: 2000, reason: "server unsubscribe" } },
+  });
+  assertEquals(await s.apiJson("disconnect", {}), OK);
+  assertEquals(await anon.next(), { push: { disconnect: { code: 3503, reason: "force disconnect" } } });
+  assertEquals(await anon.next(), undefined, "the stream ends");
+  assertEquals(named.stream.text().includes("push"), false, "a named user saw none of it");
+  assertEquals(s.node.hub.userConnections("named").length, 1);
 });
 
 // ---------------------------------------------------------------- refresh
@@ -640,9 +705,12 @@ test("refresh: expire_at in the past or near future expires the connection, far 
   assertEquals(await s.apiJson("refresh", { user: "far", expire_at: nowSec() + 3600 }), OK);
   const expired = { disconnect: { code: 3005, reason: "connection expired" } };
   assertEquals(await nextPush(past, 3000), expired);
+  // a future expire_at is announced first, as Centrifugo does on every transport
+  assertMatch((await nextPush(soon, 3000))!, { refresh: { expires: true } });
   assertEquals(await nextPush(soon, 4000), expired);
   assert(Date.now() >= soonAt * 1000 - 150, "not before expire_at");
   // Past the token's own expiry (plus timer slack), the refreshed connection is still there.
+  assertMatch((await nextPush(far, 3000))!, { refresh: { expires: true } });
   while (Date.now() < tokenExpiry * 1000 + 400) await sleep(100);
   assert(!far.stream.text().includes("disconnect"), `no disconnect: ${far.stream.text()}`);
   assertEquals(s.node.hub.userConnections("far").length, 1);
@@ -695,14 +763,34 @@ test("refresh: without expire_at the connection stops expiring, like Centrifugo"
   assertEquals(await stream.next(), { refresh: {} });
 });
 
-test("refresh: fields of the wrong type → 107, the connection is untouched", async (t) => {
+test("refresh: info is taken with a future expire_at only, as in Centrifugo", async (t) => {
   const s = await startServer(t, config);
-  const raw = await connectRaw(t, s, "r107");
-  assertBadRequest(await s.apiJson("refresh", { user: 5, expired: true }), "numeric user");
-  assertBadRequest(await s.apiJson("refresh", { user: "r107", expired: "true" }), "expired string");
-  assertBadRequest(await s.apiJson("refresh", { user: "r107", expire_at: -1 }), "negative expire_at");
-  await sleep(100);
-  assertEquals(raw.stream.text().includes("disconnect"), false);
+  const { client } = await connectSdk(t, s, "http_stream", "inf", { info: { v: 1 } });
+  const subs = collect<ServerSubscribed>(client, "subscribed");
+  const connInfo = async (channel: string) => {
+    assertEquals(await s.apiJson("subscribe", { user: "inf", channel }), OK);
+    await waitFor(() => subs.some((e) => e.channel === channel), `subscribed to ${channel}`);
+    const { result } = await s.apiJson("presence", { channel }) as {
+      result: { presence: Record<string, { conn_info?: unknown }> };
+    };
+    return Object.values(result.presence).map((p) => p.conn_info);
+  };
+  assertEquals(await s.apiJson("refresh", { user: "inf", info: { v: 2 } }), OK);
+  assertEquals(await connInfo("room:i1"), [{ v: 1 }], "no expire_at: info dropped");
+  assertEquals(await s.apiJson("refresh", { user: "inf", info: { v: 3 }, expire_at: nowSec() + 900 }), OK);
+  assertEquals(await connInfo("room:i2"), [{ v: 3 }], "with an expiry: info taken");
+});
+
+test("refresh: a bidirectional connection gets the refresh push too; a negative expire_at is none", async (t) => {
+  const s = await startServer(t, config);
+  const raw = await connectRaw(t, s, "r-bidi", { ttl: 300 });
+  assertEquals(await s.apiJson("refresh", { user: "r-bidi", expire_at: nowSec() + 600 }), OK);
+  const push = await nextPush(raw);
+  const ttl = ((push?.refresh ?? {}) as Json).ttl as number;
+  assert(ttl >= 598 && ttl <= 600, `ttl ≈ 600: ${JSON.stringify(push)}`);
+  assertEquals(push, { refresh: { expires: true, ttl } });
+  assertEquals(await s.apiJson("refresh", { user: "r-bidi", expire_at: -1 }), OK);
+  assertEquals(await nextPush(raw), { refresh: {} });
   assertEquals(s.node.hub.numClients, 1);
 });
 
@@ -772,13 +860,10 @@ test("history: position only, limit, since, reverse; matches what subscribers re
       tags: i === 5 ? { last: "yes" } : undefined,
     });
   }
+  // no epoch on the first publication: the API's publications carry none
   const pub = (
     i: number,
-  ) => (i === 5
-    ? { data: { i }, offset: i, tags: { last: "yes" } }
-    : i === 1
-    ? { data: { i }, offset: i, epoch }
-    : { data: { i }, offset: i });
+  ) => (i === 5 ? { data: { i }, offset: i, tags: { last: "yes" } } : { data: { i }, offset: i });
   const top = await s.apiJson("history", { channel: "hist:h" });
   const epoch = (top.result as { epoch: string }).epoch;
   assert(typeof epoch === "string" && epoch !== "", "an epoch");
@@ -794,7 +879,10 @@ test("history: position only, limit, since, reverse; matches what subscribers re
   assertEquals(await h({ limit: -1, reverse: true, since: { offset: 4, epoch } }), expect([3, 2, 1]));
   assertEquals(await h({ limit: -1, since: { offset: 5, epoch } }), expect([]));
   assertEquals(await h({ limit: 1, since: { offset: 1, epoch: "wrong" } }), UNRECOVERABLE);
-  assertBadRequest(await h({ limit: -2 }), "limit -2");
+  // any negative limit is "no limit", as in Centrifugo
+  assertEquals(await h({ limit: -2 }), expect([1, 2, 3, 4, 5]));
+  // reading backwards from before the first publication (Centrifugo: 100, a bug; README)
+  assertBadRequest(await h({ limit: -1, reverse: true, since: { offset: 0, epoch } }), "reverse since 0");
   await waitFor(() => live.length === 5, "five live publications");
   assertEquals(
     live.map((p) => [p.data, p.offset]),
@@ -869,7 +957,18 @@ test("channels: channels with subscribers and their counts, glob pattern filter"
     result: { channels: { "chat:a": { num_clients: 2 } } },
   });
   assertEquals(await s.apiJson("channels", { pattern: "chat" }), { result: { channels: {} } });
-  assertEquals(await s.apiJson("channels", { pattern: "[chat]*" }), { result: { channels: {} } });
+  // Centrifugo's glob syntax: character classes, alternatives, escapes
+  assertEquals(await s.apiJson("channels", { pattern: "[cp]*:[!a]" }), {
+    result: { channels: { "chat:b": { num_clients: 1 }, "plain:c": { num_clients: 1 } } },
+  });
+  assertEquals(await s.apiJson("channels", { pattern: "{chat:a,plain:*}" }), {
+    result: { channels: { "chat:a": { num_clients: 2 }, "plain:c": { num_clients: 1 } } },
+  });
+  assertEquals(await s.apiJson("channels", { pattern: "chat:[a-b]" }), { result: { channels: chats } });
+  assertEquals(await s.apiJson("channels", { pattern: "chat\\:?" }), { result: { channels: chats } });
+  // a pattern that does not compile (Centrifugo: 100, a bug; README)
+  assertBadRequest(await s.apiJson("channels", { pattern: "chat:[" }), "unclosed [");
+  assertBadRequest(await s.apiJson("channels", { pattern: "chat:[b-a]" }), "reversed range");
   const left = once(bChatA, "unsubscribed");
   bChatA.unsubscribe();
   await left;
@@ -895,8 +994,9 @@ test("info: one node with uid, name, version and counts of real connections", as
     assertEquals(Object.keys(res), ["result"]);
     const nodes = (res.result as { nodes: Json[] }).nodes;
     assertEquals(nodes.length, 1);
-    const { uptime, ...rest } = nodes[0];
+    const { uptime, metrics, ...rest } = nodes[0];
     assert(typeof uptime === "number" && Number.isInteger(uptime) && uptime >= 0, `uptime ${uptime}`);
+    assertMatch(metrics as Json, { interval: 60 });
     return rest;
   };
   const base = { uid: s.node.id, name: "api-node-1", version: s.node.version };
@@ -935,31 +1035,41 @@ test("batch: replies in command order, per-item errors, effects on subscribers",
       { history: { channel: "hist:batch", limit: -1 } },
       { presence_stats: { channel: "room:batch" } },
       { broadcast: { channels: ["chat:batch", "nope:z"], data: { b: 1 } } },
-      { publish: { channel: "chat:batch", data: 1 }, broadcast: { channels: ["chat:batch"], data: 1 } },
+      // two methods: the first in Centrifugo's order runs (publish before broadcast)
+      {
+        broadcast: { channels: ["chat:batch"], data: { two: "methods" } },
+        publish: { channel: "chat:batch", data: 1 },
+      },
       { no_such_method: {} },
-      { publish: "not an object" },
+      { publish: null },
       {},
-      "publish",
+      null,
+      { connections: {} },
+      { publish: { channel: "", data: 1 } },
       { publish: { channel: "chat:batch", data: { after: "errors" } } },
     ],
   });
   assertEquals(Object.keys(res), ["replies"]);
   const replies = res.replies as Json[];
-  assertEquals(replies.length, 11);
+  assertEquals(replies.length, 13);
   const epoch = ((replies[0].publish ?? {}) as Json).epoch;
   assert(typeof epoch === "string" && epoch !== "", `an epoch: ${JSON.stringify(replies[0])}`);
   assertEquals(replies[0], { publish: { offset: 1, epoch } });
   assertEquals(replies[1], UNKNOWN_CHANNEL);
-  assertEquals(replies[2], {
-    history: { publications: [{ data: { n: 1 }, offset: 1, epoch }], epoch, offset: 1 },
-  });
+  assertEquals(replies[2], { history: { publications: [{ data: { n: 1 }, offset: 1 }], epoch, offset: 1 } });
   assertEquals(replies[3], { presence_stats: { num_clients: 1, num_users: 1 } });
   assertEquals(replies[4], { broadcast: { responses: [OK, UNKNOWN_CHANNEL] } });
-  for (let i = 5; i <= 9; i++) assertBadRequest(replies[i], `reply ${i}`);
-  assertEquals(replies[10], { publish: {} });
-  await waitFor(() => chatPubs.length === 2, "the broadcast and the last publish");
-  assertEquals(chatPubs.map((p) => p.data), [{ b: 1 }, { after: "errors" }]);
-  assertEquals(await s.apiJson("batch", { commands: [] }), { replies: [] });
+  assertEquals(replies[5], { publish: {} });
+  // a command with no method Sluice has: 104; a null one: 107
+  for (const i of [6, 7, 8, 10]) assertEquals(replies[i], NOT_FOUND, `reply ${i}`);
+  assertBadRequest(replies[9], "null command");
+  assertBadRequest(replies[11], "empty channel");
+  assertEquals(replies[12], { publish: {} });
+  await waitFor(() => chatPubs.length === 3, "the broadcast and two publishes");
+  assertEquals(chatPubs.map((p) => p.data), [{ b: 1 }, 1, { after: "errors" }]);
+  // no commands: Centrifugo leaves the empty list out
+  assertEquals(await s.apiJson("batch", { commands: [] }), {});
+  assertEquals(await s.apiJson("batch", {}), {});
 });
 
 test("batch: parallel keeps replies in command order", async (t) => {
@@ -998,16 +1108,24 @@ test("batch: parallel keeps replies in command order", async (t) => {
   );
 });
 
-test("batch: commands not an array or parallel not a boolean → top-level 107", async (t) => {
+test("batch: commands not a list, a command not an object, parallel not a boolean → 400, nothing runs", async (t) => {
   const s = await startServer(t, config);
   for (
-    const body of [{}, { commands: "publish" }, { commands: { publish: {} } }, {
-      commands: [],
-      parallel: "yes",
-    }]
+    const body of [
+      { commands: "publish" },
+      { commands: { publish: {} } },
+      { commands: [], parallel: "yes" },
+      { commands: [{ publish: { channel: "hist:b400", data: 1 } }, "publish"] },
+      { commands: [{ publish: { channel: "hist:b400", data: 1 } }, { publish: "not an object" }] },
+      { commands: [{ publish: { channel: "hist:b400", data: 1 } }, { history: { channel: 5 } }] },
+    ]
   ) {
-    assertBadRequest(await s.apiJson("batch", body), JSON.stringify(body));
+    await assertGoBadRequest(await s.api("batch", body), JSON.stringify(body));
   }
+  // the well-formed first commands did not run either
+  assertMatch(await s.apiJson("history", { channel: "hist:b400", limit: -1 }), {
+    result: { publications: [], offset: 0 },
+  });
 });
 
 // ---------------------------------------------------------------- transport error mode
@@ -1032,10 +1150,10 @@ async function checkTransportMode(s: TestServer, headers: Record<string, string>
     status: 404,
     body: { code: 102, message: "unknown channel" },
   });
-  const bad = await call(s, "publish", { data: 1 }, headers);
-  assertEquals(bad.status, 400);
-  assertEquals(Object.keys(bad.body).sort(), ["code", "message"]);
-  assertEquals(bad.body.code, 107);
+  assertEquals(await call(s, "publish", { data: 1 }, headers), {
+    status: 400,
+    body: { code: 107, message: "bad request" },
+  });
   assertEquals(await call(s, "presence", { channel: "chat:x" }, headers), {
     status: 400,
     body: { code: 108, message: "not available" },
@@ -1065,12 +1183,24 @@ async function checkTransportMode(s: TestServer, headers: Record<string, string>
 test("transport error mode via X-Centrifugo-Error-Mode: 102 → 404, 107/108 → 400, 112 → 416", async (t) => {
   const s = await startServer(t, config);
   await checkTransportMode(s, { "X-API-Key": API_KEY, "X-Centrifugo-Error-Mode": "transport" });
+  // the value is compared as Centrifugo compares it: exactly
   assertEquals(
-    (await call(s, "publish", { channel: "nope:x", data: 1 }, {
+    await call(s, "publish", { channel: "nope:x", data: 1 }, {
       "X-API-Key": API_KEY,
       "X-Centrifugo-Error-Mode": "TRANSPORT",
-    })).status,
-    404,
+    }),
+    { status: 200, body: UNKNOWN_CHANNEL },
+  );
+  // 104 → 404 (an unknown rpc method)
+  assertEquals(
+    await call(s, "rpc", { method: "nosuch" }, {
+      "X-API-Key": API_KEY,
+      "X-Centrifugo-Error-Mode": "transport",
+    }),
+    {
+      status: 404,
+      body: { code: 104, message: "not found" },
+    },
   );
   // Without the header: 200 with an error object.
   assertEquals(await call(s, "publish", { channel: "nope:x", data: 1 }), {
@@ -1087,7 +1217,7 @@ test('transport error mode via api_error_mode: "transport" without the header', 
 
 // ---------------------------------------------------------------- garbage field types
 
-test("every method answers 107 (never 500) to fields of the wrong type", async (t) => {
+test("every method answers 400 Bad Request (and runs nothing) to fields of the wrong type", async (t) => {
   const s = await startServer(t, config);
   // A connected user whose connections the user-targeted methods would reach.
   const raw = await connectRaw(t, s, "u", { commands: [{ id: 2, subscribe: { channel: "chat:g" } }] });
@@ -1119,7 +1249,6 @@ test("every method answers 107 (never 500) to fields of the wrong type", async (
     ["subscribe", { user: "u", channel: "chat:g2", override: "presence" }],
     ["subscribe", { user: "u", channel: "chat:g2", override: { presence: true } }],
     ["subscribe", { user: "u", channel: "chat:g2", override: { presence: { value: "yes" } } }],
-    ["subscribe", { user: "u", channel: "chat:g2", override: { presence: null } }],
     ["subscribe", { user: "u", channel: "chat:g2", recover_since: [] }],
     ["subscribe", { user: "u", channel: "chat:g2", recover_since: "1" }],
     ["subscribe", { user: "u", channel: "chat:g2", recover_since: { offset: "1", epoch: "x" } }],
@@ -1145,7 +1274,14 @@ test("every method answers 107 (never 500) to fields of the wrong type", async (
     ["refresh", { user: "u", expire_at: "tomorrow" }],
     ["refresh", { user: "u", expire_at: [1] }],
     ["refresh", { user: "u", client: true }],
-    ["refresh", { user: "u", b64info: 1 }],
+    ["refresh", { user: "u", info: 1, expire_at: 1.5 }],
+    ["history", { channel: "hist:g", limit: 2 ** 31 }],
+    ["history", { channel: "hist:g", since: { offset: -1 } }],
+    ["disconnect", { user: "u", disconnect: { code: 3000.5 } }],
+    ["disconnect", { user: "u", disconnect: { code: -4000 } }],
+    ["subscribe", { user: "u", channel: "chat:g2", label_filter: { op: 1 } }],
+    ["subscribe", { user: "u", channel: "chat:g2", all_users: "yes" }],
+    ["rpc", { method: 1 }],
     ["presence", { channel: 1 }],
     ["presence", { channel: ["room:g"] }],
     ["presence_stats", { channel: {} }],
@@ -1169,10 +1305,7 @@ test("every method answers 107 (never 500) to fields of the wrong type", async (
     ["batch", { commands: [], parallel: "yes" }],
   ];
   for (const [method, body] of garbage) {
-    const res = await s.api(method, body);
-    const what = `${method} ${JSON.stringify(body)}`;
-    assertEquals(res.status, 200, what);
-    assertBadRequest(await res.json(), what);
+    await assertGoBadRequest(await s.api(method, body), `${method} ${JSON.stringify(body)}`);
   }
   // Every method is covered.
   const covered = new Set(garbage.map(([m]) => m));
@@ -1182,18 +1315,21 @@ test("every method answers 107 (never 500) to fields of the wrong type", async (
   for (const m of ["presence", "presence_stats", "history", "history_remove", "channels", "batch"]) {
     assert(covered.has(m), m);
   }
-  // info takes no fields: anything is ignored, never an error.
+  // info takes no fields: any object is fine, anything else is not.
   const info = await s.apiJson("info", { nodes: 5, pattern: [], user: {} });
   const nodes = (info.result as { nodes: Json[] }).nodes;
   assertEquals(nodes.length, 1);
   assertMatch(nodes[0], { uid: s.node.id, num_clients: 1 });
-  // Batch items with garbage are per-item 107.
-  const batch = await s.apiJson("batch", {
-    commands: garbage.filter(([m]) => m !== "batch").map(([m, body]) => ({ [m]: body })),
-  });
-  const replies = batch.replies as Json[];
-  assertEquals(replies.length, garbage.length - 3);
-  replies.forEach((r, i) => assertBadRequest(r, `batch item ${i}`));
+  for (const body of [[], 5, "info"]) {
+    await assertGoBadRequest(await s.api("info", body), JSON.stringify(body));
+  }
+  // A batch with one such command is refused whole.
+  for (const [m, body] of garbage.filter(([m]) => m !== "batch")) {
+    await assertGoBadRequest(
+      await s.api("batch", { commands: [{ [m]: body }] }),
+      `batch ${m} ${JSON.stringify(body)}`,
+    );
+  }
   assert(!s.logs.some((l) => l.includes("api method failed")), "no internal errors logged");
   // The connection saw none of it.
   await s.apiJson("publish", { channel: "chat:g", data: "marker" });

@@ -47,6 +47,12 @@ export function hasHistory(profile: Profile, channel: string): boolean {
   return !!options && Number(options.history_size ?? 0) > 0 && !!options.history_ttl;
 }
 
+/** The recorded server API calls of `method`. */
+function apiCalls(t: Transcript, method: string): Array<{ api: string; body: Record<string, unknown> }> {
+  return ((t.http as Array<{ api?: string; body: Record<string, unknown> }> | undefined) ?? [])
+    .filter((e): e is { api: string; body: Record<string, unknown> } => e.api === method);
+}
+
 /** Every recorded set of response headers: stream opens and plain HTTP answers. */
 function headerSets(t: Transcript): Array<Record<string, string>> {
   const sets: Array<Record<string, string>> = [];
@@ -252,6 +258,76 @@ export const DIFFERENCES: Record<string, KnownDifference> = {
             ...("sse" in c.events[at] ? { sse: c.events[at].sse } : {}),
           })),
         );
+      }
+      return t;
+    },
+  },
+  "api-disconnect-checked": {
+    readme:
+      "server API `disconnect` refuses a code outside 3000–4999 or a reason longer than 123 bytes with " +
+      "107 (Centrifugo takes them; a WebSocket client then gets an invalid close frame and sees 1006)",
+    patch(t) {
+      for (const e of apiCalls(t, "disconnect")) {
+        if (e.body.result) e.body = { error: { code: 107, message: "bad request" } };
+      }
+      // the connections stay: no disconnect push, no close from the server
+      for (const c of connections(t)) {
+        c.events = c.events.filter((e) =>
+          !(e.msg as { push?: { disconnect?: unknown } } | undefined)?.push?.disconnect &&
+          typeof (e.close as { code?: unknown } | undefined)?.code !== "number"
+        );
+      }
+      return t;
+    },
+  },
+  "api-internal-is-bad-request": {
+    readme: "server API `history` reading backwards from offset 0 (`reverse` with `since.offset: 0`) and " +
+      "`channels` with a `pattern` that does not compile are 107 bad request (Centrifugo answers 100 " +
+      "internal server error)",
+    patch(t) {
+      for (const e of [...apiCalls(t, "history"), ...apiCalls(t, "channels")]) {
+        if ((e.body.error as { code?: number } | undefined)?.code === 100) {
+          e.body = { error: { code: 107, message: "bad request" } };
+        }
+      }
+      return t;
+    },
+  },
+  "api-subscribe-expired": {
+    readme:
+      "server API `subscribe` with an `expire_at` already past is 107 bad request and subscribes nobody " +
+      "(Centrifugo answers 100 internal server error when the user is connected, `{}` when not)",
+    patch(t) {
+      for (const e of apiCalls(t, "subscribe")) {
+        if ((e.body.error as { code?: number } | undefined)?.code === 100) {
+          e.body = { error: { code: 107, message: "bad request" } };
+        }
+      }
+      return t;
+    },
+  },
+  "api-subscribe-twice": {
+    readme:
+      "server API `subscribe` of a connection already subscribed to the channel changes nothing and sends " +
+      "nothing (Centrifugo subscribes it again: a second subscribe push, and a second join for a member already " +
+      "there)",
+    patch(t) {
+      for (const c of connections(t)) {
+        const subscribed = new Set<string>();
+        const joined = new Set<string>();
+        c.events = c.events.filter((e) => {
+          const push = (e.msg as { push?: Record<string, unknown> } | undefined)?.push;
+          if (!push || typeof push.channel !== "string") return true;
+          if (push.subscribe) {
+            if (subscribed.has(push.channel)) return false;
+            subscribed.add(push.channel);
+          } else if (push.join) {
+            const key = `${push.channel} ${JSON.stringify(push.join)}`;
+            if (joined.has(key)) return false;
+            joined.add(key);
+          }
+          return true;
+        });
       }
       return t;
     },

@@ -274,5 +274,8 @@ PROFILES.defaults = {
 // The main configuration on servers of their own, for scenarios that read server-wide counts
 // (`info`): nothing else runs there.
 PROFILES.alone = { ...PROFILES.main, name: "alone" };
+// Anonymous connections on servers of their own, for server API calls without `user` (they reach
+// every anonymous connection there).
+PROFILES.anonymous_alone = { ...PROFILES.anonymous, name: "anonymous_alone" };
 
 export type ProfileName = keyof typeof PROFILES;

@@ -135,7 +135,15 @@ export class Session {
     try {
       parsed = JSON.parse(text);
     } catch {
-      // not JSON: compared as text
+      // several JSON lines (the legacy endpoint's answer): compared line by line; else as text
+      const lines = text.trim().split("\n");
+      if (lines.length > 1) {
+        try {
+          parsed = { lines: lines.map((l) => JSON.parse(l)) };
+        } catch {
+          // not JSON lines
+        }
+      }
     }
     if (opts.record !== false) this.log.push({ api: method, status: res.status, body: parsed });
     return (parsed && typeof parsed === "object" ? parsed : { text: parsed }) as Record<string, unknown>;
