@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Sluice benchmarks side by side with Centrifugo, nchan and a bare SSE loop — one command, one machine.
 //
-//   npm run bench                     # everything (≈ 45 min; redis-server for the -w2 servers, Go
+//   npm run bench                     # everything (≈ 50 min; redis-server for the -w2 servers, Go
 //                                     # for Centrifugo: bench/peers/centrifugo.sh builds it)
 //   node bench/run.mjs --quick        # small sizes, a smoke run (≈ 5 min)
 //   node bench/run.mjs --only=fanout,idle --servers=sluice-bun,nchan --json=out.json
@@ -98,8 +98,8 @@ function parseServer(name) {
 /**
  * Which scenarios a server takes part in when it is not named in --servers. The Centrifugo
  * pairings' transport variants measure fan-out only (uni_sse covers the rest); bidirectional SSE
- * never goes further: its pongs go through /emulation, which the load client does not send, so a
- * server cuts it after its first ping round (25 s + pong timeout) — fan-out ends before that.
+ * never goes further: its pongs go through /emulation, which the load client does not send, so
+ * its servers ping rarely (SSE_PING_INTERVAL), and idle memory with rare pings would not compare.
  */
 function scenariosOf(name, named) {
   const s = parseServer(name);
@@ -684,6 +684,14 @@ function centrifugoConfig(port) {
   };
 }
 
+/**
+ * Pings on bidirectional SSE (the -sse servers, both kinds): a client answers them through
+ * /emulation, which the load client does not do, so at the default 25 s (+ 8 s pong timeout) a
+ * server slow to finish a fan-out run cuts every subscriber mid-measurement. Rarer pings keep the
+ * measurement about fan-out; both servers of the pair get the same.
+ */
+const SSE_PING_INTERVAL = "300s";
+
 /** The Centrifugo binary (bench/peers/centrifugo.sh builds it with Go on first use), or why not. */
 let centrifugoBin;
 function centrifugoBinary() {
@@ -714,12 +722,15 @@ async function startServer(name) {
   let proc;
   if (kind === "centrifugo") {
     const cfg = join(dir, "config.json");
-    writeFileSync(cfg, JSON.stringify(centrifugoConfig(port), null, 2));
+    const config = centrifugoConfig(port);
+    if (transport === "sse") config.client.ping_interval = SSE_PING_INTERVAL;
+    writeFileSync(cfg, JSON.stringify(config, null, 2));
     proc = launch(centrifugoBinary(), ["--config", cfg]);
   } else if (kind === "sluice") {
     const cfg = join(dir, "config.json");
     const config = sluiceConfig(port);
     if (nodeHttp) config.deno_listener = "node_http";
+    if (transport === "sse") config.ping_interval = SSE_PING_INTERVAL;
     if (workers > 1) {
       const redis = await benchRedis();
       config.plugins = { redis_broker: { address: `redis://127.0.0.1:${redis}`, prefix: `b${port}` } };
@@ -790,9 +801,8 @@ async function startServer(name) {
     // With workers: the supervisor and every worker (each a child of it). Their CPU includes the
     // Redis they share (the whole-box pairing counts everything the server side spends).
     rss: () => treeOf(server.pid).reduce((a, pid) => a + rssKB(pid), 0),
-    cpu: () =>
-      treeOf(server.pid).reduce((a, pid) => a + cpuSeconds(pid), 0) +
-      (workers > 1 && redisPid ? cpuSeconds(redisPid) : 0),
+    cpu: () => treeOf(server.pid).reduce((a, pid) => a + cpuSeconds(pid), 0) + server.brokerCpu(),
+    brokerCpu: () => (workers > 1 && redisPid ? cpuSeconds(redisPid) : 0),
     /** The load client's path (and token) for one channel or personal + group. */
     sub(mode) {
       if (kind === "sluice" || kind === "auth" || kind === "centrifugo") {
@@ -1092,6 +1102,7 @@ function machineTicks() {
  */
 function cpuMeter(server, fleet) {
   const t0 = now(), s0 = server.cpu(), c0 = fleet.cpu(), p0 = process.cpuUsage(), m0 = machineTicks();
+  const b0 = server.brokerCpu();
   return () => {
     const wall = (now() - t0) / 1000;
     const p = process.cpuUsage(p0);
@@ -1102,6 +1113,8 @@ function cpuMeter(server, fleet) {
       softirq: round((m1[1] - m0[1]) / total * 100, 0),
       serverCpu: round((server.cpu() - s0) / wall * 100, 0),
       serverCpuSeconds: round(server.cpu() - s0, 3),
+      // of which the shared Redis (the -w2 servers): where the whole-box pairing's time goes
+      ...(server.brokerCpu() ? { brokerCpuSeconds: round(server.brokerCpu() - b0, 3) } : {}),
       clientCpu: round((fleet.cpu() - c0) / wall * 100, 0),
       publisherCpu: round((p.user + p.system) / 1e4 / wall, 0),
     };
@@ -1510,9 +1523,9 @@ function publish(name) {
       /** A warm-up run, then the measured one: requests/s, latency and the server's CPU per request. */
       const measure = async (file) => {
         await wrk(file, p.warmUpSeconds);
-        const cpu0 = server.cpu();
+        const cpu0 = server.cpu(), broker0 = server.brokerCpu();
         const out = await wrk(file, p.seconds);
-        const cpu = server.cpu() - cpu0;
+        const cpu = server.cpu() - cpu0, broker = server.brokerCpu() - broker0;
         const num = (re) => Number(re.exec(out)?.[1] ?? NaN);
         const latency = (q) => {
           const m = new RegExp(`^\\s*${q}%\\s+([\\d.]+)(us|ms|s)`, "m").exec(out);
@@ -1528,6 +1541,7 @@ function publish(name) {
           p99: latency(99),
           serverCpuSeconds: round(cpu, 2),
           serverUsPerRequest: round((cpu * 1e6) / requests, 1),
+          ...(broker ? { brokerCpuSeconds: round(broker, 2) } : {}),
         };
       };
       /**
@@ -1553,7 +1567,9 @@ function publish(name) {
       await check(single);
       const res = await measure(script("publish.lua", single, `"ch" .. (n % ${p.channels})`));
       log(
-        `  publish ${name}: ${res.perSec}/s, p99 ${res.p99} ms, ${res.serverUsPerRequest} µs server CPU per request, ${res.errors} errors`,
+        `  publish ${name}: ${res.perSec}/s, p99 ${res.p99} ms, ${res.serverUsPerRequest} µs server CPU per request${
+          res.brokerCpuSeconds ? ` (Redis ${round(res.brokerCpuSeconds * 1e6 / res.requests, 1)})` : ""
+        }, ${res.errors} errors`,
       );
       const batch = server.batch?.(p.batchSize, (i) => `ch@CH@_${i}`, JSON.stringify({ x: PAD }));
       if (batch) {
@@ -1569,7 +1585,11 @@ function publish(name) {
           serverUsPerPublication: round((b.serverCpuSeconds * 1e6) / (b.requests * p.batchSize), 2),
         };
         log(
-          `  publish ${name} batch of ${p.batchSize}: ${res.batch.publicationsPerSec} publications/s, ${res.batch.serverUsPerPublication} µs server CPU per publication, ${b.errors} errors`,
+          `  publish ${name} batch of ${p.batchSize}: ${res.batch.publicationsPerSec} publications/s, ${res.batch.serverUsPerPublication} µs server CPU per publication${
+            b.brokerCpuSeconds
+              ? ` (Redis ${round(b.brokerCpuSeconds * 1e6 / (b.requests * p.batchSize), 2)})`
+              : ""
+          }, ${b.errors} errors`,
         );
       }
       return res;
@@ -2004,7 +2024,10 @@ function vsCentrifugo(results) {
         metric,
         sluice: s ?? null,
         centrifugo: c ?? null,
-        ratio: has(s) && has(c) && c !== 0 ? round(s / c, 2) : null,
+        // none where either lost messages (Infinity): "lost" says more than 0× or ∞×
+        ratio: has(s) && has(c) && c !== 0 && Number.isFinite(s) && Number.isFinite(c)
+          ? round(s / c, 2)
+          : null,
         sluiceCpuPerOp: sCpu ?? null,
         centrifugoCpuPerOp: cCpu ?? null,
         unit,
