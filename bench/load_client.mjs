@@ -9,7 +9,9 @@
 // Config: { host, port, count, first = 0, path, groups = 1, token?, concurrency = 100,
 //           progressMs = 1000, maxLifetimeMs = 600000, connectTimeoutMs = 30000, deferOpen = false, tag }
 //   path: request path; `{i}` = global connection index (first + k), `{g}` = i % groups,
-//         `{cf}` = URL-encoded `{"token": <JWT>}`, `{token}` = the JWT itself.
+//         `{cf}` = URL-encoded `{"token": <JWT>}` (a unidirectional connect request),
+//         `{cmd}` = URL-encoded `{"id":1,"connect":{"token": <JWT>}}` (bidirectional SSE's connect
+//         command; its reply is the first event), `{token}` = the JWT itself.
 //   token: { secret, sub: "u{i}", channels: ["u{i}", "g{g}"] } — an HS256 JWT per connection.
 //
 // Stdout: JSON lines — {"type":"hello"} once the requests are built, {"type":"progress",…} every
@@ -98,17 +100,23 @@ function requestFor(i) {
   let path = fill(cfg.path, i);
   if (cfg.token) {
     const jwt = tokenFor(i);
-    path = path.replace("{cf}", encodeURIComponent(JSON.stringify({ token: jwt }))).replace("{token}", jwt);
+    path = path
+      .replace("{cf}", encodeURIComponent(JSON.stringify({ token: jwt })))
+      .replace("{cmd}", encodeURIComponent(JSON.stringify({ id: 1, connect: { token: jwt } })))
+      .replace("{token}", jwt);
   }
   if (cfg.ws) {
     const sub = cfg.protobuf ? "Sec-WebSocket-Protocol: centrifuge-protobuf\r\n" : "";
     const head =
       `GET ${path} HTTP/1.1\r\nHost: ${HOST}:${PORT}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
       `${sub}Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${WS_KEY}\r\n\r\n`;
-    if (!cfg.protobuf) return head;
-    // the connect command rides right behind the upgrade request
-    const connect = PB.Command.encodeDelimited({ id: 1, connect: { token: tokenFor(i) } }).finish();
-    return Buffer.concat([Buffer.from(head, "latin1"), maskedFrame(0x82, connect)]);
+    if (cfg.protobuf) {
+      // the connect command goes after the 101, as RFC 6455 has it (Centrifugo refuses a client
+      // that sends data before the handshake is complete)
+      const connect = PB.Command.encodeDelimited({ id: 1, connect: { token: tokenFor(i) } }).finish();
+      connectFrames[i - FIRST] = maskedFrame(0x82, connect);
+    }
+    return head;
   }
   return `GET ${path} HTTP/1.1\r\nHost: ${HOST}:${PORT}\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\n\r\n`;
 }
@@ -140,6 +148,7 @@ function maskedFrame(opcode, payload) {
   return Buffer.concat([head, mask, body]);
 }
 const requests = new Array(COUNT);
+const connectFrames = cfg.protobuf ? new Array(COUNT) : null;
 for (let k = 0; k < COUNT; k++) requests[k] = requestFor(FIRST + k);
 
 // ---------------------------------------------------------------------------------------------
@@ -268,6 +277,10 @@ class Conn {
       this.chunked = /\r\ntransfer-encoding:[^\r]*chunked/i.test(headText);
       headLat.add(t - this.startAt);
       this.state = 1;
+      if (connectFrames) {
+        this.sock.write(connectFrames[this.k]);
+        connectFrames[this.k] = undefined;
+      }
       if (cfg.readyOnHead && !this.isReady) {
         this.isReady = true;
         this.settle(true, t);
@@ -384,6 +397,13 @@ class Conn {
     this.carryLen = 0;
     this.wsNeed = undefined;
     if (op === 8) return this.lost(); // close
+    if (op === 9) {
+      // a frame ping: pong with its payload, as every WebSocket client does (Centrifugo's
+      // uni_websocket closes a connection that does not answer within its pong timeout)
+      this.sock.write(maskedFrame(0x8a, Buffer.from(this.carry ? this.carry.subarray(0, len) : [])));
+      st.beats++;
+      return;
+    }
     if (PB && op === 2) return this.protobufReplies(len, t);
     if (op === 1 || op === 2 || op === 0) {
       this.blockAny = true;

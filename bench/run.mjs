@@ -1,15 +1,18 @@
 #!/usr/bin/env node
-// Sluice benchmarks side by side with nchan and a bare SSE loop — one command, one machine.
+// Sluice benchmarks side by side with Centrifugo, nchan and a bare SSE loop — one command, one machine.
 //
-//   npm run bench                     # everything (≈ 15–20 min; redis-server for the -w2 servers)
-//   node bench/run.mjs --quick        # small sizes, a smoke run (< 2 min)
+//   npm run bench                     # everything (≈ 50 min; redis-server for the -w2 servers, Go
+//                                     # for Centrifugo: bench/peers/centrifugo.sh builds it)
+//   node bench/run.mjs --quick        # small sizes, a smoke run (≈ 5 min)
 //   node bench/run.mjs --only=fanout,idle --servers=sluice-bun,nchan --json=out.json
+//   node bench/run.mjs --pairing=core # Sluice vs Centrifugo, one core each (also: box, or core,box)
 //
 // Scenarios: fanout, idle, connect, storm, many, publish (wrk). Servers: sluice-bun, sluice-deno, nchan, bare-bun,
 // bare-deno, and (fanout and many only, unless named in --servers) sink-bun, sink-deno: the bare
 // loop writing through Sluice's StreamSink; (connect, storm and publish only) auth-bun, auth-deno:
 // the bare loop with Sluice's HS256 token check and a connect push, and an API-key checked JSON
-// publish. Every server runs alone, one after another, fresh for every measurement; load comes
+// publish; centrifugo* and the Sluice servers paired with them (PAIRINGS). Every server runs
+// alone, one after another, fresh for every measurement; load comes
 // from bench/load_client.mjs workers (raw TCP, ≤ 9000 connections each) and publishes from this
 // process, all on 127.0.0.1. Figures are measured and reported, never asserted. See bench/README.md.
 import { execFile, execFileSync, spawn } from "node:child_process";
@@ -50,11 +53,64 @@ const ALL_SERVERS = [
   "sluice-bun-wspb",
   "nchan-ws",
   // `--workers 2` on a Redis the bench starts (redis-server): 1 vs 2 workers on this box.
-  "sluice-bun-w2",
   "sluice-deno-w2",
   // Deno serving through its node:http (deno_listener: "node_http")
   "sluice-deno-nh",
+  // Beside Centrifugo (PAIRINGS below), each pair run back to back. Transports: uni_sse (no suffix),
+  // uni_websocket (-ws), the SDK's protobuf over bidirectional WebSocket (-wspb), bidirectional SSE (-sse).
+  ...["", "-ws", "-wspb", "-sse"].flatMap((t) => [`sluice-bun${t}-1core`, `centrifugo${t}-1core`]),
+  ...["", "-ws", "-wspb", "-sse"].flatMap((t) => [`sluice-bun${t}-w2`, `centrifugo${t}`]),
 ];
+/**
+ * Sluice vs Centrifugo, two pairings of [Sluice, Centrifugo] per transport. "core": one process each
+ * on one core (`taskset -c 1`; Go with GOMAXPROCS=1), the load clients, publisher and wrk on the
+ * other core. "box": the whole machine, Centrifugo's default (GOMAXPROCS = cores) against Sluice's
+ * `--workers 2` (on the bench's Redis, whose CPU is counted as the server's).
+ */
+const PAIRINGS = {
+  core: ["", "-ws", "-wspb", "-sse"].map((t) => [`sluice-bun${t}-1core`, `centrifugo${t}-1core`]),
+  box: ["", "-ws", "-wspb", "-sse"].map((t) => [`sluice-bun${t}-w2`, `centrifugo${t}`]),
+};
+/** The pinned pairing: server on this core, everything of the bench's own on the other. */
+const SERVER_CPU = "1", CLIENT_CPU = "0";
+/**
+ * What a server name means: kind (sluice, bare, sink, auth, nchan, centrifugo), runtime, and the
+ * modifiers after them — transport (ws: uni_websocket, wspb: protobuf /connection/websocket, sse:
+ * bidirectional SSE; none: uni_sse), w2 (2 workers), nh (Deno's node:http), 1core (pinned).
+ */
+function parseServer(name) {
+  const parts = name.split("-");
+  const kind = parts[0];
+  const rt = kind === "nchan" ? "nginx" : kind === "centrifugo" ? "go" : parts[1];
+  const mods = parts.slice(kind === "nchan" || kind === "centrifugo" ? 1 : 2);
+  const transport = mods.find((m) => ["ws", "wspb", "sse"].includes(m)) ?? "uni_sse";
+  return {
+    kind,
+    rt,
+    transport,
+    ws: transport === "ws" || transport === "wspb",
+    protobuf: transport === "wspb",
+    workers: mods.includes("w2") ? 2 : 1,
+    nodeHttp: mods.includes("nh"),
+    pinned: mods.includes("1core"),
+  };
+}
+/**
+ * Which scenarios a server takes part in when it is not named in --servers. The Centrifugo
+ * pairings' transport variants measure fan-out only (uni_sse covers the rest); bidirectional SSE
+ * never goes further: its pongs go through /emulation, which the load client does not send, so
+ * its servers ping rarely (SSE_PING_INTERVAL), and idle memory with rare pings would not compare.
+ */
+function scenariosOf(name, named) {
+  const s = parseServer(name);
+  if (s.transport === "sse") return ["fanout"];
+  if (named) return ALL_SCENARIOS;
+  if (s.kind === "sink") return WRITE_SCENARIOS;
+  if (s.kind === "auth") return AUTH_SCENARIOS;
+  const paired = Object.values(PAIRINGS).flat(2).includes(name);
+  if (paired && s.transport !== "uni_sse") return ["fanout"];
+  return ALL_SCENARIOS;
+}
 /** The sink-* loops differ from bare-* only in how they write: measured where writes dominate. */
 const WRITE_SCENARIOS = ["fanout", "many"];
 /** The auth-* loops add only the token or API key check (and a connect push): connects and API publishes. */
@@ -71,23 +127,23 @@ if (flag("help") || flag("h")) {
     `usage: node bench/run.mjs [--quick] [--only=${ALL_SCENARIOS.join(",")}] [--servers=${
       ALL_SERVERS.join(",")
     }]
-                         [--json=FILE] [--per-worker=N] [--payload=BYTES] [--verbose]`,
+                         [--pairing=core,box] [--json=FILE] [--per-worker=N] [--payload=BYTES] [--verbose]`,
   );
   process.exit(0);
 }
 const QUICK = flag("quick");
 const VERBOSE = flag("verbose");
 const SCENARIOS = (opt("only") ?? ALL_SCENARIOS.join(",")).split(",").filter(Boolean);
-const SERVERS = (opt("servers") ?? ALL_SERVERS.join(",")).split(",").filter(Boolean);
-const serversFor = (scenario) =>
-  SERVERS.filter((s) =>
-    opt("servers") ||
-    (s.startsWith("sink-")
-      ? WRITE_SCENARIOS.includes(scenario)
-      : s.startsWith("auth-")
-      ? AUTH_SCENARIOS.includes(scenario)
-      : true)
-  );
+// --pairing=core,box: the servers of those Sluice vs Centrifugo pairings, each in the scenarios it
+// takes part in by default (scenariosOf); --servers names servers to run in every scenario.
+const PAIRING = opt("pairing")?.split(",").filter(Boolean);
+for (const p of PAIRING ?? []) if (!PAIRINGS[p]) die(`unknown pairing ${p} (core, box)`);
+const SERVERS = opt("servers")
+  ? opt("servers").split(",").filter(Boolean)
+  : PAIRING
+  ? PAIRING.flatMap((p) => PAIRINGS[p].flat())
+  : ALL_SERVERS;
+const serversFor = (scenario) => SERVERS.filter((s) => scenariosOf(s, !!opt("servers")).includes(scenario));
 const JSON_FILE = opt("json");
 const PER_WORKER = Math.min(9000, Number(opt("per-worker") ?? 5000));
 const PAYLOAD = Number(opt("payload") ?? 64); // bytes of padding in every message, besides "t"
@@ -170,11 +226,21 @@ function treeOf(pid) {
 }
 
 /** One redis-server for the bench run (for the worker servers), started on first use. */
-let redisPort;
+let redisPort, redisPid;
 async function benchRedis() {
   if (redisPort) return redisPort;
   const port = await freePort();
-  const proc = startProcess("redis-server", ["--port", String(port), "--save", "", "--appendonly", "no"]);
+  const proc = startProcess("redis-server", [
+    "--port",
+    String(port),
+    "--bind",
+    "127.0.0.1",
+    "--save",
+    "",
+    "--appendonly",
+    "no",
+  ]);
+  redisPid = proc.pid;
   // It outlives each measurement (killEverything between them spares it); killed on the way out.
   groups.delete(proc.pid);
   process.on("exit", () => killGroup(proc.pid));
@@ -379,7 +445,9 @@ class Worker {
     this.cfg = cfg;
     this.last = null;
     this.waiters = [];
-    this.proc = startProcess(process.execPath, [join(BENCH, "load_client.mjs"), JSON.stringify(cfg)]);
+    this.proc = startProcess(
+      ...onBenchCpus(process.execPath, [join(BENCH, "load_client.mjs"), JSON.stringify(cfg)]),
+    );
     let buf = "";
     this.proc.stdout.setEncoding("utf8");
     this.proc.stdout.on("data", (d) => {
@@ -591,24 +659,78 @@ function sluiceConfig(port) {
     api_key: API_KEY,
     log_level: "warn",
     client_channel_limit: 128,
+    // bidirectional SSE (/connection/sse) for the -sse servers; WebSocket is on by default
+    sse: true,
     // top-level channels without history or presence: plain fan-out; ping_interval stays 25s
   };
 }
 
+/**
+ * Centrifugo's v6 config with the same settings as sluiceConfig: the same transports, secret, API
+ * key and log level, its defaults otherwise (channel limit 128, pings every 25 s, no history).
+ * Usage statistics off: nothing leaves the machine.
+ */
+function centrifugoConfig(port) {
+  return {
+    http_server: { address: "127.0.0.1", port },
+    client: { token: { hmac_secret_key: SECRET }, channel_limit: 128 },
+    http_api: { key: API_KEY },
+    uni_sse: { enabled: true },
+    uni_websocket: { enabled: true },
+    sse: { enabled: true },
+    health: { enabled: true },
+    log: { level: "warn" },
+    usage_stats: { disabled: true },
+  };
+}
+
+/**
+ * Pings on bidirectional SSE (the -sse servers, both kinds): a client answers them through
+ * /emulation, which the load client does not do, so at the default 25 s (+ 8 s pong timeout) a
+ * server slow to finish a fan-out run cuts every subscriber mid-measurement. Rarer pings keep the
+ * measurement about fan-out; both servers of the pair get the same.
+ */
+const SSE_PING_INTERVAL = "300s";
+
+/** The Centrifugo binary (bench/peers/centrifugo.sh builds it with Go on first use), or why not. */
+let centrifugoBin;
+function centrifugoBinary() {
+  if (centrifugoBin) return centrifugoBin;
+  try {
+    const out = execFileSync(join(BENCH, "peers", "centrifugo.sh"), {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    return (centrifugoBin = out.trim().split("\n").pop());
+  } catch (err) {
+    const why = String(err.stderr ?? "").trim().split("\n").pop() || err.message;
+    die(`Centrifugo is not available: ${why} — or leave the centrifugo* servers out with --servers=`);
+  }
+}
+
 async function startServer(name) {
-  const [kind, rt, variant] = name.startsWith("nchan")
-    ? ["nchan", "nginx", name.split("-")[1]]
-    : name.split("-");
-  const ws = variant === "ws" || variant === "wspb";
-  const protobuf = variant === "wspb";
-  const workers = variant === "w2" ? 2 : 1;
+  const { kind, rt, ws, protobuf, transport, workers, nodeHttp, pinned } = parseServer(name);
   const port = await freePort();
   const dir = mkdtempSync(join(tmpRoot, `${name}-`));
+  // A pinned server runs on SERVER_CPU only (and Go with one P); the bench moves itself off it.
+  const launch = (cmd, args, env = {}) =>
+    pinned
+      ? startProcess("taskset", ["-c", SERVER_CPU, cmd, ...args], {
+        env: { ...process.env, ...env, GOMAXPROCS: "1" },
+      })
+      : startProcess(cmd, args, { env: { ...process.env, ...env } });
   let proc;
-  if (kind === "sluice") {
+  if (kind === "centrifugo") {
+    const cfg = join(dir, "config.json");
+    const config = centrifugoConfig(port);
+    if (transport === "sse") config.client.ping_interval = SSE_PING_INTERVAL;
+    writeFileSync(cfg, JSON.stringify(config, null, 2));
+    proc = launch(centrifugoBinary(), ["--config", cfg]);
+  } else if (kind === "sluice") {
     const cfg = join(dir, "config.json");
     const config = sluiceConfig(port);
-    if (variant === "nh") config.deno_listener = "node_http";
+    if (nodeHttp) config.deno_listener = "node_http";
+    if (transport === "sse") config.ping_interval = SSE_PING_INTERVAL;
     if (workers > 1) {
       const redis = await benchRedis();
       config.plugins = { redis_broker: { address: `redis://127.0.0.1:${redis}`, prefix: `b${port}` } };
@@ -620,7 +742,7 @@ async function startServer(name) {
     const args = rt === "bun"
       ? [...flags, "mod.ts", "--config", cfg, ...more]
       : ["run", "-A", ...flags, "mod.ts", "--config", cfg, ...more];
-    proc = startProcess(BIN[rt], args, { env: { ...process.env, NO_COLOR: "1" } });
+    proc = launch(BIN[rt], args, { NO_COLOR: "1" });
   } else if (kind === "bare" || kind === "sink" || kind === "auth") {
     const script = join("bench", "servers", "bare_sse.ts");
     const loop = [
@@ -676,17 +798,21 @@ async function startServer(name) {
     async stop() {
       await stopProcess(proc);
     },
-    // With workers: the supervisor and every worker (each a child of it).
+    // With workers: the supervisor and every worker (each a child of it). Their CPU includes the
+    // Redis they share (the whole-box pairing counts everything the server side spends).
     rss: () => treeOf(server.pid).reduce((a, pid) => a + rssKB(pid), 0),
-    cpu: () => treeOf(server.pid).reduce((a, pid) => a + cpuSeconds(pid), 0),
+    cpu: () => treeOf(server.pid).reduce((a, pid) => a + cpuSeconds(pid), 0) + server.brokerCpu(),
+    brokerCpu: () => (workers > 1 && redisPid ? cpuSeconds(redisPid) : 0),
     /** The load client's path (and token) for one channel or personal + group. */
     sub(mode) {
-      if (kind === "sluice" || kind === "auth") {
+      if (kind === "sluice" || kind === "auth" || kind === "centrifugo") {
         return {
           path: protobuf
             ? "/connection/websocket"
             : ws
             ? "/connection/uni_websocket?cf_connect={cf}"
+            : transport === "sse"
+            ? "/connection/sse?cf_connect={cmd}"
             : "/connection/uni_sse?cf_connect={cf}",
           token: { secret: SECRET, sub: "u{i}", channels: mode === "one" ? ["bench"] : ["u{i}", "g{g}"] },
           ws,
@@ -702,7 +828,7 @@ async function startServer(name) {
     },
     /** The HTTP request that publishes `payload` (a JSON text) to `channel`. */
     pub(channel, payload) {
-      if (kind === "sluice" || kind === "auth") {
+      if (kind === "sluice" || kind === "auth" || kind === "centrifugo") {
         return {
           path: "/api/publish",
           headers: { "X-API-Key": API_KEY, "Content-Type": "application/json" },
@@ -712,8 +838,8 @@ async function startServer(name) {
       if (kind === "nchan") return { path: `/pub?id=${channel}`, headers: {}, body: payload };
       return { path: `/pub?channel=${channel}`, headers: {}, body: payload };
     },
-    /** Sluice's bulk path: one `POST /api/batch` of `size` publishes (channel i named by `channelOf(i)`). */
-    batch: kind === "sluice"
+    /** The bulk path: one `POST /api/batch` of `size` publishes (channel i named by `channelOf(i)`). */
+    batch: kind === "sluice" || kind === "centrifugo"
       ? (size, channelOf, payload) => ({
         path: "/api/batch",
         headers: { "X-API-Key": API_KEY, "Content-Type": "application/json" },
@@ -932,13 +1058,32 @@ function lcg(seed) {
 // ---------------------------------------------------------------------------------------------
 // Scenarios
 async function withServer(name, fn) {
-  const server = await startServer(name);
+  // Pinned pairing: this process (the publisher) and everything it starts next go to CLIENT_CPU.
+  const pinned = parseServer(name).pinned;
+  if (pinned) pinBench(CLIENT_CPU);
   try {
-    return await fn(server);
+    const server = await startServer(name);
+    try {
+      return await fn(server);
+    } finally {
+      await server.stop();
+    }
   } finally {
-    await server.stop();
+    if (pinned) pinBench(null);
   }
 }
+
+/** The CPUs of the bench's own processes: CLIENT_CPU while a pinned server runs, else all. */
+let benchCpus = null;
+function pinBench(cpus) {
+  benchCpus = cpus;
+  // -a: every thread of this process (libuv's pool, V8's helpers), not only the main one
+  execFileSync("taskset", ["-a", "-p", "-c", cpus ?? `0-${os.cpus().length - 1}`, String(process.pid)], {
+    stdio: "ignore",
+  });
+}
+/** A command of the bench's own (load client, wrk) on the bench's CPUs. */
+const onBenchCpus = (cmd, args) => benchCpus ? ["taskset", ["-c", benchCpus, cmd, ...args]] : [cmd, args];
 
 /** Whole-machine CPU ticks from /proc/stat: [busy, softirq, total]. */
 function machineTicks() {
@@ -957,6 +1102,7 @@ function machineTicks() {
  */
 function cpuMeter(server, fleet) {
   const t0 = now(), s0 = server.cpu(), c0 = fleet.cpu(), p0 = process.cpuUsage(), m0 = machineTicks();
+  const b0 = server.brokerCpu();
   return () => {
     const wall = (now() - t0) / 1000;
     const p = process.cpuUsage(p0);
@@ -967,6 +1113,8 @@ function cpuMeter(server, fleet) {
       softirq: round((m1[1] - m0[1]) / total * 100, 0),
       serverCpu: round((server.cpu() - s0) / wall * 100, 0),
       serverCpuSeconds: round(server.cpu() - s0, 3),
+      // of which the shared Redis (the -w2 servers): where the whole-box pairing's time goes
+      ...(server.brokerCpu() ? { brokerCpuSeconds: round(server.brokerCpu() - b0, 3) } : {}),
       clientCpu: round((fleet.cpu() - c0) / wall * 100, 0),
       publisherCpu: round((p.user + p.system) / 1e4 / wall, 0),
     };
@@ -1041,6 +1189,7 @@ async function fanout(name) {
           drainDeadlineSeconds: p.drainMs / 1000,
           ...latStats(rep.lat, steadyExpected),
           ...cpu,
+          serverUsPerDelivery: rep.msgs ? round(cpu.serverCpuSeconds * 1e6 / rep.msgs, 2) : null,
         };
         res.publishErrors = pub.errors;
         if (pub.errors) res.lastPublishError = pub.lastError;
@@ -1197,6 +1346,8 @@ function connect(name, p = P.connect) {
         // connect() → response head (before the first event; for Sluice before the token check ends)
         head: latStats(rep.head),
         ...cpu,
+        // server CPU per connection made ready (token check, subscriptions, connect push)
+        serverUsPerConn: rep.ready ? round(cpu.serverCpuSeconds * 1e6 / rep.ready, 1) : null,
         rssKB: server.rss(),
         errors: rep.errors,
         statuses: rep.statuses,
@@ -1309,6 +1460,7 @@ function many(name) {
         deliveriesPerSec: span ? round(rep.msgs / span, 0) : null,
         ...latStats(rep.lat),
         ...cpu,
+        serverUsPerPublish: round(cpu.serverCpuSeconds * 1e6 / bseq.length, 2),
       };
       res.publishErrors = pub.errors;
       if (pub.errors) res.lastPublishError = pub.lastError;
@@ -1356,21 +1508,24 @@ function publish(name) {
         return path;
       };
       const wrk = (file, seconds) =>
-        execFileAsync("wrk", [
-          `-t${p.threads}`,
-          `-c${p.connections}`,
-          `-d${seconds}s`,
-          "--latency",
-          "-s",
-          file,
-          `http://127.0.0.1:${server.port}`,
-        ], { encoding: "utf8" }).then((r) => r.stdout);
+        execFileAsync(
+          ...onBenchCpus("wrk", [
+            `-t${p.threads}`,
+            `-c${p.connections}`,
+            `-d${seconds}s`,
+            "--latency",
+            "-s",
+            file,
+            `http://127.0.0.1:${server.port}`,
+          ]),
+          { encoding: "utf8", timeout: (seconds + 30) * 1000 },
+        ).then((r) => r.stdout);
       /** A warm-up run, then the measured one: requests/s, latency and the server's CPU per request. */
       const measure = async (file) => {
         await wrk(file, p.warmUpSeconds);
-        const cpu0 = server.cpu();
+        const cpu0 = server.cpu(), broker0 = server.brokerCpu();
         const out = await wrk(file, p.seconds);
-        const cpu = server.cpu() - cpu0;
+        const cpu = server.cpu() - cpu0, broker = server.brokerCpu() - broker0;
         const num = (re) => Number(re.exec(out)?.[1] ?? NaN);
         const latency = (q) => {
           const m = new RegExp(`^\\s*${q}%\\s+([\\d.]+)(us|ms|s)`, "m").exec(out);
@@ -1386,17 +1541,40 @@ function publish(name) {
           p99: latency(99),
           serverCpuSeconds: round(cpu, 2),
           serverUsPerRequest: round((cpu * 1e6) / requests, 1),
+          ...(broker ? { brokerCpuSeconds: round(broker, 2) } : {}),
         };
       };
-      const res = await measure(
-        script("publish.lua", server.pub("@CH@", JSON.stringify({ x: PAD })), `"ch" .. (n % ${p.channels})`),
-      );
+      /**
+       * One request of the kind wrk will send, answered without an error: wrk counts only non-2xx,
+       * and both servers' APIs answer a refused command with 200 and an `error` inside.
+       */
+      const check = async (req) => {
+        const conn = new RawHttpConn(server.port);
+        const text = `POST ${req.path.replaceAll("@CH@", "0")} HTTP/1.1\r\nHost: 127.0.0.1\r\n` +
+          Object.entries(req.headers).map(([k, v]) => `${k}: ${v}\r\n`).join("") +
+          `Content-Length: ${Buffer.byteLength(req.body.replaceAll("@CH@", "0"))}\r\n\r\n` +
+          req.body.replaceAll("@CH@", "0");
+        const r = await Promise.race([
+          conn.request(text),
+          sleep(5000).then(() => ({ status: 0, body: "timeout" })),
+        ]);
+        conn.close();
+        if (r.status < 200 || r.status > 299 || r.body.includes('"error"')) {
+          throw new Error(`${req.path} refused: ${r.status} ${r.body.slice(0, 200)}`);
+        }
+      };
+      const single = server.pub("@CH@", JSON.stringify({ x: PAD }));
+      await check(single);
+      const res = await measure(script("publish.lua", single, `"ch" .. (n % ${p.channels})`));
       log(
-        `  publish ${name}: ${res.perSec}/s, p99 ${res.p99} ms, ${res.serverUsPerRequest} µs server CPU per request, ${res.errors} errors`,
+        `  publish ${name}: ${res.perSec}/s, p99 ${res.p99} ms, ${res.serverUsPerRequest} µs server CPU per request${
+          res.brokerCpuSeconds ? ` (Redis ${round(res.brokerCpuSeconds * 1e6 / res.requests, 1)})` : ""
+        }, ${res.errors} errors`,
       );
       const batch = server.batch?.(p.batchSize, (i) => `ch@CH@_${i}`, JSON.stringify({ x: PAD }));
       if (batch) {
         // the bulk path: `batchSize` publications per request, each request into its own channels
+        await check(batch);
         const b = await measure(
           script("batch.lua", batch, `n % ${Math.max(1, Math.round(p.channels / p.batchSize))}`),
         );
@@ -1407,7 +1585,11 @@ function publish(name) {
           serverUsPerPublication: round((b.serverCpuSeconds * 1e6) / (b.requests * p.batchSize), 2),
         };
         log(
-          `  publish ${name} batch of ${p.batchSize}: ${res.batch.publicationsPerSec} publications/s, ${res.batch.serverUsPerPublication} µs server CPU per publication, ${b.errors} errors`,
+          `  publish ${name} batch of ${p.batchSize}: ${res.batch.publicationsPerSec} publications/s, ${res.batch.serverUsPerPublication} µs server CPU per publication${
+            b.brokerCpuSeconds
+              ? ` (Redis ${round(b.brokerCpuSeconds * 1e6 / (b.requests * p.batchSize), 2)})`
+              : ""
+          }, ${b.errors} errors`,
         );
       }
       return res;
@@ -1453,7 +1635,7 @@ function render(results) {
       for (const r of R.fanout[s] ?? []) {
         if (r.error) {
           cap.push([s, "error: " + r.error.slice(0, 70), ...Array(11).fill(null)]);
-          lat.push([s, "error (above)", ...Array(9).fill(null)]);
+          lat.push([s, "error (above)", ...Array(10).fill(null)]);
           continue;
         }
         const b = r.burst, st = r.steady;
@@ -1482,6 +1664,7 @@ function render(results) {
           lq(st.p99, st),
           ms(st.max),
           `${st.serverCpu}%`,
+          st.serverUsPerDelivery?.toFixed(2),
           `${st.machineBusy}%`,
           r.closedByServer,
         ]);
@@ -1525,6 +1708,7 @@ function render(results) {
           "p99 ms",
           "max ms",
           "srv CPU",
+          "srv µs/deliv",
           "box busy",
           "cut by server",
         ],
@@ -1587,13 +1771,14 @@ function render(results) {
     if (!R[key]) continue;
     const rows = SERVERS.filter((s) => R[key][s]).map((s) => {
       const r = R[key][s];
-      if (r.error) return [s, "error: " + r.error.slice(0, 60), ...Array(9).fill(null)];
+      if (r.error) return [s, "error: " + r.error.slice(0, 60), ...Array(10).fill(null)];
       return [
         s,
         r.connections,
         r.ready,
         r.failed,
         k(r.perSec),
+        r.serverUsPerConn,
         ms(r.head?.p50),
         ms(r.p50),
         ms(r.p99),
@@ -1604,13 +1789,14 @@ function render(results) {
     });
     out.push(
       table(
-        `${title} (Sluice: an HS256 token each; nchan/bare: no auth)`,
+        `${title} (Sluice, Centrifugo: an HS256 token each; nchan/bare: no auth)`,
         [
           "server",
           "conns",
           "ready",
           "failed",
           "conn/s",
+          "srv µs/conn",
           "head p50 ms",
           "p50 ms",
           "p99 ms",
@@ -1661,7 +1847,7 @@ function render(results) {
   if (R.many) {
     const rows = SERVERS.filter((s) => R.many[s]).map((s) => {
       const r = R.many[s];
-      if (r.error) return [s, "error: " + r.error.slice(0, 60), ...Array(12).fill(null)];
+      if (r.error) return [s, "error: " + r.error.slice(0, 60), ...Array(13).fill(null)];
       return [
         s,
         r.connections,
@@ -1675,6 +1861,7 @@ function render(results) {
         k(r.burst.publishesPerSec),
         k(r.burst.deliveriesPerSec),
         pct(r.burst.ratio),
+        r.burst.serverUsPerPublish?.toFixed(1),
         `${r.burst.serverCpu}/${r.burst.clientCpu}/${r.burst.publisherCpu}%`,
         `${r.burst.machineBusy}%`,
       ];
@@ -1697,6 +1884,7 @@ function render(results) {
           "burst pub/s",
           "burst deliv/s",
           "burst delivered",
+          "srv µs/pub",
           "burst CPU srv/cli/pub",
           "box busy",
         ],
@@ -1705,6 +1893,7 @@ function render(results) {
     );
   }
   out.push(renderRatios(results));
+  if (results.vsCentrifugo && Object.keys(results.vsCentrifugo).length) out.push(renderVsCentrifugo(results));
   return out.join("\n");
 }
 
@@ -1809,6 +1998,174 @@ function computeRatios(results) {
     pair("many channels: p99 latency (ms)", (s) => R.many[s]?.steady?.p99, false);
   }
   return ratios;
+}
+
+/**
+ * Sluice vs Centrifugo, per pairing: every headline metric of both servers with the server CPU
+ * per operation beside it, the ratio, and the issue's goal marked met / not met (measured, never
+ * asserted). Goals: fan-out deliveries/s and p99 ahead of Centrifugo, idle memory per connection
+ * at or below it, connect, storm and publish rates at least equal. Many channels has no goal.
+ */
+function vsCentrifugo(results) {
+  const R = results.scenarios;
+  const TRANSPORT = { "": "uni_sse", "-ws": "uni_websocket", "-wspb": "WebSocket protobuf", "-sse": "SSE" };
+  const out = {};
+  for (const [pairing, pairs] of Object.entries(PAIRINGS)) {
+    const rows = [];
+    /** goal: "ahead" (strictly better), "≥" / "≤" (at least as good), null (reported only) */
+    const add = (metric, s, c, sCpu, cCpu, higherBetter, goal, unit) => {
+      if ((s === undefined || s === null) && (c === undefined || c === null)) return;
+      const has = (v) => v !== undefined && v !== null;
+      let met = null;
+      if (goal && has(s) && has(c)) {
+        met = goal === "ahead" ? (higherBetter ? s > c : s < c) : (higherBetter ? s >= c : s <= c);
+      }
+      rows.push({
+        metric,
+        sluice: s ?? null,
+        centrifugo: c ?? null,
+        // none where either lost messages (Infinity): "lost" says more than 0× or ∞×
+        ratio: has(s) && has(c) && c !== 0 && Number.isFinite(s) && Number.isFinite(c)
+          ? round(s / c, 2)
+          : null,
+        sluiceCpuPerOp: sCpu ?? null,
+        centrifugoCpuPerOp: cCpu ?? null,
+        unit,
+        higherBetter,
+        goal,
+        met,
+      });
+    };
+    for (const [i, [sl, ce]] of pairs.entries()) {
+      const tr = TRANSPORT[["", "-ws", "-wspb", "-sse"][i]];
+      for (const [j, n] of P.fanout.sizes.entries()) {
+        const f = (x) => R.fanout?.[x]?.[j];
+        if (!f(sl) && !f(ce)) continue;
+        add(
+          `fan-out ${k(n)} ${tr}: burst deliveries/s`,
+          f(sl)?.burst?.deliveriesPerSec,
+          f(ce)?.burst?.deliveriesPerSec,
+          f(sl)?.burst?.serverUsPerDelivery,
+          f(ce)?.burst?.serverUsPerDelivery,
+          true,
+          "ahead",
+          "µs/deliv",
+        );
+        // a p99 among lost messages (null with deliveries missing) is worse than any figure
+        const p99 = (x) => f(x)?.steady ? (f(x).steady.p99 ?? Infinity) : undefined;
+        add(
+          `fan-out ${k(n)} ${tr}: p99 ms at ${P.fanout.rate} msg/s`,
+          p99(sl),
+          p99(ce),
+          f(sl)?.steady?.serverUsPerDelivery,
+          f(ce)?.steady?.serverUsPerDelivery,
+          false,
+          "ahead",
+          "µs/deliv",
+        );
+      }
+      const idle = (x) => R.idle?.[x]?.steps?.at(-1);
+      if (idle(sl) || idle(ce)) {
+        // at the largest step both reached
+        const top = Math.min(idle(sl)?.connections ?? Infinity, idle(ce)?.connections ?? Infinity);
+        const at = (x) => R.idle?.[x]?.steps?.find((st) => st.connections === top)?.kbPerConn;
+        add(`idle ${tr}: KB per connection at ${k(top)}`, at(sl), at(ce), null, null, false, "≤", null);
+      }
+      for (const sc of ["connect", "storm"]) {
+        const c = (x) => R[sc]?.[x];
+        add(
+          `${sc === "connect" ? "connect" : "reconnect storm"} ${tr}: connections/s`,
+          c(sl)?.perSec,
+          c(ce)?.perSec,
+          c(sl)?.serverUsPerConn,
+          c(ce)?.serverUsPerConn,
+          true,
+          "≥",
+          "µs/conn",
+        );
+      }
+      const pub = (x) => R.publish?.[x];
+      add(
+        `publish ${tr === "uni_sse" ? "" : tr + " "}(/api/publish): requests/s`,
+        pub(sl)?.perSec,
+        pub(ce)?.perSec,
+        pub(sl)?.serverUsPerRequest,
+        pub(ce)?.serverUsPerRequest,
+        true,
+        "≥",
+        "µs/req",
+      );
+      add(
+        `publish ${tr === "uni_sse" ? "" : tr + " "}(/api/batch × ${P.publish.batchSize}): publications/s`,
+        pub(sl)?.batch?.publicationsPerSec,
+        pub(ce)?.batch?.publicationsPerSec,
+        pub(sl)?.batch?.serverUsPerPublication,
+        pub(ce)?.batch?.serverUsPerPublication,
+        true,
+        "≥",
+        "µs/pub",
+      );
+      const m = (x) => R.many?.[x];
+      add(
+        `many channels ${tr}: burst deliveries/s`,
+        m(sl)?.burst?.deliveriesPerSec,
+        m(ce)?.burst?.deliveriesPerSec,
+        m(sl)?.burst?.serverUsPerPublish,
+        m(ce)?.burst?.serverUsPerPublish,
+        true,
+        null,
+        "µs/pub",
+      );
+      add(
+        `many channels ${tr}: p99 ms at ${P.many.rate} publishes/s`,
+        m(sl) ? (m(sl).steady?.p99 ?? Infinity) : undefined,
+        m(ce) ? (m(ce).steady?.p99 ?? Infinity) : undefined,
+        null,
+        null,
+        false,
+        null,
+        null,
+      );
+    }
+    if (rows.length) out[pairing] = { sluice: pairs[0][0], centrifugo: pairs[0][1], rows };
+  }
+  return out;
+}
+
+function renderVsCentrifugo(results) {
+  const TITLE = {
+    core:
+      "one process each on one core (`taskset -c 1`, Centrifugo with GOMAXPROCS=1; load on the other core)",
+    box:
+      "the whole box (Centrifugo's default GOMAXPROCS against Sluice `--workers 2` on Redis; Redis CPU counted)",
+  };
+  const fmt = (v) =>
+    v === null ? "—" : v === Infinity ? "lost" : typeof v === "number" && v >= 1e4 ? k(v) : String(v);
+  const lines = [];
+  for (const [pairing, { sluice, centrifugo, rows }] of Object.entries(results.vsCentrifugo ?? {})) {
+    lines.push(table(
+      `Sluice vs Centrifugo, ${
+        pairing === "core" ? "per core" : "whole box"
+      }: ${sluice} vs ${centrifugo} and their transport variants — ${TITLE[pairing]}`,
+      ["metric", "Sluice", "Centrifugo", "Sluice / Centrifugo", "srv CPU per op (S / C)", "goal", "goal met"],
+      rows.map((r) => [
+        r.metric,
+        fmt(r.sluice),
+        fmt(r.centrifugo),
+        r.ratio === null || !Number.isFinite(r.ratio) ? "—" : `${r.ratio.toFixed(2)}×`,
+        r.unit && (r.sluiceCpuPerOp !== null || r.centrifugoCpuPerOp !== null)
+          ? `${fmt(r.sluiceCpuPerOp)} / ${fmt(r.centrifugoCpuPerOp)} ${r.unit}`
+          : "—",
+        r.goal === null
+          ? "none set"
+          : r.goal === "ahead"
+          ? (r.higherBetter ? "Sluice higher" : "Sluice lower")
+          : `Sluice ${r.goal} Centrifugo`,
+        r.met === null ? (r.goal ? "not measured" : "—") : r.met ? "met" : "not met",
+      ]),
+    ));
+  }
+  return lines.join("\n");
 }
 
 function renderRatios(results) {
@@ -1932,6 +2289,23 @@ async function main() {
   if (SERVERS.includes("nchan") && !existsSync(NCHAN_MODULE)) {
     die(`nchan module not found at ${NCHAN_MODULE} (set NCHAN_MODULE)`);
   }
+  // What the chosen servers need, said in one line each before anything starts.
+  const parsed = SERVERS.map(parseServer);
+  if (parsed.some((s) => s.pinned) && versionOf("taskset", ["-V"]) === "unavailable") {
+    die("the -1core servers need taskset (util-linux) — or leave them out with --servers=");
+  }
+  if (parsed.some((s) => s.pinned) && os.cpus().length < 2) {
+    die("the -1core servers need 2 cores: the server on one, the load on another");
+  }
+  if (parsed.some((s) => s.workers > 1) && versionOf("redis-server", ["--version"]) === "unavailable") {
+    die(
+      "the -w2 servers need redis-server (apt-get install redis-server) — or leave them out with --servers=",
+    );
+  }
+  if (parsed.some((s) => s.kind === "centrifugo")) {
+    env.centrifugo = versionOf(centrifugoBinary(), ["version"], /Centrifugo v?(\S+)/) ?? "?";
+    log(`Centrifugo ${env.centrifugo}: ${centrifugoBinary()}`);
+  }
   const results = {
     env,
     quick: QUICK,
@@ -1960,11 +2334,14 @@ async function main() {
   }
   results.ratios = computeRatios(results);
   results.targets = targets(results);
+  results.vsCentrifugo = vsCentrifugo(results);
   results.seconds = round((now() - startedAt) / 1000, 0);
   const env2 = results.env;
   console.log(`\n## Results${QUICK ? " (--quick)" : ""} — ${env2.date}\n`);
   console.log(
-    `- Sluice ${env2.sluice} · Bun ${env2.bun} · Deno ${env2.deno} · Node ${env2.node} (load client) · nginx ${env2.nginx} + nchan ${env2.nchan} (1 worker)`,
+    `- Sluice ${env2.sluice} · Bun ${env2.bun} · Deno ${env2.deno} · Node ${env2.node} (load client) · nginx ${env2.nginx} + nchan ${env2.nchan} (1 worker)${
+      env2.centrifugo ? ` · Centrifugo ${env2.centrifugo}` : ""
+    }`,
   );
   console.log(
     `- ${env2.cpu} · ${env2.memGB} GB RAM · Linux ${env2.kernel} · ulimit -n ${env2.nofile} · ${PAYLOAD}-byte padding per message · total ${results.seconds} s\n`,
@@ -1986,6 +2363,7 @@ function summaryJson(results) {
     seconds: results.seconds,
     scenarios: results.scenarios,
     ratios: results.ratios.map(({ what, a, b, ratio }) => ({ what, a, b, ratio })),
+    vsCentrifugo: results.vsCentrifugo,
   };
 }
 
