@@ -43,7 +43,7 @@ export function startProxyBackend(): Promise<ProxyBackend> {
   const server = http.createServer((req, res) => {
     let raw = "";
     req.on("data", (c) => (raw += c));
-    req.on("end", async () => {
+    req.on("end", () => {
       let body: unknown = raw;
       try {
         body = JSON.parse(raw);
