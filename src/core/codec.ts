@@ -71,7 +71,13 @@ export function joinLeavePush(channel: string, kind: "join" | "leave", info: Cli
 }
 
 export function disconnectPushBody(code: number, reason: string): string {
-  return `{"disconnect":{"code":${code},"reason":${str(reason)}}}`;
+  // omitempty, as Centrifugo's encoder: a code 0 or an empty reason (the server API takes them) is left out
+  if (code !== 0 && reason !== "") return `{"disconnect":{"code":${code},"reason":${str(reason)}}}`;
+  return code !== 0
+    ? `{"disconnect":{"code":${code}}}`
+    : reason !== ""
+    ? `{"disconnect":{"reason":${str(reason)}}}`
+    : `{"disconnect":{}}`;
 }
 
 export function unsubscribePushBody(channel: string, code: number, reason: string): string {

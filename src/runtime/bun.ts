@@ -56,6 +56,9 @@ class BunWebSocket implements ServerWebSocket {
   close(code: number, reason: string): void {
     this.ws.close(code, reason);
   }
+  terminate(): void {
+    this.ws.terminate();
+  }
 }
 
 /** The WebSocket handlers of a Bun server: each socket's events come with its upgrade. */

@@ -11,6 +11,8 @@ export interface WebSocketLike {
   readonly bufferedAmount: number;
   send(data: string | Uint8Array): void;
   close(code?: number, reason?: string): void;
+  /** The `ws` package's: the connection ends without a close frame (Deno's own socket has none). */
+  terminate?(): void;
 }
 
 /** `readyState` of an open socket, in both the WHATWG and the `ws` API. */
@@ -37,5 +39,9 @@ export class StandardWebSocket implements ServerWebSocket {
     } catch {
       // already closing
     }
+  }
+  terminate(): void {
+    if (this.socket.terminate) this.socket.terminate();
+    else this.close(1011, ""); // Deno.serve's socket cannot drop without a frame: an error close
   }
 }

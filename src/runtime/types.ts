@@ -64,6 +64,8 @@ export interface ServerWebSocket {
   readonly bufferedAmount: number;
   /** A close frame with this code and reason (≤ 123 bytes), then the connection ends. */
   close(code: number, reason: string): void;
+  /** Ends the connection without a close frame (the peer sees 1006). */
+  terminate(): void;
 }
 
 export interface WebSocketEvents {

@@ -31,6 +31,7 @@ import { queryOf } from "./request_url.ts";
 import { decodeConnectRequest } from "./unidirectional.ts";
 
 const decoder = new TextDecoder();
+const encoder = new TextEncoder();
 
 /**
  * JSON text frames need strings, and the hub hands every subscriber of a publication the same
@@ -155,7 +156,11 @@ class WebSocketSink implements ClientTransport, WebSocketEvents, Flushable {
     this.flush();
     this.closed = true;
     this.staleTimer?.cancel();
-    this.socket?.close(code, truncateReason(reason));
+    // A code no close frame may carry (the server API takes any, as Centrifugo does) or a reason
+    // too long for one: the connection ends without a frame, and the client sees 1006 — as it
+    // does with Centrifugo, whose close frame then fails.
+    if (!closeFrameCarries(code, reason)) this.socket?.terminate();
+    else this.socket?.close(code, reason);
   }
 
   abort(): void {
@@ -237,10 +242,12 @@ class WebSocketSink implements ClientTransport, WebSocketEvents, Flushable {
   }
 }
 
-function truncateReason(reason: string): string {
-  const bytes = new TextEncoder().encode(reason);
-  if (bytes.byteLength <= MAX_REASON_BYTES) return reason;
-  return decoder.decode(bytes.subarray(0, MAX_REASON_BYTES)).replace(/\uFFFD$/, "");
+/** Whether a close frame may carry this code (RFC 6455 §7.4) and reason. */
+function closeFrameCarries(code: number, reason: string): boolean {
+  const validCode = code === 1000 || (code >= 1001 && code <= 1003) || (code >= 1007 && code <= 1011) ||
+    (code >= 3000 && code <= 4999);
+  return validCode &&
+    (reason.length * 3 <= MAX_REASON_BYTES || encoder.encode(reason).byteLength <= MAX_REASON_BYTES);
 }
 
 /** The subprotocols a client offered (`Sec-WebSocket-Protocol`). */

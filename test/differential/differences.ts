@@ -262,24 +262,6 @@ export const DIFFERENCES: Record<string, KnownDifference> = {
       return t;
     },
   },
-  "api-disconnect-checked": {
-    readme:
-      "server API `disconnect` refuses a code outside 3000–4999 or a reason longer than 123 bytes with " +
-      "107 (Centrifugo takes them; a WebSocket client then gets an invalid close frame and sees 1006)",
-    patch(t) {
-      for (const e of apiCalls(t, "disconnect")) {
-        if (e.body.result) e.body = { error: { code: 107, message: "bad request" } };
-      }
-      // the connections stay: no disconnect push, no close from the server
-      for (const c of connections(t)) {
-        c.events = c.events.filter((e) =>
-          !(e.msg as { push?: { disconnect?: unknown } } | undefined)?.push?.disconnect &&
-          typeof (e.close as { code?: unknown } | undefined)?.code !== "number"
-        );
-      }
-      return t;
-    },
-  },
   "api-internal-is-bad-request": {
     readme: "server API `history` reading backwards from offset 0 (`reverse` with `since.offset: 0`) and " +
       "`channels` with a `pattern` that does not compile are 107 bad request (Centrifugo answers 100 " +
