@@ -281,24 +281,6 @@ async def api_async():
     await a.close()
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers",
-        "sluice_differs(reason): Sluice answers differently from Centrifugo here, a difference that is "
-        "reported and not fixed yet. The test asserts Centrifugo's behaviour, so it fails on Sluice; "
-        "its failure starts with the reason.",
-    )
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
-    report = yield
-    marker = item.get_closest_marker("sluice_differs")
-    if marker is not None and report.failed and report.when == "call":
-        report.longrepr = f"KNOWN DIFFERENCE FROM CENTRIFUGO: {marker.args[0]}\n\n{report.longrepr}"
-    return report
-
-
 def pytest_collection_modifyitems(config: pytest.Config, items: List[pytest.Item]) -> None:
     """INTEROP_FILTERS (JSON list, from the runner's command line): keep the tests whose id contains
     one of them."""

@@ -468,11 +468,6 @@ async def test_pro_method_is_not_found(api, request_):
     assert e.value.status_code == 404
 
 
-@pytest.mark.sluice_differs(
-    "Sluice's 107 messages name the field (\"channel required\", \"data required\", …) where "
-    "Centrifugo answers \"bad request\" (and logs the detail), and Sluice refuses an unsubscribe "
-    "with an empty channel that Centrifugo accepts as a no-op"
-)
 async def test_bad_request_answers_match_centrifugo(api_async, names):
     """What cent raises for malformed requests is Centrifugo's: code 107, message "bad request"."""
     user = names.user()
@@ -509,10 +504,6 @@ async def test_bad_request_answers_match_centrifugo(api_async, names):
         f"  {what}: {a}, Centrifugo: {expected[what]}" for what, a in wrong.items())
 
 
-@pytest.mark.sluice_differs(
-    "Sluice refuses with 107 what Centrifugo accepts: a disconnect code outside 3000–4999 (cent's "
-    "Disconnect() defaults to code 0), a negative expire_at in refresh, a history limit below -1"
-)
 async def test_inputs_centrifugo_accepts(api_async, sdk_json, names):
     """Requests Centrifugo carries out although their values are out of the documented range; a
     backend written against it sends them without an error."""

@@ -131,10 +131,6 @@ async def test_subscribe_refusals(sdk, codec, names):
     assert c.state == ClientState.CONNECTED
 
 
-@pytest.mark.sluice_differs(
-    "Sluice's 107 reason names the problem (\"channel longer than 255 characters\"); Centrifugo's is "
-    "\"bad request\""
-)
 async def test_too_long_channel_is_a_bad_request(sdk, names):
     """A channel name over the configured length (255) is refused with 107 "bad request"."""
     c = await sdk.connected(names.user())
