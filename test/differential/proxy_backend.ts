@@ -40,7 +40,7 @@ export function startProxyBackend(): Promise<ProxyBackend> {
   const server = http.createServer((req, res) => {
     let raw = "";
     req.on("data", (c) => (raw += c));
-    req.on("end", async () => {
+    req.on("end", () => {
       let body: unknown = raw;
       try {
         body = JSON.parse(raw);
@@ -81,10 +81,14 @@ export function startProxyBackend(): Promise<ProxyBackend> {
   });
 }
 
-/** `data.answer` of a proxy request (data is JSON, or base64 of JSON with `b64data`). */
+/**
+ * `data.answer` of a proxy request (data is JSON, or base64 of JSON with `b64data`), else
+ * `meta.answer`: requests without data (refresh, sub_refresh) are answered from the connection's
+ * meta, which the connect answer chose.
+ */
 function answerIn(body: unknown): unknown {
   if (!body || typeof body !== "object") return undefined;
-  const b = body as { data?: unknown; b64data?: string };
+  const b = body as { data?: unknown; b64data?: string; meta?: unknown };
   let data = b.data;
   if (data === undefined && typeof b.b64data === "string") {
     try {
@@ -93,5 +97,6 @@ function answerIn(body: unknown): unknown {
       return undefined;
     }
   }
-  return data && typeof data === "object" ? (data as { answer?: unknown }).answer : undefined;
+  const answer = (v: unknown) => v && typeof v === "object" ? (v as { answer?: unknown }).answer : undefined;
+  return answer(data) ?? answer(b.meta);
 }

@@ -183,7 +183,7 @@ test("connect proxy: allow-listed request headers, static headers, and no others
   assertEquals(h2.get("authorization"), "Basic static");
 });
 
-test("connect proxy: emulated headers from the SDK are forwarded when allow-listed, also to later proxies", async (t) => {
+test("connect proxy: emulated headers are forwarded only when listed in emulated_headers, also to later proxies", async (t) => {
   const backend = await startBackend(
     t,
     (c) => c.path === "/connect" ? { result: { user: "em" } } : { result: {} },
@@ -191,10 +191,16 @@ test("connect proxy: emulated headers from the SDK are forwarded when allow-list
   const s = await startServer(t, {
     proxy_connect_endpoint: `${backend.url}/connect`,
     proxy_rpc_endpoint: `${backend.url}/rpc`,
-    proxy_http_headers: ["X-Emulated", "Authorization"],
+    proxy_emulated_headers: ["X-Emulated", "Authorization"],
+    proxy_http_headers: ["X-Real-Ip"],
   });
   const client = sdk(t, s, "http_stream", {
-    headers: { "X-Emulated": "e1", Authorization: "Bearer emulated", "X-Not-Allowed": "no" },
+    headers: {
+      "X-Emulated": "e1",
+      Authorization: "Bearer emulated",
+      "X-Real-Ip": "1.2.3.4",
+      "X-Not-Allowed": "no",
+    },
   });
   await connected(client);
   await client.rpc("ping", {});
@@ -202,8 +208,14 @@ test("connect proxy: emulated headers from the SDK are forwarded when allow-list
     const h = backend.to(path)[0].headers;
     assertEquals(h.get("x-emulated"), "e1", path);
     assertEquals(h.get("authorization"), "Bearer emulated", path);
+    // As in Centrifugo ≥ 6.9: http_headers names request headers only, never the client's own
+    // emulated values (a client could claim any X-Real-Ip).
+    assertEquals(h.get("x-real-ip"), null, path);
     assertEquals(h.get("x-not-allowed"), null, path);
   }
+  const hints = s.logs.map((l) => JSON.parse(l)).filter((e) => e.msg?.startsWith("emulated headers listed"));
+  assertEquals(hints.length, 1, "one hint a minute");
+  assertEquals(hints[0].headers, ["x-real-ip"]);
 });
 
 test("connect proxy: an error answer reaches the SDK (1000, terminal); a disconnect answer closes (4501)", async (t) => {
@@ -259,7 +271,6 @@ const BAD_CONNECT: Record<string, { answer: (gate: Promise<void>) => unknown; lo
   "status 204": { answer: () => new Response(null, { status: 204 }), log: "answered HTTP 204" },
   "malformed JSON": { answer: () => new Response('{"result":', { status: 200 }), log: "not JSON" },
   "not an object": { answer: () => [1, 2], log: "not a JSON object" },
-  "empty envelope": { answer: () => ({}), log: "none of result, error, disconnect" },
   "result not an object": { answer: () => ({ result: "yes" }), log: "result must be an object" },
   "user not a string": { answer: () => ({ result: { user: 42 } }), log: "user must be a string" },
   "expire_at not an integer": { answer: () => ({ result: { user: "u", expire_at: 1.5 } }), log: "expire_at" },
@@ -275,7 +286,8 @@ const BAD_CONNECT: Record<string, { answer: (gate: Promise<void>) => unknown; lo
     log: "b64data",
   },
   "error code not a number": { answer: () => ({ error: { code: "1000" } }), log: "error.code" },
-  "error code out of range": { answer: () => ({ error: { code: 5000, message: "x" } }), log: "error.code" },
+  "error code negative": { answer: () => ({ error: { code: -1, message: "x" } }), log: "error.code" },
+  "error code beyond 32 bits": { answer: () => ({ error: { code: 2 ** 32 } }), log: "error.code" },
   "disconnect code out of range": { answer: () => ({ disconnect: { code: 99 } }), log: "disconnect.code" },
   // Answers only once the test is over, long after proxy_connect_timeout.
   "slow": { answer: (gate) => gate.then(() => ({ result: { user: "late" } })), log: "within 500 ms" },
