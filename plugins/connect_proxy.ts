@@ -27,23 +27,31 @@
  * | `sub_refresh_endpoint` | `proxy_sub_refresh_endpoint` | 〃 |
  * | `timeout` | — | one timeout for every proxy ("1s", "250ms", or seconds as a number) |
  * | `connect_timeout`, `refresh_timeout`, … | `proxy_connect_timeout`, … | per proxy (default 1s; 0 = none) |
- * | `http_headers` | `proxy_http_headers` | names of client request headers to forward (case-insensitive) |
+ * | `http_headers` | `proxy_http_headers` | names of the client's HTTP request headers to forward (case-insensitive) |
+ * | `emulated_headers` | `proxy_emulated_headers` | names of the SDK's emulated `headers` (sent in connect) to forward |
  * | `static_http_headers` | `proxy_static_http_headers` | headers added to every request |
- * | `include_connection_meta` | `proxy_include_connection_meta` | adds the connection's `meta` |
+ * | `include_connection_meta` | `proxy_include_connection_meta` | adds the connection's `meta` (not to connect) |
+ * | `connect_http_headers`, `rpc_include_connection_meta`, … | `proxy_connect_http_headers`, … | the four above for one proxy (Centrifugo v6's sections), over the shared one |
  *
- * Header priority (lowest first): static headers, then allow-listed emulated headers (sent by the
- * SDK inside the connect command and kept for the connection's later proxy calls, as Centrifugo
- * does), then allow-listed headers of the client's HTTP request; `Content-Type` is always
- * `application/json`.
+ * Header priority (lowest first): static headers, then emulated headers listed in
+ * `emulated_headers` (kept for the connection's later proxy calls, as Centrifugo does), then
+ * request headers listed in `http_headers`; `Content-Type` is always `application/json`. As in
+ * Centrifugo ≥ 6.9, `http_headers` never takes an emulated header: its value is the client's own.
  *
- * Failures: a transport error, a timeout, a status other than 200, a body that is not JSON, an
- * answer with none of `result`/`error`/`disconnect`, or a field of the wrong type throws a plain
- * `Error`: the hook runner logs it (naming plugin and hook) and the client gets 100 (internal,
- * temporary) — a unidirectional client gets disconnect 3004. `error` codes must be in 100–1999
- * and `disconnect` codes in 3000–4999. As in Centrifugo, refresh and sub-refresh answers carrying
- * `error` or `disconnect` end the connection (3005) or the subscription, and their failures are
- * retried by the server rather than reported to the client; `null` fields count as absent, and
- * `b64info`/`b64data` (when not empty) win over `info`/`data` and must decode to JSON.
+ * Answers are read as Centrifugo reads them. `error` reaches the client as it is (any code,
+ * message, temporary); `disconnect` closes the connection (codes 3000–4999). An answer with none
+ * of the three (or `null`) is Centrifugo's "no result": connect → no credentials (anonymous where
+ * allowed, else 3501), subscribe → allowed, publish → published as sent, rpc → no data,
+ * refresh and sub_refresh → expired. Refresh and sub_refresh answers carrying `error` or
+ * `disconnect` end the connection (3005) or the subscription, a refresh result without a new
+ * `expire_at` ends the connection too, and their failures are retried by the server rather than
+ * reported to the client. `null` fields count as absent, and `b64info`/`b64data` (when not
+ * empty) win over `info`/`data` and must decode to JSON.
+ *
+ * Failures: a transport error, a timeout, a status other than 200, a body that is not JSON, or a
+ * field of the wrong type (an error code that is not a non-negative 32-bit integer, say) throws a
+ * plain `Error`: the hook runner logs it (naming plugin and hook) and the client gets 100
+ * (internal, temporary) — a unidirectional client gets disconnect 3004.
  */
 import {
   type ClientContext,
