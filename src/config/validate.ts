@@ -89,12 +89,12 @@ export function validate(c: Config): void {
       (c as Record<string, unknown>)[key] = value.replace(/\/+$/, "");
     }
   }
-  for (
-    const key of ["proxy", ...PROXY_KINDS.map((k) => `proxy_${k}`)].map((p) => `${p}_static_http_headers`)
-  ) {
-    for (
-      const [name, value] of Object.entries((c as unknown as Record<string, Record<string, unknown>>)[key])
-    ) {
+  const staticHeaders = ["proxy", ...PROXY_KINDS.map((k) => `proxy_${k}`)].map((p) =>
+    `${p}_static_http_headers`
+  );
+  for (const key of staticHeaders) {
+    const headers = (c as unknown as Record<string, Record<string, unknown>>)[key];
+    for (const [name, value] of Object.entries(headers)) {
       if (typeof value !== "string") {
         throw new ConfigError(key, `Invalid config key "${key}": header "${name}" must be a string`);
       }

@@ -81,7 +81,8 @@ export async function subscribe(client: Client, req: SubscribeRequest): Promise<
   const expireAt = client.insecure ? 0 : grant.expireAt;
   if (expireAt > 0 && expireAt <= now) throw new ClientError(ErrorCode.Expired);
   sub.expireAt = expireAt;
-  // Hook-granted subscriptions are refreshed by `onSubRefresh` when a plugin chose to; token ones by the SDK.
+  // Hook-granted subscriptions are refreshed by `onSubRefresh` when a plugin chose to (unless the
+  // hook left this one to the SDK); token ones by the SDK.
   sub.serverRefresh = expireAt > 0 && client.node.hooks.serverRefresh.subscriptions &&
     ((grant.byHook && !grant.clientRefresh) || o.proxy_sub_refresh);
   // Sluice filters by no tags: a tags filter is refused, as Centrifugo refuses one where the

@@ -488,6 +488,13 @@ test("per-proxy settings: each proxy forwards its own headers and meta (Centrifu
     rpc_include_connection_meta: true,
   });
   assertEquals((options as Json).connect_include_connection_meta, undefined);
+  let refused: unknown;
+  try {
+    loadConfig({ file: { proxy_rpc_static_http_headers: { "X-N": 1 } } });
+  } catch (e) {
+    refused = e;
+  }
+  assert(/proxy_rpc_static_http_headers.*"X-N" must be a string/.test(String(refused)), String(refused));
 
   const backend = await startBackend(
     t,
