@@ -27,23 +27,31 @@
  * | `sub_refresh_endpoint` | `proxy_sub_refresh_endpoint` | 〃 |
  * | `timeout` | — | one timeout for every proxy ("1s", "250ms", or seconds as a number) |
  * | `connect_timeout`, `refresh_timeout`, … | `proxy_connect_timeout`, … | per proxy (default 1s; 0 = none) |
- * | `http_headers` | `proxy_http_headers` | names of client request headers to forward (case-insensitive) |
+ * | `http_headers` | `proxy_http_headers` | names of the client's HTTP request headers to forward (case-insensitive) |
+ * | `emulated_headers` | `proxy_emulated_headers` | names of the SDK's emulated `headers` (sent in connect) to forward |
  * | `static_http_headers` | `proxy_static_http_headers` | headers added to every request |
- * | `include_connection_meta` | `proxy_include_connection_meta` | adds the connection's `meta` |
+ * | `include_connection_meta` | `proxy_include_connection_meta` | adds the connection's `meta` (not to connect) |
+ * | `connect_http_headers`, `rpc_include_connection_meta`, … | `proxy_connect_http_headers`, … | the four above for one proxy (Centrifugo v6's sections), over the shared one |
  *
- * Header priority (lowest first): static headers, then allow-listed emulated headers (sent by the
- * SDK inside the connect command and kept for the connection's later proxy calls, as Centrifugo
- * does), then allow-listed headers of the client's HTTP request; `Content-Type` is always
- * `application/json`.
+ * Header priority (lowest first): static headers, then emulated headers listed in
+ * `emulated_headers` (kept for the connection's later proxy calls, as Centrifugo does), then
+ * request headers listed in `http_headers`; `Content-Type` is always `application/json`. As in
+ * Centrifugo ≥ 6.9, `http_headers` never takes an emulated header: its value is the client's own.
  *
- * Failures: a transport error, a timeout, a status other than 200, a body that is not JSON, an
- * answer with none of `result`/`error`/`disconnect`, or a field of the wrong type throws a plain
- * `Error`: the hook runner logs it (naming plugin and hook) and the client gets 100 (internal,
- * temporary) — a unidirectional client gets disconnect 3004. `error` codes must be in 100–1999
- * and `disconnect` codes in 3000–4999. As in Centrifugo, refresh and sub-refresh answers carrying
- * `error` or `disconnect` end the connection (3005) or the subscription, and their failures are
- * retried by the server rather than reported to the client; `null` fields count as absent, and
- * `b64info`/`b64data` (when not empty) win over `info`/`data` and must decode to JSON.
+ * Answers are read as Centrifugo reads them. `error` reaches the client as it is (any code,
+ * message, temporary); `disconnect` closes the connection (codes 3000–4999). An answer with none
+ * of the three (or `null`) is Centrifugo's "no result": connect → no credentials (anonymous where
+ * allowed, else 3501), subscribe → allowed, publish → published as sent, rpc → no data,
+ * refresh and sub_refresh → expired. Refresh and sub_refresh answers carrying `error` or
+ * `disconnect` end the connection (3005) or the subscription, a refresh result without a new
+ * `expire_at` ends the connection too, and their failures are retried by the server rather than
+ * reported to the client. `null` fields count as absent, and `b64info`/`b64data` (when not
+ * empty) win over `info`/`data` and must decode to JSON.
+ *
+ * Failures: a transport error, a timeout, a status other than 200, a body that is not JSON, or a
+ * field of the wrong type (an error code that is not a non-negative 32-bit integer, say) throws a
+ * plain `Error`: the hook runner logs it (naming plugin and hook) and the client gets 100
+ * (internal, temporary) — a unidirectional client gets disconnect 3004.
  */
 import {
   type ClientContext,
@@ -71,13 +79,14 @@ import {
 const KINDS = ["connect", "refresh", "subscribe", "publish", "rpc", "sub_refresh"] as const;
 type Kind = typeof KINDS[number];
 
+/** Settings given for every proxy and, as `<kind>_<name>`, for one (Centrifugo v6 has them per proxy). */
+const SHARED_KEYS = ["http_headers", "emulated_headers", "static_http_headers", "include_connection_meta"];
+
 const OPTION_KEYS = new Set<string>([
   "endpoint",
   "timeout",
-  "http_headers",
-  "static_http_headers",
-  "include_connection_meta",
-  ...KINDS.flatMap((k) => [`${k}_endpoint`, `${k}_timeout`]),
+  ...SHARED_KEYS,
+  ...KINDS.flatMap((k) => [`${k}_endpoint`, `${k}_timeout`, ...SHARED_KEYS.map((name) => `${k}_${name}`)]),
 ]);
 
 /** Request headers never forwarded: they describe the hop, not the client. */
@@ -94,19 +103,24 @@ const HOP_HEADERS = new Set([
   "upgrade",
 ]);
 
-interface Settings {
-  endpoints: Record<Kind, string>;
-  /** The endpoints without credentials, for error messages. */
-  labels: Record<Kind, string>;
+/** One proxy's settings. */
+interface ProxySettings {
+  endpoint: string;
+  /** The endpoint without credentials, for error messages. */
+  label: string;
   /** Milliseconds; 0 = no per-proxy timeout (the hook timeout still applies). */
-  timeouts: Record<Kind, number>;
-  /** Lower-cased allow-list. */
+  timeoutMs: number;
+  /** Lower-cased allow-list of the client's HTTP request headers. */
   httpHeaders: Set<string>;
+  /** Lower-cased allow-list of the headers the SDK sends inside its connect command. */
+  emulatedHeaders: Set<string>;
   staticHeaders: Record<string, string>;
   includeMeta: boolean;
 }
 
-/** What came back: exactly one of these is set. */
+type Settings = Record<Kind, ProxySettings>;
+
+/** What came back: at most one of these is set (none: Centrifugo's "no result"). */
 interface Envelope {
   result?: Record<string, unknown>;
   error?: ClientError;
@@ -126,19 +140,19 @@ function checkOptions(options: Record<string, unknown>): void {
       }
     } else if (key === "timeout" || key.endsWith("_timeout")) {
       parseDuration(where, value);
-    } else if (key === "http_headers") {
-      if (!Array.isArray(value) || !value.every((h) => typeof h === "string")) {
-        throw new TypeError(`option "http_headers" must be an array of header names`);
-      }
-    } else if (key === "static_http_headers") {
+    } else if (key.endsWith("static_http_headers")) {
       if (
         value === null || typeof value !== "object" || Array.isArray(value) ||
         !Object.values(value).every((v) => typeof v === "string")
       ) {
-        throw new TypeError(`option "static_http_headers" must be an object of strings`);
+        throw new TypeError(`option "${key}" must be an object of strings`);
       }
-    } else if (key === "include_connection_meta" && typeof value !== "boolean") {
-      throw new TypeError(`option "include_connection_meta" must be a boolean`);
+    } else if (key.endsWith("http_headers") || key.endsWith("emulated_headers")) {
+      if (!Array.isArray(value) || !value.every((h) => typeof h === "string")) {
+        throw new TypeError(`option "${key}" must be an array of header names`);
+      }
+    } else if (key.endsWith("include_connection_meta") && typeof value !== "boolean") {
+      throw new TypeError(`option "${key}" must be a boolean`);
     }
   }
 }
@@ -146,33 +160,35 @@ function checkOptions(options: Record<string, unknown>): void {
 /** Centrifugo's default proxy timeout. */
 const DEFAULT_TIMEOUT_MS = 1_000;
 
+const headerSet = (names: string[]) =>
+  new Set(names.map((h) => h.toLowerCase()).filter((h) => !HOP_HEADERS.has(h)));
+
 /**
  * The options (already checked). Centrifugo's `proxy_*` keys arrive here as options too: the
- * config maps them (config/compat.ts), under the options a config lists for the plugin.
+ * config maps them (config/compat.ts), under the options a config lists for the plugin. A
+ * `<kind>_<name>` option wins over `<name>` for that proxy.
  */
 function resolveSettings(options: Readonly<Record<string, unknown>>): Settings {
-  const endpoints = {} as Record<Kind, string>;
-  const labels = {} as Record<Kind, string>;
-  const timeouts = {} as Record<Kind, number>;
+  const settings = {} as Settings;
   for (const kind of KINDS) {
-    const option = options[`${kind}_endpoint`] ?? (kind === "connect" ? options.endpoint : undefined);
-    endpoints[kind] = typeof option === "string" ? option : "";
-    labels[kind] = withoutCredentials(endpoints[kind]);
-    const timeout = options[`${kind}_timeout`] ?? options.timeout;
-    timeouts[kind] = timeout !== undefined
-      ? parseDuration(`plugins.connect_proxy.${kind}_timeout`, timeout)
-      : DEFAULT_TIMEOUT_MS;
+    const option = (name: string) => options[`${kind}_${name}`] ?? options[name];
+    const given = options[`${kind}_endpoint`] ?? (kind === "connect" ? options.endpoint : undefined);
+    const endpoint = typeof given === "string" ? given : "";
+    const timeout = option("timeout");
+    settings[kind] = {
+      endpoint,
+      label: withoutCredentials(endpoint),
+      timeoutMs: timeout !== undefined
+        ? parseDuration(`plugins.connect_proxy.${kind}_timeout`, timeout)
+        : DEFAULT_TIMEOUT_MS,
+      httpHeaders: headerSet((option("http_headers") ?? []) as string[]),
+      emulatedHeaders: headerSet((option("emulated_headers") ?? []) as string[]),
+      staticHeaders: { ...(option("static_http_headers") ?? {}) as Record<string, string> },
+      // As in Centrifugo, the connect proxy is where meta comes from, not where it goes.
+      includeMeta: kind !== "connect" && (option("include_connection_meta") ?? false) as boolean,
+    };
   }
-  const headers = (options.http_headers ?? []) as string[];
-  const staticHeaders = (options.static_http_headers ?? {}) as Record<string, string>;
-  return {
-    endpoints,
-    labels,
-    timeouts,
-    httpHeaders: new Set(headers.map((h) => h.toLowerCase()).filter((h) => !HOP_HEADERS.has(h))),
-    staticHeaders: { ...staticHeaders },
-    includeMeta: (options.include_connection_meta ?? false) as boolean,
-  };
+  return settings;
 }
 
 function withoutCredentials(endpoint: string): string {
@@ -203,6 +219,9 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === "object" && !Array.isArray(v);
 }
 
+/** Go's uint32, which Centrifugo decodes codes into: a larger or negative one fails to decode. */
+const MAX_CODE = 0xffff_ffff;
+
 function parseEnvelope(kind: Kind, text: string): Envelope {
   let body: unknown;
   try {
@@ -210,6 +229,8 @@ function parseEnvelope(kind: Kind, text: string): Envelope {
   } catch {
     throw fault(kind, `response is not JSON: ${JSON.stringify(text.slice(0, 120))}`);
   }
+  // `null` decodes to an empty answer in Centrifugo (Go leaves the struct as it was).
+  if (body === null) return {};
   if (!isObject(body)) throw fault(kind, "response is not a JSON object");
   // Centrifugo looks at disconnect, then error, then result.
   if (body.disconnect !== undefined && body.disconnect !== null) {
@@ -226,8 +247,10 @@ function parseEnvelope(kind: Kind, text: string): Envelope {
   if (body.error !== undefined && body.error !== null) {
     const e = body.error;
     if (!isObject(e)) throw fault(kind, "error must be an object {code, message, temporary}");
-    if (!Number.isInteger(e.code) || (e.code as number) < 100 || (e.code as number) > 1999) {
-      throw fault(kind, `error.code must be an integer in 100–1999, got ${JSON.stringify(e.code)}`);
+    // Any code reaches the client as it is, as Centrifugo passes it (an application's own codes
+    // are often 4xxx); only a code that is not a code at all is the backend's fault.
+    if (!Number.isInteger(e.code) || (e.code as number) < 0 || (e.code as number) > MAX_CODE) {
+      throw fault(kind, `error.code must be a non-negative integer, got ${JSON.stringify(e.code)}`);
     }
     if (e.message !== undefined && e.message !== null && typeof e.message !== "string") {
       throw fault(kind, "error.message must be a string");
@@ -235,14 +258,15 @@ function parseEnvelope(kind: Kind, text: string): Envelope {
     if (e.temporary !== undefined && e.temporary !== null && typeof e.temporary !== "boolean") {
       throw fault(kind, "error.temporary must be a boolean");
     }
-    const message = typeof e.message === "string" && e.message !== "" ? e.message : undefined;
+    const message = typeof e.message === "string" ? e.message : "";
     return { error: new ClientError(e.code as number, message, e.temporary === true) };
   }
   if (body.result !== undefined && body.result !== null) {
     if (!isObject(body.result)) throw fault(kind, "result must be an object");
     return { result: body.result };
   }
-  throw fault(kind, "response has none of result, error, disconnect");
+  // None of the three: what that means depends on the proxy (see each hook), as in Centrifugo.
+  return {};
 }
 
 /** A string field: absent, null or a string; `""` counts as absent. */
@@ -409,6 +433,9 @@ function subRefreshResult(r: Record<string, unknown>): SubRefreshResult {
 
 // ------------------------------------------------------------------ the plugin
 
+/** How often at most the hint about emulated headers left out is logged. */
+const HINT_INTERVAL_MS = 60_000;
+
 /**
  * The plugin factory: options, under which Centrifugo's `proxy_*` keys of `config` (when given)
  * are mapped by `connectProxyOptions`. Only the hooks of configured proxies are present (a namespace with
@@ -425,10 +452,20 @@ export default function connectProxy(
   const options = config ? connectProxyOptions(config, given) : given;
   const settings = resolveSettings(options);
   let log: Logger | undefined;
-  const current = (): Settings => settings;
+  let lastHint = -Infinity;
 
-  /** Static headers, then allow-listed emulated headers, then allow-listed request headers. */
-  const headersFor = (s: Settings, request: Headers, emulated: Readonly<Record<string, string>>): Headers => {
+  /**
+   * Static headers, then allow-listed emulated headers, then allow-listed request headers (the
+   * later win). As in Centrifugo ≥ 6.9, emulated headers come only from `emulated_headers`: their
+   * values are the client's own, so `http_headers` (headers a reverse proxy may vouch for) never
+   * takes them.
+   */
+  const headersFor = (
+    kind: Kind,
+    request: Headers,
+    emulated: Readonly<Record<string, string>>,
+  ): Headers => {
+    const s = settings[kind];
     const out = new Headers();
     const set = (name: string, value: string) => {
       try {
@@ -438,14 +475,24 @@ export default function connectProxy(
       }
     };
     for (const [name, value] of Object.entries(s.staticHeaders)) set(name, value);
+    const dropped: string[] = [];
     for (const [name, value] of Object.entries(emulated)) {
-      if (s.httpHeaders.has(name.toLowerCase())) set(name, value);
+      const lower = name.toLowerCase();
+      if (s.emulatedHeaders.has(lower)) set(name, value);
+      else if (s.httpHeaders.has(lower)) dropped.push(lower);
     }
     for (const name of s.httpHeaders) {
       const value = request.get(name);
       if (value !== null) set(name, value);
     }
     out.set("Content-Type", "application/json");
+    if (dropped.length > 0 && performance.now() - lastHint >= HINT_INTERVAL_MS) {
+      lastHint = performance.now();
+      log?.info("emulated headers listed in http_headers but not in emulated_headers are not forwarded", {
+        proxy: kind,
+        headers: dropped,
+      });
+    }
     return out;
   };
 
@@ -456,10 +503,7 @@ export default function connectProxy(
     headers: Headers,
     hookSignal: AbortSignal,
   ): Promise<Envelope> => {
-    const s = current();
-    const endpoint = s.endpoints[kind];
-    const label = s.labels[kind];
-    const timeoutMs = s.timeouts[kind];
+    const { endpoint, label, timeoutMs } = settings[kind];
     const controller = new AbortController();
     let timedOut = false;
     const timer = timeoutMs > 0
@@ -504,41 +548,34 @@ export default function connectProxy(
     }
   };
 
-  /** Fields every request carries; empty strings are left out, as Go's `omitempty` does. */
-  const base = (client: { id: string; transport: string }, user?: string): Record<string, unknown> => {
-    const body: Record<string, unknown> = {
-      client: client.id,
-      transport: client.transport,
-      protocol: "json",
-      encoding: "json",
-    };
-    if (user) body.user = user;
-    return body;
-  };
-
-  const withMeta = (s: Settings, body: Record<string, unknown>, meta: unknown) => {
-    if (s.includeMeta && meta !== undefined) body.meta = meta;
-    return body;
-  };
-
-  /** A proxy request on behalf of a connected client: its identity, the event's fields, meta, headers. */
+  /**
+   * A proxy request on behalf of a connected client: its identity, the event's fields, meta and
+   * headers. Empty strings are left out as Go's `omitempty` does, except `user`, which Centrifugo
+   * always sends ("" for an anonymous client).
+   */
   const callForClient = (
     kind: Kind,
     event: { client: ClientContext; signal: AbortSignal },
     fields: Record<string, unknown>,
   ): Promise<Envelope> => {
-    const s = current();
     const { client } = event;
-    const body = Object.assign(base(client, client.user), fields);
-    withMeta(s, body, client.meta);
-    return call(kind, body, headersFor(s, client.headers, client.emulatedHeaders), event.signal);
+    const body: Record<string, unknown> = {
+      client: client.id,
+      transport: client.transport,
+      protocol: client.protocol,
+      encoding: "json",
+      user: client.user,
+    };
+    Object.assign(body, fields);
+    if (settings[kind].includeMeta && client.meta !== undefined) body.meta = client.meta;
+    return call(kind, body, headersFor(kind, client.headers, client.emulatedHeaders), event.signal);
   };
 
   /** Error and disconnect answers, honoured for connect, subscribe, publish and rpc. */
-  const resultOrThrow = (envelope: Envelope): Record<string, unknown> => {
+  const resultOrThrow = (envelope: Envelope): Record<string, unknown> | undefined => {
     if (envelope.disconnect) throw envelope.disconnect;
     if (envelope.error) throw envelope.error;
-    return envelope.result!;
+    return envelope.result;
   };
 
   const plugin: Plugin = {
@@ -546,19 +583,23 @@ export default function connectProxy(
 
     setup(ctx: PluginContext) {
       log = ctx.logger;
-      const enabled = KINDS.filter((k) => settings.endpoints[k] !== "");
+      const enabled = KINDS.filter((k) => settings[k].endpoint !== "");
       // As in Centrifugo: with a refresh proxy the server refreshes, and the SDK is not asked.
-      if (settings.endpoints.refresh !== "") ctx.refreshOnServer("connections");
-      if (settings.endpoints.sub_refresh !== "") ctx.refreshOnServer("subscriptions");
+      if (settings.refresh.endpoint !== "") ctx.refreshOnServer("connections");
+      if (settings.sub_refresh.endpoint !== "") ctx.refreshOnServer("subscriptions");
       log.debug("connect proxy ready", {
-        proxies: enabled.map((k) => `${k}=${settings.endpoints[k]}`),
+        proxies: enabled.map((k) => `${k}=${settings[k].label}`),
       });
     },
 
     async onConnecting(event) {
-      const s = current();
-      if (s.endpoints.connect === "" || event.token !== undefined) return undefined;
-      const body = base(event.client);
+      if (settings.connect.endpoint === "" || event.token !== undefined) return undefined;
+      const body: Record<string, unknown> = {
+        client: event.client.id,
+        transport: event.client.transport,
+        protocol: event.protocol,
+        encoding: "json",
+      };
       if (event.name) body.name = event.name;
       if (event.version) body.version = event.version;
       if (event.data !== undefined) body.data = event.data;
@@ -566,57 +607,70 @@ export default function connectProxy(
       const envelope = await call(
         "connect",
         body,
-        headersFor(s, event.client.headers, event.emulatedHeaders),
+        headersFor("connect", event.client.headers, event.emulatedHeaders),
         event.signal,
       );
-      return connectResult(resultOrThrow(envelope));
+      const result = resultOrThrow(envelope);
+      // No result: no credentials, as in Centrifugo — the connection goes on as one without a
+      // token (anonymous where allowed, else disconnect 3501, which the SDK does not retry).
+      return result ? connectResult(result) : undefined;
     },
 
     async onRefresh(event) {
-      const s = current();
-      if (s.endpoints.refresh === "") return undefined;
+      if (settings.refresh.endpoint === "") return undefined;
       const { client } = event;
       const envelope = await callForClient("refresh", event, {});
       if (!envelope.result) {
-        // Centrifugo: no result (an error or a disconnect) means the connection expired.
+        // Centrifugo: no result (an error, a disconnect, or nothing) means the connection expired.
         log?.info("refresh proxy answered without a result; the connection expires", {
           client: client.id,
           code: (envelope.error ?? envelope.disconnect)?.code,
         });
         return { expired: true };
       }
-      return refreshResult(envelope.result);
+      const result = refreshResult(envelope.result);
+      if (!result.expired && result.expireAt === undefined) {
+        // Centrifugo extends a connection only to a new expire_at; without one it expires.
+        log?.info("refresh proxy result has no expire_at; the connection expires", { client: client.id });
+        return { expired: true };
+      }
+      return result;
     },
 
     async onSubscribe(event) {
       if (!event.options.proxy_subscribe) return undefined;
-      const s = current();
-      if (s.endpoints.subscribe === "") throw new ClientError(ErrorCode.NotAvailable);
+      if (settings.subscribe.endpoint === "") throw new ClientError(ErrorCode.NotAvailable);
       const fields: Record<string, unknown> = { channel: event.channel };
       if (event.data !== undefined) fields.data = event.data;
-      return subscribeResult(resultOrThrow(await callForClient("subscribe", event, fields)));
+      const answer = resultOrThrow(await callForClient("subscribe", event, fields));
+      // No result: allowed with the namespace's options, as in Centrifugo.
+      const result = answer ? subscribeResult(answer) : {};
+      // As in Centrifugo, the sub_refresh proxy refreshes only its namespaces' subscriptions;
+      // elsewhere an expiring one is the SDK's to refresh, with a subscription token.
+      if (result.expireAt !== undefined && !event.options.proxy_sub_refresh) result.clientRefresh = true;
+      return result;
     },
 
     async onPublish(event) {
       if (!event.options.proxy_publish) return undefined;
-      const s = current();
-      if (s.endpoints.publish === "") throw new ClientError(ErrorCode.NotAvailable);
+      if (settings.publish.endpoint === "") throw new ClientError(ErrorCode.NotAvailable);
       const fields = { channel: event.channel, data: event.data };
-      return publishResult(resultOrThrow(await callForClient("publish", event, fields)));
+      const result = resultOrThrow(await callForClient("publish", event, fields));
+      // No result: published as sent, as in Centrifugo.
+      return result ? publishResult(result) : {};
     },
 
     async onRpc(event) {
-      const s = current();
-      if (s.endpoints.rpc === "") return undefined;
+      if (settings.rpc.endpoint === "") return undefined;
       const fields: Record<string, unknown> = {};
       if (event.method) fields.method = event.method;
       if (event.data !== undefined) fields.data = event.data;
-      return rpcResult(resultOrThrow(await callForClient("rpc", event, fields)));
+      const result = resultOrThrow(await callForClient("rpc", event, fields));
+      return result ? rpcResult(result) : {};
     },
 
     async onSubRefresh(event) {
-      const s = current();
-      if (s.endpoints.sub_refresh === "") return undefined;
+      if (settings.sub_refresh.endpoint === "") return undefined;
       if (!event.options.proxy_sub_refresh) return undefined;
       const envelope = await callForClient("sub_refresh", event, { channel: event.channel });
       if (!envelope.result) {
@@ -632,8 +686,8 @@ export default function connectProxy(
   };
 
   // Only the hooks of configured proxies: namespaces that need a missing one answer 108.
-  if (settings.endpoints.subscribe === "") delete plugin.onSubscribe;
-  if (settings.endpoints.publish === "") delete plugin.onPublish;
-  if (settings.endpoints.rpc === "") delete plugin.onRpc;
+  if (settings.subscribe.endpoint === "") delete plugin.onSubscribe;
+  if (settings.publish.endpoint === "") delete plugin.onPublish;
+  if (settings.rpc.endpoint === "") delete plugin.onRpc;
   return definePlugin(plugin);
 }

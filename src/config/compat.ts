@@ -6,7 +6,7 @@
  * redis_broker).
  */
 import type { Config } from "./spec.ts";
-import { CHANNEL_OPTION_SPECS } from "./spec.ts";
+import { CHANNEL_OPTION_SPECS, PROXY_KINDS } from "./spec.ts";
 import type { ConfigWarning } from "./errors.ts";
 import { closest } from "../did_you_mean.ts";
 import { parseDuration } from "./units.ts";
@@ -132,15 +132,16 @@ const V6_LEAVES: Readonly<Record<string, string>> = {
   ...proxyLeaves("rpc.proxy", "rpc"),
 };
 
-/** v6 keeps proxy settings per proxy; v5 (and Sluice) has one set of headers for all of them. */
+/** v6 keeps every setting per proxy: `proxy_<kind>_<setting>` (v5's shared `proxy_<setting>` stays). */
 function proxyLeaves(prefix: string, kind: string): Record<string, string> {
   return {
     [`${prefix}.endpoint`]: `proxy_${kind}_endpoint`,
     [`${prefix}.timeout`]: `proxy_${kind}_timeout`,
     [`${prefix}.enabled`]: "",
-    [`${prefix}.http_headers`]: "proxy_http_headers",
-    [`${prefix}.http.static_headers`]: "proxy_static_http_headers",
-    [`${prefix}.include_connection_meta`]: "proxy_include_connection_meta",
+    [`${prefix}.http_headers`]: `proxy_${kind}_http_headers`,
+    [`${prefix}.emulated_headers`]: `proxy_${kind}_emulated_headers`,
+    [`${prefix}.http.static_headers`]: `proxy_${kind}_static_http_headers`,
+    [`${prefix}.include_connection_meta`]: `proxy_${kind}_include_connection_meta`,
   };
 }
 
@@ -251,26 +252,39 @@ const PROXY_ENDPOINT_KEYS = [
   "proxy_sub_refresh_endpoint",
 ] as const;
 
-const PROXY_KINDS = ["connect", "refresh", "subscribe", "publish", "rpc", "sub_refresh"] as const;
+/** Settings a proxy may have of its own (`proxy_<kind>_<name>`) or share (`proxy_<name>`). */
+const PER_PROXY = [
+  "http_headers",
+  "emulated_headers",
+  "static_http_headers",
+  "include_connection_meta",
+] as const;
+
+/** Whether a per-proxy key was given: its default (empty, false) leaves the shared setting in force. */
+const given = (v: unknown) =>
+  Array.isArray(v) ? v.length > 0 : isObject(v) ? Object.keys(v).length > 0 : v === true;
 
 /**
  * connect_proxy's options from Centrifugo's `proxy_*` keys, under the options a config lists for
- * it (a listed `endpoint` or `timeout` replaces the keys' connect endpoint or every timeout).
+ * it (a listed `endpoint` or `timeout` replaces the keys' connect endpoint or every timeout; a
+ * listed shared setting, say `http_headers`, replaces the keys' shared and per-proxy ones).
  */
 export function connectProxyOptions(
   config: Readonly<Config>,
   listed: Readonly<Record<string, unknown>> = {},
 ): Record<string, unknown> {
-  const fromKeys: Record<string, unknown> = {
-    http_headers: config.proxy_http_headers,
-    static_http_headers: config.proxy_static_http_headers,
-    include_connection_meta: config.proxy_include_connection_meta,
-  };
+  const keys = config as unknown as Readonly<Record<string, unknown>>;
+  const fromKeys: Record<string, unknown> = {};
+  for (const name of PER_PROXY) fromKeys[name] = keys[`proxy_${name}`];
   for (const kind of PROXY_KINDS) {
     if (kind !== "connect" || listed.endpoint === undefined) {
       fromKeys[`${kind}_endpoint`] = config[`proxy_${kind}_endpoint`];
     }
     if (listed.timeout === undefined) fromKeys[`${kind}_timeout`] = `${config[`proxy_${kind}_timeout`]}ms`;
+    for (const name of PER_PROXY) {
+      const value = keys[`proxy_${kind}_${name}`];
+      if (listed[name] === undefined && given(value)) fromKeys[`${kind}_${name}`] = value;
+    }
   }
   return { ...fromKeys, ...listed };
 }

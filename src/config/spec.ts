@@ -49,6 +49,28 @@ const oneOf = <V extends string>(values: readonly V[], d: V): KeySpec<V> => ({
   values,
 });
 
+/** The proxies, as Centrifugo names them. */
+export const PROXY_KINDS = ["connect", "refresh", "subscribe", "publish", "rpc", "sub_refresh"] as const;
+type ProxyKind = typeof PROXY_KINDS[number];
+
+type PerProxySpecs =
+  & { [K in ProxyKind as `proxy_${K}_http_headers`]: KeySpec<string[]> }
+  & { [K in ProxyKind as `proxy_${K}_emulated_headers`]: KeySpec<string[]> }
+  & { [K in ProxyKind as `proxy_${K}_static_http_headers`]: KeySpec<Record<string, unknown>> }
+  & { [K in ProxyKind as `proxy_${K}_include_connection_meta`]: KeySpec<boolean> };
+
+/** `proxy_<kind>_{http_headers, emulated_headers, static_http_headers, include_connection_meta}`. */
+function perProxy(): PerProxySpecs {
+  const out: Record<string, KeySpec> = {};
+  for (const kind of PROXY_KINDS) {
+    out[`proxy_${kind}_http_headers`] = strings();
+    out[`proxy_${kind}_emulated_headers`] = strings();
+    out[`proxy_${kind}_static_http_headers`] = object();
+    out[`proxy_${kind}_include_connection_meta`] = bool();
+  }
+  return out as PerProxySpecs;
+}
+
 /** Options of one namespace (or of channels without a namespace, at the top level). */
 export const CHANNEL_OPTION_SPECS = {
   presence: bool(),
@@ -250,6 +272,10 @@ export const SERVER_SPECS = {
   proxy_static_http_headers: object(),
   /** Adds the connection's `meta` to non-connect proxy requests. */
   proxy_include_connection_meta: bool(),
+  /** Headers the SDK sends inside its connect command (client-controlled) forwarded to the backend. */
+  proxy_emulated_headers: strings(),
+  /** Centrifugo v6's per-proxy settings: `proxy_<kind>_<setting>`, given, wins over `proxy_<setting>`. */
+  ...perProxy(),
 
   /** "memory" (default) or "redis": Centrifugo's way to choose the broker; "redis" enables redis_broker. */
   engine: oneOf(["memory", "redis"] as const, "memory"),

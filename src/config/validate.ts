@@ -5,7 +5,7 @@
  * config under which nobody can connect.
  */
 import type { ChannelOptions, Config } from "./spec.ts";
-import { SERVER_SPECS } from "./spec.ts";
+import { PROXY_KINDS, SERVER_SPECS } from "./spec.ts";
 import { ConfigError, type ConfigWarning } from "./errors.ts";
 import { parseHostPort } from "./units.ts";
 
@@ -89,12 +89,15 @@ export function validate(c: Config): void {
       (c as Record<string, unknown>)[key] = value.replace(/\/+$/, "");
     }
   }
-  for (const [name, value] of Object.entries(c.proxy_static_http_headers)) {
-    if (typeof value !== "string") {
-      throw new ConfigError(
-        "proxy_static_http_headers",
-        `Invalid config key "proxy_static_http_headers": header "${name}" must be a string`,
-      );
+  const staticHeaders = ["proxy", ...PROXY_KINDS.map((k) => `proxy_${k}`)].map((p) =>
+    `${p}_static_http_headers`
+  );
+  for (const key of staticHeaders) {
+    const headers = (c as unknown as Record<string, Record<string, unknown>>)[key];
+    for (const [name, value] of Object.entries(headers)) {
+      if (typeof value !== "string") {
+        throw new ConfigError(key, `Invalid config key "${key}": header "${name}" must be a string`);
+      }
     }
   }
   if (c.simple_sse) {

@@ -152,6 +152,7 @@ export class Client implements Connection {
       id: this.id,
       user: this.user,
       transport: this.transport.name,
+      protocol: this.transport.protobuf ? "protobuf" : "json",
       info: this.connInfo === undefined ? undefined : JSON.parse(this.connInfo),
       meta: this.meta === undefined ? undefined : JSON.parse(this.meta),
       headers: this.requestHeaders,
@@ -493,8 +494,9 @@ export class Client implements Connection {
       if (result.meta !== undefined) this.meta = jsonText(result.meta);
     }
     this.expireAt = expireAt;
+    // No refresh push here, even to unidirectional clients: Centrifugo sends one only for the
+    // server API's refresh, not for its refresh proxy.
     this.scheduleExpiry();
-    if (this.transport.unidirectional) this.sendRefreshPush();
   }
 
   private sendRefreshPush(): void {

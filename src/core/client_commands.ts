@@ -81,9 +81,10 @@ export async function subscribe(client: Client, req: SubscribeRequest): Promise<
   const expireAt = client.insecure ? 0 : grant.expireAt;
   if (expireAt > 0 && expireAt <= now) throw new ClientError(ErrorCode.Expired);
   sub.expireAt = expireAt;
-  // Hook-granted subscriptions are refreshed by `onSubRefresh` when a plugin chose to; token ones by the SDK.
+  // Hook-granted subscriptions are refreshed by `onSubRefresh` when a plugin chose to (unless the
+  // hook left this one to the SDK); token ones by the SDK.
   sub.serverRefresh = expireAt > 0 && client.node.hooks.serverRefresh.subscriptions &&
-    (grant.byHook || o.proxy_sub_refresh);
+    ((grant.byHook && !grant.clientRefresh) || o.proxy_sub_refresh);
   // Sluice filters by no tags: a tags filter is refused, as Centrifugo refuses one where the
   // namespace does not allow it — not ignored, which would deliver what the client filtered out.
   if (req.tf !== undefined && req.tf !== null) throw new ClientError(ErrorCode.BadRequest);
@@ -109,6 +110,8 @@ interface Grant {
   expireAt: number;
   override?: SubscribeOverride;
   byHook?: boolean;
+  /** The hook asked for the SDK to refresh it. */
+  clientRefresh?: boolean;
 }
 
 function grantFromToken(claims: SubscriptionTokenClaims): Grant {
@@ -155,6 +158,7 @@ async function grantWithoutToken(
         expireAt: r.expireAt ?? 0,
         override: r.override,
         byHook: true,
+        clientRefresh: r.clientRefresh,
       };
     }
   }

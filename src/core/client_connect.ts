@@ -114,7 +114,7 @@ async function authenticate(client: ChannelledConnection, req: ConnectRequest): 
         channels: requested,
         // The event's own (mutable) record, never the frozen shared one.
         emulatedHeaders: { ...client.emulatedHeaders },
-        protocol: "json",
+        protocol: client.transport.protobuf ? "protobuf" : "json",
         encoding: "json",
         signal,
       }),

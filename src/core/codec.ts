@@ -96,7 +96,9 @@ export function encodeErrorReply(
   error: { code: number; message: string; temporary?: boolean },
 ): string {
   const temp = error.temporary ? `,"temporary":true` : "";
-  return `{"id":${id},"error":{"code":${error.code},"message":${str(error.message)}${temp}}}`;
+  // An empty message is left out, as the reference encoder does (a proxy's error may have none).
+  const message = error.message === "" ? "" : `,"message":${str(error.message)}`;
+  return `{"id":${id},"error":{"code":${error.code}${message}${temp}}}`;
 }
 
 /**

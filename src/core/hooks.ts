@@ -42,6 +42,8 @@ export interface ClientContext {
   readonly user: string;
   /** Transport name: "sse", "http_stream", "uni_sse", "uni_http_stream". */
   readonly transport: string;
+  /** The client protocol of the connection (Centrifugo's proxy requests carry it). */
+  readonly protocol: "json" | "protobuf";
   /** Connection info from the token or the connect hook (parsed JSON), if any. */
   readonly info?: unknown;
   /** Private connection metadata from the token or the connect hook (parsed JSON), if any. */
@@ -74,8 +76,8 @@ export interface ConnectingEvent extends HookEventBase {
   readonly channels: string[];
   /** "Emulated" headers sent inside the connect request by SDK ≥ 5.3. */
   readonly emulatedHeaders: Record<string, string>;
-  /** Protocol and encoding, as Centrifugo's proxy requests carry them. */
-  readonly protocol: "json";
+  /** The client protocol of the connection, and the payload encoding, as Centrifugo's proxy requests carry them. */
+  readonly protocol: "json" | "protobuf";
   readonly encoding: "json";
 }
 
@@ -131,6 +133,12 @@ export interface SubscribeResult {
   /** Unix seconds; the subscription then needs `onSubRefresh` (or expires with unsubscribe 2501). */
   expireAt?: number;
   override?: SubscribeOverride;
+  /**
+   * The SDK refreshes this subscription with a token (its reply says `expires`/`ttl`), even
+   * where a plugin refreshes subscriptions on the server — as Centrifugo does for namespaces
+   * without a sub_refresh proxy.
+   */
+  clientRefresh?: boolean;
 }
 
 export interface SubRefreshEvent extends HookEventBase {

@@ -117,8 +117,12 @@ function checkExpired(value: unknown): string | undefined {
 
 function checkSubscribeResult(value: unknown): string | undefined {
   const r = value as Record<string, unknown>;
-  return checkKeys(value, ["info", "data", "expireAt", "override"]) ?? checkJson(r.info, "info") ??
-    checkJson(r.data, "data") ?? checkExpireAt(r.expireAt) ?? checkOverride(r.override, "override");
+  return checkKeys(value, ["info", "data", "expireAt", "override", "clientRefresh"]) ??
+    checkJson(r.info, "info") ?? checkJson(r.data, "data") ?? checkExpireAt(r.expireAt) ??
+    checkOverride(r.override, "override") ??
+    (r.clientRefresh === undefined || typeof r.clientRefresh === "boolean"
+      ? undefined
+      : "clientRefresh must be a boolean");
 }
 
 function checkPublishResult(value: unknown): string | undefined {

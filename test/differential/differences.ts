@@ -110,6 +110,25 @@ export const DIFFERENCES: Record<string, KnownDifference> = {
       return t;
     },
   },
+  "uni-connect-error-terminal": {
+    readme: "a unidirectional connection refused with an error that is not temporary (a connect proxy's " +
+      "own code, say) ends with a disconnect that stops the client (3501 bad request; 3500, 3505 and 3508 " +
+      "for 101, 106 and 108) — Centrifugo ends it with 3004 internal server error, so the client comes " +
+      "back forever, and an error marked temporary gets 3004 either way",
+    patch(t) {
+      for (const c of connections(t)) {
+        if (!c.transport.startsWith("uni_")) continue;
+        for (const e of c.events) {
+          const msg = e.msg as { disconnect?: { code: number; reason: string } } | undefined;
+          const close = e.close as { code?: number; reason?: string } | undefined;
+          for (const d of [msg?.disconnect, close]) {
+            if (d?.code === 3004) Object.assign(d, { code: 3501, reason: "bad request" });
+          }
+        }
+      }
+      return t;
+    },
+  },
   "health-on-by-default": {
     readme: "`/health` is on unless `health: false` (Centrifugo serves it only with `health.enabled`)",
     patch(t) {
@@ -129,7 +148,6 @@ export const DIFFERENCES: Record<string, KnownDifference> = {
       return t;
     },
   },
-  "proxy-empty-answer": { readme: "TODO", patch: (t) => t },
   "foreign-origin-refused": {
     readme: "a request whose `Origin` is not in `allowed_origins` is refused with 403 on every HTTP " +
       "connection endpoint and on preflights (Centrifugo serves it and only leaves out the CORS headers)",

@@ -212,7 +212,9 @@ PROFILES.any_origin = {
 };
 
 // Proxies to the application backend (test/differential/proxy_backend.ts) for connect, refresh,
-// subscribe, publish, sub_refresh and RPC; the namespace `px` proxies subscribe and publish.
+// subscribe, publish, sub_refresh and RPC, each with headers and meta settings of its own; the
+// namespace `px` proxies subscribe and publish, `pxh` the same with history, `pxr` subscribe and
+// sub_refresh. Short clocks, so Centrifugo asks the sub_refresh proxy within a scenario.
 const PROXY = "http://proxy.invalid"; // PROXY_PLACEHOLDER: replaced by the backend's address
 PROFILES.proxy = {
   name: "proxy",
@@ -223,23 +225,53 @@ PROFILES.proxy = {
     client: {
       token: { hmac_secret_key: SECRET },
       allowed_origins: [ALLOWED_ORIGIN],
+      expired_sub_close_delay: "1s",
+      presence_update_interval: "1s",
       proxy: {
-        connect: { enabled: true, endpoint: `${PROXY}/connect`, timeout: "1s" },
-        refresh: { enabled: true, endpoint: `${PROXY}/refresh`, timeout: "1s" },
+        connect: {
+          enabled: true,
+          endpoint: `${PROXY}/connect`,
+          timeout: "1s",
+          http_headers: ["Authorization"],
+          emulated_headers: ["X-Custom"],
+        },
+        refresh: {
+          enabled: true,
+          endpoint: `${PROXY}/refresh`,
+          timeout: "1s",
+          include_connection_meta: true,
+        },
       },
     },
     channel: {
       proxy: {
-        subscribe: { endpoint: `${PROXY}/subscribe`, timeout: "1s" },
+        subscribe: {
+          endpoint: `${PROXY}/subscribe`,
+          timeout: "1s",
+          http_headers: ["X-Custom"],
+          include_connection_meta: true,
+        },
         publish: { endpoint: `${PROXY}/publish`, timeout: "1s" },
+        sub_refresh: { endpoint: `${PROXY}/sub_refresh`, timeout: "1s", include_connection_meta: true },
       },
       without_namespace: { allow_subscribe_for_client: true },
       namespaces: [
         ...NAMESPACES,
         { name: "px", subscribe_proxy_enabled: true, publish_proxy_enabled: true, presence: true },
+        { name: "pxh", subscribe_proxy_enabled: true, publish_proxy_enabled: true, ...HISTORY },
+        { name: "pxr", subscribe_proxy_enabled: true, sub_refresh_proxy_enabled: true },
       ],
     },
-    rpc: { proxy: { endpoint: `${PROXY}/rpc`, timeout: "1s" }, without_namespace: { proxy_enabled: true } },
+    rpc: {
+      proxy: {
+        endpoint: `${PROXY}/rpc`,
+        timeout: "1s",
+        http_headers: ["X-Custom"],
+        emulated_headers: ["Authorization"],
+        include_connection_meta: true,
+      },
+      without_namespace: { proxy_enabled: true },
+    },
     http_api: { key: API_KEY },
     ...TRANSPORTS,
   },

@@ -84,10 +84,14 @@ export function startProxyBackend(): Promise<ProxyBackend> {
   });
 }
 
-/** `data.answer` of a proxy request (data is JSON, or base64 of JSON with `b64data`). */
+/**
+ * `data.answer` of a proxy request (data is JSON, or base64 of JSON with `b64data`), else
+ * `meta.answer`: requests without data (refresh, sub_refresh) are answered from the connection's
+ * meta, which the connect answer chose.
+ */
 function answerIn(body: unknown): unknown {
   if (!body || typeof body !== "object") return undefined;
-  const b = body as { data?: unknown; b64data?: string };
+  const b = body as { data?: unknown; b64data?: string; meta?: unknown };
   let data = b.data;
   if (data === undefined && typeof b.b64data === "string") {
     try {
@@ -96,5 +100,6 @@ function answerIn(body: unknown): unknown {
       return undefined;
     }
   }
-  return data && typeof data === "object" ? (data as { answer?: unknown }).answer : undefined;
+  const answer = (v: unknown) => v && typeof v === "object" ? (v as { answer?: unknown }).answer : undefined;
+  return answer(data) ?? answer(b.meta);
 }

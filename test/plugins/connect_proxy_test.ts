@@ -10,7 +10,7 @@ import { startServer, type TestServer } from "../helpers/server.ts";
 import { connectProxyOptions, loadConfig } from "../../src/config/mod.ts";
 import { loadPlugins, pluginEntries } from "../../src/plugins/loader.ts";
 import { collect, connected, once, sdk, subscribed } from "../helpers/sdk.ts";
-import { openHttpStream, openRaw, type RawStream } from "../helpers/raw.ts";
+import { emulate, openHttpStream, openRaw, type RawStream } from "../helpers/raw.ts";
 import { token, userToken } from "../helpers/tokens.ts";
 import { getRuntime } from "../../src/runtime/serve.ts";
 import { createTestServer, TestConnectError } from "../../src/testing.ts";
@@ -89,6 +89,13 @@ async function rawConnect(
 ): Promise<{ stream: RawStream; reply: Json }> {
   const stream = await openHttpStream(s.url, JSON.stringify({ id: 1, connect }), headers);
   return { stream, reply: await stream.next() };
+}
+
+/** Sends commands through `/emulation` for the http_stream whose connect reply is `reply`. */
+async function emulateCommands(s: TestServer, reply: Json, commands: unknown[]): Promise<void> {
+  const res = await emulate(s.url, reply.connect.session, reply.connect.node, commands);
+  await res.body?.cancel();
+  assertEquals(res.status, 204);
 }
 
 // ------------------------------------------------------------------ connect
@@ -183,7 +190,7 @@ test("connect proxy: allow-listed request headers, static headers, and no others
   assertEquals(h2.get("authorization"), "Basic static");
 });
 
-test("connect proxy: emulated headers from the SDK are forwarded when allow-listed, also to later proxies", async (t) => {
+test("connect proxy: emulated headers are forwarded only when listed in emulated_headers, also to later proxies", async (t) => {
   const backend = await startBackend(
     t,
     (c) => c.path === "/connect" ? { result: { user: "em" } } : { result: {} },
@@ -191,10 +198,16 @@ test("connect proxy: emulated headers from the SDK are forwarded when allow-list
   const s = await startServer(t, {
     proxy_connect_endpoint: `${backend.url}/connect`,
     proxy_rpc_endpoint: `${backend.url}/rpc`,
-    proxy_http_headers: ["X-Emulated", "Authorization"],
+    proxy_emulated_headers: ["X-Emulated", "Authorization"],
+    proxy_http_headers: ["X-Real-Ip"],
   });
   const client = sdk(t, s, "http_stream", {
-    headers: { "X-Emulated": "e1", Authorization: "Bearer emulated", "X-Not-Allowed": "no" },
+    headers: {
+      "X-Emulated": "e1",
+      Authorization: "Bearer emulated",
+      "X-Real-Ip": "1.2.3.4",
+      "X-Not-Allowed": "no",
+    },
   });
   await connected(client);
   await client.rpc("ping", {});
@@ -202,8 +215,14 @@ test("connect proxy: emulated headers from the SDK are forwarded when allow-list
     const h = backend.to(path)[0].headers;
     assertEquals(h.get("x-emulated"), "e1", path);
     assertEquals(h.get("authorization"), "Bearer emulated", path);
+    // As in Centrifugo ≥ 6.9: http_headers names request headers only, never the client's own
+    // emulated values (a client could claim any X-Real-Ip).
+    assertEquals(h.get("x-real-ip"), null, path);
     assertEquals(h.get("x-not-allowed"), null, path);
   }
+  const hints = s.logs.map((l) => JSON.parse(l)).filter((e) => e.msg?.startsWith("emulated headers listed"));
+  assertEquals(hints.length, 1, "one hint a minute");
+  assertEquals(hints[0].headers, ["x-real-ip"]);
 });
 
 test("connect proxy: an error answer reaches the SDK (1000, terminal); a disconnect answer closes (4501)", async (t) => {
@@ -259,7 +278,6 @@ const BAD_CONNECT: Record<string, { answer: (gate: Promise<void>) => unknown; lo
   "status 204": { answer: () => new Response(null, { status: 204 }), log: "answered HTTP 204" },
   "malformed JSON": { answer: () => new Response('{"result":', { status: 200 }), log: "not JSON" },
   "not an object": { answer: () => [1, 2], log: "not a JSON object" },
-  "empty envelope": { answer: () => ({}), log: "none of result, error, disconnect" },
   "result not an object": { answer: () => ({ result: "yes" }), log: "result must be an object" },
   "user not a string": { answer: () => ({ result: { user: 42 } }), log: "user must be a string" },
   "expire_at not an integer": { answer: () => ({ result: { user: "u", expire_at: 1.5 } }), log: "expire_at" },
@@ -275,7 +293,8 @@ const BAD_CONNECT: Record<string, { answer: (gate: Promise<void>) => unknown; lo
     log: "b64data",
   },
   "error code not a number": { answer: () => ({ error: { code: "1000" } }), log: "error.code" },
-  "error code out of range": { answer: () => ({ error: { code: 5000, message: "x" } }), log: "error.code" },
+  "error code negative": { answer: () => ({ error: { code: -1, message: "x" } }), log: "error.code" },
+  "error code beyond 32 bits": { answer: () => ({ error: { code: 2 ** 32 } }), log: "error.code" },
   "disconnect code out of range": { answer: () => ({ disconnect: { code: 99 } }), log: "disconnect.code" },
   // Answers only once the test is over, long after proxy_connect_timeout.
   "slow": { answer: (gate) => gate.then(() => ({ result: { user: "late" } })), log: "within 500 ms" },
@@ -354,6 +373,151 @@ test("connect proxy: b64info/b64data and subs with options and Centrifugo's over
   assertEquals(Object.values(presence.presence as Json), [
     { client: client.id, user: "b64", conn_info: { from: "b64" }, chan_info: { ch: 1 } },
   ]);
+});
+
+test("connect proxy: an error answer reaches the client as it is, whatever its code (as Centrifugo passes it)", async (t) => {
+  const backend = await startBackend(t, (c) => c.body.data.answer);
+  const s = await startServer(t, { uni_http_stream: true, proxy_connect_endpoint: `${backend.url}/connect` });
+  const cases: Array<[unknown, unknown]> = [
+    [{ error: { code: 4000, message: "go away" } }, { code: 4000, message: "go away" }],
+    [{ error: { code: 99, message: "low" } }, { code: 99, message: "low" }],
+    [{ error: { code: 4001, message: "later", temporary: true } }, {
+      code: 4001,
+      message: "later",
+      temporary: true,
+    }],
+    // no message: none on the wire either, not Sluice's words for the code
+    [{ error: { code: 103 } }, { code: 103 }],
+  ];
+  for (const [answer, error] of cases) {
+    const { stream, reply } = await rawConnect(s, { data: { answer } });
+    t.cleanup(() => stream.close());
+    assertEquals(reply, { id: 1, error }, JSON.stringify(answer));
+    assert(stream.text().includes(JSON.stringify({ id: 1, error })), "the exact bytes");
+  }
+  // A unidirectional client cannot read an error: a permanent one ends it for good (3501), a
+  // temporary one is 3004, so it comes back.
+  for (const [answer, code] of [[cases[0][0], 3501], [cases[2][0], 3004]] as const) {
+    const uni = await openRaw(`${s.url}/connection/uni_http_stream`, {
+      method: "POST",
+      body: JSON.stringify({ data: { answer } }),
+    }, "ndjson");
+    t.cleanup(() => uni.close());
+    assertMatch(await uni.next() as Json, { disconnect: { code } });
+  }
+  assertEquals(hookFailures(s.logs, "onConnecting"), [], "an error answer is no backend fault");
+});
+
+test("connect proxy: an answer with no result is no credentials: 3501, or an anonymous connection where allowed", async (t) => {
+  const backend = await startBackend(t, (c) => c.path === "/connect" ? {} : { result: { data: "ok" } });
+  const closed = await startServer(t, { proxy_connect_endpoint: `${backend.url}/connect` });
+  const refused = await rawConnect(closed, {});
+  t.cleanup(() => refused.stream.close());
+  assertEquals(refused.reply, { push: { disconnect: { code: 3501, reason: "bad request" } } });
+  assertEquals(hookFailures(closed.logs, "onConnecting"), [], "not a backend fault");
+
+  const open = await startServer(t, {
+    namespaces: [{ name: "open", allow_subscribe_for_client: true, allow_subscribe_for_anonymous: true }],
+    allow_anonymous_connect_without_token: true,
+    proxy_connect_endpoint: `${backend.url}/connect`,
+    proxy_rpc_endpoint: `${backend.url}/rpc`,
+  });
+  // As for a client without a token: the channels it asks for are granted by the namespace rules.
+  const anon = await rawConnect(open, { subs: { "open:news": {} } });
+  t.cleanup(() => anon.stream.close());
+  assertMatch(anon.reply, { id: 1, connect: { subs: { "open:news": {} } } });
+  await emulateCommands(open, anon.reply, [{ id: 2, rpc: { method: "who" } }]);
+  assertEquals(await anon.stream.next(), { id: 2, rpc: { data: "ok" } });
+  // Centrifugo sends `user` to every proxy, "" for an anonymous connection.
+  assertEquals(backend.to("/rpc")[0].body.user, "");
+});
+
+test("proxy requests name the connection's protocol: protobuf for the SDK's protobuf build", async (t) => {
+  const backend = await startBackend(
+    t,
+    (c) => c.path === "/connect" ? { result: { user: "pb" } } : { result: { data: { pong: true } } },
+  );
+  const s = await startServer(t, {
+    proxy_connect_endpoint: `${backend.url}/connect`,
+    proxy_rpc_endpoint: `${backend.url}/rpc`,
+  });
+  const { Centrifuge: ProtobufCentrifuge } = await import("centrifuge/build/protobuf");
+  const client = new ProtobufCentrifuge([{
+    transport: "http_stream",
+    endpoint: `${s.url}/connection/http_stream`,
+  }], {
+    emulationEndpoint: `${s.url}/emulation`,
+    fetch: globalThis.fetch.bind(globalThis),
+    readableStream: ReadableStream,
+  });
+  t.cleanup(() => client.disconnect());
+  await connected(client as unknown as Parameters<typeof connected>[0]);
+  await client.rpc("ping", new TextEncoder().encode('{"n":1}'));
+  assertMatch(backend.to("/connect")[0].body, {
+    protocol: "protobuf",
+    encoding: "json",
+    transport: "http_stream",
+  });
+  assertMatch(backend.to("/rpc")[0].body, { protocol: "protobuf", user: "pb", data: { n: 1 } });
+});
+
+test("per-proxy settings: each proxy forwards its own headers and meta (Centrifugo v6's sections)", async (t) => {
+  const { config } = loadConfig({
+    file: {
+      client: {
+        proxy: {
+          connect: { enabled: true, endpoint: "http://127.0.0.1:1/connect", http_headers: ["Cookie"] },
+        },
+      },
+      rpc: {
+        proxy: {
+          endpoint: "http://127.0.0.1:1/rpc",
+          emulated_headers: ["X-Token"],
+          http: { static_headers: { "X-Static": "rpc" } },
+          include_connection_meta: true,
+        },
+      },
+    },
+  });
+  const [[, options]] = pluginEntries(config);
+  assertMatch(options as Json, {
+    http_headers: [],
+    connect_http_headers: ["Cookie"],
+    rpc_emulated_headers: ["X-Token"],
+    rpc_static_http_headers: { "X-Static": "rpc" },
+    rpc_include_connection_meta: true,
+  });
+  assertEquals((options as Json).connect_include_connection_meta, undefined);
+  let refused: unknown;
+  try {
+    loadConfig({ file: { proxy_rpc_static_http_headers: { "X-N": 1 } } });
+  } catch (e) {
+    refused = e;
+  }
+  assert(/proxy_rpc_static_http_headers.*"X-N" must be a string/.test(String(refused)), String(refused));
+
+  const backend = await startBackend(
+    t,
+    (c) => c.path === "/connect" ? { result: { user: "pp", meta: { m: 1 } } } : { result: {} },
+  );
+  const s = await startServer(t, {
+    proxy_connect_endpoint: `${backend.url}/connect`,
+    proxy_rpc_endpoint: `${backend.url}/rpc`,
+    proxy_connect_http_headers: ["Cookie"],
+    proxy_rpc_emulated_headers: ["X-Token"],
+    proxy_rpc_static_http_headers: { "X-Static": "rpc" },
+    proxy_rpc_include_connection_meta: true,
+  });
+  const c = await rawConnect(s, { headers: { "X-Token": "t1" } }, { Cookie: "a=b" });
+  t.cleanup(() => c.stream.close());
+  await emulateCommands(s, c.reply, [{ id: 2, rpc: { method: "m" } }]);
+  await c.stream.next();
+  const [connect, rpc] = [backend.to("/connect")[0], backend.to("/rpc")[0]];
+  assertEquals([connect.headers.get("cookie"), connect.headers.get("x-token")], ["a=b", null]);
+  assertEquals(connect.headers.get("x-static"), null);
+  assertEquals([rpc.headers.get("cookie"), rpc.headers.get("x-token")], [null, "t1"]);
+  assertEquals(rpc.headers.get("x-static"), "rpc");
+  assertEquals(rpc.body.meta, { m: 1 });
 });
 
 // ------------------------------------------------------------------ unidirectional
@@ -440,6 +604,45 @@ test("refresh proxy: extends an expiring connection, then expired:true disconnec
     meta: { plan: "gold" },
   });
   await waitFor(() => client.state === "connected" && connects === 2, "the reconnect through the proxy");
+});
+
+test("refresh proxy: no result, or a result without expire_at, expires the connection; no refresh push", async (t) => {
+  const backend = await startBackend(t, (c) => {
+    if (c.path === "/connect") {
+      return { result: { user: "r", expire_at: nowS() + 1, meta: { answer: c.body.data.answer } } };
+    }
+    const answer = c.body.meta.answer;
+    return answer === "extend" ? { result: { expire_at: nowS() + 600 } } : answer;
+  });
+  const s = await startServer(t, {
+    uni_http_stream: true,
+    proxy_connect_endpoint: `${backend.url}/connect`,
+    proxy_refresh_endpoint: `${backend.url}/refresh`,
+    proxy_include_connection_meta: true,
+  });
+  const open = async (answer: unknown) => {
+    const stream = await openRaw(`${s.url}/connection/uni_http_stream`, {
+      method: "POST",
+      body: JSON.stringify({ data: { answer } }),
+    }, "ndjson");
+    t.cleanup(() => stream.close());
+    assert((await stream.next() as Json).connect, "connected");
+    return stream;
+  };
+  const [none, bare, extended] = await Promise.all([
+    open({}),
+    open({ result: { info: { a: 1 } } }),
+    open("extend"),
+  ]);
+  for (const [name, stream] of [["no result", none], ["no expire_at", bare]] as const) {
+    assertEquals(await stream.next(4000), { disconnect: { code: 3005, reason: "connection expired" } }, name);
+  }
+  // Extended: the next message is the disconnect below, no refresh push before it (Centrifugo
+  // sends one only for the server API's refresh).
+  await waitFor(() => backend.to("/refresh").length === 3, "three refreshes", 4000);
+  await s.apiJson("disconnect", { user: "r", disconnect: { code: 4999, reason: "done" } });
+  assertEquals(await extended.next(), { disconnect: { code: 4999, reason: "done" } });
+  assertEquals(hookFailures(s.logs, "onRefresh"), []);
 });
 
 // ------------------------------------------------------------------ subscribe, publish, rpc, sub refresh
@@ -583,6 +786,59 @@ test("sub refresh proxy: extends a subscription the subscribe proxy gave an expi
   assertEquals(call.body.data, undefined);
   assertEquals(sub.state, "subscribed");
   assertEquals([unsubscribed.length, resubscribing.length], [0, 0]);
+});
+
+test("subscribe, publish and rpc: no result allows, publishes as sent, answers no data; any error code passes", async (t) => {
+  const backend = await startBackend(t, (c) => c.body.data?.answer ?? {});
+  const server = await createTestServer({
+    plugins: [[connectProxy, {}]],
+    config: {
+      ...channelConfig,
+      proxy_subscribe_endpoint: `${backend.url}/subscribe`,
+      proxy_publish_endpoint: `${backend.url}/publish`,
+      proxy_rpc_endpoint: `${backend.url}/rpc`,
+    },
+  });
+  t.cleanup(() => server.close());
+  const client = await server.connect({ token: await token({ sub: "e" }, { secret: "test-secret" }) });
+  t.cleanup(() => client.close());
+  await client.subscribe("sp:empty");
+  await client.subscribe("pp:chat");
+  await client.publish("pp:chat", { text: "as sent" });
+  await client.waitForPush((p) => p.channel === "pp:chat");
+  assertEquals(client.publications("pp:chat"), [{ text: "as sent" }]);
+  assertEquals(await client.rpc("m", {}), undefined);
+  const refused = (code: number) => (e: unknown) =>
+    e instanceof ClientError && e.code === code && !e.temporary;
+  const no = (code: number) => ({ answer: { error: { code, message: "no" } } });
+  await assertRejects(() => client.subscribe("sp:x", { data: no(4403) }), refused(4403), "subscribe");
+  await assertRejects(() => client.publish("pp:chat", no(4404)), refused(4404), "publish");
+  await assertRejects(() => client.rpc("m", no(4405)), refused(4405), "rpc");
+  for (const hook of ["onSubscribe", "onPublish", "onRpc"]) {
+    assertEquals(hookFailures(server.logs, hook), [], hook);
+  }
+});
+
+test("subscribe proxy: an expiry in a namespace without proxy_sub_refresh is the SDK's to refresh", async (t) => {
+  const backend = await startBackend(t, () => ({ result: { expire_at: nowS() + 600 } }));
+  const server = await createTestServer({
+    plugins: [[connectProxy, {}]],
+    config: {
+      ...channelConfig,
+      proxy_subscribe_endpoint: `${backend.url}/subscribe`,
+      proxy_sub_refresh_endpoint: `${backend.url}/sub_refresh`,
+    },
+  });
+  t.cleanup(() => server.close());
+  const client = await server.connect({ token: await token({ sub: "x" }, { secret: "test-secret" }) });
+  t.cleanup(() => client.close());
+  // sp: subscribe proxy only — the reply tells the SDK when to come with a token, as Centrifugo's
+  const own = await client.subscribe("sp:a");
+  assertEquals(own.expires, true);
+  assert(Number(own.ttl) > 590 && Number(own.ttl) <= 600, `ttl ${own.ttl}`);
+  // sr: the sub_refresh proxy refreshes it on the server: nothing for the SDK to do
+  const server_refreshed = await client.subscribe("sr:a");
+  assertEquals([server_refreshed.expires, server_refreshed.ttl], [undefined, undefined]);
 });
 
 // ------------------------------------------------------------------ garbage from the backend (no sockets)

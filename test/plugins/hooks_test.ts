@@ -343,7 +343,9 @@ test("every hook answer is checked strictly: unknown keys are the plugin's fault
     errOf("onConnecting"),
   );
   assert(
-    /unknown key "expires".*\{info\?, data\?, expireAt\?, override\?\}/.test(errOf("onSubscribe")),
+    /unknown key "expires".*\{info\?, data\?, expireAt\?, override\?, clientRefresh\?\}/.test(
+      errOf("onSubscribe"),
+    ),
     errOf("onSubscribe"),
   );
   assert(
