@@ -39,7 +39,7 @@
  * Centrifugo ≥ 6.9, `http_headers` never takes an emulated header: its value is the client's own.
  *
  * Answers are read as Centrifugo reads them. `error` reaches the client as it is (any code,
- * message, temporary); `disconnect` closes the connection (codes 3000–4999). An answer with none
+ * message, temporary); `disconnect` closes the connection (any code). An answer with none
  * of the three (or `null`) is Centrifugo's "no result": connect → no credentials (anonymous where
  * allowed, else 3501), subscribe → allowed, publish → published as sent, rpc → no data,
  * refresh and sub_refresh → expired. Refresh and sub_refresh answers carrying `error` or
@@ -159,6 +159,8 @@ function checkOptions(options: Record<string, unknown>): void {
 
 /** Centrifugo's default proxy timeout. */
 const DEFAULT_TIMEOUT_MS = 1_000;
+/** What a failed refresh or sub_refresh call gives the connection (subscription), in seconds: Centrifugo's minute. */
+const ONE_MORE_MINUTE = 60;
 
 const headerSet = (names: string[]) =>
   new Set(names.map((h) => h.toLowerCase()).filter((h) => !HOP_HEADERS.has(h)));
@@ -236,8 +238,9 @@ function parseEnvelope(kind: Kind, text: string): Envelope {
   if (body.disconnect !== undefined && body.disconnect !== null) {
     const d = body.disconnect;
     if (!isObject(d)) throw fault(kind, "disconnect must be an object {code, reason}");
-    if (!Number.isInteger(d.code) || (d.code as number) < 3000 || (d.code as number) > 4999) {
-      throw fault(kind, `disconnect.code must be an integer in 3000–4999, got ${JSON.stringify(d.code)}`);
+    // Any code, as Centrifugo passes it (one no close frame can carry ends a WebSocket without one).
+    if (!Number.isInteger(d.code) || (d.code as number) < 0 || (d.code as number) > MAX_CODE) {
+      throw fault(kind, `disconnect.code must be a non-negative integer, got ${JSON.stringify(d.code)}`);
     }
     if (d.reason !== undefined && d.reason !== null && typeof d.reason !== "string") {
       throw fault(kind, "disconnect.reason must be a string");
@@ -619,7 +622,15 @@ export default function connectProxy(
     async onRefresh(event) {
       if (settings.refresh.endpoint === "") return undefined;
       const { client } = event;
-      const envelope = await callForClient("refresh", event, {});
+      let envelope;
+      try {
+        envelope = await callForClient("refresh", event, {});
+      } catch (err) {
+        // As Centrifugo: a backend that fails gives the connection one more minute, then is asked again.
+        if (event.signal.aborted) throw err;
+        log?.warn("refresh proxy failed; the connection lives one more minute", { client: client.id, err });
+        return { expireAt: Math.floor(Date.now() / 1000) + ONE_MORE_MINUTE };
+      }
       if (!envelope.result) {
         // Centrifugo: no result (an error, a disconnect, or nothing) means the connection expired.
         log?.info("refresh proxy answered without a result; the connection expires", {
@@ -672,7 +683,18 @@ export default function connectProxy(
     async onSubRefresh(event) {
       if (settings.sub_refresh.endpoint === "") return undefined;
       if (!event.options.proxy_sub_refresh) return undefined;
-      const envelope = await callForClient("sub_refresh", event, { channel: event.channel });
+      let envelope;
+      try {
+        envelope = await callForClient("sub_refresh", event, { channel: event.channel });
+      } catch (err) {
+        if (event.signal.aborted) throw err;
+        log?.warn("sub refresh proxy failed; the subscription lives one more minute", {
+          client: event.client.id,
+          channel: event.channel,
+          err,
+        });
+        return { expireAt: Math.floor(Date.now() / 1000) + ONE_MORE_MINUTE };
+      }
       if (!envelope.result) {
         log?.info("sub refresh proxy answered without a result; the subscription expires", {
           client: event.client.id,

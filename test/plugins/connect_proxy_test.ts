@@ -5,7 +5,7 @@
  * 100 for the client and a log line naming the plugin and the hook).
  */
 import { test, type TestContext } from "../harness.ts";
-import { assert, assertEquals, assertMatch, assertRejects, waitFor } from "../assert.ts";
+import { assert, assertEquals, assertMatch, assertRejects, sleep, waitFor } from "../assert.ts";
 import { startServer, type TestServer } from "../helpers/server.ts";
 import { connectProxyOptions, loadConfig } from "../../src/config/mod.ts";
 import { loadPlugins, pluginEntries } from "../../src/plugins/loader.ts";
@@ -295,7 +295,11 @@ const BAD_CONNECT: Record<string, { answer: (gate: Promise<void>) => unknown; lo
   "error code not a number": { answer: () => ({ error: { code: "1000" } }), log: "error.code" },
   "error code negative": { answer: () => ({ error: { code: -1, message: "x" } }), log: "error.code" },
   "error code beyond 32 bits": { answer: () => ({ error: { code: 2 ** 32 } }), log: "error.code" },
-  "disconnect code out of range": { answer: () => ({ disconnect: { code: 99 } }), log: "disconnect.code" },
+  "disconnect code negative": { answer: () => ({ disconnect: { code: -1 } }), log: "disconnect.code" },
+  "disconnect code beyond 32 bits": {
+    answer: () => ({ disconnect: { code: 2 ** 32 } }),
+    log: "disconnect.code",
+  },
   // Answers only once the test is over, long after proxy_connect_timeout.
   "slow": { answer: (gate) => gate.then(() => ({ result: { user: "late" } })), log: "within 500 ms" },
 };
@@ -604,6 +608,32 @@ test("refresh proxy: extends an expiring connection, then expired:true disconnec
     meta: { plan: "gold" },
   });
   await waitFor(() => client.state === "connected" && connects === 2, "the reconnect through the proxy");
+});
+
+test("refresh proxy: a backend that fails gives the connection one more minute (Centrifugo's), not a quick retry", async (t) => {
+  let refreshes = 0;
+  const backend = await startBackend(t, (c) => {
+    if (c.path === "/connect") return { result: { user: "r2", expire_at: nowS() + 1 } };
+    refreshes++;
+    return new Response("backend down", { status: 500 });
+  });
+  const s = await startServer(t, {
+    proxy_connect_endpoint: `${backend.url}/connect`,
+    proxy_refresh_endpoint: `${backend.url}/refresh`,
+    client_expired_close_delay: "1s",
+  });
+  const client = sdk(t, s, "http_stream");
+  const onConnected = once<Json>(client, "connected");
+  client.connect();
+  await onConnected;
+  await waitFor(() => refreshes === 1, "the refresh call", 5000);
+  await sleep(3000); // past the expiry and the close delay, well short of a minute
+  assertEquals(client.state, "connected", "the connection lives on");
+  assertEquals(refreshes, 1, "asked again only after the minute");
+  assert(
+    s.logs.some((l) => l.includes("refresh proxy failed; the connection lives one more minute")),
+    "the log says so",
+  );
 });
 
 test("refresh proxy: no result, or a result without expire_at, expires the connection; no refresh push", async (t) => {
