@@ -29,7 +29,7 @@ const opt = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.slic
 const flag = (name: string) => argv.includes(`--${name}`);
 const filters = argv.filter((a) => !a.startsWith("--"));
 const targets = (opt("targets")?.split(",") ?? SLUICE_TARGETS) as TargetName[];
-const concurrency = Number(opt("concurrency") ?? 3);
+const concurrency = Number(opt("concurrency") ?? 6);
 const SHOW = flag("show");
 
 for (const file of readdirSync(join(here, "scenarios")).filter((f) => f.endsWith(".ts")).sort()) {

@@ -137,6 +137,8 @@ perTransport(BIDI, "server-side subscription recovered through connect subs", as
   await publishN(s, ch, 1, 2);
   const first = await s.connect(t, { token });
   const sub = (((first.received[0] as Message).connect as Message).subs as Record<string, Message>)[ch];
+  // its own join comes through the broker: waited for, so hanging up cannot race it
+  await first.next((m) => !!(m.push as { join?: unknown } | undefined)?.join, "own join");
   await first.close();
   await publishN(s, ch, 3, 4);
   await s.connect(t, { token, subs: { [ch]: { recover: true, offset: sub.offset, epoch: sub.epoch } } });
