@@ -227,10 +227,10 @@ export class StreamSink implements ClientTransport, Flushable {
     }
     if (this.preambleAlone) {
       // A runtime that writes what it is given in one turn as one chunk (Bun) must get the
-      // preamble's turn to itself: the rest waits for the next turn.
+      // preamble's turn to itself: the rest waits for the next turn (setImmediate: after this I/O turn).
       this.preambleAlone = false;
       this.afterPreamble = true;
-      setTimeout(releaseAfterPreamble, 0, this);
+      setImmediate(releaseAfterPreamble, this);
     }
     this.queuedBytes -= chunk.byteLength;
     try {
