@@ -29,6 +29,15 @@ export async function rsaPublicPem(): Promise<string> {
 
 const HISTORY = { history_size: 10, history_ttl: "300s" };
 
+/** The transports every profile turns on (WebSocket is on by default). */
+const TRANSPORTS = {
+  sse: { enabled: true },
+  http_stream: { enabled: true },
+  uni_sse: { enabled: true },
+  uni_http_stream: { enabled: true },
+  uni_websocket: { enabled: true },
+};
+
 /** Namespaces that together exercise every channel permission option and feature. */
 const NAMESPACES = [
   // everything a subscriber may want
@@ -85,130 +94,78 @@ const NAMESPACES = [
   { name: "tok", presence: true, join_leave: true, force_push_join_leave: true },
 ];
 
+/** A profile of `config`, tokens signed with SECRET, the API key API_KEY. */
+function profile(name: string, config: Record<string, unknown>): Profile {
+  return { name, secret: SECRET, apiKey: API_KEY, config };
+}
+
+/** Channels open to clients without a namespace, and every namespace above. */
+const CHANNELS = { without_namespace: { allow_subscribe_for_client: true }, namespaces: NAMESPACES };
+
+/**
+ * What most profiles share — the token secret, the allowed origin, the API key, every transport, the
+ * namespaces — with `client` keys of their own and anything else on top.
+ */
+function config(
+  client: Record<string, unknown>,
+  rest: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return {
+    log: { level: "info" },
+    client: { token: { hmac_secret_key: SECRET }, allowed_origins: [ALLOWED_ORIGIN], ...client },
+    http_api: { key: API_KEY },
+    ...TRANSPORTS,
+    channel: CHANNELS,
+    ...rest,
+  };
+}
+
 export const PROFILES: Record<string, Profile> = {
-  main: {
-    name: "main",
-    secret: SECRET,
-    apiKey: API_KEY,
-    config: {
-      log: { level: "info" },
-      client: {
-        token: { hmac_secret_key: SECRET },
-        allowed_origins: [ALLOWED_ORIGIN],
-        history_max_publication_limit: 5,
-        recovery_max_publication_limit: 8,
-      },
-      http_api: { key: API_KEY },
-      sse: { enabled: true },
-      http_stream: { enabled: true },
-      uni_sse: { enabled: true },
-      uni_http_stream: { enabled: true },
-      uni_websocket: { enabled: true },
+  main: profile(
+    "main",
+    config({ history_max_publication_limit: 5, recovery_max_publication_limit: 8 }, {
       channel: {
         without_namespace: { allow_subscribe_for_client: true, ...HISTORY },
         namespaces: NAMESPACES,
       },
-    },
-  },
+    }),
+  ),
   // no token needed: anonymous connections
-  anonymous: {
-    name: "anonymous",
-    secret: SECRET,
-    apiKey: API_KEY,
-    config: {
-      log: { level: "info" },
-      client: {
-        token: { hmac_secret_key: SECRET },
-        allow_anonymous_connect_without_token: true,
-        allowed_origins: [ALLOWED_ORIGIN],
-      },
-      http_api: { key: API_KEY },
-      sse: { enabled: true },
-      http_stream: { enabled: true },
-      uni_sse: { enabled: true },
-      uni_http_stream: { enabled: true },
-      uni_websocket: { enabled: true },
+  anonymous: profile(
+    "anonymous",
+    config({ allow_anonymous_connect_without_token: true }, {
       channel: {
         without_namespace: { allow_subscribe_for_anonymous: true, allow_subscribe_for_client: true },
         namespaces: NAMESPACES,
       },
-    },
-  },
-};
-
-/** The transports every profile turns on (WebSocket is on by default). */
-const TRANSPORTS = {
-  sse: { enabled: true },
-  http_stream: { enabled: true },
-  uni_sse: { enabled: true },
-  uni_http_stream: { enabled: true },
-  uni_websocket: { enabled: true },
-};
-
-// Small limits, so scenarios can reach each of them quickly
-PROFILES.limits = {
-  name: "limits",
-  secret: SECRET,
-  apiKey: API_KEY,
-  config: {
-    log: { level: "info" },
-    client: {
-      token: { hmac_secret_key: SECRET },
-      allowed_origins: [ALLOWED_ORIGIN],
-      channel_limit: 3,
-      queue_max_size: 8192,
-      user_connection_limit: 2,
-    },
-    channel: {
-      max_length: 40,
-      without_namespace: { allow_subscribe_for_client: true },
-      namespaces: NAMESPACES,
-    },
-    http_api: { key: API_KEY },
-    websocket: { message_size_limit: 4096 },
-    uni_websocket: { enabled: true, message_size_limit: 2048 },
-    sse: { enabled: true },
-    http_stream: { enabled: true, max_request_body_size: 2048 },
-    uni_sse: { enabled: true, max_request_body_size: 2048 },
-    uni_http_stream: { enabled: true, max_request_body_size: 2048 },
-    emulation: { max_request_body_size: 2048 },
-  },
-};
-
-// Short clocks: pings, pong timeout, expiry of connections and subscriptions
-PROFILES.timing = {
-  name: "timing",
-  secret: SECRET,
-  apiKey: API_KEY,
-  config: {
-    log: { level: "info" },
-    client: {
-      token: { hmac_secret_key: SECRET },
-      allowed_origins: [ALLOWED_ORIGIN],
+    }),
+  ),
+  // Small limits, so scenarios can reach each of them quickly
+  limits: profile(
+    "limits",
+    config({ channel_limit: 3, queue_max_size: 8192, user_connection_limit: 2 }, {
+      channel: { max_length: 40, ...CHANNELS },
+      websocket: { message_size_limit: 4096 },
+      uni_websocket: { enabled: true, message_size_limit: 2048 },
+      http_stream: { enabled: true, max_request_body_size: 2048 },
+      uni_sse: { enabled: true, max_request_body_size: 2048 },
+      uni_http_stream: { enabled: true, max_request_body_size: 2048 },
+      emulation: { max_request_body_size: 2048 },
+    }),
+  ),
+  // Short clocks: pings, pong timeout, expiry of connections and subscriptions
+  timing: profile(
+    "timing",
+    config({
       ping_interval: "2s",
       pong_timeout: "1s",
       expired_close_delay: "1s",
       expired_sub_close_delay: "1s",
       presence_update_interval: "1s",
-    },
-    channel: { without_namespace: { allow_subscribe_for_client: true }, namespaces: NAMESPACES },
-    http_api: { key: API_KEY },
-    ...TRANSPORTS,
-  },
-};
-
-// Every origin allowed
-PROFILES.any_origin = {
-  name: "any_origin",
-  secret: SECRET,
-  apiKey: API_KEY,
-  config: {
-    log: { level: "info" },
-    client: { token: { hmac_secret_key: SECRET }, allowed_origins: ["*"] },
-    channel: { without_namespace: { allow_subscribe_for_client: true }, namespaces: NAMESPACES },
-    http_api: { key: API_KEY },
-    ...TRANSPORTS,
-  },
+    }),
+  ),
+  // Every origin allowed
+  any_origin: profile("any_origin", config({ allowed_origins: ["*"] })),
 };
 
 // Proxies to the application backend (test/differential/proxy_backend.ts) for connect, refresh,
@@ -216,33 +173,22 @@ PROFILES.any_origin = {
 // namespace `px` proxies subscribe and publish, `pxh` the same with history, `pxr` subscribe and
 // sub_refresh. Short clocks, so Centrifugo asks the sub_refresh proxy within a scenario.
 const PROXY = "http://proxy.invalid"; // PROXY_PLACEHOLDER: replaced by the backend's address
-PROFILES.proxy = {
-  name: "proxy",
-  secret: SECRET,
-  apiKey: API_KEY,
-  config: {
-    log: { level: "info" },
-    client: {
-      token: { hmac_secret_key: SECRET },
-      allowed_origins: [ALLOWED_ORIGIN],
-      expired_sub_close_delay: "1s",
-      presence_update_interval: "1s",
-      proxy: {
-        connect: {
-          enabled: true,
-          endpoint: `${PROXY}/connect`,
-          timeout: "1s",
-          http_headers: ["Authorization"],
-          emulated_headers: ["X-Custom"],
-        },
-        refresh: {
-          enabled: true,
-          endpoint: `${PROXY}/refresh`,
-          timeout: "1s",
-          include_connection_meta: true,
-        },
+PROFILES.proxy = profile(
+  "proxy",
+  config({
+    expired_sub_close_delay: "1s",
+    presence_update_interval: "1s",
+    proxy: {
+      connect: {
+        enabled: true,
+        endpoint: `${PROXY}/connect`,
+        timeout: "1s",
+        http_headers: ["Authorization"],
+        emulated_headers: ["X-Custom"],
       },
+      refresh: { enabled: true, endpoint: `${PROXY}/refresh`, timeout: "1s", include_connection_meta: true },
     },
+  }, {
     channel: {
       proxy: {
         subscribe: {
@@ -272,36 +218,27 @@ PROFILES.proxy = {
       },
       without_namespace: { proxy_enabled: true },
     },
-    http_api: { key: API_KEY },
-    ...TRANSPORTS,
-  },
-};
+  }),
+);
 
 /** Where a Redis config points; the runner starts one redis-server per server and puts its address here. */
 export const REDIS_PLACEHOLDER = "redis://redis.invalid:6379";
 
 // Centrifugo's Redis engine and Sluice's Redis broker, each server on a redis-server of its own;
 // health checks on
-const REDIS = {
-  log: { level: "info" },
-  client: { token: { hmac_secret_key: SECRET }, allowed_origins: [ALLOWED_ORIGIN] },
+const REDIS = config({}, {
   engine: { type: "redis", redis: { address: REDIS_PLACEHOLDER } },
   health: { enabled: true },
-  channel: { without_namespace: { allow_subscribe_for_client: true }, namespaces: NAMESPACES },
-  http_api: { key: API_KEY },
-  ...TRANSPORTS,
-};
-PROFILES.redis = { name: "redis", secret: SECRET, apiKey: API_KEY, config: REDIS };
+});
+PROFILES.redis = profile("redis", REDIS);
 // The same, for the scenario that stops Redis under a server
-PROFILES.redis_down = { name: "redis_down", secret: SECRET, apiKey: API_KEY, config: REDIS };
+PROFILES.redis_down = profile("redis_down", REDIS);
 
 // Nothing but a secret and an API key: each server's defaults (which endpoints are on, and so on)
-PROFILES.defaults = {
-  name: "defaults",
-  secret: SECRET,
-  apiKey: API_KEY,
-  config: { client: { token: { hmac_secret_key: SECRET } }, http_api: { key: API_KEY } },
-};
+PROFILES.defaults = profile("defaults", {
+  client: { token: { hmac_secret_key: SECRET } },
+  http_api: { key: API_KEY },
+});
 
 // The main configuration on servers of their own, for scenarios that read server-wide counts
 // (`info`): nothing else runs there.
