@@ -101,8 +101,8 @@ function fieldOf(shape: Shape, key: string): string | undefined {
  */
 export function decodeStruct(shape: Shape, value: unknown, path = ""): Record<string, unknown> {
   if (value !== null && !isObject(value)) throw new ShapeError(path, "an object");
-  const out: Record<string, unknown> = {};
-  for (const name in shape) out[name] = zero(shape[name]);
+  // every field at its zero value, copied from one record per shape (a batch decodes hundreds)
+  const out: Record<string, unknown> = { ...zeroOf(shape) };
   if (value === null) return out;
   for (const key in value) {
     const name = fieldOf(shape, key);
@@ -110,13 +110,31 @@ export function decodeStruct(shape: Shape, value: unknown, path = ""): Record<st
     const v = value[key];
     // null leaves a field as it is, except a payload, which keeps the null
     if (v === null && shape[name] !== "raw") continue;
-    out[name] = decodeField(shape[name], v, path ? `${path}.${name}` : name);
+    out[name] = decodeField(shape[name], v, path, name);
   }
   return out;
 }
 
+const zeros = new WeakMap<Shape, Readonly<Record<string, unknown>>>();
+
+/** A shape's fields at their zero values (lists: one shared empty, frozen list). */
+function zeroOf(shape: Shape): Readonly<Record<string, unknown>> {
+  let z = zeros.get(shape);
+  if (!z) {
+    const fields: Record<string, unknown> = {};
+    for (const name in shape) fields[name] = zero(shape[name]);
+    zeros.set(shape, z = Object.freeze(fields));
+  }
+  return z;
+}
+
+const NO_ITEMS: readonly never[] = Object.freeze([]);
+
+/** A field's path, for an error (built only then). */
+const pathOf = (parent: string, name: string) => parent ? `${parent}.${name}` : name;
+
 function zero(type: FieldType): unknown {
-  if (type instanceof ListOf) return [];
+  if (type instanceof ListOf) return NO_ITEMS;
   switch (type) {
     case "string":
       return "";
@@ -128,46 +146,50 @@ function zero(type: FieldType): unknown {
     case "uint64":
       return 0;
     case "strings":
-      return [];
+      return NO_ITEMS;
     default:
       return undefined;
   }
 }
 
-function decodeField(type: FieldType, v: unknown, path: string): unknown {
+function decodeField(type: FieldType, v: unknown, parent: string, name: string): unknown {
   if (type instanceof ListOf) {
-    if (!Array.isArray(v)) throw new ShapeError(path, "a list");
-    return v.map((item, i) => item === null ? undefined : decodeStruct(type.shape, item, `${path}[${i}]`));
+    if (!Array.isArray(v)) throw new ShapeError(pathOf(parent, name), "a list");
+    return v.map((item, i) =>
+      item === null ? undefined : decodeStruct(type.shape, item, `${pathOf(parent, name)}[${i}]`)
+    );
   }
-  if (typeof type === "object") return decodeStruct(type, v, path);
+  if (typeof type === "object") return decodeStruct(type, v, pathOf(parent, name));
   switch (type) {
     case "raw":
       return v;
     case "string":
-      if (typeof v !== "string") throw new ShapeError(path, "a string");
+      if (typeof v !== "string") throw new ShapeError(pathOf(parent, name), "a string");
       return v;
     case "bool":
-      if (typeof v !== "boolean") throw new ShapeError(path, "a boolean");
+      if (typeof v !== "boolean") throw new ShapeError(pathOf(parent, name), "a boolean");
       return v;
     case "strings":
-      if (!Array.isArray(v)) throw new ShapeError(path, "a list of strings");
+      if (!Array.isArray(v)) throw new ShapeError(pathOf(parent, name), "a list of strings");
       return v.map((s, i) => {
         if (s === null) return "";
-        if (typeof s !== "string") throw new ShapeError(`${path}[${i}]`, "a string");
+        if (typeof s !== "string") throw new ShapeError(`${pathOf(parent, name)}[${i}]`, "a string");
         return s;
       });
     case "string_map": {
-      if (!isObject(v)) throw new ShapeError(path, "an object of strings");
+      if (!isObject(v)) throw new ShapeError(pathOf(parent, name), "an object of strings");
       const out: Record<string, string> = {};
       for (const k in v) {
         const s = v[k];
-        if (s !== null && typeof s !== "string") throw new ShapeError(`${path}.${k}`, "a string");
+        if (s !== null && typeof s !== "string") {
+          throw new ShapeError(`${pathOf(parent, name)}.${k}`, "a string");
+        }
         out[k] = s ?? "";
       }
       return out;
     }
     case "object":
-      if (!isObject(v)) throw new ShapeError(path, "an object");
+      if (!isObject(v)) throw new ShapeError(pathOf(parent, name), "an object");
       return v;
     default: {
       const [min, max] = INT_RANGE[type];
@@ -176,7 +198,7 @@ function decodeField(type: FieldType, v: unknown, path: string): unknown {
         typeof v !== "number" || !Number.isInteger(v) || v < min || v > max ||
         (min === 0 && Object.is(v, -0))
       ) {
-        throw new ShapeError(path, `an integer (${type})`);
+        throw new ShapeError(pathOf(parent, name), `an integer (${type})`);
       }
       return v;
     }
