@@ -15,7 +15,7 @@ import { Node, type NodeOptions } from "./core/node.ts";
 import type { ConnInfo, ListenOptions } from "./runtime/types.ts";
 import { OriginPolicy } from "./transports/origin.ts";
 import { pathOf } from "./transports/request_url.ts";
-import { textResponse } from "./transports/transport.ts";
+import { goNotFound, textResponse } from "./transports/transport.ts";
 import { sseHandler } from "./transports/sse.ts";
 import { httpStreamHandler } from "./transports/http_stream.ts";
 import { demoPage } from "./api/demo_page.ts";
@@ -388,9 +388,5 @@ function notFound(config: Config, path: string): Response {
       });
     }
   }
-  // Go's words, as Centrifugo answers any path it does not serve
-  return new Response("404 page not found", {
-    status: 404,
-    headers: { "Content-Type": "text/plain; charset=utf-8" },
-  });
+  return goNotFound(); // as Centrifugo answers any path it does not serve
 }

@@ -14,6 +14,7 @@
  */
 import type { Node } from "../core/node.ts";
 import { bodyErrorResponse, readBodyText } from "../transports/request_body.ts";
+import { goError, goNotFound } from "../transports/transport.ts";
 import { apiMethods, bad, envelope, notFound, settle, type Settled } from "./methods.ts";
 import {
   BATCH_SHAPE,
@@ -321,17 +322,7 @@ function jsonResponse(body: string, status = 200): Response {
   return new Response(`${body}\n`, { status, headers: JSON_HEADERS });
 }
 
-/** Go's `http.Error` answer, word for word (Centrifugo's for a body it cannot decode, or no route). */
-function goError(status: number, text: string): Response {
-  return new Response(`${text}\n`, {
-    status,
-    headers: { "Content-Type": "text/plain; charset=utf-8", "X-Content-Type-Options": "nosniff" },
-  });
-}
-
 const goBadRequest = () => goError(400, "Bad Request");
-/** Go's mux for a path it has no route for. */
-export const goNotFound = (): Response => goError(404, "404 page not found");
 
 function authorized(req: Request, node: Node): boolean {
   if (node.config.api_insecure) return true;

@@ -74,8 +74,10 @@ export class Client implements Connection {
   readonly channels: ClientChannels;
   private chain: Promise<void> = RESOLVED;
   private pending = 0;
-  private awaitingPong = false;
-  /** A ping was sent and no pong has come back (a pong otherwise is a bad request). */
+  /**
+   * A ping was sent and no pong has come back: the pong timer closes the connection while it is
+   * so, and a pong otherwise is a bad request.
+   */
   private pingOutstanding = false;
   private released = false;
   /** The first frame (which must carry connect) has arrived. */
@@ -207,7 +209,6 @@ export class Client implements Connection {
           return true;
         }
         this.pingOutstanding = false;
-        this.awaitingPong = false;
         continue;
       }
       if (this.pending >= MAX_PENDING_COMMANDS) {
@@ -520,10 +521,9 @@ export class Client implements Connection {
     if (!this.transport.unidirectional) this.pingOutstanding = true;
     const pongTimeout = this.node.config.pong_timeout;
     if (!this.transport.unidirectional && pongTimeout > 0) {
-      this.awaitingPong = true;
       this.pongTimer?.cancel();
       this.pongTimer = this.node.timers.schedule(pongTimeout, () => {
-        if (this.awaitingPong && this.state === "connected") {
+        if (this.pingOutstanding && this.state === "connected") {
           this.log.info("no pong");
           this.disconnectNow(DisconnectCode.NoPong, "no pong");
         }

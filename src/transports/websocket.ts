@@ -26,7 +26,7 @@ import type { ConnectRequest } from "../wire/protocol.ts";
 import type { ConnInfo, ServerWebSocket, WebSocketEvents } from "../runtime/types.ts";
 import { DisconnectCode } from "../errors.ts";
 import { type Flushable, flushQueue } from "./flush_queue.ts";
-import { joinBytes, statusResponse, textResponse } from "./transport.ts";
+import { goError, joinBytes, statusResponse, textResponse } from "./transport.ts";
 import { queryOf } from "./request_url.ts";
 import { decodeConnectRequest } from "./unidirectional.ts";
 
@@ -259,7 +259,7 @@ function offeredProtocols(req: Request): string[] {
 function refuse(req: Request, conn: ConnInfo): Response | undefined {
   if (req.method !== "GET") return statusResponse(405, { Allow: "GET" });
   // Centrifugo's WebSocket library answers a request without the upgrade with this text.
-  if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") return textResponse(400, "Bad Request");
+  if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") return goError(400, "Bad Request");
   if (!conn.upgradeWebSocket) {
     return textResponse(
       501,

@@ -8,25 +8,15 @@ import { test } from "../harness.ts";
 import { assertEquals, assertMatch } from "../assert.ts";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import net from "node:net";
 import { Centrifuge } from "centrifuge";
 import { readmeExample } from "../helpers/readme.ts";
-import { sluice, start, tempDir, writeConfig } from "../helpers/process.ts";
+import { freePort, sluice, start, tempDir, writeConfig } from "../helpers/process.ts";
 import { openRaw } from "../helpers/raw.ts";
 import { once } from "../helpers/sdk.ts";
 import { userToken } from "../helpers/tokens.ts";
 import { API_KEY, SECRET } from "../helpers/server.ts";
 
 const NGINX = ["/usr/sbin/nginx", "/usr/local/sbin/nginx"].find((p) => existsSync(p));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** The README's block, pointed at `sluicePort`, listening on `nginxPort`, inside a minimal nginx.conf. */
 function nginxConf(dir: string, sluicePort: number, nginxPort: number): string {

@@ -22,9 +22,8 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
-import net from "node:net";
 import { SignJWT } from "jose";
-import { devBanner, type Proc, root, start } from "../helpers/process.ts";
+import { devBanner, freePort, type Proc, root, start } from "../helpers/process.ts";
 import { readmeExample, shellLines } from "../helpers/readme.ts";
 import { binary } from "../helpers/binary.ts";
 import { redisAvailable, startRedis } from "../helpers/redis.ts";
@@ -46,15 +45,6 @@ function checkout(t: TestContext): string {
     symlinkSync(join(root, name), join(dir, name));
   }
   return dir;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /** Runs one shell line in `cwd`; resolves once it listens and answers /health, with its port. */

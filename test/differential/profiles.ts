@@ -4,7 +4,7 @@
  * to Sluice unchanged (`test/targets/mod.ts` only adds the port). A scenario names its profile;
  * each profile is one server process per target for the whole run.
  */
-import { exportSPKI, generateKeyPair } from "jose";
+import { generateKeyPair } from "jose";
 
 export const SECRET = "differential-hmac-secret-0123456789";
 export const API_KEY = "differential-api-key";
@@ -21,10 +21,6 @@ let keys: Promise<CryptoKeyPair> | undefined;
 /** An RSA key pair for tokens signed with an algorithm the server is not configured for. */
 export function rsaKeys(): Promise<CryptoKeyPair> {
   return keys ??= generateKeyPair("RS256", { extractable: true }) as Promise<CryptoKeyPair>;
-}
-
-export async function rsaPublicPem(): Promise<string> {
-  return await exportSPKI((await rsaKeys()).publicKey as never);
 }
 
 const HISTORY = { history_size: 10, history_ttl: "300s" };
@@ -246,5 +242,3 @@ PROFILES.alone = { ...PROFILES.main, name: "alone" };
 // Anonymous connections on servers of their own, for server API calls without `user` (they reach
 // every anonymous connection there).
 PROFILES.anonymous_alone = { ...PROFILES.anonymous, name: "anonymous_alone" };
-
-export type ProfileName = keyof typeof PROFILES;

@@ -6,6 +6,7 @@
  * `\r\n` preamble, so the first chunk is compared).
  */
 import net from "node:net";
+import { joinBytes } from "../../src/transports/transport.ts";
 
 export interface RawResponse {
   status: number;
@@ -115,7 +116,7 @@ export function rawRequest(
           current.push(data);
         }
         if (left === 0) {
-          chunks.push(concat(current));
+          chunks.push(joinBytes(current, current.reduce((n, p) => n + p.length, 0)));
           current = [];
         }
       }
@@ -147,14 +148,4 @@ function indexOf(buf: Uint8Array, text: string): number {
     return i;
   }
   return -1;
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }

@@ -82,7 +82,6 @@ export interface OpenOptions {
   autoPong?: boolean;
 }
 
-const utf8 = new TextEncoder();
 const text = new TextDecoder();
 
 /** A raw connection. Everything received is appended to `events`. */
@@ -525,5 +524,3 @@ function parse(line: string): Message {
     return { $not_json: line };
   }
 }
-
-export { utf8 };

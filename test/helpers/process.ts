@@ -5,6 +5,7 @@
 import type { TestContext } from "../harness.ts";
 import { waitFor } from "../assert.ts";
 import { spawn } from "node:child_process";
+import net from "node:net";
 import process from "node:process";
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -118,4 +119,16 @@ export function devBanner(p: Proc): { base: string; apiKey: string; secret: stri
     secret: pick(/HMAC secret:\s+(\S+)/),
     token: pick(/Token:\s+(\S+)/),
   };
+}
+
+/** A port free right now on 127.0.0.1 (the server binds it a moment later). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
 }

@@ -13,7 +13,7 @@ import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { binary } from "../helpers/binary.ts";
-import { type Proc, root, spawnGroup } from "../helpers/process.ts";
+import { freePort, type Proc, root, spawnGroup } from "../helpers/process.ts";
 
 export type TargetName = "centrifugo" | "sluice-bun" | "sluice-deno" | "sluice-binary";
 export const SLUICE_TARGETS: TargetName[] = ["sluice-bun", "sluice-deno", "sluice-binary"];
@@ -58,18 +58,6 @@ export function centrifugoBinary(): Promise<string> {
     execFile(join(root, "bench/peers/centrifugo.sh"), { cwd: root }, (err, stdout, stderr) => {
       if (err) reject(new Error(stderr.trim().split("\n").pop() || `centrifugo.sh failed: ${err.message}`));
       else resolve(stdout.trim().split("\n").pop()!);
-    });
-  });
-}
-
-/** A port free right now on 127.0.0.1 (the server binds it a moment later). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
     });
   });
 }

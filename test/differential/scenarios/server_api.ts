@@ -926,8 +926,6 @@ function infoShape(t: Transcript, counts = true): Transcript {
   return t;
 }
 
-export type { Session };
-
 scenario("api history: read before the first publication, then publish", async (s) => {
   const ch = s.ch("open:fresh");
   await s.api("history", { channel: ch });
