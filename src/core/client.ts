@@ -43,7 +43,7 @@ import {
   Gone,
   NO_EMULATED_HEADERS,
 } from "./connection.ts";
-import type { ClientContext, RefreshResult } from "./hooks.ts";
+import { type ClientContext, refreshExtension, type RefreshResult } from "./hooks.ts";
 import { jsonText } from "../wire/json.ts";
 
 export type { ClientRequestInfo, ClientTransport, Outcome } from "./connection.ts";
@@ -486,15 +486,11 @@ export class Client implements Connection {
       return;
     }
     if (this.state !== "connected") return;
-    const expireAt = result && !result.expired ? result.expireAt ?? 0 : -1;
-    if (!result || result.expired || (expireAt > 0 && expireAt * 1000 <= Date.now())) {
-      return this.disconnectNow(DisconnectCode.Expired, "connection expired");
-    }
-    if (!result.expired) {
-      if (result.info !== undefined) this.connInfo = jsonText(result.info);
-      if (result.meta !== undefined) this.meta = jsonText(result.meta);
-    }
-    this.expireAt = expireAt;
+    const extended = refreshExtension(result);
+    if (!extended) return this.disconnectNow(DisconnectCode.Expired, "connection expired");
+    if (extended.info !== undefined) this.connInfo = jsonText(extended.info);
+    if (extended.meta !== undefined) this.meta = jsonText(extended.meta);
+    this.expireAt = extended.expireAt;
     // No refresh push here, even to unidirectional clients: Centrifugo sends one only for the
     // server API's refresh, not for its refresh proxy.
     this.scheduleExpiry();

@@ -22,6 +22,7 @@ import {
 } from "./subscription.ts";
 import { DisconnectCode, isDisconnect, unsubscribeReasons } from "../errors.ts";
 import { jsonText } from "../wire/json.ts";
+import { refreshExtension } from "./hooks.ts";
 
 /** How soon a failed `onSubRefresh` is tried again. */
 const SUB_REFRESH_RETRY_MS = 10_000;
@@ -356,10 +357,10 @@ export class ClientChannels extends Subscriptions {
       return this.scheduleExpiry(sub, SUB_REFRESH_RETRY_MS);
     }
     if (this.get(sub.channel) !== sub) return;
-    const expireAt = result && !result.expired ? result.expireAt ?? 0 : -1;
-    if (!result || result.expired || (expireAt > 0 && expireAt * 1000 <= Date.now())) return this.expire(sub);
-    if (!result.expired && result.info !== undefined) sub.chanInfo = jsonText(result.info);
-    sub.expireAt = expireAt;
+    const extended = refreshExtension(result);
+    if (!extended) return this.expire(sub);
+    if (extended.info !== undefined) sub.chanInfo = jsonText(extended.info);
+    sub.expireAt = extended.expireAt;
     this.scheduleExpiry(sub);
   }
 

@@ -115,6 +115,21 @@ export type RefreshResult = { expired: true } | {
   meta?: unknown;
 };
 
+/**
+ * What a refresh answer (`onRefresh`, `onSubRefresh`) leaves alive: the answer with its new expiry
+ * (Unix seconds, 0 = never), or undefined when it ends the connection or subscription — no
+ * answer, `expired`, or an expiry already past.
+ */
+export function refreshExtension<R extends RefreshResult | SubRefreshResult>(
+  result: R | undefined,
+  nowMs = Date.now(),
+): (Extract<R, { expired?: false }> & { expireAt: number }) | undefined {
+  if (!result || result.expired) return undefined;
+  const expireAt = result.expireAt ?? 0;
+  if (expireAt > 0 && expireAt * 1000 <= nowMs) return undefined;
+  return { ...result as Extract<R, { expired?: false }>, expireAt };
+}
+
 export interface SubscribeEvent extends HookEventBase {
   readonly client: ClientContext;
   readonly channel: string;
