@@ -6,7 +6,7 @@
  * (`client_connect.ts`); `send` and a second `connect` are protocol errors decided by the client.
  */
 import type { Outcome } from "./connection.ts";
-import type { ChannelledConnection as Client } from "./client_channels.ts";
+import type { ChannelledConnection } from "./client_channels.ts";
 import { hasHistory, type ResolvedChannel } from "./channel.ts";
 import { encodeClientInfo, encodePublication, jsonObject, raw, RawJson, toRaw } from "./codec.ts";
 import type { SubscribeRequest } from "../wire/protocol.ts";
@@ -28,38 +28,52 @@ export function requireChannel(req: unknown): string {
 }
 
 /** Resolves a channel for a client operation: 107 for a bad name or regex mismatch, 102 for unknown. */
-function resolveForClient(client: Client, channel: string): ResolvedChannel {
+function resolveForClient(client: ChannelledConnection, channel: string): ResolvedChannel {
   const resolved = client.node.resolveChannel(channel);
   if (!client.node.channels.matchesRegex(channel, resolved)) throw new ClientError(ErrorCode.BadRequest);
   return resolved;
 }
 
-function optionalNumber(v: unknown): number {
+/**
+ * How a malformed optional field is answered. Centrifugo decodes most command bodies strictly
+ * (a wrong type closes the connection, 3501) but checks history's `since` itself (error 107).
+ */
+type Malformed = "disconnect" | "error";
+
+function malformed(how: Malformed): Error {
+  return how === "disconnect"
+    ? new Disconnect(DisconnectCode.BadRequest)
+    : new ClientError(ErrorCode.BadRequest);
+}
+
+/** An optional non-negative integer field (offset, flag): 0 when absent or null. */
+function optionalNonNegativeInt(v: unknown, how: Malformed): number {
   if (v === undefined || v === null) return 0;
-  if (typeof v !== "number" || !Number.isInteger(v) || v < 0) throw new Disconnect(DisconnectCode.BadRequest);
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 0) throw malformed(how);
   return v;
 }
 
-function optionalString(v: unknown): string {
+/** An optional string field (token, epoch): "" when absent or null. */
+function optionalString(v: unknown, how: Malformed): string {
   if (v === undefined || v === null) return "";
-  if (typeof v !== "string") throw new Disconnect(DisconnectCode.BadRequest);
+  if (typeof v !== "string") throw malformed(how);
   return v;
 }
 
-export async function unsubscribe(client: Client, req: { channel: string }): Promise<Outcome> {
+export async function unsubscribe(client: ChannelledConnection, req: { channel: string }): Promise<Outcome> {
   const channel = requireChannel(req);
   const sub = client.channels.get(channel);
   if (sub) await client.channels.remove(sub);
   return { result: "{}" };
 }
 
-export async function subscribe(client: Client, req: SubscribeRequest): Promise<Outcome> {
+export async function subscribe(client: ChannelledConnection, req: SubscribeRequest): Promise<Outcome> {
   const channel = requireChannel(req);
   if (client.channels.has(channel)) throw new ClientError(ErrorCode.AlreadySubscribed);
   const resolved = resolveForClient(client, channel);
   const limit = client.node.config.client_channel_limit;
   if (limit > 0 && client.channels.size >= limit) throw new ClientError(ErrorCode.LimitExceeded);
-  const token = optionalString(req.token);
+  const token = optionalString(req.token, "disconnect");
   const grant = token !== ""
     ? grantFromToken(await verifySubscriptionToken(client, channel, token))
     : await grantWithoutToken(client, channel, resolved, req.data);
@@ -88,11 +102,11 @@ export async function subscribe(client: Client, req: SubscribeRequest): Promise<
   // Sluice filters by no tags: a tags filter is refused, as Centrifugo refuses one where the
   // namespace does not allow it — not ignored, which would deliver what the client filtered out.
   if (req.tf !== undefined && req.tf !== null) throw new ClientError(ErrorCode.BadRequest);
-  const flag = optionalNumber(req.flag);
+  const flag = optionalNonNegativeInt(req.flag, "disconnect");
   const fields = await client.channels.prepare(sub, {
     recover: req.recover === true,
-    offset: optionalNumber(req.offset),
-    epoch: optionalString(req.epoch),
+    offset: optionalNonNegativeInt(req.offset, "disconnect"),
+    epoch: optionalString(req.epoch, "disconnect"),
     rejectUnrecovered: (flag & FLAG_REJECT_UNRECOVERED) !== 0,
   });
   if (expireAt > 0 && !sub.serverRefresh) {
@@ -123,7 +137,7 @@ function grantFromToken(claims: SubscriptionTokenClaims): Grant {
  * allowed; otherwise `onSubscribe` hooks decide, then the namespace's `allow_*` rules.
  */
 async function grantWithoutToken(
-  client: Client,
+  client: ChannelledConnection,
   channel: string,
   resolved: ResolvedChannel,
   data: unknown,
@@ -167,7 +181,7 @@ async function grantWithoutToken(
 }
 
 async function verifySubscriptionToken(
-  client: Client,
+  client: ChannelledConnection,
   channel: string,
   token: string,
 ): Promise<SubscriptionTokenClaims> {
@@ -194,12 +208,15 @@ async function verifySubscriptionToken(
   return claims;
 }
 
-export async function subRefresh(client: Client, req: { channel: string; token: string }): Promise<Outcome> {
+export async function subRefresh(
+  client: ChannelledConnection,
+  req: { channel: string; token: string },
+): Promise<Outcome> {
   const channel = requireChannel(req);
   const sub = client.channels.get(channel);
   if (!sub || sub.state !== "active") throw new ClientError(ErrorCode.PermissionDenied);
   if (sub.serverRefresh) throw new Disconnect(DisconnectCode.BadRequest); // the server refreshes this one
-  const token = optionalString(req.token);
+  const token = optionalString(req.token, "disconnect");
   if (token === "") throw new ClientError(ErrorCode.BadRequest);
   let claims: SubscriptionTokenClaims;
   try {
@@ -224,7 +241,10 @@ export async function subRefresh(client: Client, req: { channel: string; token: 
   return { result: jsonObject({ expires: expireAt > 0, ttl: expireAt > 0 ? expireAt - now : 0 }) };
 }
 
-export async function publish(client: Client, req: { channel: string; data?: unknown }): Promise<Outcome> {
+export async function publish(
+  client: ChannelledConnection,
+  req: { channel: string; data?: unknown },
+): Promise<Outcome> {
   const channel = requireChannel(req);
   const resolved = resolveForClient(client, channel);
   if (req.data === undefined) throw new ClientError(ErrorCode.BadRequest, "data required");
@@ -277,7 +297,10 @@ function applyPublishResult(state: PublishState, r: PublishResult): PublishState
   };
 }
 
-export async function rpc(client: Client, req: { method?: unknown; data?: unknown }): Promise<Outcome> {
+export async function rpc(
+  client: ChannelledConnection,
+  req: { method?: unknown; data?: unknown },
+): Promise<Outcome> {
   if (req.method !== undefined && typeof req.method !== "string") {
     throw new Disconnect(DisconnectCode.BadRequest);
   }
@@ -294,7 +317,7 @@ export async function rpc(client: Client, req: { method?: unknown; data?: unknow
   return { result: jsonObject({ data: raw(jsonText(r.data)) }) };
 }
 
-export async function presence(client: Client, req: { channel: string }): Promise<Outcome> {
+export async function presence(client: ChannelledConnection, req: { channel: string }): Promise<Outcome> {
   const channel = requireChannel(req);
   const resolved = resolveForClient(client, channel);
   if (!resolved.options.presence) throw new ClientError(ErrorCode.NotAvailable);
@@ -304,7 +327,10 @@ export async function presence(client: Client, req: { channel: string }): Promis
   return { result: `{"presence":{${body.join(",")}}}` };
 }
 
-export async function presenceStats(client: Client, req: { channel: string }): Promise<Outcome> {
+export async function presenceStats(
+  client: ChannelledConnection,
+  req: { channel: string },
+): Promise<Outcome> {
   const channel = requireChannel(req);
   const resolved = resolveForClient(client, channel);
   if (!resolved.options.presence) throw new ClientError(ErrorCode.NotAvailable);
@@ -314,7 +340,7 @@ export async function presenceStats(client: Client, req: { channel: string }): P
 }
 
 export async function history(
-  client: Client,
+  client: ChannelledConnection,
   req: { channel: string; limit?: number; since?: { offset?: number; epoch?: string }; reverse?: boolean },
 ): Promise<Outcome> {
   const channel = requireChannel(req);
@@ -333,7 +359,10 @@ export async function history(
   let since: { offset: number; epoch: string } | undefined;
   if (req.since !== undefined && req.since !== null) {
     if (typeof req.since !== "object") throw new ClientError(ErrorCode.BadRequest);
-    since = { offset: optionalNumberOrBad(req.since.offset), epoch: optionalStringOrBad(req.since.epoch) };
+    since = {
+      offset: optionalNonNegativeInt(req.since.offset, "error"),
+      epoch: optionalString(req.since.epoch, "error"),
+    };
   }
   const reverse = req.reverse === true;
   const result = await client.node.history(channel, resolved, { since, limit, reverse });
@@ -350,20 +379,8 @@ export async function history(
   };
 }
 
-function optionalNumberOrBad(v: unknown): number {
-  if (v === undefined || v === null) return 0;
-  if (typeof v !== "number" || !Number.isInteger(v) || v < 0) throw new ClientError(ErrorCode.BadRequest);
-  return v;
-}
-
-function optionalStringOrBad(v: unknown): string {
-  if (v === undefined || v === null) return "";
-  if (typeof v !== "string") throw new ClientError(ErrorCode.BadRequest);
-  return v;
-}
-
 /** `refresh`: a new connection token from the SDK (not when a plugin refreshes on the server). */
-export async function refresh(client: Client, req: { token: string }): Promise<Outcome> {
+export async function refresh(client: ChannelledConnection, req: { token: string }): Promise<Outcome> {
   if (typeof req.token !== "string" || req.token === "") throw new Disconnect(DisconnectCode.BadRequest);
   if (client.node.hooks.serverRefresh.connections) {
     client.log.info("client refresh while the server refreshes connections itself");
@@ -388,7 +405,7 @@ export async function refresh(client: Client, req: { token: string }): Promise<O
 }
 
 // deno-lint-ignore no-explicit-any
-type Handler = (client: Client, body: any) => Promise<Outcome>;
+type Handler = (client: ChannelledConnection, body: any) => Promise<Outcome>;
 
 /** A `ping` command is not part of protocol v2 (pings go server → client): bad request, as Centrifugo. */
 const badRequest: Handler = () => Promise.reject(new Disconnect(DisconnectCode.BadRequest));
