@@ -1,0 +1,16 @@
+/**
+ * A clock a test moves by hand, for the parts of Sluice that take a `now()` source (TimerWheel,
+ * MemoryBroker): a history TTL or a timer's deadline passes when the test says so, not after a
+ * sleep. It starts at the real time (so timestamps look ordinary) and stands still until advanced.
+ */
+export class ManualClock {
+  private at = Date.now();
+
+  /** The clock's time in ms; pass it as a `now` source (it is bound). */
+  readonly now = (): number => this.at;
+
+  /** Moves the clock `ms` forward. */
+  advance(ms: number): void {
+    this.at += ms;
+  }
+}
