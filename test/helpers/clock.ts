@@ -3,6 +3,9 @@
  * MemoryBroker): a history TTL or a timer's deadline passes when the test says so, not after a
  * sleep. It starts at the real time (so timestamps look ordinary) and stands still until advanced.
  */
+import { MemoryBroker } from "../../src/broker/memory.ts";
+import type { Plugin } from "../../src/plugins/types.ts";
+
 export class ManualClock {
   private at = Date.now();
 
@@ -13,4 +16,16 @@ export class ManualClock {
   advance(ms: number): void {
     this.at += ms;
   }
+}
+
+/**
+ * A server's broker on a ManualClock: pass `plugin` to `startServer`, then `clock.advance(ms)`
+ * lets history TTLs run out at once.
+ */
+export function manualClockBroker(): { clock: ManualClock; plugin: Plugin } {
+  const clock = new ManualClock();
+  return {
+    clock,
+    plugin: { name: "manual-clock-broker", provides: { broker: new MemoryBroker(clock.now) } },
+  };
 }
