@@ -72,8 +72,16 @@ export class TimerWheel {
   private lastTick: number;
   private interval: ReturnType<typeof setInterval> | undefined;
 
-  constructor(private readonly resolutionMs = 100, private readonly onError?: (err: unknown) => void) {
-    this.lastTick = Math.floor(Date.now() / resolutionMs);
+  /**
+   * `now` is the clock deadlines are measured on: the real one, or a test's own (which then moves
+   * time forward and calls `runDue`, instead of waiting for it).
+   */
+  constructor(
+    private readonly resolutionMs = 100,
+    private readonly onError?: (err: unknown) => void,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.lastTick = Math.floor(now() / resolutionMs);
   }
 
   /**
@@ -83,7 +91,7 @@ export class TimerWheel {
    */
   schedule<T>(delayMs: number, fn: (this: T) => void, self?: T): TimerHandle {
     const tick = Math.max(
-      Math.ceil((Date.now() + Math.max(0, delayMs)) / this.resolutionMs),
+      Math.ceil((this.now() + Math.max(0, delayMs)) / this.resolutionMs),
       this.lastTick + 1,
     );
     const entry = new Entry(fn as (this: unknown) => void, self, this, tick);
@@ -120,11 +128,15 @@ export class TimerWheel {
 
   private ensureRunning(): void {
     if (this.interval !== undefined) return;
-    this.interval = setInterval(() => this.advance(), this.resolutionMs);
+    this.interval = setInterval(() => this.runDue(), this.resolutionMs);
   }
 
-  private advance(): void {
-    const now = Math.floor(Date.now() / this.resolutionMs);
+  /**
+   * Runs every callback due by `now()`, in deadline order. The wheel's interval calls it each tick;
+   * a test with its own clock calls it after moving that clock.
+   */
+  runDue(): void {
+    const now = Math.floor(this.now() / this.resolutionMs);
     for (let tick = this.lastTick + 1; tick <= now; tick++) {
       // Advance first: a callback that schedules again must land on a tick still to come.
       this.lastTick = tick;

@@ -7,6 +7,7 @@ import { test } from "../harness.ts";
 import { assert, assertEquals, assertMatch, sleep, waitFor } from "../assert.ts";
 import { startServer } from "../helpers/server.ts";
 import { openRaw } from "../helpers/raw.ts";
+import { manualClockBroker } from "../helpers/clock.ts";
 import { userToken } from "../helpers/tokens.ts";
 import { EventSource } from "eventsource";
 import type { Client } from "../../src/core/client.ts";
@@ -44,28 +45,36 @@ test("EventSource: repeated forced reconnects while publishing lose and duplicat
       const ch = i % 3 === 0 ? "feed:b" : "feed:a";
       await s.apiJson("publish", { channel: ch, data: { n: ++sent[ch] } });
       await s.apiJson("publish", { channel: "news", data: { noise: i } }); // no history: not resumable
-      await sleep(3);
+      await sleep(3); // paces the publisher (a steady stream), waits for nothing
     }
   })();
+  // Each cut lands after live publications on the connection before it, and the last one is
+  // followed by live publications too: every reconnect is crossed by traffic.
+  const received = () => got["feed:a"].length + got["feed:b"].length;
+  const moreLive = async () => {
+    const seen = received();
+    await waitFor(() => received() >= seen + 10, "live publications", 8000);
+  };
   const cuts = 12;
   for (let i = 0; i < cuts; i++) {
-    await sleep(120);
     await waitFor(() => s.node.hub.numClients === 1, "reconnected", 8000);
+    await moreLive();
     const client = s.node.hub.userConnections("reader")[0] as Client;
     // Alternate a clean server disconnect (push + end of stream) with a cut connection (the
     // slow-consumer path drops the queue and errors the response without a disconnect push).
     if (i % 2 === 0) client.disconnectNow(3011, "force reconnect");
     else client.disconnectNow(3008, "slow");
   }
-  await sleep(100);
+  await moreLive();
   publishing = false;
   await publisher;
+  // The fence: one more publication per channel, after which a duplicate or a late one could not hide.
+  for (const ch of ["feed:a", "feed:b"]) await s.apiJson("publish", { channel: ch, data: { n: ++sent[ch] } });
   await waitFor(
-    () => got["feed:a"].length >= sent["feed:a"] && got["feed:b"].length >= sent["feed:b"],
+    () => got["feed:a"].includes(sent["feed:a"]) && got["feed:b"].includes(sent["feed:b"]),
     `all publications (sent ${JSON.stringify(sent)})`,
     10_000,
   );
-  await sleep(100);
   for (const ch of ["feed:a", "feed:b"]) {
     assertEquals(
       got[ch],
@@ -78,7 +87,8 @@ test("EventSource: repeated forced reconnects while publishing lose and duplicat
 }, { timeout: 40_000 });
 
 test("Last-Event-ID beyond the history window: a reload event instead of partial data", async (t) => {
-  const s = await startServer(t, config);
+  const { clock, plugin } = manualClockBroker();
+  const s = await startServer(t, config, [plugin]);
   const tok = await userToken("late", 3600, { channels: ["short:x", "feed:y"] });
   const first = await openRaw(uniUrl(s.url, { token: tok }), {}, "sse");
   await first.next();
@@ -88,7 +98,7 @@ test("Last-Event-ID beyond the history window: a reload event instead of partial
   first.close();
   await s.apiJson("publish", { channel: "short:x", data: 2 });
   await s.apiJson("publish", { channel: "feed:y", data: "kept" });
-  await sleep(1300); // short:x forgets publication 2; feed:y keeps its publication
+  clock.advance(1300); // short:x (1 s TTL) forgets publication 2; feed:y (300 s) keeps its publication
   const again = await openRaw(uniUrl(s.url, { token: tok }), { headers: { "Last-Event-ID": lastId } }, "sse");
   t.cleanup(() => again.close());
   const connect = await again.next() as { connect: { subs: Record<string, Record<string, unknown>> } };

@@ -8,6 +8,7 @@ import { assert, assertEquals, assertMatch, sleep, waitFor } from "../assert.ts"
 import { startServer, type TestServer } from "../helpers/server.ts";
 import { collect, connected, once, sdk, subscribed, TRANSPORTS } from "../helpers/sdk.ts";
 import { userToken } from "../helpers/tokens.ts";
+import { manualClockBroker } from "../helpers/clock.ts";
 import type { Node } from "../../src/core/node.ts";
 
 const recoveryConfig = {
@@ -72,25 +73,33 @@ for (const transport of TRANSPORTS) {
     const publisher = (async () => {
       while (publishing) {
         await s.apiJson("publish", { channel: "feed:b", data: { n: ++n } });
-        await sleep(5);
+        await sleep(5); // paces the publisher (a steady stream), waits for nothing
       }
     })();
+    // Each cut lands after live publications on the connection before it, and the last one is
+    // followed by live publications too: every reconnect is crossed by traffic.
+    const moreLive = async () => {
+      const seen = pubs.length;
+      await waitFor(() => pubs.length >= seen + 10, "live publications", 8000);
+    };
     for (let i = 0; i < 4; i++) {
-      await sleep(150);
+      await moreLive();
       const back = once(sub, "subscribed", 8000);
       forceReconnect(s.node, "rob");
       await back;
     }
-    await sleep(100);
+    await moreLive();
     publishing = false;
     await publisher;
-    await waitFor(() => pubs.length >= n, `all ${n} publications`, 8000);
-    await sleep(100);
+    // The fence: one more publication, after which a duplicate or a late one could not hide.
+    await s.apiJson("publish", { channel: "feed:b", data: { n: ++n } });
+    await waitFor(() => pubs.some((p) => p.data.n === n), `all ${n} publications`, 8000);
     assertEquals(pubs.map((p) => p.data.n), Array.from({ length: n }, (_, i) => i + 1));
   });
 
   test(`${transport}: a gap beyond the history window is reported as not recovered`, async (t) => {
-    const s = await startServer(t, recoveryConfig);
+    const { clock, plugin } = manualClockBroker();
+    const s = await startServer(t, recoveryConfig, [plugin]);
     const client = sdk(t, s, transport, { token: await userToken("sam") });
     await connected(client);
     const sub = client.newSubscription("short:x");
@@ -100,7 +109,7 @@ for (const transport of TRANSPORTS) {
     await waitFor(() => pubs.length === 1, "live publication");
     client.disconnect();
     await publishN(s, "short:x", 2, 3);
-    await sleep(1300); // the 1 s history TTL drops the missed publications
+    clock.advance(1300); // the 1 s history TTL drops the missed publications
     const back = once<Record<string, unknown>>(sub, "subscribed", 8000);
     client.connect();
     const ctx = await back;

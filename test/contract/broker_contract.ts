@@ -8,12 +8,14 @@
  * random per test, so a shared backend (one Redis for both runtimes) never sees two tests collide.
  *
  * Delivery may be asynchronous (Redis PUB/SUB), so positive checks wait for the event, and
- * negative checks ("not delivered") first wait for a later marker event on a subscribed channel.
- * TTLs are whole seconds (what Centrifugo's config allows and what Redis' EXPIRE takes) and every
- * timing check keeps at least 500 ms of margin: two runtimes run this suite side by side on 2 cores.
+ * negative checks ("not delivered") first wait for a later marker event on a subscribed channel:
+ * every backend delivers one node's messages in publication order (Redis over one subscriber
+ * connection), so the marker is a fence. TTLs are whole seconds (what Centrifugo's config allows
+ * and what Redis' EXPIRE takes); a backend says how time passes for them (`passTime`: the memory
+ * broker's clock moves, Redis' own clock has to be waited for), with at least 500 ms of margin.
  */
 import { test, type TestContext } from "../harness.ts";
-import { assert, assertEquals, assertMatch, assertNotEquals, sleep, waitFor } from "../assert.ts";
+import { assert, assertEquals, assertMatch, assertNotEquals, waitFor } from "../assert.ts";
 import type {
   Broker,
   BrokerEventHandler,
@@ -31,6 +33,8 @@ export interface BrokerUnderTest {
   controller: Controller;
   /** How many per-channel history records (streams, metas) the backend holds right now. */
   historyRecords(): Promise<number>;
+  /** Lets `ms` pass for the backend's TTLs (a clock advance, or a real wait where it keeps its own). */
+  passTime(ms: number): Promise<void>;
   cleanup(): Promise<void>;
 }
 
@@ -40,7 +44,7 @@ export type BrokerFactory = () => Promise<BrokerUnderTest>;
 const HISTORY: PublishOptions = { historySize: 100, historyTtl: 300_000, historyMetaTtl: 3_600_000 };
 const NO_HISTORY: PublishOptions = { historySize: 0, historyTtl: 0, historyMetaTtl: 3_600_000 };
 const META_TTL = 3_600_000;
-/** Short TTL used by expiry tests, and how long to wait for it to pass (TTL + margin). */
+/** Short TTL used by expiry tests, and how much time to pass for it to be over (TTL + margin). */
 const SHORT_TTL = 1000;
 const PAST_SHORT_TTL = 1700;
 
@@ -110,8 +114,6 @@ export function brokerContract(name: string, factory: BrokerFactory): void {
         () => rec.pubs.some((p) => p.channel === marker && p.pub.data === JSON.stringify({ marker: n })),
         "marker publication",
       );
-      // Some extra time for anything a backend might deliver out of order across channels.
-      await sleep(50);
     };
     return { ...under, rec, ch, settle };
   }
@@ -390,14 +392,14 @@ export function brokerContract(name: string, factory: BrokerFactory): void {
   });
 
   it("history TTL drops publications but keeps offset and epoch", async (t) => {
-    const { broker, ch } = await setup(t);
+    const { broker, ch, passTime } = await setup(t);
     const c = ch("ttl");
     const opts: PublishOptions = { historySize: 10, historyTtl: SHORT_TTL, historyMetaTtl: META_TTL };
     await broker.publish(c, "1", opts);
     const r2 = await broker.publish(c, "2", opts);
     const fresh = await broker.history(c, { limit: -1, metaTtl: META_TTL });
     assertEquals(offsets(fresh.publications), [1, 2], "still there right after publishing");
-    await sleep(PAST_SHORT_TTL);
+    await passTime(PAST_SHORT_TTL);
     const h = await broker.history(c, { limit: -1, metaTtl: META_TTL });
     assertEquals(h.publications, [], "expired publications are gone");
     assertEquals(
@@ -432,13 +434,13 @@ export function brokerContract(name: string, factory: BrokerFactory): void {
   // Epoch and stream meta
 
   it("epoch changes when the stream meta expires (historyMetaTtl)", async (t) => {
-    const { broker, ch } = await setup(t);
+    const { broker, ch, passTime } = await setup(t);
     const c = ch("meta-expire");
     const opts: PublishOptions = { historySize: 10, historyTtl: SHORT_TTL, historyMetaTtl: SHORT_TTL };
     await broker.publish(c, "1", opts);
     const r2 = await broker.publish(c, "2", opts);
     assertEquals(r2.offset, 2);
-    await sleep(PAST_SHORT_TTL);
+    await passTime(PAST_SHORT_TTL);
     const r = await broker.publish(c, '"again"', opts);
     assertEquals(r.offset, 1, "a recreated stream starts over at offset 1");
     assertNotEquals(r.epoch, r2.epoch, "a recreated stream gets a new epoch");
@@ -449,14 +451,14 @@ export function brokerContract(name: string, factory: BrokerFactory): void {
   });
 
   it("reading history extends the stream meta by metaTtl", async (t) => {
-    const { broker, ch } = await setup(t);
+    const { broker, ch, passTime } = await setup(t);
     const c = ch("meta-extend");
     const opts: PublishOptions = { historySize: 10, historyTtl: SHORT_TTL, historyMetaTtl: SHORT_TTL };
     const r1 = await broker.publish(c, "1", opts);
     // Well before the meta would expire, read with a long metaTtl.
     const h = await broker.history(c, { limit: 0, metaTtl: META_TTL });
     assertEquals(h.epoch, r1.epoch);
-    await sleep(PAST_SHORT_TTL);
+    await passTime(PAST_SHORT_TTL);
     const r2 = await broker.publish(c, "2", opts);
     assertEquals({ offset: r2.offset, epoch: r2.epoch }, { offset: 2, epoch: r1.epoch }, "stream survived");
   });
@@ -503,12 +505,12 @@ export function brokerContract(name: string, factory: BrokerFactory): void {
   });
 
   it("an idempotency key expires after idempotentResultTtl", async (t) => {
-    const { broker, ch } = await setup(t);
+    const { broker, ch, passTime } = await setup(t);
     const c = ch("idem-ttl");
     const opts: PublishOptions = { ...HISTORY, idempotencyKey: "key", idempotentResultTtl: SHORT_TTL };
     const first = await broker.publish(c, "1", opts);
     assertEquals((await broker.publish(c, "1", opts)).suppressed, true);
-    await sleep(PAST_SHORT_TTL);
+    await passTime(PAST_SHORT_TTL);
     const later = await broker.publish(c, "1", opts);
     assert(!later.suppressed, "published again once the key expired");
     assertEquals(later.offset, first.offset + 1);
@@ -610,7 +612,6 @@ export function brokerContract(name: string, factory: BrokerFactory): void {
     // A later broadcast proves the one before it was not delivered.
     await controller.publishControl({ type: "marker", from: nodeId, n: 4 });
     await waitFor(() => rec.messages.some((m) => m.type === "marker"), "marker control message");
-    await sleep(50);
     assertEquals(rec.messages.map((m) => m.type), ["broadcast", "unicast", "marker"]);
   });
 }

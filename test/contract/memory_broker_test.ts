@@ -7,9 +7,11 @@ import { assert, assertEquals, assertNotEquals } from "../assert.ts";
 import { brokerContract } from "./broker_contract.ts";
 import { MemoryBroker, MemoryController, MemoryPresenceManager, newEpoch } from "../../src/broker/memory.ts";
 import type { BrokerEventHandler, PublishOptions } from "../../src/broker/broker.ts";
+import { ManualClock } from "../helpers/clock.ts";
 
 brokerContract("memory", () => {
-  const broker = new MemoryBroker();
+  const clock = new ManualClock();
+  const broker = new MemoryBroker(clock.now);
   const presence = new MemoryPresenceManager();
   const controller = new MemoryController();
   return Promise.resolve({
@@ -17,6 +19,7 @@ brokerContract("memory", () => {
     presence,
     controller,
     historyRecords: () => Promise.resolve(broker.streamCount),
+    passTime: (ms) => Promise.resolve(clock.advance(ms)),
     async cleanup() {
       await controller.close();
       await presence.close();
@@ -33,9 +36,9 @@ const noopHandler: BrokerEventHandler = {
 
 function fakeClockBroker(
   t: { cleanup(fn: () => unknown): void },
-): { broker: MemoryBroker; clock: { now: number } } {
-  const clock = { now: 1_000_000 };
-  const broker = new MemoryBroker(() => clock.now);
+): { broker: MemoryBroker; clock: ManualClock } {
+  const clock = new ManualClock();
+  const broker = new MemoryBroker(clock.now);
   t.cleanup(() => broker.close());
   return { broker, clock };
 }
@@ -55,15 +58,15 @@ test("memory: each publication expires historyTtl after it was published", async
   await broker.start(noopHandler);
   const opts: PublishOptions = { historySize: 10, historyTtl: 1000, historyMetaTtl: 60_000 };
   await broker.publish("c", "1", opts);
-  clock.now += 600;
+  clock.advance(600);
   await broker.publish("c", "2", opts);
-  clock.now += 399; // first is 999 ms old
+  clock.advance(399); // first is 999 ms old
   let h = await broker.history("c", { limit: -1, metaTtl: 60_000 });
   assertEquals(h.publications.map((p) => p.offset), [1, 2]);
-  clock.now += 1; // first is exactly 1000 ms old
+  clock.advance(1); // first is exactly 1000 ms old
   h = await broker.history("c", { limit: -1, metaTtl: 60_000 });
   assertEquals(h.publications.map((p) => p.offset), [2]);
-  clock.now += 600;
+  clock.advance(600);
   h = await broker.history("c", { limit: -1, metaTtl: 60_000 });
   assertEquals(h.publications, []);
   assertEquals(h.offset, 2);
@@ -75,10 +78,10 @@ test("memory: stream meta lives max(historyMetaTtl, historyTtl) after the last p
   // Meta TTL shorter than the history TTL: the stream must not lose its epoch while data lives.
   const opts: PublishOptions = { historySize: 10, historyTtl: 5000, historyMetaTtl: 1000 };
   const r1 = await broker.publish("c", "1", opts);
-  clock.now += 4999;
+  clock.advance(4999);
   const r2 = await broker.publish("c", "2", opts);
   assertEquals({ offset: r2.offset, epoch: r2.epoch }, { offset: 2, epoch: r1.epoch });
-  clock.now += 5000;
+  clock.advance(5000);
   const r3 = await broker.publish("c", "3", opts);
   assertEquals(r3.offset, 1);
   assertNotEquals(r3.epoch, r1.epoch);
@@ -96,9 +99,9 @@ test("memory: idempotent result expires exactly after idempotentResultTtl (defau
     idempotencyKey: "k",
   };
   await broker.publish("c", "1", opts);
-  clock.now += 299_999;
+  clock.advance(299_999);
   assertEquals((await broker.publish("c", "1", opts)).suppressed, true);
-  clock.now += 1;
+  clock.advance(1);
   const r = await broker.publish("c", "1", opts);
   assert(!r.suppressed, "key expired after 300 s");
   assertEquals(r.offset, 2);

@@ -1,6 +1,7 @@
 /** The broker contract on a real Redis (one redis-server for the whole file). */
 import { brokerContract } from "./broker_contract.ts";
 import { afterAll } from "../harness.ts";
+import { sleep } from "../assert.ts";
 import { type RedisServer, startRedis } from "../helpers/redis.ts";
 import redisBroker from "../../plugins/redis_broker.ts";
 import { createLogger } from "../../src/log.ts";
@@ -26,6 +27,8 @@ brokerContract("redis", async () => {
       const keys = server.cli("--scan", "--pattern", `${prefix}.*`).split("\n");
       return Promise.resolve(keys.filter((k) => /\.(stream|meta)\./.test(k)).length);
     },
+    // Redis expires keys on its own clock: the time has to pass for real.
+    passTime: (ms) => sleep(ms),
     async cleanup() {
       if (typeof teardown === "function") await teardown();
     },

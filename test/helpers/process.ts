@@ -7,11 +7,13 @@ import { waitFor } from "../assert.ts";
 import { spawn } from "node:child_process";
 import net from "node:net";
 import process from "node:process";
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { tmpdir } from "node:os";
 import { fileURLToPath } from "node:url";
 import { getRuntime } from "../../src/runtime/serve.ts";
+import { tempDir } from "./temp.ts";
+
+export { tempDir };
 
 export const root = fileURLToPath(new URL("../..", import.meta.url).href);
 const runtime = await getRuntime();
@@ -83,7 +85,7 @@ export function sluiceCommand(args: string[]): [string, string[]] {
  */
 export function sluice(t: TestContext, args: string[], env: Record<string, string> = {}, cwd?: string): Proc {
   const [cmd, runArgs] = sluiceCommand(args);
-  return start(t, cmd, runArgs, env, cwd ?? tempDir());
+  return start(t, cmd, runArgs, env, cwd ?? tempDir("cwd-"));
 }
 
 /** Open file descriptors of a process (Linux `/proc`). */
@@ -97,12 +99,8 @@ export function rssOf(pid: number): number {
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) * 1024;
 }
 
-export function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), "sluice-cli-"));
-}
-
 export function writeConfig(config: unknown): string {
-  const path = join(tempDir(), "config.json");
+  const path = join(tempDir("config-"), "config.json");
   writeFileSync(path, JSON.stringify(config));
   return path;
 }

@@ -1,7 +1,9 @@
 /**
  * Raw streaming clients (no SDK) for checking exact wire behaviour: opens a stream with fetch and
- * yields each message (NDJSON line or SSE `data:` payload) as parsed JSON.
+ * yields each message (NDJSON line or SSE `data:` payload) as parsed JSON; and bare TCP sockets.
  */
+import net, { type Socket } from "node:net";
+import type { TestContext } from "../harness.ts";
 
 export interface RawStream {
   status: number;
@@ -131,32 +133,78 @@ export function emulate(
   });
 }
 
+export interface RawSocket {
+  sock: Socket;
+  /** Everything received so far, as text. */
+  received(): string;
+  closed(): boolean;
+  /** Resolves when the server (or the test) closed the socket. */
+  whenClosed: Promise<void>;
+}
+
+/** A bare TCP connection to 127.0.0.1:`port`, connected, destroyed when the test ends. */
+export async function rawSocket(t: TestContext, port: number): Promise<RawSocket> {
+  const sock = net.connect(port, "127.0.0.1");
+  sock.setNoDelay(true);
+  t.cleanup(() => sock.destroy());
+  let received = "";
+  let closed = false;
+  const whenClosed = new Promise<void>((resolve) =>
+    sock.on("close", () => {
+      closed = true;
+      resolve();
+    })
+  );
+  sock.on("data", (d: Uint8Array) => (received += new TextDecoder().decode(d)));
+  sock.on("error", () => {});
+  await new Promise<void>((resolve, reject) => {
+    sock.once("connect", () => resolve());
+    sock.once("error", reject);
+  });
+  return { sock, received: () => received, closed: () => closed, whenClosed };
+}
+
+/**
+ * Opens a keep-alive connection, has it answered, says nothing more, and waits until the runtime's
+ * idle timeout closes it: the fact a test proving "a stream is not cut as idle" waits for, rather
+ * than a guess at how late the runtime cuts (Bun checks its timeouts every few seconds). Call it
+ * after the stream under test is open: this connection's deadline is then no earlier than the
+ * stream's would be.
+ */
+export async function waitForIdleCut(t: TestContext, port: number, ms = 15_000): Promise<void> {
+  const idle = await rawSocket(t, port);
+  idle.sock.write("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    idle.whenClosed,
+    new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`the idle connection was not closed within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+  if (!/^HTTP\/1\.1 200/.test(idle.received())) {
+    throw new Error(`the idle connection's request was not answered: ${idle.received()}`);
+  }
+}
+
 /**
  * Opens a connection over a bare TCP socket: `close()` drops the socket at once, like a browser
  * tab going away (a fetch abort may leave the socket in the client runtime's pool for a while).
  * `body` given → POST to http_stream; otherwise a GET of `path` (an SSE URL).
  */
 export async function openTcpStream(
+  t: TestContext,
   port: number,
   opts: { body: string } | { path: string },
 ): Promise<{ received(): string; close(): void }> {
-  const net = await import("node:net");
-  const sock = net.connect(port, "127.0.0.1");
-  await new Promise<void>((resolve, reject) => {
-    sock.once("connect", () => resolve());
-    sock.once("error", reject);
-  });
-  let received = "";
-  sock.on("data", (d: Uint8Array) => (received += new TextDecoder().decode(d)));
-  sock.on("error", () => {});
+  const raw = await rawSocket(t, port);
   if ("body" in opts) {
     const bytes = new TextEncoder().encode(opts.body);
-    sock.write(
+    raw.sock.write(
       `POST /connection/http_stream HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n` +
         `Content-Length: ${bytes.length}\r\n\r\n${opts.body}`,
     );
   } else {
-    sock.write(`GET ${opts.path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n`);
+    raw.sock.write(`GET ${opts.path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n`);
   }
-  return { received: () => received, close: () => sock.destroy() };
+  return { received: raw.received, close: () => raw.sock.destroy() };
 }

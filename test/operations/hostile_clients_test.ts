@@ -19,10 +19,9 @@ import {
 import { join } from "node:path";
 import { token, userToken } from "../helpers/tokens.ts";
 import { startServer } from "../helpers/server.ts";
-import type { Socket } from "node:net";
+import { type RawSocket, rawSocket, waitForIdleCut } from "../helpers/raw.ts";
 import { getRuntime } from "../../src/runtime/serve.ts";
 
-const net = await import("node:net");
 const runtime = await getRuntime();
 
 /**
@@ -59,28 +58,6 @@ async function serve(
   const port = await portOf(proc);
   t.onFailure(() => `    --- server output ---\n${proc.output().slice(-3000)}`);
   return { proc, port, url: `http://127.0.0.1:${port}` };
-}
-
-interface RawSocket {
-  sock: Socket;
-  received(): string;
-  closed(): boolean;
-}
-
-async function rawSocket(t: TestContext, port: number): Promise<RawSocket> {
-  const sock = net.connect(port, "127.0.0.1");
-  sock.setNoDelay(true);
-  t.cleanup(() => sock.destroy());
-  let received = "";
-  let closed = false;
-  sock.on("data", (d: Uint8Array) => (received += new TextDecoder().decode(d)));
-  sock.on("error", () => {});
-  sock.on("close", () => (closed = true));
-  await new Promise<void>((resolve, reject) => {
-    sock.once("connect", () => resolve());
-    sock.once("error", reject);
-  });
-  return { sock, received: () => received, closed: () => closed };
 }
 
 const statusOf = (raw: RawSocket) => Number(/^HTTP\/1\.1 (\d{3})/.exec(raw.received())?.[1] ?? 0);
@@ -172,8 +149,8 @@ for (const listener of LISTENERS) {
       `POST /connection/uni_http_stream HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
     );
     await waitFor(() => stream.received().includes('"connect"'), "the connect push");
-    await sleep(6_000);
-    assert(!stream.closed(), "the quiet stream is still open after 6 s");
+    await waitForIdleCut(t, port);
+    assert(!stream.closed(), "the quiet stream outlived an idle connection opened after it");
   });
 }
 
@@ -217,13 +194,15 @@ for (const listener of LISTENERS) {
       const { proc, port, url } = await serve(t, listener, { http_idle_timeout: "2s" }, 96);
       const flood: RawSocket[] = [];
       for (let i = 0; i < 160; i++) flood.push(await rawSocket(t, port)); // the kernel accepts; the process cannot
-      await sleep(1_000);
       if (listener === "sluice") {
         // Deno's own serve loop died here ("Too many open files"); Sluice's accept loop says so and waits.
         await proc.waitFor(/cannot accept connections; retrying/);
         // The idle timeout frees descriptors; the backlog is accepted, and timed out, in turn.
         await waitFor(() => flood.every((s) => s.closed()), "the flood closed by the idle timeout", 20_000);
       } else {
+        // These listeners log nothing when an accept fails: give them a second to run into the
+        // limit before the flood goes.
+        await sleep(1_000);
         for (const s of flood) s.sock.destroy(); // Bun times out what it accepted in its own time
       }
       await waitFor(
@@ -232,10 +211,7 @@ for (const listener of LISTENERS) {
         10_000,
       );
       if (listener === "sluice") await proc.waitFor(/accepting connections again/);
-      let exited = false;
-      proc.exited.then(() => (exited = true));
-      await sleep(100);
-      assert(!exited, "the process is alive");
+      assertEquals((await fetch(`${url}/health`)).status, 200, "the process is alive and serving");
     },
     // Deno 2.9's node:http stops accepting for good after a failed accept (no error emitted):
     // node_http's watchdog notices and listens again; without it this failed 4 runs in 6.

@@ -7,7 +7,7 @@
  * ClientError or delivered.
  */
 import { test, type TestContext } from "../harness.ts";
-import { assert, assertEquals } from "../assert.ts";
+import { assert, assertEquals, waitFor } from "../assert.ts";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
@@ -123,7 +123,7 @@ async function pluginDecides(t: TestContext, p: Proc): Promise<void> {
     "the plugin's ClientError",
   );
   await sensor.publish({ temp: 21.5 });
-  const delivered = await waitForFirst(() => publications[0]);
+  const delivered = await waitFor(() => publications[0], "the first publication");
   assertEquals(delivered.data, { temp: 21.5, by: "alice" }, "the plugin's replacement data");
   assertEquals(delivered.info?.user, "alice", "the user the plugin chose");
   assertEquals(publications.length, 1, "the refused publication reached nobody");
@@ -132,16 +132,6 @@ async function pluginDecides(t: TestContext, p: Proc): Promise<void> {
   const gone = once<{ code: number; reason: string }>(stranger, "disconnected");
   stranger.connect();
   assertEquals(await gone, { code: 4501, reason: "unknown device" }, "terminal: the SDK stays away");
-}
-
-async function waitForFirst<T>(get: () => T | undefined, ms = 5000): Promise<T> {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    const v = get();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`nothing within ${ms} ms`);
 }
 
 test('an app\'s plugin importing "sluice" from its own folder runs in a server process', async (t) => {

@@ -4,9 +4,8 @@
  */
 import { test } from "../harness.ts";
 import { assert, assertEquals, assertRejects, assertThrows } from "../assert.ts";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { tmpdir } from "node:os";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import {
   createServer,
@@ -19,11 +18,12 @@ import {
 import type { Plugin } from "../../mod.ts";
 import { createTestServer } from "../../mod.ts";
 import { shippedPlugins } from "../../plugins/mod.ts";
+import { tempDir } from "../helpers/temp.ts";
 
 const modUrl = pathToFileURL(fileURLToPath(new URL("../../mod.ts", import.meta.url).href)).href;
 
 function tempPlugins(files: Record<string, string>): string {
-  const dir = mkdtempSync(join(tmpdir(), "sluice-plugins-"));
+  const dir = tempDir("plugins-");
   for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
   return dir;
 }

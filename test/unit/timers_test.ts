@@ -1,30 +1,61 @@
 /**
  * TimerWheel: scheduling, cancellation, ordering, size, stop and error isolation.
  *
- * Real-clock tests use a fine resolution and assert order and "not earlier than", never exact
- * times, so they hold under load. The re-entrancy test freezes `Date.now` to hit a tick boundary
- * deterministically (and polls with `performance.now`, which it leaves alone).
+ * Most tests run the wheel on a ManualClock and call `runDue` after moving it: exact deadlines,
+ * no waiting, the same result under load. The tests that wait (`waitFor`) run on the real clock and
+ * the wheel's own interval; they assert order and "not earlier than", never exact times.
  */
 import { test, type TestContext } from "../harness.ts";
-import { assert, assertEquals, sleep, waitFor } from "../assert.ts";
+import { assert, assertEquals, waitFor } from "../assert.ts";
 import { TimerWheel } from "../../src/core/timers.ts";
+import { ManualClock } from "../helpers/clock.ts";
 
+/** A wheel on the real clock, driven by its own interval. */
 function wheel(t: TestContext, resolutionMs = 20, onError?: (err: unknown) => void): TimerWheel {
   const w = new TimerWheel(resolutionMs, onError);
   t.cleanup(() => w.stop());
   return w;
 }
 
-test("TimerWheel: runs a callback once, no earlier than its delay", async (t) => {
+/** A wheel on a ManualClock; `pass(ms)` moves the clock and runs what is due. */
+function manualWheel(
+  t: TestContext,
+  resolutionMs = 20,
+  onError?: (err: unknown) => void,
+): { w: TimerWheel; pass(ms: number): void } {
+  const clock = new ManualClock();
+  const w = new TimerWheel(resolutionMs, onError, clock.now);
+  t.cleanup(() => w.stop());
+  return {
+    w,
+    pass(ms) {
+      clock.advance(ms);
+      w.runDue();
+    },
+  };
+}
+
+test("TimerWheel: runs a callback once, no earlier than its delay", (t) => {
+  const { w, pass } = manualWheel(t);
+  let runs = 0;
+  w.schedule(100, () => runs++);
+  assertEquals(w.size, 1);
+  pass(80); // the deadline rounds up to a tick: at most one resolution (20 ms) late, never early
+  assertEquals(runs, 0, "not before its delay");
+  pass(40);
+  assertEquals(runs, 1, "ran once its delay had passed");
+  pass(1_000);
+  assertEquals(runs, 1, "runs only once");
+  assertEquals(w.size, 0);
+});
+
+test("TimerWheel: runs a callback no earlier than its delay (real clock)", async (t) => {
   const w = wheel(t);
   const started = Date.now();
   const runs: number[] = [];
   w.schedule(100, () => runs.push(Date.now()));
-  assertEquals(w.size, 1);
   await waitFor(() => runs.length === 1, "callback");
   assert(runs[0] - started >= 100, `ran after ${runs[0] - started} ms, expected ≥ 100`);
-  await sleep(150);
-  assertEquals(runs.length, 1, "runs only once");
   assertEquals(w.size, 0);
 });
 
@@ -50,24 +81,23 @@ test("TimerWheel: callbacks run in deadline order, ties in scheduling order", as
   assertEquals(ran, ["60-a", "60-b", "60-c", "180", "300"]);
 });
 
-test("TimerWheel: a cancelled callback never runs; cancelling twice or after running is harmless", async (t) => {
-  const w = wheel(t);
+test("TimerWheel: a cancelled callback never runs; cancelling twice or after running is harmless", (t) => {
+  const { w, pass } = manualWheel(t);
   const ran: string[] = [];
   const a = w.schedule(40, () => ran.push("a"));
   const b = w.schedule(40, () => ran.push("b"));
   const c = w.schedule(120, () => ran.push("c"));
   b.cancel();
   b.cancel();
-  await waitFor(() => ran.includes("a") && ran.includes("c"), "a and c");
-  await sleep(100);
+  pass(1_000);
   assertEquals(ran, ["a", "c"]);
   a.cancel();
   c.cancel();
   assertEquals(w.size, 0);
 });
 
-test("TimerWheel: cancel releases the entry at once, long before its tick", async (t) => {
-  const w = wheel(t);
+test("TimerWheel: cancel releases the entry at once, long before its tick", (t) => {
+  const { w, pass } = manualWheel(t);
   assertEquals(w.size, 0);
   const h1 = w.schedule(60, () => {});
   w.schedule(60, () => {});
@@ -76,7 +106,8 @@ test("TimerWheel: cancel releases the entry at once, long before its tick", asyn
   h1.cancel();
   far.cancel();
   assertEquals(w.size, 1, "cancelled entries leave the wheel when cancelled");
-  await waitFor(() => w.size === 0, "the remaining 60 ms entry runs");
+  pass(100);
+  assertEquals(w.size, 0, "the remaining 60 ms entry ran");
 });
 
 test("TimerWheel: 10k entries a day away, cancelled, leave nothing behind", (t) => {
@@ -93,8 +124,8 @@ test("TimerWheel: 10k entries a day away, cancelled, leave nothing behind", (t) 
   assertEquals(w.size, 0);
 });
 
-test("TimerWheel: a callback that cancels a later entry of the same tick stops it", async (t) => {
-  const w = wheel(t);
+test("TimerWheel: a callback that cancels a later entry of the same tick stops it", (t) => {
+  const { w, pass } = manualWheel(t);
   const ran: string[] = [];
   const later: Array<{ cancel(): void }> = [];
   w.schedule(40, () => {
@@ -103,23 +134,22 @@ test("TimerWheel: a callback that cancels a later entry of the same tick stops i
   });
   later.push(w.schedule(40, () => ran.push("second")));
   w.schedule(40, () => ran.push("third"));
-  await waitFor(() => ran.length === 2, "first and third");
-  await sleep(60);
+  pass(1_000);
   assertEquals(ran, ["first", "third"]);
   assertEquals(w.size, 0);
 });
 
-test("TimerWheel: stop drops every pending callback; the wheel can be used again", async (t) => {
-  const w = wheel(t);
+test("TimerWheel: stop drops every pending callback; the wheel can be used again", (t) => {
+  const { w, pass } = manualWheel(t);
   const ran: string[] = [];
   w.schedule(40, () => ran.push("a"));
   w.schedule(80, () => ran.push("b"));
   w.stop();
   assertEquals(w.size, 0);
-  await sleep(200);
+  pass(1_000);
   assertEquals(ran, [], "nothing runs after stop");
   w.schedule(20, () => ran.push("again"));
-  await waitFor(() => ran.length === 1, "callback scheduled after stop");
+  pass(40);
   assertEquals(ran, ["again"]);
 });
 
@@ -164,38 +194,28 @@ test("TimerWheel: a callback may schedule more work, which runs later", async (t
   assertEquals(ran, ["outer", "inner"]);
 });
 
-test("TimerWheel: a zero-delay callback scheduled from a callback exactly on a tick boundary still runs", async (t) => {
-  // Freeze the clock on a tick boundary: the wheel's interval still fires (real timers), but every
-  // Date.now() it reads is under the test's control.
-  const realNow = Date.now;
-  let fake = 1_000_000; // a multiple of the 100 ms resolution
-  Date.now = () => fake;
-  t.cleanup(() => {
-    Date.now = realNow;
-  });
-  const w = new TimerWheel(100);
+test("TimerWheel: a zero-delay callback scheduled from a callback exactly on a tick boundary still runs", (t) => {
+  const clock = new ManualClock();
+  clock.advance(100 - (clock.now() % 100)); // on a boundary of the 100 ms resolution
+  const w = new TimerWheel(100, undefined, clock.now);
   t.cleanup(() => w.stop());
   const ran: string[] = [];
   w.schedule(100, () => {
     ran.push("outer");
     w.schedule(0, () => ran.push("inner"));
   });
-  fake = 1_000_100; // exactly the outer callback's tick
-  const pollUntil = async (cond: () => boolean, ms: number) => {
-    const deadline = performance.now() + ms;
-    while (!cond() && performance.now() < deadline) await sleep(20);
-  };
-  await pollUntil(() => ran.length >= 1, 3000);
+  clock.advance(100); // exactly the outer callback's tick
+  w.runDue();
   assertEquals(ran, ["outer"]);
   // Time moves well past the inner callback's deadline.
-  fake = 1_000_500;
-  await pollUntil(() => ran.length >= 2, 1500);
+  clock.advance(400);
+  w.runDue();
   assertEquals(ran, ["outer", "inner"], "inner callback ran");
   assertEquals(w.size, 0, "nothing left pending");
 });
 
-test("TimerWheel: a method runs with the object given as its this, and cancel lets both go", async (t) => {
-  const w = wheel(t);
+test("TimerWheel: a method runs with the object given as its this, and cancel lets both go", (t) => {
+  const { w, pass } = manualWheel(t);
   class Pinger {
     pings = 0;
     ping(this: Pinger): void {
@@ -207,8 +227,7 @@ test("TimerWheel: a method runs with the object given as its this, and cancel le
   const cancelled = new Pinger();
   w.schedule(20, cancelled.ping, cancelled).cancel();
   assertEquals(w.size, 1);
-  await waitFor(() => p.pings === 1, "method call");
-  await sleep(60);
+  pass(1_000);
   assertEquals([p.pings, cancelled.pings, w.size], [1, 0, 0]);
 });
 

@@ -1,0 +1,31 @@
+/**
+ * A clock a test moves by hand, for the parts of Sluice that take a `now()` source (TimerWheel,
+ * MemoryBroker): a history TTL or a timer's deadline passes when the test says so, not after a
+ * sleep. It starts at the real time (so timestamps look ordinary) and stands still until advanced.
+ */
+import { MemoryBroker } from "../../src/broker/memory.ts";
+import type { Plugin } from "../../src/plugins/types.ts";
+
+export class ManualClock {
+  private at = Date.now();
+
+  /** The clock's time in ms; pass it as a `now` source (it is bound). */
+  readonly now = (): number => this.at;
+
+  /** Moves the clock `ms` forward. */
+  advance(ms: number): void {
+    this.at += ms;
+  }
+}
+
+/**
+ * A server's broker on a ManualClock: pass `plugin` to `startServer`, then `clock.advance(ms)`
+ * lets history TTLs run out at once.
+ */
+export function manualClockBroker(): { clock: ManualClock; plugin: Plugin } {
+  const clock = new ManualClock();
+  return {
+    clock,
+    plugin: { name: "manual-clock-broker", provides: { broker: new MemoryBroker(clock.now) } },
+  };
+}
