@@ -29,6 +29,7 @@ import {
   type WebSocketUpgrade,
 } from "./types.ts";
 import { StandardWebSocket } from "./standard_websocket.ts";
+import { joinBytes } from "../bytes.ts";
 
 const NO_BODY = new Set(["GET", "HEAD"]);
 /** Descriptors kept free beyond those open at startup (files, Redis, a plugin's own sockets). */
@@ -334,7 +335,7 @@ async function bodyFor(req: http.IncomingMessage): Promise<Uint8Array | Readable
   if (chunks.length === 1) {
     return new Uint8Array(chunks[0].buffer, chunks[0].byteOffset, chunks[0].byteLength);
   }
-  return joinChunks(chunks);
+  return joinBytes(chunks);
 }
 
 /** An IncomingMessage as a Web stream (its chunks are Buffers of their own). */
@@ -478,7 +479,7 @@ class NodeUpgradeConn implements ConnInfo {
     const { events } = opts;
     this.wss.handleUpgrade(this.req, this.socket, this.head, (ws) => {
       ws.on("message", (data: Uint8Array | ArrayBuffer | Uint8Array[], isBinary: boolean) => {
-        const bytes = joinChunks(data);
+        const bytes = messageBytes(data);
         events.message(isBinary ? bytes : new TextDecoder().decode(bytes));
       });
       ws.on(
@@ -493,14 +494,7 @@ class NodeUpgradeConn implements ConnInfo {
 }
 
 /** A message's bytes as one Uint8Array of its own (ws may hand over fragments or pooled views). */
-function joinChunks(data: Uint8Array | ArrayBuffer | Uint8Array[]): Uint8Array {
+function messageBytes(data: Uint8Array | ArrayBuffer | Uint8Array[]): Uint8Array {
   if (data instanceof ArrayBuffer) return new Uint8Array(data.slice(0));
-  const parts = Array.isArray(data) ? data : [data];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
+  return joinBytes(Array.isArray(data) ? data : [data]);
 }
