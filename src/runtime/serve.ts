@@ -21,7 +21,7 @@ export function getRuntime(): Promise<Runtime> {
       case "deno":
         return (await import("./deno.ts")).denoRuntime;
       case "bun":
-        return (await import("./bun.ts")).bunRuntime;
+        return (await import("./bun/runtime.ts")).bunRuntime;
       default:
         throw new Error("Sluice runs on Deno or Bun; this runtime is not supported");
     }

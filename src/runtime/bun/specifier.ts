@@ -9,8 +9,7 @@
  * `from "sluice"` / `import("sluice")` rewritten to `sluice-module:sluice`, whose exports are the
  * in-memory module's. When Bun answers bare specifiers, this shrinks to one `onResolve`.
  */
-
-const B = (globalThis as { Bun?: typeof Bun }).Bun!;
+import { bun } from "./namespace.ts";
 
 const NAMESPACE = "sluice-module";
 const LOADERS: Record<string, Bun.Loader> = {
@@ -34,11 +33,11 @@ export function exposeBunModule(specifier: string, load: () => Promise<object>):
   modules.set(specifier, load);
   if (registered) return undefined;
   registered = true;
-  B.plugin({
+  bun.plugin({
     name: "sluice-module-specifier",
     setup(build) {
       build.onLoad({ filter: SOURCE_FILES }, async (args) => {
-        const text: string = await B.file(args.path).text();
+        const text: string = await bun.file(args.path).text();
         const ext = args.path.slice(args.path.lastIndexOf(".") + 1);
         return { contents: rewriteSpecifiers(text), loader: LOADERS[ext] ?? "js" };
       });
