@@ -19,7 +19,7 @@ export function getRuntime(): Promise<Runtime> {
   current ??= (async () => {
     switch (detectRuntime()) {
       case "deno":
-        return (await import("./deno.ts")).denoRuntime;
+        return (await import("./deno/runtime.ts")).denoRuntime;
       case "bun":
         return (await import("./bun/runtime.ts")).bunRuntime;
       default:
