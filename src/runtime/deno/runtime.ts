@@ -6,7 +6,7 @@
  * (`spawnSelf`), the module specifier and the SDK's browser build.
  */
 import type { Listener, ListenOptions, Runtime, SignalName } from "../types.ts";
-import { listenNodeHttp } from "../node_http.ts";
+import { listenNodeHttp } from "../node_http/listener.ts";
 import { deno } from "./namespace.ts";
 import { listenDeno } from "./listener.ts";
 import { listenWithDenoServe } from "./deno_serve.ts";
