@@ -52,7 +52,7 @@ export function exposeBunModule(specifier: string, load: () => Promise<object>):
 }
 
 /** `from "x"`, `import "x"` and `import("x")` for each exposed `x`, as namespaced specifiers. */
-export function rewriteSpecifiers(text: string): string {
+function rewriteSpecifiers(text: string): string {
   for (const specifier of modules.keys()) {
     if (!text.includes(specifier)) continue;
     const pattern = new RegExp(String.raw`(\bfrom\s*|\bimport\s*\(?\s*)(["'])${specifier}\2`, "g");
