@@ -19,9 +19,9 @@ export function getRuntime(): Promise<Runtime> {
   current ??= (async () => {
     switch (detectRuntime()) {
       case "deno":
-        return (await import("./deno.ts")).denoRuntime;
+        return (await import("./deno/runtime.ts")).denoRuntime;
       case "bun":
-        return (await import("./bun.ts")).bunRuntime;
+        return (await import("./bun/runtime.ts")).bunRuntime;
       default:
         throw new Error("Sluice runs on Deno or Bun; this runtime is not supported");
     }

@@ -1,7 +1,8 @@
 /**
  * @module
- * The runtime-neutral contract that `deno.ts` and `bun.ts` implement. Everything outside
- * `src/runtime/` talks to the platform only through these types.
+ * The runtime-neutral contract that the adapters implement (`deno/runtime.ts`, `bun/runtime.ts`;
+ * Deno's listeners in `deno/` and `node_http/`). Everything outside `src/runtime/` talks to the
+ * platform only through these types and `serve.ts`.
  */
 
 /** What a handler learns about the connection beyond the Request itself. */

@@ -7,6 +7,7 @@
 import type { ClientTransport } from "../core/client.ts";
 import { type Framing, Shape, shapeOf } from "../core/codec.ts";
 import type { ByteSourceController, ConnInfo } from "../runtime/types.ts";
+import { joinBytes } from "../bytes.ts";
 import { type Flushable, flushQueue } from "./flush_queue.ts";
 
 export interface SinkOptions {
@@ -379,17 +380,6 @@ export function streamHeaders(contentType = ""): Readonly<Record<string, string>
     streamHeaderSets.set(contentType, h);
   }
   return h;
-}
-
-/** `parts` copied one after another into one array of `size` bytes (their total). */
-export function joinBytes(parts: Uint8Array[], size: number): Uint8Array {
-  const joined = new Uint8Array(size);
-  let at = 0;
-  for (const part of parts) {
-    joined.set(part, at);
-    at += part.byteLength;
-  }
-  return joined;
 }
 
 /**

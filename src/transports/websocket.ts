@@ -24,9 +24,10 @@ import type { Node } from "../core/node.ts";
 import type { TimerHandle } from "../core/timers.ts";
 import type { ConnectRequest } from "../wire/protocol.ts";
 import type { ConnInfo, ServerWebSocket, WebSocketEvents } from "../runtime/types.ts";
+import { joinBytes } from "../bytes.ts";
 import { DisconnectCode } from "../errors.ts";
 import { type Flushable, flushQueue } from "./flush_queue.ts";
-import { goError, joinBytes, statusResponse, textResponse } from "./transport.ts";
+import { goError, statusResponse, textResponse } from "./transport.ts";
 import { queryOf } from "./request_url.ts";
 import { decodeConnectRequest } from "./unidirectional.ts";
 

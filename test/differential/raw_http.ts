@@ -6,7 +6,7 @@
  * `\r\n` preamble, so the first chunk is compared).
  */
 import net from "node:net";
-import { joinBytes } from "../../src/transports/transport.ts";
+import { joinBytes } from "../../src/bytes.ts";
 
 export interface RawResponse {
   status: number;
@@ -116,7 +116,7 @@ export function rawRequest(
           current.push(data);
         }
         if (left === 0) {
-          chunks.push(joinBytes(current, current.reduce((n, p) => n + p.length, 0)));
+          chunks.push(joinBytes(current));
           current = [];
         }
       }

@@ -9,8 +9,7 @@
  * `from "sluice"` / `import("sluice")` rewritten to `sluice-module:sluice`, whose exports are the
  * in-memory module's. When Bun answers bare specifiers, this shrinks to one `onResolve`.
  */
-
-const B = (globalThis as { Bun?: typeof Bun }).Bun!;
+import { bun } from "./namespace.ts";
 
 const NAMESPACE = "sluice-module";
 const LOADERS: Record<string, Bun.Loader> = {
@@ -34,11 +33,11 @@ export function exposeBunModule(specifier: string, load: () => Promise<object>):
   modules.set(specifier, load);
   if (registered) return undefined;
   registered = true;
-  B.plugin({
+  bun.plugin({
     name: "sluice-module-specifier",
     setup(build) {
       build.onLoad({ filter: SOURCE_FILES }, async (args) => {
-        const text: string = await B.file(args.path).text();
+        const text: string = await bun.file(args.path).text();
         const ext = args.path.slice(args.path.lastIndexOf(".") + 1);
         return { contents: rewriteSpecifiers(text), loader: LOADERS[ext] ?? "js" };
       });
@@ -53,7 +52,7 @@ export function exposeBunModule(specifier: string, load: () => Promise<object>):
 }
 
 /** `from "x"`, `import "x"` and `import("x")` for each exposed `x`, as namespaced specifiers. */
-export function rewriteSpecifiers(text: string): string {
+function rewriteSpecifiers(text: string): string {
   for (const specifier of modules.keys()) {
     if (!text.includes(specifier)) continue;
     const pattern = new RegExp(String.raw`(\bfrom\s*|\bimport\s*\(?\s*)(["'])${specifier}\2`, "g");
