@@ -3,7 +3,7 @@
  * Sluice's public API: what `import { definePlugin, ClientError, Disconnect } from "sluice"` gives a
  * plugin, wherever its file lives, on Deno, on Bun and in the compiled binary (Deno resolves
  * "sluice" through the import map in `deno.json`, Bun and the binary through
- * `src/runtime/bun_specifier.ts`). `mod.ts` re-exports it and, when run, starts the CLI.
+ * `src/runtime/bun/specifier.ts`). `mod.ts` re-exports it and, when run, starts the CLI.
  */
 export { createServer } from "./server.ts";
 export type { ServerOptions, SluiceServer } from "./server.ts";
