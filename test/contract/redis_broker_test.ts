@@ -4,7 +4,7 @@ import { afterAll } from "../harness.ts";
 import { type RedisServer, startRedis } from "../helpers/redis.ts";
 import redisBroker from "../../plugins/redis_broker.ts";
 import { createLogger } from "../../src/log.ts";
-import type { PluginContext } from "../../src/plugins/types.ts";
+import type { PluginContext } from "../../src/plugin_api/types.ts";
 
 let redis: Promise<RedisServer> | undefined;
 afterAll(async () => await (await redis)?.stop());

@@ -16,7 +16,7 @@ import { startServer } from "../helpers/server.ts";
 import { connected, sdk, subscribed } from "../helpers/sdk.ts";
 import { userToken } from "../helpers/tokens.ts";
 import redisBroker from "../../plugins/redis_broker.ts";
-import type { Plugin } from "../../src/plugins/types.ts";
+import type { Plugin } from "../../src/plugin_api/types.ts";
 
 const SECRET = "MySuperPassword42";
 
