@@ -15,7 +15,7 @@ import { token, userToken } from "../helpers/tokens.ts";
 import { getRuntime } from "../../src/runtime/serve.ts";
 import { createTestServer, TestConnectError } from "../../src/testing.ts";
 import { ClientError } from "../../src/errors.ts";
-import connectProxy from "../../plugins/connect_proxy.ts";
+import connectProxy from "../../plugins/connect_proxy/plugin.ts";
 import { shippedPlugins } from "../../plugins/mod.ts";
 
 // deno-lint-ignore no-explicit-any
