@@ -6,5 +6,5 @@
 export const shippedPlugins: Record<string, () => Promise<Record<string, unknown>>> = {
   connect_proxy: () => import("./connect_proxy/plugin.ts"),
   publish_validate: () => import("./publish_validate.ts"),
-  redis_broker: () => import("./redis_broker.ts"),
+  redis_broker: () => import("./redis_broker/plugin.ts"),
 };

@@ -2,7 +2,7 @@
 import { brokerContract } from "./broker_contract.ts";
 import { afterAll } from "../harness.ts";
 import { type RedisServer, startRedis } from "../helpers/redis.ts";
-import redisBroker from "../../plugins/redis_broker.ts";
+import redisBroker from "../../plugins/redis_broker/plugin.ts";
 import { createLogger } from "../../src/log.ts";
 import type { PluginContext } from "../../src/plugin_api/types.ts";
 

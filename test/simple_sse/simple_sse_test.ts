@@ -15,7 +15,7 @@ import { type RedisServer, startRedis } from "../helpers/redis.ts";
 import { startServer } from "../helpers/server.ts";
 import { connected, sdk, subscribed } from "../helpers/sdk.ts";
 import { userToken } from "../helpers/tokens.ts";
-import redisBroker from "../../plugins/redis_broker.ts";
+import redisBroker from "../../plugins/redis_broker/plugin.ts";
 import type { Plugin } from "../../src/plugin_api/types.ts";
 
 const SECRET = "MySuperPassword42";
