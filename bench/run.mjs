@@ -24,6 +24,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { performance } from "node:perf_hooks";
+import { startRedis } from "../test/helpers/redis.mjs";
 
 const execFileAsync = promisify(execFile);
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -226,37 +227,13 @@ function treeOf(pid) {
 }
 
 /** One redis-server for the bench run (for the worker servers), started on first use. */
-let redisPort, redisPid;
+let redis;
 async function benchRedis() {
-  if (redisPort) return redisPort;
-  const port = await freePort();
-  const proc = startProcess("redis-server", [
-    "--port",
-    String(port),
-    "--bind",
-    "127.0.0.1",
-    "--save",
-    "",
-    "--appendonly",
-    "no",
-  ]);
-  redisPid = proc.pid;
-  // It outlives each measurement (killEverything between them spares it); killed on the way out.
-  groups.delete(proc.pid);
-  process.on("exit", () => killGroup(proc.pid));
-  for (let i = 0; i < 100; i++) {
-    const up = await new Promise((resolve) => {
-      const s = net.connect({ host: "127.0.0.1", port }, () => {
-        s.end();
-        resolve(true);
-      });
-      s.on("error", () => resolve(false));
-    });
-    if (up) return (redisPort = port);
-    if (proc.exitCode !== null) break;
-    await sleep(50);
-  }
-  throw new Error("redis-server did not start (apt-get install redis-server)");
+  if (redis) return redis.port;
+  // It outlives each measurement (not in a process group killEverything kills); killed on the way out.
+  redis = await startRedis({ port: await freePort() });
+  process.on("exit", () => redis.kill());
+  return redis.port;
 }
 
 function childrenOf(pid) {
@@ -802,7 +779,7 @@ async function startServer(name) {
     // Redis they share (the whole-box pairing counts everything the server side spends).
     rss: () => treeOf(server.pid).reduce((a, pid) => a + rssKB(pid), 0),
     cpu: () => treeOf(server.pid).reduce((a, pid) => a + cpuSeconds(pid), 0) + server.brokerCpu(),
-    brokerCpu: () => (workers > 1 && redisPid ? cpuSeconds(redisPid) : 0),
+    brokerCpu: () => (workers > 1 && redis ? cpuSeconds(redis.pid) : 0),
     /** The load client's path (and token) for one channel or personal + group. */
     sub(mode) {
       if (kind === "sluice" || kind === "auth" || kind === "centrifugo") {

@@ -1,7 +1,7 @@
 /** The broker contract on a real Redis (one redis-server for the whole file). */
 import { brokerContract } from "./broker_contract.ts";
 import { afterAll } from "../harness.ts";
-import { type RedisServer, startRedis } from "../helpers/redis.ts";
+import { type RedisServer, startRedis } from "../helpers/redis.mjs";
 import redisBroker from "../../plugins/redis_broker/plugin.ts";
 import { createLogger } from "../../src/log.ts";
 import type { PluginContext } from "../../src/plugin_api/types.ts";

@@ -11,7 +11,7 @@ import { getRuntime } from "../../src/runtime/serve.ts";
 import { createLogger } from "../../src/log.ts";
 import { EventSource } from "eventsource";
 import { SignJWT } from "jose";
-import { type RedisServer, startRedis } from "../helpers/redis.ts";
+import { type RedisServer, startRedis } from "../helpers/redis.mjs";
 import { startServer } from "../helpers/server.ts";
 import { connected, sdk, subscribed } from "../helpers/sdk.ts";
 import { userToken } from "../helpers/tokens.ts";
