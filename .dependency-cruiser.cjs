@@ -16,14 +16,16 @@ module.exports = {
       comment: "core/ knows nothing of plugins, runtimes, transports, the HTTP API or the server.",
       severity: "error",
       from: { path: "^src/core/" },
-      to: { path: "^src/(plugins|runtime|transports|api)/|^src/(server|testing|public|cli|cli_tools)\\.ts$" },
+      to: {
+        path: "^src/(plugin_api|runtime|transports|api)/|^src/(server|testing|public|cli|cli_tools)\\.ts$",
+      },
     },
     {
       name: "auth-is-below-core",
       comment: "Token checks do not depend on connections.",
       severity: "error",
       from: { path: "^src/auth/" },
-      to: { path: "^src/(core|plugins|transports|api|runtime)/" },
+      to: { path: "^src/(core|plugin_api|transports|api|runtime)/" },
     },
     {
       name: "wire-and-broker-are-at-the-bottom",
@@ -31,7 +33,7 @@ module.exports = {
       severity: "error",
       from: { path: "^src/(wire|broker)/" },
       to: {
-        path: "^src/(core|plugins|transports|api|auth)/|^src/(server|testing|public|cli|cli_tools)\\.ts$",
+        path: "^src/(core|plugin_api|transports|api|auth)/|^src/(server|testing|public|cli|cli_tools)\\.ts$",
       },
     },
     {

@@ -11,7 +11,7 @@ import { spawn } from "node:child_process";
 import { loadConfig } from "../src/config/mod.ts";
 import { createServer } from "../src/server.ts";
 import { getRuntime } from "../src/runtime/serve.ts";
-import redisBroker from "../plugins/redis_broker.ts";
+import redisBroker from "../plugins/redis_broker/plugin.ts";
 import { SignJWT } from "jose";
 
 const { values } = parseArgs({

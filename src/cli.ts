@@ -10,7 +10,7 @@ import { authWarning, type Config, type ConfigWarning, loadConfig, parseHostPort
 import { createLogger, type Logger } from "./log.ts";
 import { needsBrokerMessage, stopWithParent, supervise, workerCount, workerPlace } from "./workers.ts";
 import { createServer, listenerLimits, type SluiceServer } from "./server.ts";
-import { loadPlugins, pluginEntries, type ShippedPlugins } from "./plugins/loader.ts";
+import { loadPlugins, pluginEntries, type ShippedPlugins } from "./plugin_api/loader.ts";
 import type { PluginSources } from "./cli_tools.ts";
 import { getRuntime, type Listener, type Runtime } from "./runtime/serve.ts";
 import { VERSION } from "./version.ts";

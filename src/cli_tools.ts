@@ -11,7 +11,7 @@ import { type ParseError, parseTree, printParseErrorCode } from "jsonc-parser";
 import { authWarning, type Config, loadConfig } from "./config/mod.ts";
 import { TokenVerifier } from "./auth/jwt.ts";
 import type { Runtime } from "./runtime/types.ts";
-import { type LoadOptions, loadPlugins, pluginEntries } from "./plugins/loader.ts";
+import { type LoadOptions, loadPlugins, pluginEntries } from "./plugin_api/loader.ts";
 
 export class CliError extends Error {
   override name = "CliError";

@@ -24,9 +24,9 @@ export type {
   PublishResult as BrokerPublishResult,
 } from "./broker/broker.ts";
 export { MemoryBroker, MemoryController, MemoryPresenceManager } from "./broker/memory.ts";
-export { definePlugin } from "./plugins/define.ts";
-export { loadPlugins, pluginEntries } from "./plugins/loader.ts";
-export type * from "./plugins/types.ts";
+export { definePlugin } from "./plugin_api/define.ts";
+export { loadPlugins, pluginEntries } from "./plugin_api/loader.ts";
+export type * from "./plugin_api/types.ts";
 export { createTestServer, TestConnectError } from "./testing.ts";
 export type { TestClient, TestConnectOptions, TestServer, TestServerOptions } from "./testing.ts";
 export { createLogger } from "./log.ts";

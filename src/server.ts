@@ -31,11 +31,11 @@ import { SimpleSse } from "./api/simple_sse.ts";
 import { Metrics } from "./metrics.ts";
 import { VERSION } from "./version.ts";
 import { type Logger, silentLogger } from "./log.ts";
-import { HookRunner } from "./plugins/hooks.ts";
-import { checkPlugins, type LoadedPlugin } from "./plugins/loader.ts";
-import { validatePlugin } from "./plugins/define.ts";
-import { nodeFacade } from "./plugins/facade.ts";
-import type { Plugin, PluginContext, PluginProvides, Teardown } from "./plugins/types.ts";
+import { HookRunner } from "./plugin_api/runner.ts";
+import { checkPlugins, type LoadedPlugin } from "./plugin_api/loader.ts";
+import { validatePlugin } from "./plugin_api/define.ts";
+import { nodeFacade } from "./plugin_api/facade.ts";
+import type { Plugin, PluginContext, PluginProvides, Teardown } from "./plugin_api/types.ts";
 
 export interface SluiceServer {
   readonly node: Node;

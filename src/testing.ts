@@ -19,8 +19,8 @@ import { Client, type ClientTransport } from "./core/client.ts";
 import { Shape } from "./core/codec.ts";
 import { ClientError } from "./errors.ts";
 import { createLogger, type Logger, type LogLevel } from "./log.ts";
-import type { Plugin, PluginFactory } from "./plugins/types.ts";
-import { validatePlugin } from "./plugins/define.ts";
+import type { Plugin, PluginFactory } from "./plugin_api/types.ts";
+import { validatePlugin } from "./plugin_api/define.ts";
 
 const decoder = new TextDecoder();
 

@@ -1,7 +1,8 @@
 // Shared parts of the soak campaign (bench/soak/run.mjs): Sluice processes started as users start
 // them (`mod.ts --config`, Bun or Deno), their resident memory from /proc, a keep-alive API client,
-// connection tokens, a real redis-server, and a raw uni_http_stream client that recovers.
-import { spawn, spawnSync } from "node:child_process";
+// connection tokens, a real redis-server (test/helpers/redis.mjs), and a raw uni_http_stream client
+// that recovers.
+import { spawn } from "node:child_process";
 import { createHmac } from "node:crypto";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import http from "node:http";
@@ -9,6 +10,7 @@ import net from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { startRedis as startRedisServer } from "../../test/helpers/redis.mjs";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const SECRET = "soak-secret-0123456789";
@@ -181,42 +183,8 @@ export async function health(baseUrl, timeoutMs = 5_000) {
 
 /** A real redis-server with an append-only file fsynced on every write (kill -9 loses nothing acknowledged). */
 export async function startRedis() {
-  const dir = mkdtempSync(join(tmpdir(), "sluice-soak-redis-"));
-  const port = 20_000 + Math.floor(Math.random() * 30_000);
-  let child;
-  const launch = async () => {
-    child = spawn("redis-server", [
-      "--port",
-      String(port),
-      "--bind",
-      "127.0.0.1",
-      "--dir",
-      dir,
-      "--save",
-      "",
-      "--appendonly",
-      "yes",
-      "--appendfsync",
-      "always",
-    ]);
-    let out = "";
-    child.stdout.on("data", (d) => (out += d));
-    const started = Date.now();
-    while (!out.includes("Ready to accept connections")) {
-      if (child.exitCode !== null || Date.now() - started > 10_000) {
-        throw new Error(`redis did not start: ${out}`);
-      }
-      await sleep(20);
-    }
-  };
-  await launch();
-  const redis = {
-    url: `redis://127.0.0.1:${port}`,
-    kill: () => child.kill("SIGKILL"),
-    restart: launch,
-    cli: (...args) => spawnSync("redis-cli", ["-p", String(port), ...args]).stdout?.toString() ?? "",
-  };
-  cleanups.push(() => child.kill("SIGKILL"));
+  const redis = await startRedisServer({ persistent: true });
+  cleanups.push(() => redis.kill());
   return redis;
 }
 

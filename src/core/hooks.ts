@@ -2,7 +2,7 @@
  * @module
  * The hooks core calls, declared by core: their names and kinds, the events they receive and
  * the answers they give, and `HookCaller`, the interface through which core calls them. The
- * plugin layer (`src/plugins/hooks.ts`) implements it; `server.ts` wires it in. Core knows
+ * plugin layer (`src/plugin_api/runner.ts`) implements it; `server.ts` wires it in. Core knows
  * nothing else of plugins.
  */
 import type { ChannelOptions } from "../config/mod.ts";

@@ -26,7 +26,7 @@ import { SignJWT } from "jose";
 import { devBanner, freePort, type Proc, root, start } from "../helpers/process.ts";
 import { readmeExample, shellLines } from "../helpers/readme.ts";
 import { binary } from "../helpers/binary.ts";
-import { redisAvailable, startRedis } from "../helpers/redis.ts";
+import { redisAvailable, startRedis } from "../helpers/redis.mjs";
 
 import { getRuntime } from "../../src/runtime/serve.ts";
 

@@ -6,7 +6,7 @@
 import { test } from "../harness.ts";
 import { assertEquals, assertMatch, waitFor } from "../assert.ts";
 import { portOf, sluice, writeConfig } from "../helpers/process.ts";
-import { startRedis } from "../helpers/redis.ts";
+import { startRedis } from "../helpers/redis.mjs";
 import { startServer } from "../helpers/server.ts";
 import { collect, once, sdk, subscribed } from "../helpers/sdk.ts";
 import { API_KEY, SECRET } from "../helpers/server.ts";

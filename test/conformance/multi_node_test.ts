@@ -7,7 +7,7 @@
 import { afterAll, test, type TestContext } from "../harness.ts";
 import { assert, assertEquals, assertMatch, sleep, waitFor } from "../assert.ts";
 import { startServer, type TestServer } from "../helpers/server.ts";
-import { type RedisServer, startRedis } from "../helpers/redis.ts";
+import { type RedisServer, startRedis } from "../helpers/redis.mjs";
 import { collect, connected, type EmulationTransport, once, subscribed, TRANSPORTS } from "../helpers/sdk.ts";
 import { userToken } from "../helpers/tokens.ts";
 import { Centrifuge, type Options } from "centrifuge";

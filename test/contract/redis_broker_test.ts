@@ -2,10 +2,10 @@
 import { brokerContract } from "./broker_contract.ts";
 import { afterAll } from "../harness.ts";
 import { sleep } from "../assert.ts";
-import { type RedisServer, startRedis } from "../helpers/redis.ts";
-import redisBroker from "../../plugins/redis_broker.ts";
+import { type RedisServer, startRedis } from "../helpers/redis.mjs";
+import redisBroker from "../../plugins/redis_broker/plugin.ts";
 import { createLogger } from "../../src/log.ts";
-import type { PluginContext } from "../../src/plugins/types.ts";
+import type { PluginContext } from "../../src/plugin_api/types.ts";
 
 let redis: Promise<RedisServer> | undefined;
 afterAll(async () => await (await redis)?.stop());

@@ -17,7 +17,7 @@ import { type Running, SLUICE_TARGETS, startTarget, type TargetName } from "../t
 import { type Scenario, scenarios, setScenarioFile } from "./scenario.ts";
 import { Session, type Transcript } from "./session.ts";
 import { PROFILES, REDIS_PLACEHOLDER } from "./profiles.ts";
-import { startRedis } from "../helpers/redis.ts";
+import { startRedis } from "../helpers/redis.mjs";
 import { normalize, renumber } from "./normalize.ts";
 import { clone, differences, formatDifferences } from "./compare.ts";
 import { DIFFERENCES, expectedEverywhere } from "./differences.ts";

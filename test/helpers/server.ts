@@ -8,8 +8,8 @@ import { createServer, listenerLimits, type SluiceServer } from "../../src/serve
 import { createLogger, type LogLevel } from "../../src/log.ts";
 import { getRuntime } from "../../src/runtime/serve.ts";
 import type { Node } from "../../src/core/node.ts";
-import { loadPlugins, pluginEntries } from "../../src/plugins/loader.ts";
-import type { Plugin } from "../../src/plugins/types.ts";
+import { loadPlugins, pluginEntries } from "../../src/plugin_api/loader.ts";
+import type { Plugin } from "../../src/plugin_api/types.ts";
 import { shippedPlugins } from "../../plugins/mod.ts";
 
 export const SECRET = "test-secret-key-0123456789";

@@ -10,7 +10,7 @@ import { afterAll, test, type TestContext } from "../harness.ts";
 import { assert, assertEquals, waitFor } from "../assert.ts";
 import { type Proc, sluice, start, writeConfig } from "../helpers/process.ts";
 import { binary } from "../helpers/binary.ts";
-import { type RedisServer, startRedis } from "../helpers/redis.ts";
+import { type RedisServer, startRedis } from "../helpers/redis.mjs";
 import { collect, connected, once, sdk, subscribed } from "../helpers/sdk.ts";
 import type { TestServer } from "../helpers/server.ts";
 import { userToken } from "../helpers/tokens.ts";

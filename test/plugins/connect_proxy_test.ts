@@ -8,14 +8,14 @@ import { test, type TestContext } from "../harness.ts";
 import { assert, assertEquals, assertMatch, assertRejects, sleep, waitFor } from "../assert.ts";
 import { startServer, type TestServer } from "../helpers/server.ts";
 import { connectProxyOptions, loadConfig } from "../../src/config/mod.ts";
-import { loadPlugins, pluginEntries } from "../../src/plugins/loader.ts";
+import { loadPlugins, pluginEntries } from "../../src/plugin_api/loader.ts";
 import { collect, connected, once, sdk, subscribed } from "../helpers/sdk.ts";
 import { emulate, openHttpStream, openRaw, type RawStream } from "../helpers/raw.ts";
 import { token, userToken } from "../helpers/tokens.ts";
 import { getRuntime } from "../../src/runtime/serve.ts";
 import { createTestServer, TestConnectError } from "../../src/testing.ts";
 import { ClientError } from "../../src/errors.ts";
-import connectProxy from "../../plugins/connect_proxy.ts";
+import connectProxy from "../../plugins/connect_proxy/plugin.ts";
 import { shippedPlugins } from "../../plugins/mod.ts";
 
 // deno-lint-ignore no-explicit-any

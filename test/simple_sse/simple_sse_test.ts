@@ -11,12 +11,12 @@ import { getRuntime } from "../../src/runtime/serve.ts";
 import { createLogger } from "../../src/log.ts";
 import { EventSource } from "eventsource";
 import { SignJWT } from "jose";
-import { type RedisServer, startRedis } from "../helpers/redis.ts";
+import { type RedisServer, startRedis } from "../helpers/redis.mjs";
 import { startServer } from "../helpers/server.ts";
 import { connected, sdk, subscribed } from "../helpers/sdk.ts";
 import { userToken } from "../helpers/tokens.ts";
-import redisBroker from "../../plugins/redis_broker.ts";
-import type { Plugin } from "../../src/plugins/types.ts";
+import redisBroker from "../../plugins/redis_broker/plugin.ts";
+import type { Plugin } from "../../src/plugin_api/types.ts";
 
 const SECRET = "MySuperPassword42";
 

@@ -12,14 +12,17 @@
  *
  * Client: ioredis — maintained, runs unchanged on Deno and Bun through their Node compatibility,
  * and reconnects and re-subscribes by itself.
+ *
+ * This file holds the options and the factory; `broker.ts` the broker, presence manager and
+ * controller, `connection.ts` the two Redis connections, `scripts.ts` the Lua scripts.
  */
 import { definePlugin, parseDuration, type Plugin } from "sluice";
-import { type RedisBrokerOptions, RedisConnections, safeAddress } from "./redis/connection.ts";
-import { RedisBroker, RedisController, RedisPresenceManager, RedisShard } from "./redis/broker.ts";
+import { type RedisBrokerOptions, RedisConnections, safeAddress } from "./connection.ts";
+import { RedisBroker, RedisController, RedisPresenceManager, RedisShard } from "./broker.ts";
 
 const NAME = "redis_broker";
 
-export function parseRedisOptions(options: Record<string, unknown>): RedisBrokerOptions {
+function parseRedisOptions(options: Record<string, unknown>): RedisBrokerOptions {
   const fail = (key: string, expected: string): never => {
     throw new TypeError(
       `Invalid option "${key}" of plugin "${NAME}": expected ${expected}, got ${
