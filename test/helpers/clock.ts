@@ -4,7 +4,7 @@
  * sleep. It starts at the real time (so timestamps look ordinary) and stands still until advanced.
  */
 import { MemoryBroker } from "../../src/broker/memory.ts";
-import type { Plugin } from "../../src/plugins/types.ts";
+import type { Plugin } from "../../src/plugin_api/types.ts";
 
 export class ManualClock {
   private at = Date.now();
