@@ -9,7 +9,7 @@
 //
 // Scenarios: fanout, idle, connect, storm, many, publish (wrk). Servers: sluice-bun, sluice-deno, nchan, bare-bun,
 // bare-deno, and (fanout and many only, unless named in --servers) sink-bun, sink-deno: the bare
-// loop writing through Sluice's StreamSink; (connect, storm and publish only) auth-bun, auth-deno:
+// loop writing through Sluice's StreamWriter; (connect, storm and publish only) auth-bun, auth-deno:
 // the bare loop with Sluice's HS256 token check and a connect push, and an API-key checked JSON
 // publish; centrifugo* and the Sluice servers paired with them (PAIRINGS). Every server runs
 // alone, one after another, fresh for every measurement; load comes

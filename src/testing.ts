@@ -135,13 +135,16 @@ export async function createTestServer(opts: TestServerOptions = {}): Promise<Te
   };
 }
 
+const PING = new TextEncoder().encode("{}\n");
+
 /** An in-memory transport: frames are parsed as they are written. */
 class MemoryTransport implements ClientTransport {
   readonly name: string;
   readonly emulation = false;
   readonly framing = "ndjson" as const;
   readonly shape: Shape;
-  readonly pingBytes = new TextEncoder().encode("{}\n");
+  readonly text = false;
+  readonly ping = PING;
   isClosed = false;
   constructor(
     readonly unidirectional: boolean,
@@ -150,7 +153,7 @@ class MemoryTransport implements ClientTransport {
     this.name = unidirectional ? "uni_http_stream" : "http_stream";
     this.shape = unidirectional ? Shape.UniNdjson : Shape.BidiNdjson;
   }
-  write(bytes: Uint8Array): boolean {
+  write(bytes: Uint8Array): boolean { // bytes: not a text transport
     for (const line of decoder.decode(bytes).split("\n")) {
       if (line.trim() !== "") this.onMessage(JSON.parse(line));
     }

@@ -3,7 +3,7 @@
 // (Sluice with a uni_sse config, or the bare loop), opens N idle connections the way the idle
 // benchmark does (uni_sse with an HS256 token, channels as below), and prints per connection the
 // RSS growth, the JS heap growth, the objects by type (bun:jsc heapStats) and, with --snapshot,
-// the bytes by class from a heap snapshot (Client, StreamSink, … by name). Heap figures are taken
+// the bytes by class from a heap snapshot (Client, StreamWriter, … by name). Heap figures are taken
 // after full collections, so they are what the connections keep, not garbage.
 //
 //   node bench/density/bun_objects.mjs [sluice|bare] [N=5000] [--channels=one|two] [--snapshot]

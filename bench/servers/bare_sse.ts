@@ -19,14 +19,14 @@
  * `{"channel", "data"}`), the least an authenticated JSON API does: the key compared, the body
  * parsed and checked, `data: <data>` sent to the channel's streams, `{"result":{}}` answered.
  *
- * `--sink`: write through Sluice's `StreamSink` instead of enqueueing each message (the `sink-*`
- * servers of bench/run.mjs). The sink joins what a connection got during one I/O turn into one
- * chunk, as Sluice does; with it, Sluice / this loop is the cost of the protocol alone, at an equal
+ * `--sink`: write through Sluice's `StreamWriter` (a connection's outbox) instead of enqueueing each
+ * message (the `sink-*` servers of bench/run.mjs). It joins what a connection got during one I/O
+ * turn into one chunk, as Sluice does; with it, Sluice / this loop is the cost of the protocol alone, at an equal
  * write strategy.
  * Run: `bun bench/servers/bare_sse.ts --port 9000` or `deno run -A bench/servers/bare_sse.ts --port 9000`.
  */
 import { type ConnInfo, getRuntime } from "../../src/runtime/serve.ts";
-import { StreamSink } from "../../src/transports/transport.ts";
+import { StreamWriter } from "../../src/transports/outbox/stream_writer.ts";
 import { FastHmacVerifier } from "../../src/auth/hmac_fast.ts";
 import { constantTimeEqual } from "../../src/auth/constant_time.ts";
 
@@ -50,7 +50,7 @@ const HELLO = encoder.encode(": ok\n\n");
 const PING = encoder.encode(": ping\n\n");
 const HEADERS = { "Content-Type": "text/event-stream", "Cache-Control": "no-cache" };
 
-/** Where a stream's bytes go: its controller, or a StreamSink (`--sink`). */
+/** Where a stream's bytes go: its controller, or a StreamWriter (`--sink`). */
 interface Writer {
   enqueue(bytes: Uint8Array): void;
 }
@@ -96,20 +96,20 @@ function register(controller: Writer, names: string[]): Sub {
   return sub;
 }
 
-/** `--sink`: the same subscription, its bytes written through Sluice's StreamSink. */
+/** `--sink`: the same subscription, its bytes written through Sluice's StreamWriter. */
 function subscribeViaSink(names: string[], conn: ConnInfo): Response {
-  const sink = new StreamSink({
+  const writer = new StreamWriter({
     name: "bare",
     unidirectional: true,
     emulation: false,
     framing: "sse",
-    pingBytes: PING,
+    ping: PING,
     maxQueueBytes: 1 << 20,
   });
-  const sub = register({ enqueue: (bytes) => sink.write(bytes) }, names);
-  sink.write(HELLO);
-  sink.attach({ transportGone: () => drop(sub) }, conn);
-  return new Response(sink.stream, { headers: HEADERS });
+  const sub = register({ enqueue: (bytes) => writer.write(bytes, bytes.byteLength) }, names);
+  writer.write(HELLO, HELLO.byteLength);
+  writer.attach({ transportGone: () => drop(sub) }, conn);
+  return new Response(writer.stream, { headers: HEADERS });
 }
 
 /** The token's claims when `cf_connect` carries a valid HS256 token (as Sluice reads it), else undefined. */

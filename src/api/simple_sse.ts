@@ -14,7 +14,8 @@
 import type { Node, NodeClient } from "../core/node.ts";
 import type { Publication } from "../wire/protocol.ts";
 import type { ConnInfo } from "../runtime/types.ts";
-import { StreamSink, textResponse } from "../transports/transport.ts";
+import { StreamWriter } from "../transports/outbox/stream_writer.ts";
+import { textResponse } from "../transports/transport.ts";
 import { bodyErrorResponse, readBodyBytes } from "../transports/request_body.ts";
 import { queryOf } from "../transports/request_url.ts";
 import { type HmacKeys, hmacKeys } from "../auth/hmac_keys.ts";
@@ -88,17 +89,17 @@ export class SimpleSse {
       this.node.log.info("simple sse token refused", { reason });
       return textResponse(401, `Unauthorized: ${reason}`);
     }
-    const sink = new StreamSink({
+    const sink = new StreamWriter({
       name: "simple_sse",
       unidirectional: true,
       emulation: false,
       framing: "sse",
-      pingBytes: HEARTBEAT,
+      ping: HEARTBEAT,
       maxQueueBytes: this.node.config.client_queue_max_size,
     });
     const connection = new SimpleConnection(this.node, sink, claims, this.opts.heartbeatMs, this.connections);
     sink.attach(connection, conn);
-    sink.write(OPENING); // gets the headers out at once, invisible to EventSource
+    sink.write(OPENING, OPENING.byteLength); // gets the headers out at once, invisible to EventSource
     const channels = [
       ...new Set([simpleChannel(claims.channel, claims.userId), simpleChannel(claims.channel, "*")]),
     ];
@@ -235,7 +236,7 @@ class SimpleConnection implements NodeClient {
 
   constructor(
     private readonly node: Node,
-    private readonly sink: StreamSink,
+    private readonly sink: StreamWriter,
     claims: SimpleClaims,
     private readonly heartbeatMs: number,
     private readonly open: Set<SimpleConnection>,
@@ -261,7 +262,8 @@ class SimpleConnection implements NodeClient {
 
   deliverPublication(_channel: string, pub: Publication): void {
     if (this.closed) return;
-    if (!this.sink.write(bytesOf(pub))) {
+    const bytes = bytesOf(pub);
+    if (!this.sink.write(bytes, bytes.byteLength)) {
       this.node.log.info("simple sse client too slow; closing", { user: this.user });
       this.sink.abort();
       this.close();
@@ -290,7 +292,7 @@ class SimpleConnection implements NodeClient {
     if (this.heartbeatMs <= 0) return;
     this.heartbeat = this.node.timers.schedule(this.heartbeatMs, () => {
       if (this.closed) return;
-      this.sink.write(HEARTBEAT);
+      this.sink.write(HEARTBEAT, HEARTBEAT.byteLength);
       this.scheduleHeartbeat();
     });
   }

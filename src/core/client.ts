@@ -23,6 +23,7 @@ import {
   encodeReply,
   frame,
   jsonObject,
+  utf8Length,
 } from "./codec.ts";
 import type { Command, ConnectRequest, Publication, Raw, StreamPosition } from "../wire/protocol.ts";
 import { ClientError, DisconnectCode, ErrorCode, isClientError, isDisconnect } from "../errors.ts";
@@ -42,6 +43,7 @@ import {
   type ConnectionState,
   Gone,
   NO_EMULATED_HEADERS,
+  type OutgoingMessage,
 } from "./connection.ts";
 import { type ClientContext, refreshExtension, type RefreshResult } from "./hooks.ts";
 import { jsonText } from "../wire/json.ts";
@@ -255,10 +257,11 @@ export class Client implements Connection {
 
   // ---------------------------------------------------------------- writing
 
+  /** Writes one message given as JSON text: kept as text on a text transport, else encoded. */
   writeJson(json: string): void {
-    this.writeBytes(
-      this.transport.protobuf ? protobufReplyFromJson(json) : frame(json, this.transport.framing),
-    );
+    const transport = this.transport;
+    if (transport.text) this.send(json, utf8Length(json));
+    else this.writeBytes(transport.protobuf ? protobufReplyFromJson(json) : frame(json, transport.framing));
   }
 
   /** Writes a push body, wrapped in `{"push":…}` on bidirectional transports. */
@@ -266,11 +269,25 @@ export class Client implements Connection {
     this.writeJson(this.transport.unidirectional ? body : `{"push":${body}}`);
   }
 
+  /** A push prepared once for all its receivers: the shared text, or the shared bytes of this shape. */
+  writePrepared(push: PreparedPush): void {
+    const transport = this.transport;
+    if (transport.text) {
+      this.send(push.textFor(transport.unidirectional), push.textBytes(transport.unidirectional));
+    } else {
+      this.writeBytes(push.bytesFor(transport.shape));
+    }
+  }
+
   writeBytes(bytes: Uint8Array): void {
+    this.send(bytes, bytes.byteLength);
+  }
+
+  private send(message: OutgoingMessage, size: number): void {
     if (this.transport.isClosed) return;
     this.sent.count++;
-    this.sent.bytes += bytes.byteLength;
-    if (!this.transport.write(bytes)) {
+    this.sent.bytes += size;
+    if (!this.transport.write(message, size)) {
       this.log.info("client queue over its limit", { limit: this.node.config.client_queue_max_size });
       this.disconnectNow(DisconnectCode.Slow, "slow");
     }
@@ -513,7 +530,8 @@ export class Client implements Connection {
 
   private sendPing(): void {
     if (this.state !== "connected") return;
-    this.writeBytes(this.transport.pingBytes);
+    const ping = this.transport.ping;
+    this.send(ping, typeof ping === "string" ? utf8Length(ping) : ping.byteLength);
     if (!this.transport.unidirectional) this.pingOutstanding = true;
     const pongTimeout = this.node.config.pong_timeout;
     if (!this.transport.unidirectional && pongTimeout > 0) {

@@ -198,7 +198,7 @@ export class ClientChannels extends Subscriptions {
   deliverJoinLeave(channel: string, push: PreparedPush): void {
     const sub = this.get(channel);
     if (sub && sub.state === "active" && sub.pushJoinLeave) {
-      this.client.writeBytes(push.bytesFor(this.client.transport.shape));
+      this.client.writePrepared(push);
     }
   }
 
@@ -216,7 +216,7 @@ export class ClientChannels extends Subscriptions {
         return;
       default:
         if (this.resume && sub.positioned) this.client.writeBytes(this.resume.idLine(this.values()));
-        this.client.writeBytes(push.bytesFor(this.client.transport.shape));
+        this.client.writePrepared(push);
     }
   }
 

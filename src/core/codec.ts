@@ -4,8 +4,8 @@
  *
  * Encoders build JSON text by concatenation around pre-serialised raw payloads, so application
  * data is never parsed or stringified again on the way out. A `PreparedPush` caches the bytes of
- * one push per wire shape: the hub makes one per publication and every subscriber gets the same
- * `Uint8Array`.
+ * one push per wire shape (and its JSON text for text transports): the hub makes one per
+ * publication and every subscriber gets the same `Uint8Array` (or string).
  */
 import type { ClientInfo, Command, Publication, Raw, StreamPosition } from "../wire/protocol.ts";
 import { COMMAND_METHODS } from "../wire/protocol.ts";
@@ -35,11 +35,56 @@ export function frame(json: string, framing: Framing): Uint8Array {
   return encoder.encode(framing === "sse" ? `data: ${json}\n\n` : `${json}\n`);
 }
 
-/** One push encoded lazily, at most once per wire shape, shared by all receivers. */
+/**
+ * UTF-8 length of `text`, counted without encoding it: what a text message weighs in a client's
+ * queue (the runtime encodes it on the way to the socket). A lone surrogate counts as the
+ * replacement character it becomes (3 bytes).
+ */
+export function utf8Length(text: string): number {
+  let bytes = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c >= 0xd800 && c <= 0xdbff) {
+      const next = text.charCodeAt(i + 1); // NaN past the end
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        bytes += 2; // the pair's two code units are 4 bytes
+        i++;
+        continue;
+      }
+    }
+    bytes += c < 0x800 ? 1 : 2;
+  }
+  return bytes;
+}
+
+/** `{"push":` and `}` around a push body. */
+const PUSH_WRAPPER_BYTES = 9;
+
+/**
+ * One push encoded lazily, at most once per wire shape (bytes) and per envelope (text, for text
+ * transports), shared by all receivers: a fan-out to stream connections only makes no text, one to
+ * JSON WebSockets only makes no bytes.
+ */
 export class PreparedPush {
   private readonly bytes: (Uint8Array | undefined)[] = new Array(SHAPE_COUNT);
+  /** `{"push":body}`, made when a bidirectional text transport first asks. */
+  private bidiText: string | undefined;
+  /** UTF-8 bytes of `body`, counted when a text transport first asks (-1: not yet). */
+  private bodyBytes = -1;
   /** `body` is the push object's JSON text without the `{"push":…}` wrapper. */
   constructor(readonly body: string) {}
+
+  /** The push as one JSON text message: bare (unidirectional) or in its `{"push":…}` envelope. */
+  textFor(unidirectional: boolean): string {
+    return unidirectional ? this.body : (this.bidiText ??= `{"push":${this.body}}`);
+  }
+
+  /** UTF-8 bytes of `textFor(unidirectional)`. */
+  textBytes(unidirectional: boolean): number {
+    if (this.bodyBytes < 0) this.bodyBytes = utf8Length(this.body);
+    return unidirectional ? this.bodyBytes : this.bodyBytes + PUSH_WRAPPER_BYTES;
+  }
 
   bytesFor(shape: Shape): Uint8Array {
     let b = this.bytes[shape];

@@ -6,13 +6,19 @@
  * disconnecting). `Client` implements it; `client_connect.ts`, `client_commands.ts` and
  * `client_channels.ts` import this module, never `client.ts`.
  */
-import type { Framing, Shape } from "./codec.ts";
+import type { Framing, PreparedPush, Shape } from "./codec.ts";
 import type { Node, NodeClient } from "./node.ts";
 import type { ClientInfo, Raw } from "../wire/protocol.ts";
 import type { Logger } from "../log.ts";
 import type { ClientContext } from "./hooks.ts";
 import type { Actor } from "./permissions.ts";
 import type { SubscribeHost, Subscription } from "./subscription.ts";
+
+/**
+ * A message as a transport queues it: framed bytes (streams, protobuf), or the JSON text of one
+ * message on a text transport (a JSON WebSocket), which frames messages itself.
+ */
+export type OutgoingMessage = Uint8Array | string;
 
 /** The downstream half of a connection, implemented by each transport. */
 export interface ClientTransport {
@@ -25,13 +31,21 @@ export interface ClientTransport {
   readonly shape: Shape;
   /** Centrifugal's protobuf protocol instead of JSON (WebSocket with `centrifuge-protobuf`). */
   readonly protobuf?: boolean;
-  /** Bytes of one server ping on this transport. */
-  readonly pingBytes: Uint8Array;
+  /**
+   * Messages are JSON text (`string`), not framed bytes: a JSON WebSocket, which frames each
+   * message itself. `framing` and `shape` then only tell the envelope.
+   */
+  readonly text: boolean;
+  /** One server ping on this transport, as `write` takes it (made once per kind, shared). */
+  readonly ping: OutgoingMessage;
   /** Events carry `id:` lines with stream positions (uni_sse, for `Last-Event-ID` resume). */
   readonly eventIds?: boolean;
   readonly isClosed: boolean;
-  /** Queues bytes; returns false when the queue went over its byte limit. */
-  write(bytes: Uint8Array): boolean;
+  /**
+   * Queues one message — text on a text transport, bytes otherwise — of `size` bytes (its
+   * `byteLength`, or a text's UTF-8 length); returns false when the queue went over its byte limit.
+   */
+  write(message: OutgoingMessage, size: number): boolean;
   /** Ends the response once queued bytes are out (a WebSocket sends a close frame with the code). */
   close(code?: number, reason?: string): void;
   /** The close itself tells the client why (a WebSocket close frame): no disconnect push first. */
@@ -95,6 +109,8 @@ export interface Connection extends NodeClient, Actor, SubscribeHost {
   infoFor(sub?: Subscription): ClientInfo;
   /** Writes a push body, wrapped in `{"push":…}` on bidirectional transports. */
   writePush(body: string): void;
+  /** Writes a push prepared once for all its receivers, in this transport's form. */
+  writePrepared(push: PreparedPush): void;
   writeBytes(bytes: Uint8Array): void;
   /** Right after the connect reply or push: subscriptions go live, timers start, plugins hear of it. */
   connected(): void;

@@ -2,7 +2,7 @@
  * @module
  * The hub indexes this node's connections: channel → subscribers, user → connections,
  * session → connection. It fans a publication out by preparing its push once and handing the
- * same prepared bytes to every subscriber.
+ * same prepared push (its bytes per wire shape, its text for JSON WebSockets) to every subscriber.
  */
 import type { ClientInfo, Publication, StreamPosition } from "../wire/protocol.ts";
 import { joinLeavePush, type PreparedPush, publicationPush } from "./codec.ts";

@@ -39,7 +39,7 @@ export interface ConnInfo {
   streamResponse?(source: ByteSource, init: ResponseInit): Response;
 }
 
-/** A byte stream's underlying source, as a `ReadableStream` would drive it (StreamSink is one). */
+/** A byte stream's underlying source, as a `ReadableStream` would drive it (the outbox's StreamWriter is one). */
 export interface ByteSource {
   start(controller: ByteSourceController): void;
   pull(): void;

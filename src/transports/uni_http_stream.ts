@@ -5,12 +5,9 @@
  */
 import type { Node } from "../core/node.ts";
 import type { ConnInfo } from "../runtime/types.ts";
-import { frame } from "../core/codec.ts";
 import { openUnidirectionalStream, parseConnectRequest } from "./unidirectional.ts";
 import { statusResponse } from "./transport.ts";
 import { connectBodyLimits, readRequestBody } from "./request_body.ts";
-
-const PING = frame("{}", "ndjson");
 
 export async function uniHttpStreamHandler(req: Request, node: Node, conn: ConnInfo): Promise<Response> {
   if (req.method !== "POST") return statusResponse(405, { Allow: "POST, OPTIONS" });
@@ -24,7 +21,6 @@ export async function uniHttpStreamHandler(req: Request, node: Node, conn: ConnI
   return openUnidirectionalStream(node, req, conn, connect, {
     name: "uni_http_stream",
     framing: "ndjson",
-    pingBytes: PING,
     contentType: "application/json",
   });
 }

@@ -46,7 +46,7 @@ export async function uniSseHandler(req: Request, node: Node, conn: ConnInfo): P
   return openUnidirectionalStream(node, req, conn, connect, {
     name: "uni_sse",
     framing: "sse",
-    pingBytes: PING,
+    ping: PING,
     preamble: preamble(node.config.uni_sse_retry),
     contentType: "text/event-stream; charset=utf-8",
     eventIds: true,

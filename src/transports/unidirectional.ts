@@ -10,12 +10,14 @@ import type { Framing } from "../core/codec.ts";
 import type { ConnectRequest } from "../wire/protocol.ts";
 import type { Node } from "../core/node.ts";
 import type { ConnInfo } from "../runtime/types.ts";
-import { statusResponse, streamHeaders, StreamSink } from "./transport.ts";
+import { StreamWriter } from "./outbox/stream_writer.ts";
+import { statusResponse, streamHeaders } from "./transport.ts";
 
 export interface UniOpenOptions {
   name: "uni_sse" | "uni_http_stream";
   framing: Framing;
-  pingBytes: Uint8Array;
+  /** Without one, a ping is an empty `{}` message (uni_http_stream). */
+  ping?: Uint8Array;
   preamble?: Uint8Array;
   contentType?: string;
   /** Events carry position ids; `lastEventId` resumes from one. */
@@ -66,22 +68,22 @@ export function openUnidirectionalStream(
   connect: ConnectRequest,
   opts: UniOpenOptions,
 ): Response {
-  const sink = new StreamSink({
+  const writer = new StreamWriter({
     name: opts.name,
     unidirectional: true,
     emulation: false,
     framing: opts.framing,
-    pingBytes: opts.pingBytes,
+    ping: opts.ping,
     maxQueueBytes: node.config.client_queue_max_size,
     eventIds: opts.eventIds,
   });
-  const client = new Client(node, sink, {
+  const client = new Client(node, writer, {
     headers: req.headers,
     conn,
     lastEventId: opts.lastEventId,
   });
-  sink.attach(client, conn);
-  if (opts.preamble) sink.writePreamble(opts.preamble);
+  writer.attach(client, conn);
+  if (opts.preamble) writer.writePreamble(opts.preamble);
   void client.startUnidirectional(connect);
-  return sink.response({ status: 200, headers: streamHeaders(opts.contentType) });
+  return writer.response({ status: 200, headers: streamHeaders(opts.contentType) });
 }

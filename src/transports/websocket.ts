@@ -7,26 +7,25 @@
  * Bidirectional: every message is a frame of commands fed to `Client.receive` (the first must be
  * connect): newline-delimited JSON in text messages, or varint-delimited protobuf in binary ones
  * when the client chose `centrifuge-protobuf`. Replies and pushes written during one I/O turn go
- * out as one message (delimited as the SDK reads them; the bytes of a JSON publication are the
- * same shared ones http_stream writes). A disconnect is a close frame carrying the code
- * and reason, as in Centrifugo. Unidirectional: each push is its own message, so a plain
- * `JSON.parse(event.data)` works; a disconnect push comes before the close frame.
+ * out as one message, delimited as the SDK reads them (outbox/websocket_writer.ts; JSON stays text
+ * from the encoder to the socket: a publication's text is made once for every JSON socket). A
+ * disconnect is a close frame carrying the code and reason, as in Centrifugo. Unidirectional: each
+ * push is its own message, so a plain `JSON.parse(event.data)` works; a disconnect push comes
+ * before the close frame.
  *
  * Bounds: messages over `*_message_size_limit` close with 1009; bytes waiting (ours plus the
  * runtime's `bufferedAmount`) over `client_queue_max_size` disconnect with 3008; a socket that
  * sends no connect within `client_stale_close_delay` closes with 3502.
  */
 import { Client } from "../core/client.ts";
-import { frame, Shape } from "../core/codec.ts";
-import { protobufReplyFromJson } from "../core/codec_protobuf.ts";
-import type { ClientTransport } from "../core/connection.ts";
 import type { Node } from "../core/node.ts";
 import type { TimerHandle } from "../core/timers.ts";
 import type { ConnectRequest } from "../wire/protocol.ts";
 import type { ConnInfo, ServerWebSocket, WebSocketEvents } from "../runtime/types.ts";
 import { joinBytes } from "../bytes.ts";
 import { DisconnectCode } from "../errors.ts";
-import { type Flushable, flushQueue } from "./flush_queue.ts";
+import type { OutboxOptions } from "./outbox/outbox.ts";
+import { WebSocketWriter } from "./outbox/websocket_writer.ts";
 import { goError, statusResponse, textResponse } from "./transport.ts";
 import { queryOf } from "./request_url.ts";
 import { decodeConnectRequest } from "./unidirectional.ts";
@@ -34,25 +33,6 @@ import { decodeConnectRequest } from "./unidirectional.ts";
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 
-/**
- * JSON text frames need strings, and the hub hands every subscriber of a publication the same
- * bytes: the last decoding is kept, so a fan-out decodes once, not once per connection. The bytes
- * are NDJSON (shared with http_stream); a WebSocket message carries no final newline (Centrifugo's
- * do not: messages in one frame are joined by "\n", nothing after the last), so it is left out.
- */
-let lastBytes: Uint8Array | undefined;
-let lastText = "";
-const NEWLINE = 10;
-function textOf(bytes: Uint8Array): string {
-  if (bytes !== lastBytes) {
-    const end = bytes.byteLength > 0 && bytes[bytes.byteLength - 1] === NEWLINE
-      ? bytes.byteLength - 1
-      : bytes.byteLength;
-    lastText = decoder.decode(end === bytes.byteLength ? bytes : bytes.subarray(0, end));
-    lastBytes = bytes;
-  }
-  return lastText;
-}
 /** Centrifugo's subprotocols: JSON (the default) and protobuf (bidirectional only). */
 const JSON_PROTOCOL = "centrifuge-json";
 const PROTOBUF_PROTOCOL = "centrifuge-protobuf";
@@ -61,101 +41,25 @@ const CLOSE_TOO_BIG = 1009;
 /** A close frame's reason is at most 123 bytes. */
 const MAX_REASON_BYTES = 123;
 
-interface SocketOptions {
-  name: "websocket" | "uni_websocket";
-  unidirectional: boolean;
-  /** Centrifugal's protobuf protocol: binary messages of varint-delimited commands and replies. */
-  protobuf?: boolean;
-  maxMessageBytes: number;
-  maxQueueBytes: number;
-}
-
 /** One WebSocket connection: the client's transport, and the runtime's socket events. */
-class WebSocketSink implements ClientTransport, WebSocketEvents, Flushable {
-  readonly name: string;
-  readonly unidirectional: boolean;
-  readonly emulation = false;
-  readonly framing = "ndjson" as const;
-  readonly shape: Shape;
-  readonly pingBytes: Uint8Array;
-  readonly protobuf: boolean;
-  /** The close frame carries the disconnect; no push before it (bidirectional, as Centrifugo). */
-  readonly disconnectInClose: boolean;
+class WebSocketTransport extends WebSocketWriter implements WebSocketEvents {
   client!: Client;
   /** Set when the client's first frame arrives (connect), for the stale check. */
   private started = false;
-  private socket: ServerWebSocket | undefined;
-  private closed = false;
-  private pending: Uint8Array[] = [];
-  private pendingBytes = 0;
-  private flushScheduled = false;
   private staleTimer: TimerHandle | undefined;
 
-  constructor(private readonly node: Node, private readonly opts: SocketOptions) {
-    this.name = opts.name;
-    this.unidirectional = opts.unidirectional;
-    this.protobuf = opts.protobuf === true;
-    this.shape = opts.unidirectional
-      ? Shape.UniNdjson
-      : this.protobuf
-      ? Shape.BidiProtobuf
-      : Shape.BidiNdjson;
-    this.pingBytes = this.protobuf ? protobufReplyFromJson("{}") : frame("{}", "ndjson");
-    this.disconnectInClose = !opts.unidirectional;
+  constructor(private readonly node: Node, opts: OutboxOptions) {
+    super(opts);
   }
 
-  get isClosed(): boolean {
-    return this.closed;
-  }
-
-  // ------------------------------------------------------------------ ClientTransport
-
-  write(bytes: Uint8Array): boolean {
-    if (this.closed) return true;
-    this.pending.push(bytes);
-    this.pendingBytes += bytes.byteLength;
-    if (!this.flushScheduled && this.socket) {
-      this.flushScheduled = true;
-      flushQueue.add(this);
-    }
-    return this.pendingBytes + (this.socket?.bufferedAmount ?? 0) <= this.opts.maxQueueBytes;
-  }
-
-  /**
-   * What queued up during this turn: one text message (bidirectional: newline-delimited, as the
-   * SDK reads it), or one message per push written together (unidirectional: a plain client
-   * parses each message as one JSON value).
-   */
-  flush(): void {
-    this.flushScheduled = false;
-    if (this.closed || !this.socket || this.pending.length === 0) return;
-    const chunks = this.pending;
-    const size = this.pendingBytes;
-    this.pending = [];
-    this.pendingBytes = 0;
-    if (this.unidirectional) {
-      if (chunks.length === 1) this.socket.sendText(textOf(chunks[0]));
-      else this.socket.sendTexts(chunks.map(textOf));
-      return;
-    }
-    if (this.protobuf) {
-      // Varint-delimited replies: a turn's worth in one binary message.
-      this.socket.sendBinary(chunks.length === 1 ? chunks[0] : joinBytes(chunks, size));
-      return;
-    }
-    if (chunks.length === 1) {
-      this.socket.sendText(textOf(chunks[0]));
-      return;
-    }
-    let text = textOf(chunks[0]);
-    for (let i = 1; i < chunks.length; i++) text += "\n" + textOf(chunks[i]);
-    this.socket.sendText(text);
+  /** The close frame carries the disconnect; no push before it (bidirectional, as Centrifugo). */
+  get disconnectInClose(): boolean {
+    return !this.unidirectional;
   }
 
   close(code: number = DisconnectCode.ConnectionClosed, reason = ""): void {
     if (this.closed) return;
-    this.flush();
-    this.closed = true;
+    this.endWrites();
     this.staleTimer?.cancel();
     // A code no close frame may carry (the server API takes any, as Centrifugo does) or a reason
     // too long for one: the connection ends without a frame, and the client sees 1006 — as it
@@ -166,9 +70,7 @@ class WebSocketSink implements ClientTransport, WebSocketEvents, Flushable {
 
   abort(): void {
     if (this.closed) return;
-    this.pending = [];
-    this.pendingBytes = 0;
-    this.closed = true;
+    this.stopWrites();
     this.staleTimer?.cancel();
     this.socket?.close(DisconnectCode.Slow, "slow");
   }
@@ -176,12 +78,11 @@ class WebSocketSink implements ClientTransport, WebSocketEvents, Flushable {
   // ------------------------------------------------------------------ socket events
 
   open(socket: ServerWebSocket): void {
-    this.socket = socket;
     if (this.closed) {
       socket.close(DisconnectCode.ConnectionClosed, "connection closed");
       return;
     }
-    if (this.pending.length > 0) this.flush();
+    this.attachSocket(socket);
     if (!this.started) {
       this.staleTimer = this.node.timers.schedule(this.node.config.client_stale_close_delay, () => {
         if (this.started || this.closed) return;
@@ -194,15 +95,19 @@ class WebSocketSink implements ClientTransport, WebSocketEvents, Flushable {
   message(data: string | Uint8Array): void {
     if (this.closed) return;
     const size = typeof data === "string" ? data.length : data.byteLength;
-    if (size > this.opts.maxMessageBytes) {
+    const config = this.node.config;
+    if (
+      size >
+        (this.unidirectional ? config.uni_websocket_message_size_limit : config.websocket_message_size_limit)
+    ) {
       this.client.log.info("websocket message over its size limit", { bytes: size });
-      this.closed = true;
+      this.stopWrites();
       this.staleTimer?.cancel();
       this.socket?.close(CLOSE_TOO_BIG, ""); // Centrifugo's close carries no reason
       this.client.transportGone();
       return;
     }
-    if (this.opts.unidirectional) {
+    if (this.unidirectional) {
       if (this.started) return; // a unidirectional client has nothing more to say
       // As Centrifugo, a binary message is read as text too (invalid UTF-8 is not JSON).
       return this.uniMessage(typeof data === "string" ? data : decoder.decode(data));
@@ -236,8 +141,7 @@ class WebSocketSink implements ClientTransport, WebSocketEvents, Flushable {
 
   /** The runtime's close event (`close` is the transport's own method): the socket is gone. */
   onSocketClose(): void {
-    this.closed = true;
-    this.pending = [];
+    this.stopWrites();
     this.staleTimer?.cancel();
     this.client.transportGone();
   }
@@ -274,24 +178,30 @@ function upgrade(
   node: Node,
   req: Request,
   conn: ConnInfo,
-  opts: Omit<SocketOptions, "maxQueueBytes">,
-  onClient?: (sink: WebSocketSink) => void,
+  kind: { name: "websocket" | "uni_websocket"; unidirectional: boolean; protobuf?: boolean },
+  onClient?: (transport: WebSocketTransport) => void,
 ): Response {
-  const sink = new WebSocketSink(node, {
-    ...opts,
+  const protobuf = kind.protobuf === true;
+  const transport = new WebSocketTransport(node, {
+    name: kind.name,
+    unidirectional: kind.unidirectional,
+    emulation: false,
+    framing: "ndjson",
+    protobuf,
+    text: !protobuf,
     maxQueueBytes: node.config.client_queue_max_size,
   });
-  sink.client = new Client(node, sink, { headers: req.headers, conn });
+  transport.client = new Client(node, transport, { headers: req.headers, conn });
   const events: WebSocketEvents = {
     open: (socket) => {
-      sink.open(socket);
-      onClient?.(sink);
+      transport.open(socket);
+      onClient?.(transport);
     },
-    message: (data) => sink.message(data),
-    close: () => sink.onSocketClose(),
+    message: (data) => transport.message(data),
+    close: () => transport.onSocketClose(),
   };
   const offered = offeredProtocols(req);
-  const protocol = opts.protobuf && offered.includes(PROTOBUF_PROTOCOL)
+  const protocol = protobuf && offered.includes(PROTOBUF_PROTOCOL)
     ? PROTOBUF_PROTOCOL
     : offered.includes(JSON_PROTOCOL)
     ? JSON_PROTOCOL
@@ -307,7 +217,6 @@ export function websocketHandler(req: Request, node: Node, conn: ConnInfo): Resp
     name: "websocket",
     unidirectional: false,
     protobuf: wantsProtobuf(req, queryOf(req.url)),
-    maxMessageBytes: node.config.websocket_message_size_limit,
   });
 }
 
@@ -338,6 +247,5 @@ export function uniWebsocketHandler(req: Request, node: Node, conn: ConnInfo): R
   return upgrade(node, req, conn, {
     name: "uni_websocket",
     unidirectional: true,
-    maxMessageBytes: node.config.uni_websocket_message_size_limit,
-  }, fromUrl ? (sink) => sink.startWith(fromUrl) : undefined);
+  }, fromUrl ? (transport) => transport.startWith(fromUrl) : undefined);
 }

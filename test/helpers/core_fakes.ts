@@ -9,6 +9,7 @@ import type { TestContext } from "../harness.ts";
 import { loadConfig } from "../../src/config/mod.ts";
 import { Node, type NodeOptions } from "../../src/core/node.ts";
 import { Client, type ClientTransport } from "../../src/core/client.ts";
+import type { OutgoingMessage } from "../../src/core/connection.ts";
 import { Shape } from "../../src/core/codec.ts";
 import {
   type DecideHook,
@@ -47,6 +48,8 @@ export interface RecordingTransportOptions {
   emulation?: boolean;
   /** The close frame carries the disconnect (a WebSocket): no disconnect push first. */
   disconnectInClose?: boolean;
+  /** Messages are JSON text, one per write (a JSON WebSocket), instead of framed bytes. */
+  text?: boolean;
 }
 
 /** A transport that keeps every write (JSON ones parsed) and how it ended. */
@@ -58,7 +61,8 @@ export class RecordingTransport implements ClientTransport {
   readonly shape: Shape;
   readonly protobuf: boolean;
   readonly disconnectInClose: boolean;
-  readonly pingBytes = new TextEncoder().encode("{}\n");
+  readonly text: boolean;
+  readonly ping: OutgoingMessage;
   isClosed = false;
   /** Set by `close`: the code and reason the connection ended with. */
   closed?: { code?: number; reason?: string };
@@ -74,6 +78,8 @@ export class RecordingTransport implements ClientTransport {
     this.emulation = opts.emulation === true;
     this.protobuf = opts.protobuf === true;
     this.disconnectInClose = opts.disconnectInClose === true;
+    this.text = opts.text === true;
+    this.ping = this.text ? "{}" : new TextEncoder().encode("{}\n");
     this.name = this.unidirectional ? "uni_http_stream" : opts.protobuf ? "websocket" : "http_stream";
     this.shape = this.protobuf
       ? Shape.BidiProtobuf
@@ -82,7 +88,8 @@ export class RecordingTransport implements ClientTransport {
       : Shape.BidiNdjson;
   }
 
-  write(bytes: Uint8Array): boolean {
+  write(message: OutgoingMessage): boolean {
+    const bytes = typeof message === "string" ? new TextEncoder().encode(message) : message;
     this.chunks.push(bytes);
     if (!this.protobuf) {
       for (const line of decoder.decode(bytes).split("\n")) {

@@ -1,5 +1,6 @@
 /**
- * Command decoding, reply/push encoding (omitempty rules) and per-shape framing of prepared pushes.
+ * Command decoding, reply/push encoding (omitempty rules), per-shape framing of prepared pushes and
+ * their text for JSON WebSockets.
  */
 import { test } from "../harness.ts";
 import { assert, assertEquals, assertThrows } from "../assert.ts";
@@ -20,6 +21,7 @@ import {
   Shape,
   shapeOf,
   toRaw,
+  utf8Length,
 } from "../../src/core/codec.ts";
 import type { Command } from "../../src/wire/protocol.ts";
 
@@ -234,6 +236,24 @@ test("PreparedPush: the same shape returns the identical Uint8Array every time",
   const other = new PreparedPush('{"x":1}');
   assertEquals(text(other.bytesFor(Shape.UniNdjson)), '{"x":1}\n');
   assertEquals(text(other.bytesFor(Shape.BidiSse)), 'data: {"push":{"x":1}}\n\n');
+});
+
+test("PreparedPush: the text for JSON WebSockets is made once per envelope, its size in UTF-8 bytes", () => {
+  const push = publicationPush("новости", { data: '{"text":"héllo 👋"}' });
+  const body = '{"channel":"новости","pub":{"data":{"text":"héllo 👋"}}}';
+  assertEquals(push.textFor(true), body, "unidirectional: the bare body");
+  assertEquals(push.textFor(false), `{"push":${body}}`);
+  assert(push.textFor(false) === push.textFor(false), "the same string for every socket");
+  const encoder = new TextEncoder();
+  assertEquals(push.textBytes(true), encoder.encode(body).byteLength);
+  assertEquals(push.textBytes(false), encoder.encode(`{"push":${body}}`).byteLength);
+});
+
+test("utf8Length: the bytes TextEncoder makes, without encoding", () => {
+  const encoder = new TextEncoder();
+  for (const s of ["", "{}", "é", "ü€", "中文", "👋", "a👋b", "\ud800", "x\udc00", "\ud83d"]) {
+    assertEquals(utf8Length(s), encoder.encode(s).byteLength, JSON.stringify(s));
+  }
 });
 
 test("joinLeavePush: join and leave bodies carry the client info", () => {

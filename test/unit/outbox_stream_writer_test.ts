@@ -1,70 +1,77 @@
 /**
- * StreamSink: the runtime pulls, writes coalesce, and the client queue is bounded.
+ * The outbox behind a response body (StreamWriter): the runtime pulls, writes coalesce, and the
+ * client queue is bounded.
  *
  * The runtime's cost is per chunk, so writes made during one turn must reach a waiting reader as
  * one chunk, in order; a lone write must be handed over as the very bytes given (shared by every
- * subscriber of a publication, never copied); bytes wait in the sink, not in the stream, until the
- * reader asks, and then go over joined in chunks of at most 64 KiB; close() must not lose what is
- * queued; abort() must drop it; the queue limit counts every byte not handed over.
+ * subscriber of a publication, never copied); bytes wait in the outbox, not in the stream, until
+ * the reader asks, and then go over joined in chunks of at most 64 KiB; close() must not lose what
+ * is queued; abort() must drop it; the queue limit counts every byte not handed over.
  */
 import { test } from "../harness.ts";
 import { assert, assertEquals } from "../assert.ts";
-import { StreamSink } from "../../src/transports/transport.ts";
+import { StreamWriter } from "../../src/transports/outbox/stream_writer.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
-function sink(maxQueueBytes = 1 << 20): StreamSink {
-  return new StreamSink({
+function sink(maxQueueBytes = 1 << 20): StreamWriter {
+  return new StreamWriter({
     name: "uni_sse",
     unidirectional: true,
     emulation: false,
     framing: "sse",
-    pingBytes: enc.encode(":\n\n"),
+    ping: enc.encode(":\n\n"),
     maxQueueBytes,
   });
+}
+
+/** Queues bytes (or a string's bytes) as the client does: with their size. */
+function put(s: StreamWriter, message: string | Uint8Array): boolean {
+  const bytes = typeof message === "string" ? enc.encode(message) : message;
+  return s.write(bytes, bytes.byteLength);
 }
 
 /** Lets the current turn end, so the flush queue runs. */
 const nextTurn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
-test("StreamSink: writes made in one turn reach the reader as one chunk, in order", async () => {
+test("StreamWriter: writes made in one turn reach the reader as one chunk, in order", async () => {
   const s = sink();
   const reader = s.stream.getReader();
-  for (const text of ["data: 1\n\n", "data: 2\n\n", "data: 3\n\n"]) assert(s.write(enc.encode(text)));
+  for (const text of ["data: 1\n\n", "data: 2\n\n", "data: 3\n\n"]) assert(put(s, text));
   const { value, done } = await reader.read();
   assertEquals(done, false);
   assertEquals(dec.decode(value), "data: 1\n\ndata: 2\n\ndata: 3\n\n");
 });
 
-test("StreamSink: a lone write is handed over as the same bytes, not a copy", async () => {
+test("StreamWriter: a lone write is handed over as the same bytes, not a copy", async () => {
   const s = sink();
   const reader = s.stream.getReader();
   const bytes = enc.encode("data: shared\n\n");
-  s.write(bytes);
+  put(s, bytes);
   const { value } = await reader.read();
   assert(value === bytes, "the chunk is the Uint8Array that was written");
 });
 
-test("StreamSink: a waiting reader gets each turn's writes as they come", async () => {
+test("StreamWriter: a waiting reader gets each turn's writes as they come", async () => {
   const s = sink();
   const reader = s.stream.getReader();
   const first = reader.read();
   await nextTurn(); // the reader is waiting (pulled, got nothing)
-  s.write(enc.encode("a"));
+  put(s, "a");
   assertEquals(dec.decode((await first).value), "a");
   const second = reader.read();
   await nextTurn();
-  s.write(enc.encode("b"));
-  s.write(enc.encode("c"));
+  put(s, "b");
+  put(s, "c");
   assertEquals(dec.decode((await second).value), "bc");
 });
 
-test("StreamSink: bytes wait in the sink until the reader asks, then go over joined, ≤ 64 KiB a chunk", async () => {
+test("StreamWriter: bytes wait in the outbox until the reader asks, then go over joined, ≤ 64 KiB a chunk", async () => {
   const s = sink();
   const parts = Array.from({ length: 10 }, (_, i) => new Uint8Array(20_000).fill(i));
   for (const p of parts) {
-    s.write(p);
+    put(s, p);
     await nextTurn(); // separate turns: nobody reads meanwhile
   }
   const reader = s.stream.getReader();
@@ -79,22 +86,22 @@ test("StreamSink: bytes wait in the sink until the reader asks, then go over joi
   for (let i = 0; i < 10; i++) assertEquals(got[i * 20_000], i, "in order");
 });
 
-test("StreamSink: close() hands over what the turn collected, then ends the stream", async () => {
+test("StreamWriter: close() hands over what the turn collected, then ends the stream", async () => {
   const s = sink();
   const reader = s.stream.getReader();
-  s.write(enc.encode("data: last\n\n"));
-  s.write(enc.encode("data: disconnect\n\n"));
+  put(s, "data: last\n\n");
+  put(s, "data: disconnect\n\n");
   s.close();
   assert(s.isClosed);
   assertEquals(dec.decode((await reader.read()).value), "data: last\n\ndata: disconnect\n\n");
   assertEquals((await reader.read()).done, true);
-  assert(s.write(enc.encode("ignored")), "writes after close are ignored, not reported as overflow");
+  assert(put(s, "ignored"), "writes after close are ignored, not reported as overflow");
 });
 
-test("StreamSink: abort() drops what was collected and errors the stream", async () => {
+test("StreamWriter: abort() drops what was collected and errors the stream", async () => {
   const s = sink();
   const reader = s.stream.getReader();
-  s.write(enc.encode("never sent"));
+  put(s, "never sent");
   s.abort();
   let failed = false;
   try {
@@ -106,26 +113,26 @@ test("StreamSink: abort() drops what was collected and errors the stream", async
   await nextTurn(); // the pending flush finds nothing to hand over
 });
 
-test("StreamSink: the queue limit counts every byte not handed over, whatever turn wrote it", async () => {
+test("StreamWriter: the queue limit counts every byte not handed over, whatever turn wrote it", async () => {
   const s = sink(10);
-  assert(s.write(new Uint8Array(6)), "6 of 10 bytes");
-  assert(!s.write(new Uint8Array(6)), "12 queued in one turn exceed 10");
+  assert(put(s, new Uint8Array(6)), "6 of 10 bytes");
+  assert(!put(s, new Uint8Array(6)), "12 queued in one turn exceed 10");
   const t = sink(10);
-  assert(t.write(new Uint8Array(6)));
+  assert(put(t, new Uint8Array(6)));
   await nextTurn(); // nobody reads
-  assert(!t.write(new Uint8Array(6)), "6 from an earlier turn + 6 exceed 10");
+  assert(!put(t, new Uint8Array(6)), "6 from an earlier turn + 6 exceed 10");
   const reader = t.stream.getReader();
   assertEquals((await reader.read()).value?.byteLength, 12, "the over-limit write was still kept in order");
   const u = sink(10);
   const r = u.stream.getReader();
   const pending = r.read();
   await nextTurn();
-  assert(u.write(new Uint8Array(6)));
+  assert(put(u, new Uint8Array(6)));
   assertEquals((await pending).value?.byteLength, 6);
-  assert(u.write(new Uint8Array(6)), "bytes the reader took no longer count");
+  assert(put(u, new Uint8Array(6)), "bytes the reader took no longer count");
 });
 
-test("StreamSink: once the reader cancels, writes are ignored and the owner hears once", async () => {
+test("StreamWriter: once the reader cancels, writes are ignored and the owner hears once", async () => {
   const s = sink();
   let gone = 0;
   s.attach({ transportGone: () => gone++ }, {
@@ -134,27 +141,27 @@ test("StreamSink: once the reader cancels, writes are ignored and the owner hear
     responseEnded: () => {},
     abort: () => {},
   });
-  s.write(enc.encode("pending"));
+  put(s, "pending");
   await s.stream.cancel();
   assert(s.isClosed);
-  assert(s.write(enc.encode("after")));
+  assert(put(s, "after"));
   await nextTurn();
   assertEquals(gone, 1);
 });
 
-test("StreamSink: close() while the reader waits hands the turn's writes over, then ends", async () => {
+test("StreamWriter: close() while the reader waits hands the turn's writes over, then ends", async () => {
   const s = sink();
   const reader = s.stream.getReader();
   const first = reader.read();
   await nextTurn();
-  s.write(enc.encode("bye "));
-  s.write(enc.encode("now"));
+  put(s, "bye ");
+  put(s, "now");
   s.close();
   assertEquals(dec.decode((await first).value), "bye now");
   assertEquals((await reader.read()).done, true);
 });
 
-test("StreamSink: close() tells the runtime the response ended; abort() cuts the connection", () => {
+test("StreamWriter: close() tells the runtime the response ended; abort() cuts the connection", () => {
   const calls: string[] = [];
   const conn = {
     onClose: () => {},
@@ -164,18 +171,18 @@ test("StreamSink: close() tells the runtime the response ended; abort() cuts the
   };
   const a = sink();
   a.attach({ transportGone: () => {} }, conn);
-  a.write(enc.encode("unread"));
+  put(a, "unread");
   a.close();
   const b = sink();
   b.attach({ transportGone: () => {} }, conn);
-  b.write(enc.encode("unread"));
+  put(b, "unread");
   b.abort();
   assertEquals(calls, ["holdOpen", "responseEnded", "holdOpen", "abort"]);
 });
 
-test("StreamSink: a stream made after close() gives its queued bytes, then ends; one made after abort() errors", async () => {
+test("StreamWriter: a stream made after close() gives its queued bytes, then ends; one made after abort() errors", async () => {
   const closed = sink();
-  closed.write(enc.encode("disconnect"));
+  put(closed, "disconnect");
   closed.close();
   const reader = closed.stream.getReader();
   assertEquals(dec.decode((await reader.read()).value), "disconnect");
@@ -186,14 +193,14 @@ test("StreamSink: a stream made after close() gives its queued bytes, then ends;
   assertEquals((await empty.stream.getReader().read()).done, true, "closed with nothing queued");
 
   const cut = sink();
-  cut.write(enc.encode("dropped"));
+  put(cut, "dropped");
   cut.abort();
   let failed = false;
   await cut.stream.getReader().read().catch(() => failed = true);
-  assert(failed, "an aborted sink's stream errors");
+  assert(failed, "an aborted writer's stream errors");
 });
 
-test("StreamSink: where the runtime drains sources itself, response() hands it the sink, no Web stream", () => {
+test("StreamWriter: where the runtime drains sources itself, response() hands it the writer, no Web stream", () => {
   const s = sink();
   const drained: string[] = [];
   let source: unknown;
@@ -207,11 +214,11 @@ test("StreamSink: where the runtime drains sources itself, response() hands it t
       return new Response(null, init);
     },
   });
-  s.write(enc.encode("a"));
-  s.write(enc.encode("b"));
+  put(s, "a");
+  put(s, "b");
   const res = s.response({ status: 200 });
   assertEquals(res.body, null);
-  assert(source === s, "the sink itself is the source");
+  assert(source === s, "the writer itself is the source");
   // The runtime's side, as node_http's DirectDrain plays it: start, then pull while it can write.
   let ended = false;
   s.start({
@@ -222,10 +229,47 @@ test("StreamSink: where the runtime drains sources itself, response() hands it t
   s.pull();
   assertEquals(drained, ["ab"], "what was queued goes over joined at the first pull");
   s.pull(); // written without backpressure: the runtime asks for more at once
-  s.write(enc.encode("c"));
+  put(s, "c");
   s.close();
   assertEquals(ended, false, "the queue is handed over before the end");
   s.flush();
   assertEquals(drained, ["ab", "c"]);
   assertEquals(ended, true);
+});
+
+test("StreamWriter: a preamble goes over alone; what follows waits for the next turn, joined", async () => {
+  const s = sink();
+  const chunks: string[] = [];
+  s.writePreamble(enc.encode("\r\n"));
+  put(s, "data: connect\n\n");
+  // The runtime's side as node_http plays it: every chunk written at once, so it pulls again.
+  s.start({
+    enqueue: (chunk) => {
+      chunks.push(dec.decode(chunk));
+      s.pull();
+    },
+    close: () => {},
+    error: () => {},
+  });
+  s.pull();
+  assertEquals(chunks, ["\r\n"], "the preamble alone, though more was queued");
+  put(s, "data: more\n\n");
+  await nextTurn();
+  assertEquals(chunks, ["\r\n", "data: connect\n\ndata: more\n\n"]);
+});
+
+test("StreamWriter: without a ping of its own, a stream pings with an empty reply framed for it, made once", () => {
+  const stream = (framing: "sse" | "ndjson", unidirectional = false) =>
+    new StreamWriter({
+      name: "test",
+      unidirectional,
+      emulation: !unidirectional,
+      framing,
+      maxQueueBytes: 1024,
+    });
+  assertEquals(dec.decode(stream("sse").ping as Uint8Array), "data: {}\n\n");
+  assertEquals(dec.decode(stream("ndjson").ping as Uint8Array), "{}\n");
+  assertEquals(dec.decode(stream("ndjson", true).ping as Uint8Array), "{}\n");
+  assert(stream("sse").ping === stream("sse").ping, "shared by every stream of the kind");
+  assertEquals(dec.decode(sink().ping as Uint8Array), ":\n\n", "a ping given is the ping");
 });
