@@ -10,7 +10,7 @@ import { jwtVerify, SignJWT } from "jose";
 import type { Config } from "../config/mod.ts";
 import type { Node } from "../core/node.ts";
 import type { ConnInfo } from "../runtime/types.ts";
-import { textResponse } from "../transports/transport.ts";
+import { textResponse } from "../http/responses.ts";
 import { bodyErrorResponse, readBodyText } from "../transports/request_body.ts";
 import { runApiCall } from "./http_api.ts";
 import { constantTimeEqual } from "../auth/constant_time.ts";

@@ -14,7 +14,7 @@
  */
 import type { Node } from "../core/node.ts";
 import { bodyErrorResponse, readBodyText } from "../transports/request_body.ts";
-import { goError, goNotFound } from "../transports/transport.ts";
+import { goError, goNotFound } from "../http/responses.ts";
 import { apiMethods, bad, envelope, notFound, settle, type Settled } from "./methods.ts";
 import {
   BATCH_SHAPE,
@@ -25,7 +25,7 @@ import {
   SHAPES,
 } from "./request.ts";
 import { constantTimeEqual } from "../auth/constant_time.ts";
-import { queryOf } from "../transports/request_url.ts";
+import { queryOf } from "../http/request_url.ts";
 
 /** API request bodies larger than this are refused with 413. */
 const MAX_API_BODY = 10 * 1024 * 1024;

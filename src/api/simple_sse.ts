@@ -14,9 +14,10 @@
 import type { Node, NodeClient } from "../core/node.ts";
 import type { Publication } from "../wire/protocol.ts";
 import type { ConnInfo } from "../runtime/types.ts";
-import { StreamSink, textResponse } from "../transports/transport.ts";
+import { StreamSink } from "../transports/transport.ts";
+import { textResponse } from "../http/responses.ts";
 import { bodyErrorResponse, readBodyBytes } from "../transports/request_body.ts";
-import { queryOf } from "../transports/request_url.ts";
+import { queryOf } from "../http/request_url.ts";
 import { type HmacKeys, hmacKeys } from "../auth/hmac_keys.ts";
 import {
   signSimpleToken,

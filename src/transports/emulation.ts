@@ -11,7 +11,7 @@
  */
 import type { EmulationOutcome, Node } from "../core/node.ts";
 import { decodeEmulationRequest } from "../core/codec_protobuf.ts";
-import { statusResponse } from "./transport.ts";
+import { statusResponse } from "../http/responses.ts";
 import { bodyErrorResponse, readBodyBytes, readRequestBody } from "./request_body.ts";
 
 export async function emulationHandler(req: Request, node: Node): Promise<Response> {

@@ -7,7 +7,7 @@
 import type { Node } from "../core/node.ts";
 import type { ConnInfo } from "../runtime/types.ts";
 import { openBidirectionalStream } from "./bidirectional.ts";
-import { statusResponse } from "./transport.ts";
+import { statusResponse } from "../http/responses.ts";
 import { bodyErrorResponse, connectBodyLimits, readBodyBytes, readBodyText } from "./request_body.ts";
 
 export async function httpStreamHandler(req: Request, node: Node, conn: ConnInfo): Promise<Response> {

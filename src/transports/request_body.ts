@@ -9,7 +9,7 @@
  * (it is never idle, so no idle timeout catches it).
  */
 import type { Node } from "../core/node.ts";
-import { statusResponse } from "./transport.ts";
+import { statusResponse } from "../http/responses.ts";
 import { bodiesBufferCompactly } from "../runtime/serve.ts";
 
 export interface BodyLimits {

@@ -6,8 +6,8 @@
 import type { Node } from "../core/node.ts";
 import type { ConnInfo } from "../runtime/types.ts";
 import { openBidirectionalStream } from "./bidirectional.ts";
-import { statusResponse } from "./transport.ts";
-import { queryOf } from "./request_url.ts";
+import { statusResponse } from "../http/responses.ts";
+import { queryOf } from "../http/request_url.ts";
 import { connectBodyLimits, readRequestBody } from "./request_body.ts";
 
 const PREAMBLE = new TextEncoder().encode("\r\n");

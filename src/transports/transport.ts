@@ -1,8 +1,7 @@
 /**
  * @module
- * What every streaming transport shares: a byte-bounded `ReadableStream` sink per connection,
- * request-body reading with a size limit, and the response headers that keep proxies from
- * buffering or caching a stream.
+ * What every streaming transport shares: a byte-bounded `ReadableStream` sink per connection and
+ * the response headers that keep proxies from buffering or caching a stream.
  */
 import type { ClientTransport } from "../core/client.ts";
 import { type Framing, Shape, shapeOf } from "../core/codec.ts";
@@ -390,32 +389,4 @@ export function joinBytes(parts: Uint8Array[], size: number): Uint8Array {
     at += part.byteLength;
   }
   return joined;
-}
-
-/**
- * A refusal as Centrifugo answers on its connection endpoints: the status alone, no body, no
- * Content-Type (the reason goes to the log).
- */
-export function statusResponse(status: number, headers?: HeadersInit): Response {
-  return new Response(null, { status, headers });
-}
-
-/**
- * Go's `http.Error` answer, word for word: what Centrifugo answers where its Go libraries refuse (a
- * body it cannot decode, a WebSocket request without the upgrade, a path it has no route for).
- */
-export function goError(status: number, text: string): Response {
-  return new Response(`${text}\n`, {
-    status,
-    headers: { "Content-Type": "text/plain; charset=utf-8", "X-Content-Type-Options": "nosniff" },
-  });
-}
-
-/** Go's mux for a path it has no route for. */
-export const goNotFound = (): Response => goError(404, "404 page not found");
-
-export function textResponse(status: number, text: string, headers?: HeadersInit): Response {
-  const h = new Headers(headers);
-  h.set("Content-Type", "text/plain; charset=utf-8");
-  return new Response(text, { status, headers: h });
 }

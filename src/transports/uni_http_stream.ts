@@ -7,7 +7,7 @@ import type { Node } from "../core/node.ts";
 import type { ConnInfo } from "../runtime/types.ts";
 import { frame } from "../core/codec.ts";
 import { openUnidirectionalStream, parseConnectRequest } from "./unidirectional.ts";
-import { statusResponse } from "./transport.ts";
+import { statusResponse } from "../http/responses.ts";
 import { connectBodyLimits, readRequestBody } from "./request_body.ts";
 
 const PING = frame("{}", "ndjson");

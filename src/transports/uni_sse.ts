@@ -9,8 +9,8 @@
 import type { Node } from "../core/node.ts";
 import type { ConnInfo } from "../runtime/types.ts";
 import { openUnidirectionalStream, parseConnectRequest } from "./unidirectional.ts";
-import { statusResponse } from "./transport.ts";
-import { queryOf } from "./request_url.ts";
+import { statusResponse } from "../http/responses.ts";
+import { queryOf } from "../http/request_url.ts";
 import { connectBodyLimits, readRequestBody } from "./request_body.ts";
 
 const encoder = new TextEncoder();

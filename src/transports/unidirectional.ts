@@ -10,7 +10,8 @@ import type { Framing } from "../core/codec.ts";
 import type { ConnectRequest } from "../wire/protocol.ts";
 import type { Node } from "../core/node.ts";
 import type { ConnInfo } from "../runtime/types.ts";
-import { statusResponse, streamHeaders, StreamSink } from "./transport.ts";
+import { streamHeaders, StreamSink } from "./transport.ts";
+import { statusResponse } from "../http/responses.ts";
 
 export interface UniOpenOptions {
   name: "uni_sse" | "uni_http_stream";

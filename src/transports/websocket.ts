@@ -26,8 +26,9 @@ import type { ConnectRequest } from "../wire/protocol.ts";
 import type { ConnInfo, ServerWebSocket, WebSocketEvents } from "../runtime/types.ts";
 import { DisconnectCode } from "../errors.ts";
 import { type Flushable, flushQueue } from "./flush_queue.ts";
-import { goError, joinBytes, statusResponse, textResponse } from "./transport.ts";
-import { queryOf } from "./request_url.ts";
+import { joinBytes } from "./transport.ts";
+import { goError, statusResponse, textResponse } from "../http/responses.ts";
+import { queryOf } from "../http/request_url.ts";
 import { decodeConnectRequest } from "./unidirectional.ts";
 
 const decoder = new TextDecoder();
