@@ -16,7 +16,7 @@ import type { Publication } from "../wire/protocol.ts";
 import type { ConnInfo } from "../runtime/types.ts";
 import { StreamSink } from "../transports/transport.ts";
 import { textResponse } from "../http/responses.ts";
-import { bodyErrorResponse, readBodyBytes } from "../transports/request_body.ts";
+import { readBodyBytes } from "../http/request_body.ts";
 import { queryOf } from "../http/request_url.ts";
 import { type HmacKeys, hmacKeys } from "../auth/hmac_keys.ts";
 import {
@@ -131,15 +131,11 @@ export class SimpleSse {
       : undefined;
     if (!route) return textResponse(404, "Not Found");
     if (req.method !== "POST") return textResponse(405, "Method Not Allowed", { Allow: "POST" });
-    let body: Uint8Array<ArrayBuffer>;
-    try {
-      body = await readBodyBytes(req, {
-        maxBytes: MAX_CONTROL_BODY,
-        timeoutMs: this.node.config.http_body_timeout,
-      });
-    } catch (err) {
-      return bodyErrorResponse(err);
-    }
+    const body = await readBodyBytes(req, {
+      maxBytes: MAX_CONTROL_BODY,
+      timeoutMs: this.node.config.http_body_timeout,
+    });
+    if (body instanceof Response) return body;
     let fields: URLSearchParams;
     try {
       fields = await formFields(req, body);
