@@ -27,7 +27,9 @@ import { uniHttpStreamHandler } from "./transports/uni_http_stream.ts";
 import { apiHandler, legacyApiHandler } from "./api/http_api.ts";
 import { healthHandler } from "./api/health.ts";
 import { AdminSite } from "./api/admin.ts";
-import { SimpleSse } from "./api/simple_sse.ts";
+import { SimpleSseControl } from "./api/simple_sse.ts";
+import { SimpleSseStreams } from "./transports/simple_sse.ts";
+import { hmacKeys } from "./auth/hmac_keys.ts";
 import { Metrics } from "./metrics.ts";
 import { VERSION } from "./version.ts";
 import { type Logger, silentLogger } from "./log.ts";
@@ -129,14 +131,17 @@ export function createServer(config: Config, opts: ServerOptions = {}): SluiceSe
     },
   }]));
   const teardowns: Array<{ plugin: string; fn: Teardown }> = [];
-  const simple = config.simple_sse
-    ? new SimpleSse(node, {
-      secret: config.simple_sse_secret,
+  // Simple SSE: its streams on the client listener, its control port on a listener of its own;
+  // the control port signs the tokens the streams verify.
+  const simpleKeys = config.simple_sse ? hmacKeys(config.simple_sse_secret) : undefined;
+  const simple = simpleKeys &&
+    new SimpleSseStreams(node, {
+      keys: simpleKeys,
       cookie: config.simple_sse_cookie,
       queryParam: config.simple_sse_query_param,
       heartbeatMs: config.ping_interval,
-    })
-    : undefined;
+    });
+  const simpleControl = simpleKeys && new SimpleSseControl(node, simpleKeys);
 
   const runTeardowns = async () => {
     for (const { plugin, fn } of teardowns.splice(0).reverse()) {
@@ -152,7 +157,7 @@ export function createServer(config: Config, opts: ServerOptions = {}): SluiceSe
     node,
     config,
     fetch: buildRoutes(config, node, simple, config.internal_port > 0 ? "public" : "all", opts.demoPage),
-    controlFetch: simple ? (req) => simple.control(req) : undefined,
+    controlFetch: simpleControl ? (req) => simpleControl.handle(req) : undefined,
     internalFetch: config.internal_port > 0 ? buildRoutes(config, node, undefined, "internal") : undefined,
     async start() {
       for (const { plugin } of plugins) {
@@ -189,7 +194,7 @@ export function createServer(config: Config, opts: ServerOptions = {}): SluiceSe
 function buildRoutes(
   config: Config,
   node: Node,
-  simple: SimpleSse | undefined,
+  simple: SimpleSseStreams | undefined,
   scope: "all" | "public" | "internal",
   withDemoPage = false,
 ): SluiceServer["fetch"] {
@@ -284,7 +289,7 @@ function mountConnectionEndpoints(
   exact: Map<string, Handler>,
   config: Config,
   node: Node,
-  simple: SimpleSse | undefined,
+  simple: SimpleSseStreams | undefined,
 ): void {
   const origins = new OriginPolicy(config.allowed_origins);
   const connection =
