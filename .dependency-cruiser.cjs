@@ -13,12 +13,38 @@ module.exports = {
     },
     {
       name: "core-is-below-the-edges",
-      comment: "core/ knows nothing of plugins, runtimes, transports, the HTTP API or the server.",
+      comment: "core/ knows nothing of plugins, runtimes, HTTP, transports, the server API or the server.",
       severity: "error",
       from: { path: "^src/core/" },
       to: {
-        path: "^src/(plugin_api|runtime|transports|api)/|^src/(server|testing|public|cli|cli_tools)\\.ts$",
+        path:
+          "^src/(plugins|plugin_api|runtime|http|transports|api)/|^src/(server|testing|public|cli|cli_tools)\\.ts$",
       },
+    },
+    {
+      name: "http-is-below-the-endpoints",
+      comment: "http/ (routing, Origin, bodies, answers) is what transports/ and api/ use; it is handed " +
+        "their handlers by the server and imports none of them, nor plugins or the composition.",
+      severity: "error",
+      from: { path: "^src/http/" },
+      to: {
+        path: "^src/(transports|api|plugins|plugin_api)/|^src/(server|testing|workers|public|cli[^/]*)\\.ts$",
+      },
+    },
+    {
+      name: "api-and-transports-are-apart",
+      comment: "The server API and the connection endpoints share only what lies below them (http/, " +
+        "core/, auth/): Simple SSE's two sides meet in core/simple_sse_channel.ts and the server's wiring.",
+      severity: "error",
+      from: { path: "^src/api/" },
+      to: { path: "^src/transports/" },
+    },
+    {
+      name: "transports-and-api-are-apart",
+      comment: "The other direction of api-and-transports-are-apart.",
+      severity: "error",
+      from: { path: "^src/transports/" },
+      to: { path: "^src/api/" },
     },
     {
       name: "auth-is-below-core",

@@ -1,25 +1,21 @@
 /**
  * @module
  * `createServer(config, {plugins})` builds a node and a Web-standard `fetch(Request) → Response`
- * handler with every enabled endpoint mounted (Hono for routing). It never listens itself: the CLI
- * hands `fetch` to the runtime adapter, and tests may call it directly.
+ * handler: the endpoints (transports, server API, admin, Simple SSE) bound to the node and handed
+ * to the router (http/router.ts), which mounts those the config turns on. It never listens
+ * itself: the CLI hands `fetch` to the runtime adapter, and tests may call it directly.
  *
  * Lifecycle: `start()` runs plugin `setup`s in order (a throw stops boot, naming the plugin) and
  * starts the broker side; `ready()` runs `onReady` hooks once listening; `close()` disconnects every
  * client (3001), runs `onClose` hooks and setup teardowns in reverse order, then closes the broker.
  */
-import { Hono } from "hono";
-import type { Context } from "hono";
 import type { Config } from "./config/mod.ts";
 import { Node, type NodeOptions } from "./core/node.ts";
 import type { ConnInfo, ListenOptions } from "./runtime/types.ts";
-import { OriginPolicy } from "./transports/origin.ts";
-import { pathOf } from "./transports/request_url.ts";
-import { goNotFound, textResponse } from "./transports/transport.ts";
+import { buildRoutes, type Endpoints } from "./http/router.ts";
 import { sseHandler } from "./transports/sse.ts";
 import { httpStreamHandler } from "./transports/http_stream.ts";
-import { demoPage } from "./api/demo_page.ts";
-import { getRuntime } from "./runtime/serve.ts";
+import { demoPage, sdkScript } from "./api/demo_page.ts";
 import { uniWebsocketHandler, websocketHandler } from "./transports/websocket.ts";
 import { emulationHandler } from "./transports/emulation.ts";
 import { uniSseHandler } from "./transports/uni_sse.ts";
@@ -27,7 +23,9 @@ import { uniHttpStreamHandler } from "./transports/uni_http_stream.ts";
 import { apiHandler, legacyApiHandler } from "./api/http_api.ts";
 import { healthHandler } from "./api/health.ts";
 import { AdminSite } from "./api/admin.ts";
-import { SimpleSse } from "./api/simple_sse.ts";
+import { SimpleSseControl } from "./api/simple_sse.ts";
+import { SimpleSseStreams } from "./transports/simple_sse.ts";
+import { hmacKeys } from "./auth/hmac_keys.ts";
 import { Metrics } from "./metrics.ts";
 import { VERSION } from "./version.ts";
 import { type Logger, silentLogger } from "./log.ts";
@@ -80,17 +78,6 @@ export interface ServerOptions extends Omit<NodeOptions, "hooks"> {
   worker?: { group: string; name: string };
 }
 
-type Env = { Bindings: { conn: ConnInfo } };
-type TransportHandler = (req: Request, node: Node, conn: ConnInfo) => Response | Promise<Response>;
-
-/** Used when a request comes without runtime connection info (direct calls in tests). */
-const detachedConn = (): ConnInfo => ({
-  onClose: () => {},
-  holdOpen: () => {},
-  responseEnded: () => {},
-  abort: () => {},
-});
-
 export function createServer(config: Config, opts: ServerOptions = {}): SluiceServer {
   const logger = opts.logger ?? silentLogger;
   const plugins: LoadedPlugin[] = (opts.plugins ?? []).map((p) =>
@@ -129,14 +116,19 @@ export function createServer(config: Config, opts: ServerOptions = {}): SluiceSe
     },
   }]));
   const teardowns: Array<{ plugin: string; fn: Teardown }> = [];
-  const simple = config.simple_sse
-    ? new SimpleSse(node, {
-      secret: config.simple_sse_secret,
+  // Simple SSE: its streams on the client listener, its control port on a listener of its own;
+  // the control port signs the tokens the streams verify.
+  const simpleKeys = config.simple_sse ? hmacKeys(config.simple_sse_secret) : undefined;
+  const simple = simpleKeys &&
+    new SimpleSseStreams(node, {
+      keys: simpleKeys,
       cookie: config.simple_sse_cookie,
       queryParam: config.simple_sse_query_param,
       heartbeatMs: config.ping_interval,
-    })
-    : undefined;
+    });
+  const simpleControl = simpleKeys && new SimpleSseControl(node, simpleKeys);
+
+  const endpoints = endpointsOf(config, node, simple, opts.demoPage === true);
 
   const runTeardowns = async () => {
     for (const { plugin, fn } of teardowns.splice(0).reverse()) {
@@ -151,9 +143,11 @@ export function createServer(config: Config, opts: ServerOptions = {}): SluiceSe
   return {
     node,
     config,
-    fetch: buildRoutes(config, node, simple, config.internal_port > 0 ? "public" : "all", opts.demoPage),
-    controlFetch: simple ? (req) => simple.control(req) : undefined,
-    internalFetch: config.internal_port > 0 ? buildRoutes(config, node, undefined, "internal") : undefined,
+    fetch: buildRoutes(config, endpoints, config.internal_port > 0 ? "public" : "all", node.log),
+    controlFetch: simpleControl ? (req) => simpleControl.handle(req) : undefined,
+    internalFetch: config.internal_port > 0
+      ? buildRoutes(config, endpoints, "internal", node.log)
+      : undefined,
     async start() {
       for (const { plugin } of plugins) {
         if (!plugin.setup) continue;
@@ -182,171 +176,30 @@ export function createServer(config: Config, opts: ServerOptions = {}): SluiceSe
   };
 }
 
-/**
- * Routes of one listener: "public" = connection endpoints, "internal" = server API, metrics and
- * health (Centrifugo's internal endpoints), "all" = both on one listener.
- */
-function buildRoutes(
+/** What the routes call: the transports and the server API, each bound to this server's node. */
+function endpointsOf(
   config: Config,
   node: Node,
-  simple: SimpleSse | undefined,
-  scope: "all" | "public" | "internal",
-  withDemoPage = false,
-): SluiceServer["fetch"] {
-  const app = new Hono<Env>();
-  if (withDemoPage && scope !== "internal") {
-    app.get("/", () => demoPage(config));
-    let sdk: Promise<string> | undefined;
-    app.get("/_sluice/centrifuge.js", async () => {
-      sdk ??= getRuntime().then((r) => r.sdkBrowserBuild());
-      return new Response(await sdk, {
-        headers: {
-          "Content-Type": "text/javascript; charset=utf-8",
-          "Cache-Control": "public, max-age=3600",
-        },
-      });
-    });
-  }
-  const at = (prefix: string) => prefix || "/";
-  if (scope !== "public") {
-    if (config.health) app.get(at(config.health_handler_prefix), () => healthHandler(node));
-    if (config.prometheus) {
-      app.get(
-        at(config.prometheus_handler_prefix),
-        async () =>
-          new Response(await node.renderMetrics(), {
-            headers: { "Content-Type": node.metrics.contentType },
-          }),
-      );
-    }
-  }
-  // Centrifugo's admin is an internal endpoint too, unless admin_external.
-  const adminHere = config.admin &&
-    (scope === "all" || (scope === "public" ? config.admin_external : !config.admin_external));
-  if (adminHere) {
-    const admin = new AdminSite(config, node);
-    for (const route of admin.routes) {
-      app.all(route, routed((req, conn) => admin.handle(req, conn)));
-    }
-  }
-  // Connection endpoints are also reached by exact path before the router (the connect hot path).
-  const exact = new Map<string, Handler>();
-  if (scope !== "internal") mountConnectionEndpoints(app, exact, config, node, simple);
-  if (scope !== "public" && !config.api_disable) {
-    app.all(
-      `${config.api_handler_prefix}/:method`,
-      (c) => apiHandler(c.req.raw, node, c.req.param("method")),
-    );
-    // Centrifugo's legacy single endpoint, at the prefix itself (not at `/`: that is everyone's)
-    if (config.api_handler_prefix !== "") {
-      app.all(config.api_handler_prefix, (c) => legacyApiHandler(c.req.raw, node));
-    }
-  }
-  app.notFound((c) => notFound(config, c.req.path));
-  // One answer to a handler that throws, whether the router or the exact-path dispatch ran it.
-  const failed = (err: unknown) => {
-    node.log.error("request failed", { err });
-    return new Response("Internal Server Error", { status: 500 });
+  simple: SimpleSseStreams | undefined,
+  withDevPage: boolean,
+): Endpoints {
+  return {
+    websocket: (req, conn) => websocketHandler(req, node, conn),
+    uniWebsocket: (req, conn) => uniWebsocketHandler(req, node, conn),
+    httpStream: (req, conn) => httpStreamHandler(req, node, conn),
+    sse: (req, conn) => sseHandler(req, node, conn),
+    uniSse: (req, conn) => uniSseHandler(req, node, conn),
+    uniHttpStream: (req, conn) => uniHttpStreamHandler(req, node, conn),
+    emulation: (req) => emulationHandler(req, node),
+    simpleSseEvents: simple && ((req, conn) => simple.events(req, conn)),
+    api: (req, method) => apiHandler(req, node, method),
+    legacyApi: (req) => legacyApiHandler(req, node),
+    health: () => healthHandler(node),
+    metrics: async () =>
+      new Response(await node.renderMetrics(), { headers: { "Content-Type": node.metrics.contentType } }),
+    admin: config.admin ? new AdminSite(config, node) : undefined,
+    devPage: withDevPage ? { page: () => demoPage(config), sdkScript: sdkScript() } : undefined,
   };
-  app.onError(failed);
-  // The server API is the hot path of backends: straight to its handler, without the router.
-  const apiPrefix = scope !== "public" && !config.api_disable && config.api_handler_prefix !== ""
-    ? `${config.api_handler_prefix}/`
-    : undefined;
-  // Routing an exact path by hand saves the router's request wrapper and matching: ~10 % of a
-  // connect's server time on Bun. Anything else takes the router's way.
-  return (req, conn) => {
-    const path = pathOf(req.url);
-    const direct = exact.get(path);
-    if (direct !== undefined) {
-      try {
-        return Promise.resolve(direct(req, conn ?? detachedConn())).catch(failed);
-      } catch (err) {
-        return Promise.resolve(failed(err));
-      }
-    }
-    // Everything under the prefix is the API's: an unknown method is its 404.
-    if (apiPrefix !== undefined && path.startsWith(apiPrefix)) {
-      return Promise.resolve(apiHandler(req, node, path.slice(apiPrefix.length)));
-    }
-    return Promise.resolve(app.fetch(req, { conn: conn ?? detachedConn() }));
-  };
-}
-
-type Handler = (req: Request, conn: ConnInfo) => Response | Promise<Response>;
-
-/** A handler as a router route: the request and the runtime's connection taken from the context. */
-const routed = (handler: Handler) => (c: Context<Env>) => handler(c.req.raw, c.env?.conn ?? detachedConn());
-
-/** Connection endpoints (and Simple SSE's `/events/`), with the Origin check and CORS. */
-function mountConnectionEndpoints(
-  app: Hono<Env>,
-  exact: Map<string, Handler>,
-  config: Config,
-  node: Node,
-  simple: SimpleSse | undefined,
-): void {
-  const origins = new OriginPolicy(config.allowed_origins);
-  const connection =
-    (handler: TransportHandler, methods: string, cors = true): Handler => async (req, conn) => {
-      const origin = req.headers.get("origin");
-      if (!origins.allows(origin)) {
-        node.log.info("request origin is not allowed", { origin, path: pathOf(req.url) });
-        return textResponse(403, "Forbidden: origin not allowed");
-      }
-      // A WebSocket upgrade is checked above (403 before upgrading) and needs no CORS headers.
-      if (!cors) return handler(req, node, conn);
-      const corsHeaders = origins.corsHeaders(req, origin);
-      // A preflight where the endpoint takes one (Centrifugo's SSE endpoints do not: 405 there).
-      if (req.method === "OPTIONS" && methods.includes("OPTIONS")) {
-        return new Response(null, {
-          status: 204,
-          headers: {
-            ...corsHeaders,
-            "Access-Control-Max-Age": "300",
-            "Access-Control-Allow-Methods": methods,
-          },
-        });
-      }
-      const res = await handler(req, node, conn);
-      for (const k in corsHeaders) res.headers.set(k, corsHeaders[k]);
-      return res;
-    };
-  /**
-   * On the router (encoded variants of the path behave as before) and by exact path — except `/`
-   * (an empty prefix), where dev mode's page, registered earlier, must keep winning.
-   */
-  const mount = (path: string, handler: Handler) => {
-    app.all(path, routed(handler));
-    if (path !== "/") exact.set(path, handler);
-  };
-  const at = (prefix: string) => prefix || "/";
-  if (!config.websocket_disable) {
-    mount(at(config.websocket_handler_prefix), connection(websocketHandler, "GET", false));
-  }
-  if (config.uni_websocket) {
-    mount(at(config.uni_websocket_handler_prefix), connection(uniWebsocketHandler, "GET", false));
-  }
-  if (config.http_stream) {
-    mount(at(config.http_stream_handler_prefix), connection(httpStreamHandler, "POST, OPTIONS"));
-  }
-  if (config.sse) mount(at(config.sse_handler_prefix), connection(sseHandler, "GET, POST"));
-  if (config.uni_sse) mount(at(config.uni_sse_handler_prefix), connection(uniSseHandler, "GET, POST"));
-  if (config.uni_http_stream) {
-    mount(at(config.uni_http_stream_handler_prefix), connection(uniHttpStreamHandler, "POST, OPTIONS"));
-  }
-  if (config.sse || config.http_stream) {
-    mount(
-      at(config.emulation_handler_prefix),
-      connection((req) => emulationHandler(req, node), "POST, OPTIONS"),
-    );
-  }
-  if (simple) {
-    // The original has no Origin policy; here `/events/` follows allowed_origins like every stream.
-    const events = connection((req, _node, conn) => simple.events(req, conn), "GET, POST, OPTIONS");
-    mount("/events", events);
-    app.all("/events/*", routed(events));
-  }
 }
 
 /** A refresh hook is only called once some plugin chose server-side refresh in `setup`. */
@@ -367,26 +220,4 @@ function warnUnusedRefreshHooks(plugins: readonly LoadedPlugin[], hooks: HookRun
       );
     }
   }
-}
-
-/** A 404 that names the key when the path is a transport that is turned off. */
-function notFound(config: Config, path: string): Response {
-  const off: Array<[string, boolean, string]> = [
-    [config.websocket_handler_prefix, !config.websocket_disable, "websocket_disable: false"],
-    [config.uni_websocket_handler_prefix, config.uni_websocket, "uni_websocket: true"],
-    [config.http_stream_handler_prefix, config.http_stream, "http_stream: true"],
-    [config.sse_handler_prefix, config.sse, "sse: true"],
-    [config.uni_sse_handler_prefix, config.uni_sse, "uni_sse: true"],
-    [config.uni_http_stream_handler_prefix, config.uni_http_stream, "uni_http_stream: true"],
-    [config.emulation_handler_prefix, config.sse || config.http_stream, "sse: true or http_stream: true"],
-  ];
-  for (const [prefix, on, key] of off) {
-    if (!on && prefix !== "" && path === prefix) {
-      return new Response(`Not Found: ${prefix} is turned off; set ${key} in the config to enable it\n`, {
-        status: 404,
-        headers: { "Content-Type": "text/plain; charset=utf-8" },
-      });
-    }
-  }
-  return goNotFound(); // as Centrifugo answers any path it does not serve
 }

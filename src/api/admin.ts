@@ -10,8 +10,8 @@ import { jwtVerify, SignJWT } from "jose";
 import type { Config } from "../config/mod.ts";
 import type { Node } from "../core/node.ts";
 import type { ConnInfo } from "../runtime/types.ts";
-import { textResponse } from "../transports/transport.ts";
-import { bodyErrorResponse, readBodyText } from "../transports/request_body.ts";
+import { textResponse } from "../http/responses.ts";
+import { readBodyText } from "../http/request_body.ts";
 import { runApiCall } from "./http_api.ts";
 import { constantTimeEqual } from "../auth/constant_time.ts";
 import { ADMIN_PAGE } from "./admin_page.ts";
@@ -70,16 +70,16 @@ export class AdminSite {
         headers: { "Content-Type": "application/json", "Retry-After": String(Math.ceil(wait / 1000)) },
       });
     }
+    const text = await readBodyText(req, {
+      maxBytes: MAX_LOGIN_BODY,
+      timeoutMs: this.config.http_body_timeout,
+    });
+    if (text instanceof Response) return text;
     let password: unknown;
     try {
-      const text = await readBodyText(req, {
-        maxBytes: MAX_LOGIN_BODY,
-        timeoutMs: this.config.http_body_timeout,
-      });
       password = (JSON.parse(text) as { password?: unknown })?.password;
-    } catch (err) {
-      if (err instanceof SyntaxError) return textResponse(400, 'Bad Request: send {"password": "…"}');
-      return bodyErrorResponse(err);
+    } catch {
+      return textResponse(400, 'Bad Request: send {"password": "…"}');
     }
     if (!this.config.admin_insecure) {
       if (typeof password !== "string" || !constantTimeEqual(password, this.config.admin_password)) {

@@ -7,6 +7,7 @@
  */
 import { SignJWT } from "jose";
 import type { Config } from "../config/mod.ts";
+import { getRuntime } from "../runtime/serve.ts";
 
 const escape = (s: string) => s.replace(/</g, "\\u003c");
 
@@ -29,6 +30,20 @@ export async function demoPage(config: Config): Promise<Response> {
   return new Response(PAGE.replace("__SETUP__", escape(setup)), {
     headers: { "Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store" },
   });
+}
+
+/** The SDK's browser build for the page (`/_sluice/centrifuge.js`), read once per server, when first asked for. */
+export function sdkScript(): () => Promise<Response> {
+  let sdk: Promise<string> | undefined;
+  return async () => {
+    sdk ??= getRuntime().then((r) => r.sdkBrowserBuild());
+    return new Response(await sdk, {
+      headers: {
+        "Content-Type": "text/javascript; charset=utf-8",
+        "Cache-Control": "public, max-age=3600",
+      },
+    });
+  };
 }
 
 const PAGE = `<!doctype html>

@@ -13,8 +13,8 @@
  * "params"}` commands and answers one `{"id", "result" | "error"}` line each (`legacyApiHandler`).
  */
 import type { Node } from "../core/node.ts";
-import { bodyErrorResponse, readBodyText } from "../transports/request_body.ts";
-import { goError, goNotFound } from "../transports/transport.ts";
+import { readBodyText } from "../http/request_body.ts";
+import { goError, goNotFound } from "../http/responses.ts";
 import { apiMethods, bad, envelope, notFound, settle, type Settled } from "./methods.ts";
 import {
   BATCH_SHAPE,
@@ -25,7 +25,7 @@ import {
   SHAPES,
 } from "./request.ts";
 import { constantTimeEqual } from "../auth/constant_time.ts";
-import { queryOf } from "../transports/request_url.ts";
+import { queryOf } from "../http/request_url.ts";
 
 /** API request bodies larger than this are refused with 413. */
 const MAX_API_BODY = 10 * 1024 * 1024;
@@ -61,12 +61,8 @@ export function apiHandler(req: Request, node: Node, method: string): Promise<Re
 /** One API call (or `batch`) from a request already authorised: by API key, or an admin session. */
 export async function runApiCall(req: Request, node: Node, method: string): Promise<Response> {
   if (!isApiMethod(method)) return goNotFound();
-  let text: string;
-  try {
-    text = await readBodyText(req, { maxBytes: MAX_API_BODY, timeoutMs: node.config.http_body_timeout });
-  } catch (err) {
-    return bodyErrorResponse(err);
-  }
+  const text = await readBodyText(req, { maxBytes: MAX_API_BODY, timeoutMs: node.config.http_body_timeout });
+  if (text instanceof Response) return text;
   let request: Record<string, unknown>;
   try {
     request = decodeStruct(method === "batch" ? BATCH_SHAPE : SHAPES[method as MethodName], JSON.parse(text));
@@ -222,12 +218,8 @@ export async function legacyApiHandler(req: Request, node: Node): Promise<Respon
     return new Response(null, { status: 401 });
   }
   if (node.draining) return new Response(null, { status: 503 });
-  let text: string;
-  try {
-    text = await readBodyText(req, { maxBytes: MAX_API_BODY, timeoutMs: node.config.http_body_timeout });
-  } catch (err) {
-    return bodyErrorResponse(err);
-  }
+  const text = await readBodyText(req, { maxBytes: MAX_API_BODY, timeoutMs: node.config.http_body_timeout });
+  if (text instanceof Response) return text;
   if (text === "") return goBadRequest();
   const lines: string[] = [];
   for (let at = skipSpace(text, 0); at < text.length; at = skipSpace(text, at)) {

@@ -33,7 +33,7 @@ export function getRuntime(): Promise<Runtime> {
  * Whether `Request.arrayBuffer()` of a body with a declared length costs only that length. On Bun
  * it reads into one buffer. Deno collects the chunks first, and each can be a view pinning a 64 KiB
  * buffer (a body sent a byte per packet would hold 64 KiB per byte), so there bodies are read
- * through a stream reader that copies (`transports/request_body.ts`).
+ * through a stream reader that copies (`http/request_body.ts`).
  */
 export function bodiesBufferCompactly(): boolean {
   return detectRuntime() === "bun";

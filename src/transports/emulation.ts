@@ -11,8 +11,8 @@
  */
 import type { EmulationOutcome, Node } from "../core/node.ts";
 import { decodeEmulationRequest } from "../core/codec_protobuf.ts";
-import { statusResponse } from "./transport.ts";
-import { bodyErrorResponse, readBodyBytes, readRequestBody } from "./request_body.ts";
+import { statusResponse } from "../http/responses.ts";
+import { readBodyBytes, readBodyText } from "../http/request_body.ts";
 
 export async function emulationHandler(req: Request, node: Node): Promise<Response> {
   if (req.method !== "POST") return statusResponse(405, { Allow: "POST, OPTIONS" });
@@ -22,12 +22,8 @@ export async function emulationHandler(req: Request, node: Node): Promise<Respon
   };
   if (req.headers.get("content-type")?.startsWith("application/octet-stream")) {
     // The SDK's protobuf build: a protobuf EmulationRequest whose data are delimited commands.
-    let bytes: Uint8Array;
-    try {
-      bytes = await readBodyBytes(req, limits);
-    } catch (err) {
-      return bodyErrorResponse(err);
-    }
+    const bytes = await readBodyBytes(req, limits);
+    if (bytes instanceof Response) return bytes;
     let request;
     try {
       request = decodeEmulationRequest(bytes);
@@ -37,7 +33,7 @@ export async function emulationHandler(req: Request, node: Node): Promise<Respon
     }
     return answer(node, await node.emulate(request.node, request.session, request.data));
   }
-  const text = await readRequestBody(req, limits);
+  const text = await readBodyText(req, limits);
   if (text instanceof Response) return text;
   let body: unknown;
   try {

@@ -7,20 +7,17 @@
 import type { Node } from "../core/node.ts";
 import type { ConnInfo } from "../runtime/types.ts";
 import { openBidirectionalStream } from "./bidirectional.ts";
-import { statusResponse } from "./transport.ts";
-import { bodyErrorResponse, connectBodyLimits, readBodyBytes, readBodyText } from "./request_body.ts";
+import { statusResponse } from "../http/responses.ts";
+import { readBodyBytes, readBodyText } from "../http/request_body.ts";
+import { connectBodyLimits } from "./connect_body.ts";
 
 export async function httpStreamHandler(req: Request, node: Node, conn: ConnInfo): Promise<Response> {
   if (req.method !== "POST") return statusResponse(405, { Allow: "POST, OPTIONS" });
   // The SDK's protobuf build sends `application/octet-stream`: varint-delimited commands, answered in kind.
   const protobuf = req.headers.get("content-type")?.startsWith("application/octet-stream") === true;
   const limits = connectBodyLimits(node, node.config.http_stream_max_request_body_size);
-  let body: string | Uint8Array;
-  try {
-    body = protobuf ? await readBodyBytes(req, limits) : await readBodyText(req, limits);
-  } catch (err) {
-    return bodyErrorResponse(err);
-  }
+  const body = protobuf ? await readBodyBytes(req, limits) : await readBodyText(req, limits);
+  if (body instanceof Response) return body;
   return openBidirectionalStream(node, req, conn, body, {
     name: "http_stream",
     framing: "ndjson",

@@ -6,9 +6,10 @@
 import type { Node } from "../core/node.ts";
 import type { ConnInfo } from "../runtime/types.ts";
 import { openBidirectionalStream } from "./bidirectional.ts";
-import { statusResponse } from "./transport.ts";
-import { queryOf } from "./request_url.ts";
-import { connectBodyLimits, readRequestBody } from "./request_body.ts";
+import { statusResponse } from "../http/responses.ts";
+import { queryOf } from "../http/request_url.ts";
+import { readBodyText } from "../http/request_body.ts";
+import { connectBodyLimits } from "./connect_body.ts";
 
 const PREAMBLE = new TextEncoder().encode("\r\n");
 
@@ -21,7 +22,7 @@ export async function sseHandler(req: Request, node: Node, conn: ConnInfo): Prom
       return statusResponse(400);
     }
   } else if (req.method === "POST") {
-    const read = await readRequestBody(req, connectBodyLimits(node, node.config.sse_max_request_body_size));
+    const read = await readBodyText(req, connectBodyLimits(node, node.config.sse_max_request_body_size));
     if (read instanceof Response) return read;
     body = read;
   } else {

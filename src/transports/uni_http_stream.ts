@@ -6,12 +6,13 @@
 import type { Node } from "../core/node.ts";
 import type { ConnInfo } from "../runtime/types.ts";
 import { openUnidirectionalStream, parseConnectRequest } from "./unidirectional.ts";
-import { statusResponse } from "./transport.ts";
-import { connectBodyLimits, readRequestBody } from "./request_body.ts";
+import { statusResponse } from "../http/responses.ts";
+import { readBodyText } from "../http/request_body.ts";
+import { connectBodyLimits } from "./connect_body.ts";
 
 export async function uniHttpStreamHandler(req: Request, node: Node, conn: ConnInfo): Promise<Response> {
   if (req.method !== "POST") return statusResponse(405, { Allow: "POST, OPTIONS" });
-  const text = await readRequestBody(
+  const text = await readBodyText(
     req,
     connectBodyLimits(node, node.config.uni_http_stream_max_request_body_size),
   );

@@ -9,9 +9,10 @@
 import type { Node } from "../core/node.ts";
 import type { ConnInfo } from "../runtime/types.ts";
 import { openUnidirectionalStream, parseConnectRequest } from "./unidirectional.ts";
-import { statusResponse } from "./transport.ts";
-import { queryOf } from "./request_url.ts";
-import { connectBodyLimits, readRequestBody } from "./request_body.ts";
+import { statusResponse } from "../http/responses.ts";
+import { queryOf } from "../http/request_url.ts";
+import { readBodyText } from "../http/request_body.ts";
+import { connectBodyLimits } from "./connect_body.ts";
 
 const encoder = new TextEncoder();
 const PREAMBLE = encoder.encode("\r\n");
@@ -32,7 +33,7 @@ export async function uniSseHandler(req: Request, node: Node, conn: ConnInfo): P
   if (req.method === "GET") {
     text = query.get("cf_connect") ?? "";
   } else if (req.method === "POST") {
-    const read = await readRequestBody(
+    const read = await readBodyText(
       req,
       connectBodyLimits(node, node.config.uni_sse_max_request_body_size),
     );

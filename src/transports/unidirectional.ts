@@ -11,7 +11,8 @@ import type { ConnectRequest } from "../wire/protocol.ts";
 import type { Node } from "../core/node.ts";
 import type { ConnInfo } from "../runtime/types.ts";
 import { StreamWriter } from "./outbox/stream_writer.ts";
-import { statusResponse, streamHeaders } from "./transport.ts";
+import { streamHeaders } from "./transport.ts";
+import { statusResponse } from "../http/responses.ts";
 
 export interface UniOpenOptions {
   name: "uni_sse" | "uni_http_stream";

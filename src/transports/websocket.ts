@@ -26,8 +26,8 @@ import { joinBytes } from "../bytes.ts";
 import { DisconnectCode } from "../errors.ts";
 import type { OutboxOptions } from "./outbox/outbox.ts";
 import { WebSocketWriter } from "./outbox/websocket_writer.ts";
-import { goError, statusResponse, textResponse } from "./transport.ts";
-import { queryOf } from "./request_url.ts";
+import { goError, statusResponse, textResponse } from "../http/responses.ts";
+import { queryOf } from "../http/request_url.ts";
 import { decodeConnectRequest } from "./unidirectional.ts";
 
 const decoder = new TextDecoder();

@@ -3,7 +3,7 @@
  */
 import { test } from "../harness.ts";
 import { assert, assertEquals } from "../assert.ts";
-import { OriginPolicy } from "../../src/transports/origin.ts";
+import { OriginPolicy } from "../../src/http/origin.ts";
 import { globToRegExp } from "../../src/core/glob.ts";
 
 test("OriginPolicy: a request without an Origin header always passes", () => {

@@ -10,8 +10,15 @@
  * An origin allowed only by `"*"` is not: it gets `Access-Control-Allow-Origin: *`, no credentials
  * (so a foreign page cannot ride a user's cookies: no CSRF through Sluice) and the few headers the
  * SDK and EventSource polyfills send. The official SDK sends no credentials cross-origin anyway.
+ *
+ * `originChecked` puts a connection endpoint behind both: the check first, then CORS headers on
+ * its answers and a preflight answer where the endpoint takes `OPTIONS`.
  */
 import { globToRegExp } from "../core/glob.ts";
+import type { Logger } from "../log.ts";
+import type { Handler } from "./handler.ts";
+import { pathOf } from "./request_url.ts";
+import { textResponse } from "./responses.ts";
 
 /** No CORS headers (no Origin, or one CORS does not answer for): shared, nothing to set. */
 const NO_CORS: Readonly<Record<string, string>> = Object.freeze({});
@@ -62,4 +69,41 @@ export class OriginPolicy {
     const lower = origin.toLowerCase();
     return this.patterns.some((re) => re.test(lower));
   }
+}
+
+/**
+ * A connection endpoint behind the Origin check. `methods` are those it takes (the preflight's
+ * `Access-Control-Allow-Methods`); `cors: false` for a WebSocket upgrade, which is checked (403
+ * before upgrading) but needs no CORS headers.
+ */
+export function originChecked(
+  origins: OriginPolicy,
+  log: Logger,
+  handler: Handler,
+  methods: string,
+  cors = true,
+): Handler {
+  return async (req, conn) => {
+    const origin = req.headers.get("origin");
+    if (!origins.allows(origin)) {
+      log.info("request origin is not allowed", { origin, path: pathOf(req.url) });
+      return textResponse(403, "Forbidden: origin not allowed");
+    }
+    if (!cors) return handler(req, conn);
+    const corsHeaders = origins.corsHeaders(req, origin);
+    // A preflight where the endpoint takes one (Centrifugo's SSE endpoints do not: 405 there).
+    if (req.method === "OPTIONS" && methods.includes("OPTIONS")) {
+      return new Response(null, {
+        status: 204,
+        headers: {
+          ...corsHeaders,
+          "Access-Control-Max-Age": "300",
+          "Access-Control-Allow-Methods": methods,
+        },
+      });
+    }
+    const res = await handler(req, conn);
+    for (const k in corsHeaders) res.headers.set(k, corsHeaders[k]);
+    return res;
+  };
 }
