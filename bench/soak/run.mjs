@@ -15,7 +15,7 @@
 //   slowloris  heads and bodies at 1 byte/s and idle sockets past the descriptor limit (3 min)
 //   redis      two nodes on Redis; Redis killed and restarted under publish load
 //   sigterm    two nodes on Redis; one gets SIGTERM under publish load and comes back
-//   fuzz       the protocol fuzzer (test/fuzz/protocol_fuzz.mjs) for many thousand requests
+//   fuzz       the protocol fuzzer (test/transports/protocol_fuzz.mjs) for many thousand requests
 import net from "node:net";
 import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
@@ -561,7 +561,7 @@ async function sigterm(runtime) {
 
 async function fuzz(runtime) {
   const { checkRequest, checkSession, fc, FUZZ_CONFIG, requestArb, sessionFramesArb } = await import(
-    "../../test/fuzz/protocol_fuzz.mjs"
+    "../../test/transports/protocol_fuzz.mjs"
   );
   const server = await startSluice(runtime, { ...FUZZ_CONFIG });
   const baseline = mb(server.rss());

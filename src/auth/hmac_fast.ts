@@ -8,7 +8,7 @@
  * matches, and every claim check jose would make with Sluice's options (`iss`, `aud`, `iat` / `nbf` /
  * `exp` types and times) passes. Anything else returns `undefined` and the caller runs jose, whose
  * verdict and error are then the answer — so what is accepted is a subset of what jose accepts, and
- * every rejection is jose's own. test/unit/hmac_fast_test.ts checks this against jose on generated
+ * every rejection is jose's own. test/auth/hmac_fast_test.ts checks this against jose on generated
  * tokens.
  */
 import { createHmac } from "node:crypto";

@@ -1,8 +1,7 @@
 /**
  * WebSocket: the official SDK with Centrifugo's default URL form (`ws://…/connection/websocket`),
  * the seeds' transport lists falling back to HTTP when websocket is off, uni_websocket with a plain
- * WebSocket client, hostile input, and the SDK's protobuf build over WebSocket and over
- * http_stream + emulation — on Bun, and on Deno with `deno_listener: "node_http"` (Sluice's own
+ * WebSocket client, hostile input, and the SDK's protobuf build over WebSocket — on Bun, and on Deno with `deno_listener: "node_http"` (Sluice's own
  * Deno listener, the default, answers 501, tested too)
  * (oversized, garbage, binary, protobuf asked for, foreign Origin, no connect).
  */
@@ -278,35 +277,6 @@ test("websocket + protobuf: the SDK's protobuf build connects, subscribes, publi
   assertEquals(jsonGot.map((p) => p.data), [{ $binary: "/wABCg==" }, {
     $binary: btoa('{ "spaced": true }'),
   }]);
-});
-
-test("http_stream + protobuf: the SDK's protobuf build with emulation — binary replies both ways", async (t) => {
-  const s = await startServer(t, config);
-  const { Centrifuge: ProtobufCentrifuge } = await import("centrifuge/build/protobuf");
-  const c = new ProtobufCentrifuge([{
-    transport: "http_stream",
-    endpoint: `${s.url}/connection/http_stream`,
-  }], {
-    token: await userToken("ph"),
-    emulationEndpoint: `${s.url}/emulation`,
-    fetch: globalThis.fetch.bind(globalThis),
-    readableStream: ReadableStream,
-  });
-  t.cleanup(() => c.disconnect());
-  const ctx = new Promise<{ transport: string }>((resolve) => c.once("connected", resolve));
-  c.connect();
-  assertEquals((await ctx).transport, "http_stream");
-  const sub = c.newSubscription("room");
-  const got: Array<{ data: Uint8Array }> = [];
-  sub.on("publication", (p) => got.push(p as unknown as { data: Uint8Array }));
-  const ready = new Promise((resolve) => sub.once("subscribed", resolve));
-  sub.subscribe(); // through /emulation, as a protobuf EmulationRequest
-  await ready;
-  const text = JSON.stringify({ via: "emulation", n: 2 });
-  await sub.publish(new TextEncoder().encode(text));
-  await waitFor(() => got.length === 1, "own publication");
-  assertEquals(new TextDecoder().decode(got[0].data), text);
-  assertEquals(s.node.hub.channelSubscribers("room"), 1);
 });
 
 if (onDeno) {

@@ -1,5 +1,5 @@
 /**
- * The protocol fuzzer (test/fuzz/protocol_fuzz.mjs) against a real server over HTTP: a few hundred
+ * The protocol fuzzer (test/transports/protocol_fuzz.mjs) against a real server over HTTP: a few hundred
  * generated requests per run — commands, emulation bodies, uni requests, API bodies and tokens of
  * every shape. No answer may be a 5xx or carry a code outside Centrifugo's; afterwards the server
  * still serves and every connection it opened is released. `npm run soak -- --only=fuzz` runs the

@@ -3,11 +3,11 @@
  * (checked by dependency-cruiser over `mod.ts`, `src/` and `plugins/`), and only `src/runtime/`
  * names the platform (`Deno.` / `Bun.`).
  */
-import { test } from "../harness.ts";
-import { assert, assertEquals } from "../assert.ts";
+import { test } from "./harness.ts";
+import { assert, assertEquals } from "./assert.ts";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
-import { root, spawnGroup } from "../helpers/process.ts";
+import { root, spawnGroup } from "./helpers/process.ts";
 
 test(
   "imports: no circles, core below http and the endpoints, http below transports and api (which stay apart), shipped plugins use the public API",
