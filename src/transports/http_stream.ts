@@ -6,7 +6,7 @@
  */
 import type { Node } from "../core/node.ts";
 import type { ConnInfo } from "../runtime/types.ts";
-import { openBidirectionalStream } from "./bidirectional.ts";
+import { openEmulationStream } from "./emulation_stream.ts";
 import { statusResponse } from "../http/responses.ts";
 import { readBodyBytes, readBodyText } from "../http/request_body.ts";
 import { connectBodyLimits } from "./connect_body.ts";
@@ -18,7 +18,7 @@ export async function httpStreamHandler(req: Request, node: Node, conn: ConnInfo
   const limits = connectBodyLimits(node, node.config.http_stream_max_request_body_size);
   const body = protobuf ? await readBodyBytes(req, limits) : await readBodyText(req, limits);
   if (body instanceof Response) return body;
-  return openBidirectionalStream(node, req, conn, body, {
+  return openEmulationStream(node, req, conn, body, {
     name: "http_stream",
     framing: "ndjson",
     protobuf,

@@ -5,7 +5,7 @@
  */
 import type { Node } from "../core/node.ts";
 import type { ConnInfo } from "../runtime/types.ts";
-import { openBidirectionalStream } from "./bidirectional.ts";
+import { openEmulationStream } from "./emulation_stream.ts";
 import { statusResponse } from "../http/responses.ts";
 import { queryOf } from "../http/request_url.ts";
 import { readBodyText } from "../http/request_body.ts";
@@ -28,7 +28,7 @@ export async function sseHandler(req: Request, node: Node, conn: ConnInfo): Prom
   } else {
     return statusResponse(405, { Allow: "GET, POST" });
   }
-  return openBidirectionalStream(node, req, conn, body, {
+  return openEmulationStream(node, req, conn, body, {
     name: "sse",
     framing: "sse",
     preamble: PREAMBLE,

@@ -5,7 +5,7 @@
  */
 import type { Node } from "../core/node.ts";
 import type { ConnInfo } from "../runtime/types.ts";
-import { openUnidirectionalStream, parseConnectRequest } from "./unidirectional.ts";
+import { openUniStream, parseConnectRequest } from "./uni_stream.ts";
 import { statusResponse } from "../http/responses.ts";
 import { readBodyText } from "../http/request_body.ts";
 import { connectBodyLimits } from "./connect_body.ts";
@@ -19,7 +19,7 @@ export async function uniHttpStreamHandler(req: Request, node: Node, conn: ConnI
   if (text instanceof Response) return text;
   const connect = parseConnectRequest(node, text, true);
   if (connect instanceof Response) return connect;
-  return openUnidirectionalStream(node, req, conn, connect, {
+  return openUniStream(node, req, conn, connect, {
     name: "uni_http_stream",
     framing: "ndjson",
     contentType: "application/json",

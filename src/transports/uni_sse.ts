@@ -8,7 +8,7 @@
  */
 import type { Node } from "../core/node.ts";
 import type { ConnInfo } from "../runtime/types.ts";
-import { openUnidirectionalStream, parseConnectRequest } from "./unidirectional.ts";
+import { openUniStream, parseConnectRequest } from "./uni_stream.ts";
 import { statusResponse } from "../http/responses.ts";
 import { queryOf } from "../http/request_url.ts";
 import { readBodyText } from "../http/request_body.ts";
@@ -44,7 +44,7 @@ export async function uniSseHandler(req: Request, node: Node, conn: ConnInfo): P
   }
   const connect = parseConnectRequest(node, text, req.method === "POST");
   if (connect instanceof Response) return connect;
-  return openUnidirectionalStream(node, req, conn, connect, {
+  return openUniStream(node, req, conn, connect, {
     name: "uni_sse",
     framing: "sse",
     ping: PING,

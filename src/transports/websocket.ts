@@ -28,7 +28,7 @@ import type { OutboxOptions } from "./outbox/outbox.ts";
 import { WebSocketWriter } from "./outbox/websocket_writer.ts";
 import { goError, statusResponse, textResponse } from "../http/responses.ts";
 import { queryOf } from "../http/request_url.ts";
-import { decodeConnectRequest } from "./unidirectional.ts";
+import { decodeConnectRequest } from "./uni_stream.ts";
 
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();

@@ -9,7 +9,7 @@ import type { Framing } from "../core/codec.ts";
 import type { Node } from "../core/node.ts";
 import type { ConnInfo } from "../runtime/types.ts";
 import { StreamWriter } from "./outbox/stream_writer.ts";
-import { streamHeaders } from "./transport.ts";
+import { streamHeaders } from "./stream_headers.ts";
 
 export interface StreamOpenOptions {
   name: "sse" | "http_stream";
@@ -21,7 +21,7 @@ export interface StreamOpenOptions {
   contentType?: string;
 }
 
-export function openBidirectionalStream(
+export function openEmulationStream(
   node: Node,
   req: Request,
   conn: ConnInfo,

@@ -3,7 +3,7 @@
  * Opening a unidirectional stream (`uni_sse`, `uni_http_stream`): the request carries a bare
  * ConnectRequest; the server answers with a connect push and then pushes only. Clients never
  * send anything, so subscriptions come from the token, the connect request's `subs`, or the
- * server API.
+ * server API. The connect request's decoding is shared with uni_websocket (websocket.ts).
  */
 import { Client } from "../core/client.ts";
 import type { Framing } from "../core/codec.ts";
@@ -11,7 +11,7 @@ import type { ConnectRequest } from "../wire/protocol.ts";
 import type { Node } from "../core/node.ts";
 import type { ConnInfo } from "../runtime/types.ts";
 import { StreamWriter } from "./outbox/stream_writer.ts";
-import { streamHeaders } from "./transport.ts";
+import { streamHeaders } from "./stream_headers.ts";
 import { statusResponse } from "../http/responses.ts";
 
 export interface UniOpenOptions {
@@ -62,7 +62,7 @@ export function parseConnectRequest(node: Node, text: string, fromBody = false):
   return decoded;
 }
 
-export function openUnidirectionalStream(
+export function openUniStream(
   node: Node,
   req: Request,
   conn: ConnInfo,
