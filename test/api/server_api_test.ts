@@ -17,7 +17,7 @@ import {
   subscribed,
   TRANSPORTS,
 } from "../helpers/sdk.ts";
-import { connectCommand, openHttpStream, openRaw, openSse, type RawStream } from "../helpers/raw.ts";
+import { connectRaw, openHttpStream, openRaw, type RawConn } from "../helpers/raw.ts";
 import { userToken } from "../helpers/tokens.ts";
 
 type Json = Record<string, unknown>;
@@ -95,39 +95,6 @@ async function connectSdk(
   const ctx = once<{ client: string }>(client, "connected");
   client.connect();
   return { client, id: (await ctx).client };
-}
-
-interface RawConn {
-  stream: RawStream;
-  client: string;
-  session: string;
-  connect: Json;
-}
-
-/**
- * A raw bidirectional connection as `user` (http_stream unless `sse`); `commands` follow the
- * connect command in the request body (http_stream only) and their replies are consumed.
- */
-async function connectRaw(
-  t: TestContext,
-  s: TestServer,
-  user: string,
-  opts: { ttl?: number; commands?: Json[]; sse?: boolean } = {},
-): Promise<RawConn> {
-  const connect = connectCommand(await userToken(user, opts.ttl ?? 3600));
-  const commands = opts.commands ?? [];
-  const stream = opts.sse
-    ? await openSse(s.url, connect)
-    : await openHttpStream(s.url, [connect, ...commands.map((c) => JSON.stringify(c))].join("\n"));
-  t.cleanup(() => stream.close());
-  const reply = await stream.next();
-  const result = reply?.connect as Json | undefined;
-  assert(result, `connect reply expected, got ${JSON.stringify(reply)}`);
-  for (const cmd of commands) {
-    const r = await stream.next();
-    assert(r && r.id === cmd.id && !("error" in r), `reply to ${JSON.stringify(cmd)}: ${JSON.stringify(r)}`);
-  }
-  return { stream, client: result.client as string, session: result.session as string, connect: result };
 }
 
 /** The next push on a raw bidirectional stream (skipping nothing: replies were consumed). */
