@@ -31,6 +31,12 @@ export interface TestServerOptions {
   config?: Record<string, unknown>;
   /** Log level for the server's own logs (default "none"; "debug" shows what happens). */
   logLevel?: LogLevel;
+  /**
+   * The server's clock (ms since the epoch), `Date.now` by default. A clock the test moves makes
+   * token, connection and subscription expiry happen when it says, without waiting: move it, then
+   * `server.node.timers.runDue()`.
+   */
+  now?: () => number;
 }
 
 export class TestConnectError extends Error {
@@ -108,6 +114,7 @@ export async function createTestServer(opts: TestServerOptions = {}): Promise<Te
   const server = createServer(config, {
     plugins: plugins.map((p) => validatePlugin(p, "createTestServer")),
     logger,
+    now: opts.now,
   });
   await server.start();
   await server.ready();

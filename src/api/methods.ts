@@ -198,7 +198,7 @@ const methods: { [M in MethodName]: (node: Node, r: Requests[M]) => Promise<stri
     const info = payload(r.info, r.b64info, "b64info");
     // Centrifugo's connections refuse an expiry already past (the API answers 100 then); no
     // connection subscribes to a subscription that is over
-    if (r.expire_at > 0 && r.expire_at <= Math.floor(Date.now() / 1000)) throw bad("expire_at is past");
+    if (r.expire_at > 0 && r.expire_at <= Math.floor(node.now() / 1000)) throw bad("expire_at is past");
     let override: SubscribeOverride | undefined;
     if (r.override) {
       override = {};
@@ -240,7 +240,7 @@ const methods: { [M in MethodName]: (node: Node, r: Requests[M]) => Promise<stri
       // As Centrifugo: no expire_at (or one not after the epoch) means the connection stops expiring.
       expireAt: r.expire_at > 0 ? r.expire_at : 0,
       // As Centrifugo: new info comes with a new expiry; without one (or with one past) it is dropped
-      info: r.expire_at > Math.floor(Date.now() / 1000) ? payload(r.info, "", "") : undefined,
+      info: r.expire_at > Math.floor(node.now() / 1000) ? payload(r.info, "", "") : undefined,
     });
     return "{}";
   },

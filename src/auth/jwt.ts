@@ -86,7 +86,8 @@ export class TokenVerifier {
   /** HS* tokens through node:crypto first; jose decides whatever it does not accept. */
   private readonly fast?: FastHmacVerifier;
 
-  constructor(config: TokenConfig) {
+  /** `now` (ms since the epoch) is what `exp` and `nbf` are checked against: the node's clock. */
+  constructor(config: TokenConfig, private readonly now: () => number = Date.now) {
     this.userClaim = config.token_user_id_claim || "sub";
     this.audience = config.token_audience || undefined;
     this.issuer = config.token_issuer || undefined;
@@ -170,13 +171,14 @@ export class TokenVerifier {
   private async verify(token: string): Promise<JWTPayload> {
     if (!this.getKey) throw new InvalidTokenError("no token verification key is configured");
     if (typeof token !== "string" || token.length === 0) throw new InvalidTokenError("empty token");
-    const accepted = this.fast?.verify(token);
+    const accepted = this.fast?.verify(token, Math.floor(this.now() / 1000));
     if (accepted) return accepted as JWTPayload;
     try {
       const { payload } = await jwtVerify(token, this.getKey, {
         algorithms: this.algorithms,
         audience: this.audience,
         issuer: this.issuer,
+        currentDate: new Date(this.now()),
       });
       return payload;
     } catch (err) {

@@ -327,7 +327,7 @@ export class Client implements Connection {
     }
     if (opts.expireAt !== undefined) this.expireAt = opts.expireAt;
     if (opts.info !== undefined) this.connInfo = opts.info;
-    if (this.expireAt > 0 && this.expireAt * 1000 <= Date.now()) {
+    if (this.expireAt > 0 && this.expireAt * 1000 <= this.node.now()) {
       // The close delay pads expiries to come, not ones already past.
       this.disconnectNow(DisconnectCode.Expired, "connection expired");
       return;
@@ -467,15 +467,15 @@ export class Client implements Connection {
     if (this.expireAt <= 0) return;
     if (this.node.hooks.serverRefresh.connections) {
       this.expireTimer = this.node.timers.schedule(
-        this.expireAt * 1000 - Date.now(),
+        this.expireAt * 1000 - this.node.now(),
         () => void this.refreshByHook(),
       );
       return;
     }
-    const delay = this.expireAt * 1000 - Date.now() + this.node.config.client_expired_close_delay;
+    const delay = this.expireAt * 1000 - this.node.now() + this.node.config.client_expired_close_delay;
     this.expireTimer = this.node.timers.schedule(delay, () => {
       if (this.state !== "connected") return;
-      if (this.expireAt > 0 && this.expireAt * 1000 <= Date.now()) {
+      if (this.expireAt > 0 && this.expireAt * 1000 <= this.node.now()) {
         this.disconnectNow(DisconnectCode.Expired, "connection expired");
       } else {
         this.scheduleExpiry();
@@ -503,7 +503,7 @@ export class Client implements Connection {
       return;
     }
     if (this.state !== "connected") return;
-    const extended = refreshExtension(result);
+    const extended = refreshExtension(result, this.node.now());
     if (!extended) return this.disconnectNow(DisconnectCode.Expired, "connection expired");
     if (extended.info !== undefined) this.connInfo = jsonText(extended.info);
     if (extended.meta !== undefined) this.meta = jsonText(extended.meta);
@@ -514,7 +514,7 @@ export class Client implements Connection {
   }
 
   private sendRefreshPush(): void {
-    const ttl = this.expireAt > 0 ? Math.max(0, this.expireAt - Math.floor(Date.now() / 1000)) : 0;
+    const ttl = this.expireAt > 0 ? Math.max(0, this.expireAt - Math.floor(this.node.now() / 1000)) : 0;
     this.writePush(`{"refresh":${jsonObject({ expires: this.expireAt > 0, ttl })}}`);
   }
 

@@ -318,11 +318,11 @@ export class ClientChannels extends Subscriptions {
     sub.expiryTimer = undefined;
     if (sub.expireAt <= 0) return;
     const grace = sub.serverRefresh ? 0 : node.config.client_expired_sub_close_delay;
-    const delay = delayMs ?? sub.expireAt * 1000 - Date.now() + grace;
+    const delay = delayMs ?? sub.expireAt * 1000 - node.now() + grace;
     sub.expiryTimer = node.timers.schedule(delay, () => {
       if (this.get(sub.channel) !== sub) return;
       if (sub.serverRefresh) return void this.refreshByHook(sub);
-      if (sub.expireAt * 1000 > Date.now()) return this.scheduleExpiry(sub);
+      if (sub.expireAt * 1000 > node.now()) return this.scheduleExpiry(sub);
       this.expire(sub);
     });
   }
@@ -357,7 +357,7 @@ export class ClientChannels extends Subscriptions {
       return this.scheduleExpiry(sub, SUB_REFRESH_RETRY_MS);
     }
     if (this.get(sub.channel) !== sub) return;
-    const extended = refreshExtension(result);
+    const extended = refreshExtension(result, this.client.node.now());
     if (!extended) return this.expire(sub);
     if (extended.info !== undefined) sub.chanInfo = jsonText(extended.info);
     sub.expireAt = extended.expireAt;

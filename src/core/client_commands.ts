@@ -91,7 +91,7 @@ export async function subscribe(client: ChannelledConnection, req: SubscribeRequ
   if (req.join_leave === true && sub.joinLeave && canPresence(client, channel, o, true)) {
     sub.pushJoinLeave = true;
   }
-  const now = Math.floor(Date.now() / 1000);
+  const now = Math.floor(client.node.now() / 1000);
   const expireAt = client.insecure ? 0 : grant.expireAt;
   if (expireAt > 0 && expireAt <= now) throw new ClientError(ErrorCode.Expired);
   sub.expireAt = expireAt;
@@ -232,7 +232,7 @@ export async function subRefresh(
   ) {
     throw new Disconnect(DisconnectCode.InvalidToken);
   }
-  const now = Math.floor(Date.now() / 1000);
+  const now = Math.floor(client.node.now() / 1000);
   const expireAt = client.insecure ? 0 : claims.expireAt;
   if (expireAt > 0 && expireAt < now) throw new ClientError(ErrorCode.Expired);
   sub.expireAt = expireAt;
@@ -396,7 +396,7 @@ export async function refresh(client: ChannelledConnection, req: { token: string
     client.log.info("refresh token user mismatch");
     throw new Disconnect(DisconnectCode.InvalidToken);
   }
-  const now = Math.floor(Date.now() / 1000);
+  const now = Math.floor(client.node.now() / 1000);
   const expireAt = client.insecure ? 0 : claims.expireAt;
   if (expireAt > 0 && expireAt <= now) throw new ClientError(ErrorCode.Expired);
   client.extendExpiry(expireAt, claims.info);

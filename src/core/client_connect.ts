@@ -57,7 +57,7 @@ export async function connect(client: ChannelledConnection, req: ConnectRequest)
   const { node, transport } = client;
   const config = node.config;
   const creds = await authenticate(client, req);
-  const now = Math.floor(Date.now() / 1000);
+  const now = Math.floor(client.node.now() / 1000);
   if (creds.expireAt > 0 && creds.expireAt <= now) throw new ClientError(ErrorCode.Expired);
   const limit = config.client_user_connection_limit;
   if (limit > 0 && creds.user !== "" && node.hub.userConnections(creds.user).length >= limit) {

@@ -65,6 +65,11 @@ export interface NodeOptions {
    * then adds up every worker's metrics.
    */
   workerGroup?: string;
+  /**
+   * The clock (ms since the epoch) expiries are measured on: tokens, connections, subscriptions,
+   * the timer wheel, the default broker's history TTLs. `Date.now` unless a test moves its own.
+   */
+  now?: () => number;
 }
 
 export interface NodePublishOptions {
@@ -84,6 +89,8 @@ export class Node implements BrokerEventHandler, ControlHandler, ClusterHost {
   readonly channels: ChannelRules;
   readonly tokens: TokenVerifier;
   readonly timers: TimerWheel;
+  /** Ms since the epoch on the node's clock (`NodeOptions.now`): what every expiry is measured on. */
+  readonly now: () => number;
   readonly log: Logger;
   private readonly broker: Broker;
   private readonly presenceManager: PresenceManager;
@@ -101,9 +108,10 @@ export class Node implements BrokerEventHandler, ControlHandler, ClusterHost {
   constructor(readonly config: Config, opts: NodeOptions = {}) {
     this.log = opts.logger ?? silentLogger;
     this.channels = new ChannelRules(config);
-    this.tokens = new TokenVerifier(config);
-    this.timers = new TimerWheel(100, (err) => this.log.error("timer callback failed", { err }));
-    this.broker = opts.broker ?? new MemoryBroker();
+    this.now = opts.now ?? Date.now;
+    this.tokens = new TokenVerifier(config, this.now);
+    this.timers = new TimerWheel(100, (err) => this.log.error("timer callback failed", { err }), this.now);
+    this.broker = opts.broker ?? new MemoryBroker(this.now);
     this.presenceManager = opts.presence ?? new MemoryPresenceManager();
     this.controller = opts.controller ?? new MemoryController();
     this.metrics = opts.metrics ?? new Metrics(VERSION, this);

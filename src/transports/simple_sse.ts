@@ -66,7 +66,7 @@ export class SimpleSseStreams {
     if (!token) return textResponse(401, "Unauthorized: no token (Authorization: Bearer, cookie or ?token=)");
     let claims;
     try {
-      claims = await verifySimpleToken(token, this.opts.keys);
+      claims = await verifySimpleToken(token, this.opts.keys, this.node.now() / 1000);
     } catch (err) {
       const reason = err instanceof SimpleTokenError ? err.message : "invalid token";
       this.node.log.info("simple sse token refused", { reason });
@@ -150,7 +150,7 @@ class SimpleConnection implements NodeClient {
     this.user = claims.userId;
     open.add(this);
     this.scheduleHeartbeat();
-    this.expiry = node.timers.schedule(claims.exp * 1000 - Date.now(), () => {
+    this.expiry = node.timers.schedule(claims.exp * 1000 - node.now(), () => {
       this.node.log.debug("simple sse token expired; closing the stream", { user: this.user });
       this.close();
     });

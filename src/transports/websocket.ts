@@ -22,7 +22,6 @@ import type { Node } from "../core/node.ts";
 import type { TimerHandle } from "../core/timers.ts";
 import type { ConnectRequest } from "../wire/protocol.ts";
 import type { ConnInfo, ServerWebSocket, WebSocketEvents } from "../runtime/types.ts";
-import { joinBytes } from "../bytes.ts";
 import { DisconnectCode } from "../errors.ts";
 import type { OutboxOptions } from "./outbox/outbox.ts";
 import { WebSocketWriter } from "./outbox/websocket_writer.ts";

@@ -6,8 +6,9 @@
  */
 import type { Centrifuge } from "centrifuge";
 import { test, type TestContext } from "../harness.ts";
-import { assert, assertEquals, assertMatch, sleep, waitFor } from "../assert.ts";
+import { assert, assertEquals, assertMatch, waitFor } from "../assert.ts";
 import { API_KEY, startServer, type TestServer } from "../helpers/server.ts";
+import { ManualClock } from "../helpers/clock.ts";
 import {
   collect,
   type EmulationTransport,
@@ -17,7 +18,7 @@ import {
   subscribed,
   TRANSPORTS,
 } from "../helpers/sdk.ts";
-import { connectCommand, openHttpStream, openRaw, openSse, type RawStream } from "../helpers/raw.ts";
+import { connectRaw, openHttpStream, openRaw, type RawConn } from "../helpers/raw.ts";
 import { userToken } from "../helpers/tokens.ts";
 
 type Json = Record<string, unknown>;
@@ -95,39 +96,6 @@ async function connectSdk(
   const ctx = once<{ client: string }>(client, "connected");
   client.connect();
   return { client, id: (await ctx).client };
-}
-
-interface RawConn {
-  stream: RawStream;
-  client: string;
-  session: string;
-  connect: Json;
-}
-
-/**
- * A raw bidirectional connection as `user` (http_stream unless `sse`); `commands` follow the
- * connect command in the request body (http_stream only) and their replies are consumed.
- */
-async function connectRaw(
-  t: TestContext,
-  s: TestServer,
-  user: string,
-  opts: { ttl?: number; commands?: Json[]; sse?: boolean } = {},
-): Promise<RawConn> {
-  const connect = connectCommand(await userToken(user, opts.ttl ?? 3600));
-  const commands = opts.commands ?? [];
-  const stream = opts.sse
-    ? await openSse(s.url, connect)
-    : await openHttpStream(s.url, [connect, ...commands.map((c) => JSON.stringify(c))].join("\n"));
-  t.cleanup(() => stream.close());
-  const reply = await stream.next();
-  const result = reply?.connect as Json | undefined;
-  assert(result, `connect reply expected, got ${JSON.stringify(reply)}`);
-  for (const cmd of commands) {
-    const r = await stream.next();
-    assert(r && r.id === cmd.id && !("error" in r), `reply to ${JSON.stringify(cmd)}: ${JSON.stringify(r)}`);
-  }
-  return { stream, client: result.client as string, session: result.session as string, connect: result };
 }
 
 /** The next push on a raw bidirectional stream (skipping nothing: replies were consumed). */
@@ -531,8 +499,8 @@ test("unsubscribe: ends a server-side subscription (client-level unsubscribed ev
   assertEquals(unsubs, [{ channel: "chat:s1" }]);
   await s.apiJson("publish", { channel: "chat:s1", data: "dropped" });
   await s.apiJson("publish", { channel: "chat:s2", data: "marker" });
+  // The marker was published after "dropped": had that been delivered, it would be first.
   await waitFor(() => pubs.length >= 1, "the marker");
-  await sleep(50);
   assertEquals(pubs, [{ channel: "chat:s2", data: "marker" }]);
   assertEquals(client.state, "connected");
 });
@@ -559,7 +527,8 @@ for (const transport of TRANSPORTS) {
     assertEquals(await s.apiJson("disconnect", { user: "kick" }), OK);
     assertEquals(await disconnected, { code: 3503, reason: "force disconnect" });
     await waitFor(() => s.node.hub.numClients === 0, "the server released the connection");
-    await sleep(300); // well past maxReconnectDelay
+    // The SDK decides at the disconnect: one that will reconnect is "connecting" (and says so),
+    // never "disconnected", which it leaves only when the app calls connect().
     assertEquals(client.state, "disconnected");
     assertEquals(connecting.length, 0);
     assertEquals(s.node.hub.numClients, 0);
@@ -584,8 +553,9 @@ test("disconnect: a custom 4000 code makes the SDK reconnect, 4500 does not", as
     OK,
   );
   assertEquals(await disconnected, { code: 4500, reason: "terminal" });
-  await sleep(200);
+  // Not "connecting": the SDK will not reconnect (see the 3503 test).
   assertEquals(client.state, "disconnected");
+  assertEquals(connecting.length, 1, "no reconnect after 4500");
 });
 
 test("disconnect: whitelist keeps the listed connections, client narrows to one (SDK)", async (t) => {
@@ -604,7 +574,8 @@ test("disconnect: whitelist keeps the listed connections, client narrows to one 
   assertEquals([keep.client.state, bystander.client.state], ["connected", "connected"]);
   // client narrows: a wrong client id touches nothing, the right one disconnects.
   assertEquals(await s.apiJson("disconnect", { user: "many", client: bystander.id }), OK);
-  await sleep(100);
+  await fence(s, keep.client, "many");
+  await fence(s, bystander.client, "bystander");
   assertEquals([keep.client.state, bystander.client.state], ["connected", "connected"]);
   const gone = once<Json>(keep.client, "disconnected");
   assertEquals(await s.apiJson("disconnect", { user: "many", client: keep.id }), OK);
@@ -714,29 +685,36 @@ test("refresh: expired → 3005 disconnect push on a raw stream; the SDK reconne
 });
 
 test("refresh: expire_at in the past or near future expires the connection, far future keeps it", async (t) => {
-  const s = await startServer(t, { ...config, client_expired_close_delay: "0s" });
+  // Expiries run on the server's ManualClock; moving it runs the expiry timers at once, so the
+  // hub's state right after a move is what the server decided.
+  const clock = new ManualClock();
+  const s = await startServer(t, { ...config, client_expired_close_delay: "0s" }, [], { now: clock.now });
+  const nowSec = () => clock.seconds();
+  const passUntil = (ms: number) => clock.advance(Math.max(0, ms - clock.now()), s.node.timers);
   const past = await connectRaw(t, s, "past");
   const soon = await connectRaw(t, s, "soon");
-  // This token expires in 2–3 s; the refresh moves its expiry an hour away.
+  // This token expires in 3 s; the refresh moves its expiry an hour away.
   const far = await connectRaw(t, s, "far", { ttl: 3 });
   assertMatch(far.connect, { expires: true });
-  // The server computed ttl from its clock a moment ago: this is the token's exp or one later.
   const tokenExpiry = nowSec() + (far.connect.ttl as number);
   assertEquals(await s.apiJson("refresh", { user: "past", expire_at: nowSec() - 5 }), OK);
   const soonAt = nowSec() + 1;
   assertEquals(await s.apiJson("refresh", { user: "soon", expire_at: soonAt }), OK);
   assertEquals(await s.apiJson("refresh", { user: "far", expire_at: nowSec() + 3600 }), OK);
   const expired = { disconnect: { code: 3005, reason: "connection expired" } };
-  assertEquals(await nextPush(past, 3000), expired);
+  assertEquals(await nextPush(past), expired);
   // a future expire_at is announced first, as Centrifugo does on every transport
-  assertMatch((await nextPush(soon, 3000))!, { refresh: { expires: true } });
-  assertEquals(await nextPush(soon, 4000), expired);
-  assert(Date.now() >= soonAt * 1000 - 150, "not before expire_at");
-  // Past the token's own expiry (plus timer slack), the refreshed connection is still there.
-  assertMatch((await nextPush(far, 3000))!, { refresh: { expires: true } });
-  while (Date.now() < tokenExpiry * 1000 + 400) await sleep(100);
-  assert(!far.stream.text().includes("disconnect"), `no disconnect: ${far.stream.text()}`);
+  assertMatch((await nextPush(soon))!, { refresh: { expires: true } });
+  passUntil(soonAt * 1000 - 1);
+  assertEquals(s.node.hub.userConnections("soon").length, 1, "not before expire_at");
+  passUntil(soonAt * 1000);
+  assertEquals(s.node.hub.userConnections("soon").length, 0, "at expire_at");
+  assertEquals(await nextPush(soon), expired);
+  // Past the token's own expiry, the refreshed connection is still there.
+  assertMatch((await nextPush(far))!, { refresh: { expires: true } });
+  passUntil(tokenExpiry * 1000 + 1000);
   assertEquals(s.node.hub.userConnections("far").length, 1);
+  assert(!far.stream.text().includes("disconnect"), `no disconnect: ${far.stream.text()}`);
 });
 
 test("refresh: an expire_at already in the past disconnects at once, like Centrifugo", async (t) => {

@@ -4,9 +4,10 @@
  * need subscription tokens, subscription tokens are refreshed via sub_refresh.
  */
 import { test } from "../harness.ts";
-import { assert, assertEquals, assertMatch, sleep, waitFor } from "../assert.ts";
+import { assert, assertEquals, assertMatch, waitFor } from "../assert.ts";
 import { startServer } from "../helpers/server.ts";
-import { connected, once, sdk, subscribed, TRANSPORTS } from "../helpers/sdk.ts";
+import { ManualClock } from "../helpers/clock.ts";
+import { connected, fence, once, sdk, subscribed, TRANSPORTS } from "../helpers/sdk.ts";
 import { token, userToken } from "../helpers/tokens.ts";
 import type { Client } from "../../src/core/client.ts";
 
@@ -54,12 +55,13 @@ for (const transport of TRANSPORTS) {
   });
 
   test(`${transport}: an expiring connection is refreshed with a new token`, async (t) => {
-    // The SDK refreshes at expiry; a close delay of 3 s leaves a loaded box time to get it there.
-    const s = await startServer(t, { client_expired_close_delay: "3s" });
+    // The server's clock stands still until the test moves it, so the connection cannot expire
+    // before the SDK's refresh (its own real 1 s timer, from the connect reply's ttl) is in.
+    const clock = new ManualClock();
+    const s = await startServer(t, { client_expired_close_delay: "3s" }, [], { now: clock.now });
     let calls = 0;
-    const startedAt = Date.now();
     const client = sdk(t, s, transport, {
-      token: await userToken("vic", 2),
+      token: await token({ sub: "vic" }, { ttl: 1, from: clock.seconds() }),
       getToken: async () => {
         calls++;
         return await userToken("vic", 3600);
@@ -73,10 +75,11 @@ for (const transport of TRANSPORTS) {
     await waitFor(
       () =>
         ((s.node.hub.userConnections("vic")[0] as Client | undefined)?.expireAt ?? 0) >
-          Date.now() / 1000 + 1000,
+          clock.seconds() + 1000,
       "server took the new expiry",
     );
-    while (Date.now() < startedAt + 5_500) await sleep(100); // past the original expiry + close delay
+    clock.advance(5_000, s.node.timers); // past the original expiry + close delay
+    await fence(s, client, "vic");
     assertEquals(client.state, "connected");
     assertEquals(disconnects, []);
   });
@@ -104,20 +107,32 @@ for (const transport of TRANSPORTS) {
   });
 
   test(`${transport}: an expiring subscription token is refreshed (sub_refresh)`, async (t) => {
-    const s = await startServer(t, { client_expired_sub_close_delay: "1s" });
+    // As above: the subscription expires only when the test moves the server's clock.
+    const clock = new ManualClock();
+    const s = await startServer(t, { client_expired_sub_close_delay: "1s" }, [], { now: clock.now });
     let calls = 0;
     const client = sdk(t, s, transport, { token: await userToken("xia") });
     await connected(client);
     const sub = client.newSubscription("$room", {
       getToken: async () => {
         calls++;
-        return await token({ sub: "xia", channel: "$room" }, { ttl: calls === 1 ? 2 : 3600 });
+        return await token({ sub: "xia", channel: "$room" }, {
+          ttl: calls === 1 ? 1 : 3600,
+          from: clock.seconds(),
+        });
       },
     });
     const ctx = await subscribed(sub) as Record<string, unknown>;
     assert(ctx !== undefined);
     await waitFor(() => calls >= 2, "subscription token refresh", 6000);
-    await sleep(1500);
+    await waitFor(
+      () =>
+        ((s.node.hub.userConnections("xia")[0] as Client | undefined)?.channels.get("$room")?.expireAt ?? 0) >
+          clock.seconds() + 1000,
+      "server took the new subscription expiry",
+    );
+    clock.advance(3_000, s.node.timers); // past the original expiry + close delay
+    await fence(s, client, "xia");
     assertEquals(sub.state, "subscribed");
     assertEquals(s.node.hub.channelSubscribers("$room"), 1);
   });

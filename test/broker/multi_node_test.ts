@@ -8,7 +8,15 @@ import { afterAll, test, type TestContext } from "../harness.ts";
 import { assert, assertEquals, assertMatch, sleep, waitFor } from "../assert.ts";
 import { startServer, type TestServer } from "../helpers/server.ts";
 import { type RedisServer, startRedis } from "../helpers/redis.mjs";
-import { collect, connected, type EmulationTransport, once, subscribed, TRANSPORTS } from "../helpers/sdk.ts";
+import {
+  collect,
+  connected,
+  type EmulationTransport,
+  fence,
+  once,
+  subscribed,
+  TRANSPORTS,
+} from "../helpers/sdk.ts";
 import { userToken } from "../helpers/tokens.ts";
 import { Centrifuge, type Options } from "centrifuge";
 import { EventSource } from "eventsource";
@@ -217,9 +225,9 @@ test(
           n = next;
         } else {
           failures++; // the publish was refused (Redis down): retry the same number
-          await sleep(50);
+          await sleep(50); // paces the retries through the outage, waits for nothing
         }
-        await sleep(10);
+        await sleep(10); // paces the publisher (a steady stream), waits for nothing
       }
     })();
     await waitFor(() => accepted.length >= 20, "traffic before the outage", 10_000);
@@ -228,7 +236,7 @@ test(
       async () => (await fetch(`${a.url}/health`)).status === 503,
       "health reflects the broker outage",
     );
-    await sleep(800);
+    await waitFor(() => failures > 0, "a publish refused during the outage");
     await redis.restart();
     await waitFor(async () => (await fetch(`${a.url}/health`)).status === 200, "health back", 10_000);
     const before = accepted.length;
@@ -241,7 +249,8 @@ test(
       `all ${accepted.length} publications (got ${pubs.length})`,
       20_000,
     );
-    await sleep(200);
+    // A duplicate still on its way would come before the fence.
+    await fence(a, client, "carl");
     assertEquals(pubs.map((p) => p.data.n), accepted, "every accepted publication exactly once, in order");
     assert(a.logs.some((l) => l.includes("redis connection lost")), "the outage is logged");
     assert(a.logs.some((l) => l.includes("redis connection restored")), "the recovery is logged");

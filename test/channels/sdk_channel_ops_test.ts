@@ -3,9 +3,9 @@
  * semantics: 108 when the feature is off, 103 without permission, 102 for unknown namespaces.
  */
 import { test } from "../harness.ts";
-import { assertEquals, assertMatch, sleep, waitFor } from "../assert.ts";
+import { assertEquals, assertMatch, waitFor } from "../assert.ts";
 import { startServer } from "../helpers/server.ts";
-import { collect, connected, once, sdk, subscribed, TRANSPORTS } from "../helpers/sdk.ts";
+import { collect, connected, fence, once, sdk, subscribed, TRANSPORTS } from "../helpers/sdk.ts";
 import { userToken } from "../helpers/tokens.ts";
 
 const config = {
@@ -79,6 +79,7 @@ for (const transport of TRANSPORTS) {
     const s = await startServer(t, config);
     const c = sdk(t, s, transport, { token: await userToken("dee") });
     await connected(c);
+    const disconnected = collect(c, "disconnected"), reconnecting = collect(c, "connecting");
     const plain = c.newSubscription("plain:x");
     await subscribed(plain);
     assertEquals(await codeOf(plain.presence()), 108);
@@ -95,9 +96,9 @@ for (const transport of TRANSPORTS) {
     assertEquals(await codeOf(c.publish("nope:x", {})), 102);
     // no RPC handler at all: 108, as Centrifugo without an RPC proxy
     assertEquals(await codeOf(c.rpc("anything", {})), 108);
-    // the connection survived all of it
-    await sleep(50);
-    assertEquals(c.state, "connected");
+    // the connection survived all of it: a disconnect would have come before the fence
+    await fence(s, c, "dee");
+    assertEquals([c.state, disconnected, reconnecting], ["connected", [], []]);
   });
 
   test(`${transport}: join/leave pushed only when asked for (join_leave without force push)`, async (t) => {

@@ -7,11 +7,10 @@
 import { test } from "../harness.ts";
 import { assert, assertEquals, assertMatch } from "../assert.ts";
 import { command, connectedClient, eventually, FakeHooks, startNode } from "../helpers/core_fakes.ts";
+import { ManualClock } from "../helpers/clock.ts";
 import { MemoryBroker } from "../../src/broker/memory.ts";
 import { publicationPush } from "../../src/core/codec.ts";
 import { DisconnectCode, ErrorCode } from "../../src/errors.ts";
-
-const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 /** A namespace anyone may subscribe to, with presence and join/leave pushed to every subscriber. */
 const PRESENT = {
@@ -91,12 +90,14 @@ test("ClientChannels: server-side subscribe announces itself with a push; unsubs
 });
 
 test("ClientChannels: an expired client-side subscription is unsubscribed with 2501, a server-side one disconnects (3006)", async (t) => {
-  const node = await startNode(t, { client_expired_sub_close_delay: "0s" });
+  const clock = new ManualClock();
+  const node = await startNode(t, { client_expired_sub_close_delay: "0s" }, { now: clock.now });
   const { client, transport } = await connectedClient(node);
   await command(client, transport, 2, "subscribe", { channel: "a" });
   const sub = client.channels.get("a")!;
-  sub.expireAt = nowSeconds() - 1;
+  sub.expireAt = clock.seconds() - 1;
   client.channels.scheduleExpiry(sub);
+  clock.advance(100, node.timers); // the wheel's next tick
   assertEquals((await transport.push("unsubscribe", "a")).unsubscribe, {
     code: 2501,
     reason: "subscription expired",
@@ -105,12 +106,15 @@ test("ClientChannels: an expired client-side subscription is unsubscribed with 2
 
   await client.serverSubscribe({ channel: "b" });
   const serverSide = client.channels.get("b")!;
-  serverSide.expireAt = nowSeconds() - 1;
+  serverSide.expireAt = clock.seconds() - 1;
   client.channels.scheduleExpiry(serverSide);
+  clock.advance(100, node.timers);
   assertEquals(await transport.closedWith(), DisconnectCode.SubExpired);
 });
 
 test("ClientChannels: onSubRefresh extends a subscription, retries when it fails, and expires it when told", async (t) => {
+  const clock = new ManualClock();
+  const nowSeconds = () => clock.seconds();
   const answers: Array<() => unknown> = [
     () => ({ expireAt: nowSeconds() + 3600, info: { v: 2 } }),
     () => {
@@ -124,20 +128,23 @@ test("ClientChannels: onSubRefresh extends a subscription, retries when it fails
     onSubRefresh: () => answers[asked++]() as never,
   });
   hooks.serverRefresh.subscriptions = true;
-  const node = await startNode(t, {}, { hooks });
+  const node = await startNode(t, {}, { hooks, now: clock.now });
   const { client, transport } = await connectedClient(node);
   const reply = await command(client, transport, 2, "subscribe", { channel: "a" });
   assertEquals(reply.subscribe, {}, "no expires/ttl: the server refreshes it");
   const sub = client.channels.get("a")!;
   assert(sub.serverRefresh, "refreshed by the hook");
   client.channels.scheduleExpiry(sub, 0);
+  clock.advance(100, node.timers); // the wheel's next tick
   await eventually(() => sub.chanInfo === '{"v":2}');
   assert(sub.expireAt > nowSeconds() + 3000, "extended");
   client.channels.scheduleExpiry(sub, 0);
+  clock.advance(100, node.timers);
   await eventually(() => asked === 2);
   assertEquals(client.channels.get("a"), sub, "a failed hook keeps the subscription");
   assert(sub.expiryTimer !== undefined, "and asks again later");
   client.channels.scheduleExpiry(sub, 0);
+  clock.advance(100, node.timers);
   assertEquals((await transport.push("unsubscribe", "a")).unsubscribe.code, 2501);
   assertEquals([asked, client.channels.size], [3, 0]);
 });

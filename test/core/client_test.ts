@@ -15,6 +15,7 @@ import {
   startNode,
   usersFromConnectData,
 } from "../helpers/core_fakes.ts";
+import { ManualClock } from "../helpers/clock.ts";
 import { Client } from "../../src/core/client.ts";
 import { MemoryBroker } from "../../src/broker/memory.ts";
 import { ClientError, Disconnect, DisconnectCode, ErrorCode } from "../../src/errors.ts";
@@ -85,7 +86,8 @@ test("Client: a connect refused with an error is answered, then the connection i
       throw new ClientError(ErrorCode.PermissionDenied);
     },
   });
-  const node = await startNode(t, { client_stale_close_delay: "50ms" }, { hooks });
+  const clock = new ManualClock();
+  const node = await startNode(t, { client_stale_close_delay: "50ms" }, { hooks, now: clock.now });
   const { client, transport, reply } = await connectedClient(node);
   assertEquals(reply, { id: 1, error: { code: 103, message: "permission denied" } });
   assert(!node.hub.has(client), "a refused connection is not registered");
@@ -93,7 +95,9 @@ test("Client: a connect refused with an error is answered, then the connection i
   client.receive(JSON.stringify({ id: 2, rpc: { method: "x" } }));
   assertEquals(await transport.closedWith(), 3501);
   const stale = await connectedClient(node);
-  assertEquals(await stale.transport.closedWith(), DisconnectCode.Stale);
+  assertEquals(stale.transport.closed, undefined, "kept open until the stale delay");
+  clock.advance(150, node.timers); // the delay, rounded up to the wheel's 100 ms tick
+  assertEquals(stale.transport.closed?.code, DisconnectCode.Stale);
   assertEquals(node.timers.size, 0, "the stale timer ran; nothing else is left");
 });
 
@@ -217,19 +221,23 @@ test("Client: a queue over its limit aborts the connection (3008) without writin
 });
 
 test("Client: a ping without a pong closes with 3012; answered pings keep the connection", async (t) => {
-  const node = await startNode(t, { ping_interval: "100ms", pong_timeout: "50ms" });
+  const clock = new ManualClock();
+  const node = await startNode(t, { ping_interval: "100ms", pong_timeout: "50ms" }, { now: clock.now });
   const answering = await connectedClient(node);
   const silent = await connectedClient(node);
   let pongs = 0;
   const isPing = (m: Record<string, unknown>) => Object.keys(m).length === 0;
-  const responder = setInterval(() => {
+  // A second in 10 ms steps: the answering client pongs within a step of each ping, well inside the
+  // 50 ms pong timeout; the silent one never does. (A deadline is rounded up to the wheel's 100 ms
+  // tick, so pings come every 100–200 ms.)
+  for (let ms = 0; ms < 1000; ms += 10) {
+    clock.advance(10, node.timers);
     const pings = answering.transport.messages.filter(isPing).length;
     for (; pongs < pings; pongs++) answering.client.receive("{}");
-  }, 5);
-  t.cleanup(() => clearInterval(responder));
-  assertEquals(await silent.transport.closedWith(), DisconnectCode.NoPong);
-  await eventually(() => pongs >= 3);
-  assertEquals(answering.client.state, "connected");
+  }
+  assertEquals(silent.transport.closed?.code, DisconnectCode.NoPong);
+  assert(pongs >= 3, `pinged again and again (${pongs} pings)`);
+  assertEquals([answering.client.state, answering.transport.closed], ["connected", undefined]);
 });
 
 test("Client: server API refresh extends the connection with a refresh push, or ends it (3005)", async (t) => {
@@ -247,6 +255,8 @@ test("Client: server API refresh extends the connection with a refresh push, or 
 
 test("Client: onRefresh at expiry extends the connection; {expired: true} ends it with 3005", async (t) => {
   // The first refresh extends by a second (with new info), the second ends the connection.
+  const clock = new ManualClock();
+  const nowSeconds = () => clock.seconds();
   const answers = [
     () => ({ expireAt: nowSeconds() + 1, info: { v: 2 } }),
     () => ({ expired: true as const }),
@@ -257,14 +267,17 @@ test("Client: onRefresh at expiry extends the connection; {expired: true} ends i
     onRefresh: () => answers[refreshes++](),
   });
   hooks.serverRefresh.connections = true;
-  const node = await startNode(t, {}, { hooks });
+  const node = await startNode(t, {}, { hooks, now: clock.now });
   const { client, transport, reply } = await connectedClient(node);
   assertEquals([reply.connect.expires, reply.connect.ttl], [undefined, undefined], "the server refreshes");
-  await eventually(() => client.infoFor().connInfo === '{"v":2}', 3000);
+  assertEquals(refreshes, 0, "not before the expiry");
+  clock.advance(1000, node.timers);
+  await eventually(() => client.infoFor().connInfo === '{"v":2}');
   assertEquals(transport.closed, undefined);
-  assertEquals(await eventually(() => transport.closed?.code, 3000), DisconnectCode.Expired);
+  clock.advance(1000, node.timers);
+  assertEquals(await transport.closedWith(), DisconnectCode.Expired);
   assertEquals([refreshes, hooks.of("onRefresh").length], [2, 2]);
-}, { timeout: 10_000 });
+});
 
 // -------------------------------------------------------------------------------------------------
 // Teardown

@@ -30,14 +30,20 @@ const decoder = new TextDecoder();
 // deno-lint-ignore no-explicit-any
 export type Message = Record<string, any>;
 
-/** Polls `probe` until it returns something (2 s at most): for effects that land on a later turn or tick. */
-export async function eventually<T>(probe: () => T | undefined | false, ms = 2000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
+/**
+ * Waits until `probe` returns something: for an effect that lands a few turns of the event loop
+ * later (a hook's answer, a write after an await). Nothing in these units waits for time — a test
+ * whose timers matter runs its node on a `ManualClock` (helpers/clock.ts) and moves it — so this
+ * counts turns, not milliseconds: an effect still missing after `turns` turns is not coming.
+ */
+export async function eventually<T>(probe: () => T | undefined | false, turns = 100): Promise<T> {
+  for (let turn = 0;; turn++) {
     const found = probe();
     if (found !== undefined && found !== false) return found;
-    if (Date.now() > deadline) throw new Error(`not within ${ms} ms: ${probe.toString().slice(0, 200)}`);
-    await new Promise((r) => setTimeout(r, 5));
+    if (turn === turns) {
+      throw new Error(`not within ${turns} turns of the event loop: ${probe.toString().slice(0, 200)}`);
+    }
+    await new Promise((r) => setTimeout(r, 0));
   }
 }
 

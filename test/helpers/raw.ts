@@ -4,6 +4,8 @@
  */
 import net, { type Socket } from "node:net";
 import type { TestContext } from "../harness.ts";
+import type { TestServer } from "./server.ts";
+import { userToken } from "./tokens.ts";
 
 export interface RawStream {
   status: number;
@@ -117,6 +119,51 @@ export async function openSse(
     { headers },
     "sse",
   );
+}
+
+export interface RawConn {
+  stream: RawStream;
+  client: string;
+  session: string;
+  /** The id of the node the session lives on (for `/emulation`). */
+  node: string;
+  /** The connect reply's result. */
+  connect: Record<string, unknown>;
+}
+
+/**
+ * A raw bidirectional connection as `user` (http_stream unless `sse`), closed when the test ends;
+ * `commands` follow the connect command in the request body (http_stream only) and their replies
+ * are consumed.
+ */
+export async function connectRaw(
+  t: TestContext,
+  s: TestServer,
+  user: string,
+  opts: { ttl?: number; commands?: Array<Record<string, unknown>>; sse?: boolean } = {},
+): Promise<RawConn> {
+  const connect = connectCommand(await userToken(user, opts.ttl ?? 3600));
+  const commands = opts.commands ?? [];
+  const stream = opts.sse
+    ? await openSse(s.url, connect)
+    : await openHttpStream(s.url, [connect, ...commands.map((c) => JSON.stringify(c))].join("\n"));
+  t.cleanup(() => stream.close());
+  const reply = await stream.next();
+  const result = reply?.connect as Record<string, unknown> | undefined;
+  if (!result) throw new Error(`connect reply expected, got ${JSON.stringify(reply)}`);
+  for (const cmd of commands) {
+    const r = await stream.next();
+    if (!r || r.id !== cmd.id || "error" in r) {
+      throw new Error(`reply to ${JSON.stringify(cmd)}: ${JSON.stringify(r)}`);
+    }
+  }
+  return {
+    stream,
+    client: result.client as string,
+    session: result.session as string,
+    node: result.node as string,
+    connect: result,
+  };
 }
 
 /** Sends commands for a session through `/emulation`. */

@@ -5,7 +5,10 @@ export interface RedisServer {
   readonly url: string;
   /** The running server's process id. */
   readonly pid: number;
-  /** Stops the server (SIGTERM: with `persistent` it keeps its data on disk). */
+  /**
+   * Stops the server (SIGTERM) and removes its data folder; with `persistent` the folder (its data)
+   * stays for `restart()` until the process exits.
+   */
   stop(): Promise<void>;
   /** Kills the server (SIGKILL) at once; resolves when it has exited. */
   kill(): Promise<void>;

@@ -6,8 +6,9 @@
  * JavaScript so that Node (bench and soak), Deno and Bun (the suite) all import it; its types are
  * in redis.d.mts. `.ci/run` installs the Debian package; locally: `apt-get install redis-server`.
  */
+import process from "node:process";
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -16,6 +17,28 @@ const READY = "Ready to accept connections";
 const START_TIMEOUT_MS = 10_000;
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Data folders not yet removed: whatever is left goes when the process exits. */
+const dirs = new Set();
+let exitHookSet = false;
+
+function removeDir(dir) {
+  dirs.delete(dir);
+  rmSync(dir, { recursive: true, force: true });
+}
+
+function makeDir() {
+  const dir = mkdtempSync(join(tmpdir(), "sluice-redis-"));
+  dirs.add(dir);
+  if (!exitHookSet) {
+    exitHookSet = true;
+    const removeAll = () => dirs.forEach(removeDir);
+    // One runtime's exit fires the process "exit" event, the other's the global "unload" event.
+    process.on("exit", removeAll);
+    globalThis.addEventListener?.("unload", removeAll);
+  }
+  return dir;
+}
 
 export function redisAvailable() {
   return spawnSync("redis-server", ["--version"]).status === 0;
@@ -30,7 +53,7 @@ export async function startRedis({ persistent = false, port: fixedPort } = {}) {
   if (!redisAvailable()) {
     throw new Error("redis-server is not installed (apt-get install -y redis-server); .ci/run installs it");
   }
-  const dir = mkdtempSync(join(tmpdir(), "sluice-redis-"));
+  const dir = makeDir();
   let port = 0;
   let child;
   let exited = Promise.resolve();
@@ -78,7 +101,12 @@ export async function startRedis({ persistent = false, port: fixedPort } = {}) {
     }
     throw new Error("redis-server did not start on any port tried");
   };
-  await launch(fixedPort);
+  try {
+    await launch(fixedPort);
+  } catch (err) {
+    removeDir(dir);
+    throw err;
+  }
   return {
     get port() {
       return port;
@@ -92,6 +120,8 @@ export async function startRedis({ persistent = false, port: fixedPort } = {}) {
     async stop() {
       child.kill("SIGTERM");
       await exited;
+      // A persistent server keeps its folder for `restart()` (its data); it goes at exit.
+      if (!persistent) removeDir(dir);
     },
     kill() {
       child.kill("SIGKILL");

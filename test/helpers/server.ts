@@ -39,12 +39,14 @@ export const baseConfig = {
 
 /**
  * Starts a server. Plugins in `config.plugins` (and Centrifugo's proxy keys) are loaded as the CLI
- * loads them; `extraPlugins` adds plugin objects directly.
+ * loads them; `extraPlugins` adds plugin objects directly. `now` is the server's clock (a
+ * `ManualClock`'s, to move expiries along without waiting).
  */
 export async function startServer(
   t: TestContext,
   config: Record<string, unknown> = {},
   extraPlugins: Plugin[] = [],
+  opts: { now?: () => number } = {},
 ): Promise<TestServer> {
   const runtime = await getRuntime();
   const { config: cfg } = loadConfig({ file: { ...baseConfig, ...config } });
@@ -65,7 +67,7 @@ export async function startServer(
       if (echo) console.error(line);
     },
   });
-  const server = createServer(cfg, { logger, plugins: [...loaded, ...extraPlugins] });
+  const server = createServer(cfg, { logger, plugins: [...loaded, ...extraPlugins], now: opts.now });
   await server.start();
   const listener = await runtime.listen({
     port: 0,

@@ -6,13 +6,15 @@ import type { TokenConfig } from "../../src/auth/jwt.ts";
 export interface TokenOptions {
   /** Seconds from now; negative = already expired; undefined = no exp claim. */
   ttl?: number;
+  /** "Now" for `ttl`, in Unix seconds: a server's ManualClock's `seconds()`; the real time by default. */
+  from?: number;
   secret?: string;
   alg?: string;
 }
 
 export function token(claims: Record<string, unknown>, opts: TokenOptions = {}): Promise<string> {
   const jwt = new SignJWT(claims).setProtectedHeader({ alg: opts.alg ?? "HS256" }).setIssuedAt();
-  if (opts.ttl !== undefined) jwt.setExpirationTime(Math.floor(Date.now() / 1000) + opts.ttl);
+  if (opts.ttl !== undefined) jwt.setExpirationTime((opts.from ?? Math.floor(Date.now() / 1000)) + opts.ttl);
   return jwt.sign(new TextEncoder().encode(opts.secret ?? SECRET));
 }
 

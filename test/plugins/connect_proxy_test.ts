@@ -5,16 +5,18 @@
  * 100 for the client and a log line naming the plugin and the hook).
  */
 import { test, type TestContext } from "../harness.ts";
-import { assert, assertEquals, assertMatch, assertRejects, sleep, waitFor } from "../assert.ts";
+import { assert, assertEquals, assertMatch, assertRejects, waitFor } from "../assert.ts";
 import { startServer, type TestServer } from "../helpers/server.ts";
 import { connectProxyOptions, loadConfig } from "../../src/config/mod.ts";
 import { loadPlugins, pluginEntries } from "../../src/plugin_api/loader.ts";
-import { collect, connected, once, sdk, subscribed } from "../helpers/sdk.ts";
+import { collect, connected, fence, once, sdk, subscribed } from "../helpers/sdk.ts";
+import { ManualClock } from "../helpers/clock.ts";
 import { emulate, openHttpStream, openRaw, type RawStream } from "../helpers/raw.ts";
 import { token, userToken } from "../helpers/tokens.ts";
 import { getRuntime } from "../../src/runtime/serve.ts";
 import { createTestServer, TestConnectError } from "../../src/testing.ts";
 import { ClientError } from "../../src/errors.ts";
+import type { Client } from "../../src/core/client.ts";
 import connectProxy from "../../plugins/connect_proxy/plugin.ts";
 import { shippedPlugins } from "../../plugins/mod.ts";
 
@@ -611,23 +613,41 @@ test("refresh proxy: extends an expiring connection, then expired:true disconnec
 });
 
 test("refresh proxy: a backend that fails gives the connection one more minute (Centrifugo's), not a quick retry", async (t) => {
+  // The server's clock moves when the test says: to the expiry, then past it and the close delay.
+  const clock = new ManualClock();
   let refreshes = 0;
   const backend = await startBackend(t, (c) => {
-    if (c.path === "/connect") return { result: { user: "r2", expire_at: nowS() + 1 } };
+    if (c.path === "/connect") return { result: { user: "r2", expire_at: clock.seconds() + 1 } };
     refreshes++;
     return new Response("backend down", { status: 500 });
   });
-  const s = await startServer(t, {
-    proxy_connect_endpoint: `${backend.url}/connect`,
-    proxy_refresh_endpoint: `${backend.url}/refresh`,
-    client_expired_close_delay: "1s",
-  });
+  const s = await startServer(
+    t,
+    {
+      proxy_connect_endpoint: `${backend.url}/connect`,
+      proxy_refresh_endpoint: `${backend.url}/refresh`,
+      client_expired_close_delay: "1s",
+    },
+    [],
+    { now: clock.now },
+  );
   const client = sdk(t, s, "http_stream");
   const onConnected = once<Json>(client, "connected");
   client.connect();
   await onConnected;
+  const disconnected = collect(client, "disconnected"), reconnecting = collect(client, "connecting");
+  assertEquals(refreshes, 0, "not before the expiry");
+  clock.advance(1000, s.node.timers);
   await waitFor(() => refreshes === 1, "the refresh call", 5000);
-  await sleep(3000); // past the expiry and the close delay, well short of a minute
+  await waitFor(
+    () => ((s.node.hub.userConnections("r2")[0] as Client | undefined)?.expireAt ?? 0) > clock.seconds() + 30,
+    "the connection's expiry moved on",
+  );
+  // Past the expiry and the close delay, well short of a minute (and of the next ping, which
+  // the SDK could not answer in no time).
+  clock.advance(3000, s.node.timers);
+  await fence(s, client, "r2");
+  assertEquals([disconnected, reconnecting], [[], []]);
   assertEquals(client.state, "connected", "the connection lives on");
   assertEquals(refreshes, 1, "asked again only after the minute");
   assert(

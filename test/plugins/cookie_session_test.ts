@@ -4,7 +4,7 @@
  * adds the Cookie header) and sse (an EventSource whose fetch adds it).
  */
 import { test, type TestContext } from "../harness.ts";
-import { assert, assertEquals, assertMatch, assertRejects, sleep, waitFor } from "../assert.ts";
+import { assert, assertEquals, assertMatch, assertRejects, waitFor } from "../assert.ts";
 import { EventSource } from "eventsource";
 import type { Centrifuge } from "centrifuge";
 import { connected, type EmulationTransport, once, sdk, subscribed, TRANSPORTS } from "../helpers/sdk.ts";
@@ -141,7 +141,8 @@ for (const transport of TRANSPORTS) {
     const disconnected = once<{ code: number; reason: string }>(bad, "disconnected");
     bad.connect();
     assertMatch(await disconnected, { code: 4501, reason: "bad session" });
-    await sleep(500); // longer than maxReconnectDelay: a reconnect would have started
+    // The SDK decides at the disconnect: one that will reconnect is "connecting" (and says so),
+    // never "disconnected", which it leaves only when the app calls connect().
     assertEquals(bad.state, "disconnected", "4501 is terminal: no reconnect");
   });
 }

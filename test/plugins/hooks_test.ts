@@ -4,7 +4,7 @@
  * result validation, and the lifecycle order.
  */
 import { test } from "../harness.ts";
-import { assert, assertEquals, assertMatch, assertRejects, sleep, waitFor } from "../assert.ts";
+import { assert, assertEquals, assertMatch, assertRejects, waitFor } from "../assert.ts";
 import { ClientError, createTestServer, definePlugin, Disconnect, TestConnectError } from "../../mod.ts";
 import type { Plugin } from "../../mod.ts";
 import { SignJWT } from "jose";
@@ -304,8 +304,9 @@ test("a plugin's setup can use the node facade; the hook's signal aborts on time
       await ctx.node.publish("boot", { booted: true });
     },
     async onRpc(e) {
-      e.signal.addEventListener("abort", () => (aborted = true));
-      await sleep(400);
+      // Answers only once the timeout has aborted it: too late to be the reply.
+      await new Promise((resolve) => e.signal.addEventListener("abort", resolve));
+      aborted = true;
       return { data: 1 };
     },
   }], { history_size: 10, history_ttl: "60s", plugin_hook_timeout: "100ms" });

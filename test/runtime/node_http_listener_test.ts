@@ -10,7 +10,7 @@ import { assert, assertEquals, waitFor } from "../assert.ts";
 import { API_KEY, startServer } from "../helpers/server.ts";
 import { collect, connected, sdk, subscribed, TRANSPORTS } from "../helpers/sdk.ts";
 import { userToken } from "../helpers/tokens.ts";
-import { openRaw } from "../helpers/raw.ts";
+import { openRaw, rawSocket } from "../helpers/raw.ts";
 import { root, sluice, writeConfig } from "../helpers/process.ts";
 import { join } from "node:path";
 import tls from "node:tls";
@@ -88,25 +88,22 @@ test(
     // java.net.http.HttpClient asks to upgrade every first plain-http request to HTTP/2; a server
     // without h2c (Centrifugo's Go server, Bun) ignores the offer. Only WebSocket is an upgrade here.
     const s = await startServer(t, config);
-    const net = await import("node:net");
     const body = JSON.stringify({ channel: "h2c", data: { from: "java" } });
-    const answer = await new Promise<string>((resolve, reject) => {
-      const sock = net.connect(s.port, "127.0.0.1");
-      t.cleanup(() => sock.destroy());
-      let text = "";
-      sock.on("connect", () =>
-        sock.write(
-          `POST /api/publish HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n` +
-            `HTTP2-Settings: AAEAAEAAAAIAAAABAAMAAABkAAQBAAAAAAUAAEAA\r\nX-API-Key: ${API_KEY}\r\n` +
-            `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
-        ));
-      sock.on("data", (d: Uint8Array) => {
-        text += new TextDecoder().decode(d);
-        if (/\r\n\r\n[\s\S]*\}$/.test(text)) resolve(text);
-      });
-      sock.on("close", () => resolve(text));
-      sock.on("error", reject);
-    });
+    const raw = await rawSocket(t, s.port);
+    raw.sock.write(
+      `POST /api/publish HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n` +
+        `HTTP2-Settings: AAEAAEAAAAIAAAABAAMAAABkAAQBAAAAAAUAAEAA\r\nX-API-Key: ${API_KEY}\r\n` +
+        `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+    );
+    // The whole answer: its head, then Content-Length bytes of body (ASCII here). The connection
+    // stays open (keep-alive), so its close is no sign of the end.
+    const complete = (text: string) => {
+      const head = text.indexOf("\r\n\r\n");
+      const length = /\r\ncontent-length: (\d+)\r\n/i.exec(text);
+      return head >= 0 && length !== null && text.length - head - 4 >= Number(length[1]);
+    };
+    await waitFor(() => complete(raw.received()), "the whole answer");
+    const answer = raw.received();
     assert(answer.startsWith("HTTP/1.1 200"), answer);
     // Before: the request went the upgrade way without its body ({"error":{"code":107,…"channel required"}}).
     assertEquals(JSON.parse(answer.slice(answer.indexOf("\r\n\r\n") + 4)), { result: {} });

@@ -15,6 +15,7 @@ import { type RedisServer, startRedis } from "../helpers/redis.mjs";
 import { startServer } from "../helpers/server.ts";
 import { connected, sdk, subscribed } from "../helpers/sdk.ts";
 import { userToken } from "../helpers/tokens.ts";
+import { rawSocket } from "../helpers/raw.ts";
 import redisBroker from "../../plugins/redis_broker/plugin.ts";
 import type { Plugin } from "../../src/plugin_api/types.ts";
 
@@ -118,15 +119,17 @@ test("token from /token/, events to the matching user, * to everyone, other chan
     "OK",
   );
   await s.emit({ userId: "7", channel: "chat", payload: "data: only7\n" });
-  await waitFor(() => u42.text().includes("everyone") && u7.text().includes("only7"), "deliveries");
-  await sleep(100);
+  // A fence on each channel: anything else for these streams would have come before it.
+  await s.emit({ userId: "*", channel: "chat", payload: "data: fence\n" });
+  await s.emit({ userId: "*", channel: "other", payload: "data: fence\n" });
+  await waitFor(() => [u42, u7, other].every((u) => u.text().includes("fence")), "the fences");
   assertEquals(
     u42.text(),
-    ': ok\n\nevent: message\ndata: {"to":42}\n\ndata: everyone\n\n',
+    ': ok\n\nevent: message\ndata: {"to":42}\n\ndata: everyone\n\ndata: fence\n\n',
     "payload verbatim + newline",
   );
-  assertEquals(u7.text(), ": ok\n\ndata: everyone\n\ndata: only7\n\n");
-  assertEquals(other.text(), ": ok\n\n", "another channel hears nothing");
+  assertEquals(u7.text(), ": ok\n\ndata: everyone\n\ndata: only7\n\ndata: fence\n\n");
+  assertEquals(other.text(), ": ok\n\ndata: fence\n\n", "another channel hears nothing");
 });
 
 test("EventSource clients: token in the query string, or in a cookie", async (t) => {
@@ -199,50 +202,48 @@ test("a stream ends when its token expires; its connection is released", async (
 
 test("the control port stops reading a body at its 1 MB limit (413), also when chunked", async (t) => {
   const s = await startSimple(t);
-  const net = await import("node:net");
-  const port = Number(new URL(s.control).port);
-  const sock = net.connect(port, "127.0.0.1");
-  t.cleanup(() => sock.destroy());
-  await new Promise<void>((r) => sock.once("connect", () => r()));
-  let answer = "";
-  sock.on("data", (d: Uint8Array) => (answer += new TextDecoder().decode(d)));
-  sock.on("error", () => {});
+  const { sock, received } = await rawSocket(t, Number(new URL(s.control).port));
   sock.write(
     "POST /emit/ HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n" +
       "Content-Type: application/x-www-form-urlencoded\r\n\r\n",
   );
   const chunk = "x".repeat(64 * 1024);
   let sent = 0;
-  // Up to 30 MB, but only as fast as the server takes it: stop as soon as it answers.
-  while (sent < 30 * 1024 * 1024 && answer === "" && !sock.destroyed) {
+  // Up to 30 MB, but only as fast as the server takes it: stop as soon as it answers. A full
+  // buffer waits for the server to read on (drain), to answer (data) or to hang up (close).
+  const progress = () =>
+    new Promise<void>((resolve) => {
+      const done = () => {
+        for (const event of ["drain", "data", "close"]) sock.off(event, done);
+        resolve();
+      };
+      for (const event of ["drain", "data", "close"]) sock.on(event, done);
+    });
+  while (sent < 30 * 1024 * 1024 && received() === "" && !sock.destroyed) {
     const flushed = sock.write(`${chunk.length.toString(16)}\r\n${chunk}\r\n`);
     sent += chunk.length;
-    if (!flushed) await Promise.race([new Promise((r) => sock.once("drain", r)), sleep(200)]);
+    if (!flushed) await progress();
   }
-  await waitFor(() => answer.includes("\r\n"), "an answer");
+  await waitFor(() => received().includes("\r\n"), "an answer");
+  const answer = received();
   assert(/^HTTP\/1\.1 413/.test(answer), `status line: ${answer.split("\r\n")[0]}`);
   assert(sent < 12 * 1024 * 1024, `answered after ${sent} bytes, not after the whole body`);
 });
 
 test("the control port answers 408 to a body that trickles in past http_body_timeout", async (t) => {
   const s = await startSimple(t, { http_body_timeout: "1s" });
-  const net = await import("node:net");
-  const sock = net.connect(Number(new URL(s.control).port), "127.0.0.1");
-  t.cleanup(() => sock.destroy());
-  await new Promise<void>((r) => sock.once("connect", () => r()));
-  let answer = "";
-  sock.on("data", (d: Uint8Array) => (answer += new TextDecoder().decode(d)));
-  sock.on("error", () => {});
+  const { sock, received } = await rawSocket(t, Number(new URL(s.control).port));
   const body = "userId=1&channel=c&payload=" + "y".repeat(100);
   sock.write(
     `POST /emit/ HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n` +
       "Content-Type: application/x-www-form-urlencoded\r\n\r\n",
   );
   const started = Date.now();
-  for (let i = 0; i < body.length && answer === "" && Date.now() - started < 5_000; i++) {
+  for (let i = 0; i < body.length && received() === "" && Date.now() - started < 5_000; i++) {
     sock.write(body[i]);
-    await sleep(100);
+    await sleep(100); // trickles the body, a byte every 100 ms: the slowness is what is tested
   }
+  const answer = received();
   assert(/^HTTP\/1\.1 408/.test(answer), `got: ${answer.split("\r\n")[0] || "nothing"}`);
   assert(Date.now() - started < 3_000, "answered at the deadline");
 });

@@ -6,14 +6,14 @@ import { test } from "../harness.ts";
 import { assert, assertEquals, assertMatch, waitFor } from "../assert.ts";
 import { startServer, type TestServer } from "../helpers/server.ts";
 import { userToken } from "../helpers/tokens.ts";
-import { connectCommand, emulate, openHttpStream, openSse, type RawStream } from "../helpers/raw.ts";
-
-async function connectRaw(t: { cleanup(fn: () => unknown): void }, s: TestServer, user = "raw") {
-  const stream = await openHttpStream(s.url, connectCommand(await userToken(user)));
-  t.cleanup(() => stream.close());
-  const reply = await stream.next() as { connect: { session: string; node: string; client: string } };
-  return { stream, ...reply.connect };
-}
+import {
+  connectCommand,
+  connectRaw,
+  emulate,
+  openHttpStream,
+  openSse,
+  type RawStream,
+} from "../helpers/raw.ts";
 
 const hasLog = (s: TestServer, fragment: string) => s.logs.some((l) => l.includes(fragment));
 
@@ -43,7 +43,7 @@ test("sse: text/event-stream, \\r\\n preamble, one reply per data: event", async
 
 test("commands through /emulation are answered on the stream; replies echo ids", async (t) => {
   const s = await startServer(t, { allow_subscribe_for_client: true });
-  const { stream, session, node } = await connectRaw(t, s);
+  const { stream, session, node } = await connectRaw(t, s, "raw");
   const res = await emulate(s.url, session, node, [
     { id: 57, subscribe: { channel: "a", flag: 1 } },
     { id: 58, subscribe: { channel: "b" } },
@@ -59,7 +59,7 @@ test("commands through /emulation are answered on the stream; replies echo ids",
 
 test("unknown session or node → 404, malformed emulation body → 400, wrong method → 405", async (t) => {
   const s = await startServer(t);
-  const { session, node } = await connectRaw(t, s);
+  const { session, node } = await connectRaw(t, s, "raw");
   assertEquals((await emulate(s.url, "no-such-session", node, [{}])).status, 404);
   assertEquals((await emulate(s.url, session, "other-node", [{}])).status, 404);
   const post = (body: string) => fetch(`${s.url}/emulation`, { method: "POST", body }).then((r) => r.status);
@@ -128,7 +128,7 @@ test("garbage in command fields: error replies or 3501, each with a log line", a
     [{ id: 14, refresh: { token: "" } }, { disconnect: 3501 }],
   ];
   for (const [cmd, expected] of cases) {
-    const { stream, session, node } = await connectRaw(t, s);
+    const { stream, session, node } = await connectRaw(t, s, "raw");
     assertEquals((await emulate(s.url, session, node, [cmd])).status, 204);
     const msg = await stream.next();
     if (expected.error) {
@@ -140,7 +140,7 @@ test("garbage in command fields: error replies or 3501, each with a log line", a
     }
   }
   // undecodable emulation data closes the session with 3501
-  const { stream, session, node } = await connectRaw(t, s);
+  const { stream, session, node } = await connectRaw(t, s, "raw");
   await fetch(`${s.url}/emulation`, {
     method: "POST",
     body: JSON.stringify({ session, node, data: "{broken" }),
