@@ -3,39 +3,19 @@
  * A listener on the runtime's `node:http` (Deno's Node compatibility layer), for
  * `deno_listener: "node_http"`: an idle SSE connection costs ~16 KB there against ~61 KB under
  * `Deno.serve` (bench/README.md, "Idle density on Deno"). This file makes and closes the servers:
- * HTTP or HTTPS, the connection cap under the descriptor limit, and the timeouts — new connections
- * must send a complete request head within the idle timeout (`headersTimeout`), kept-alive ones may
- * idle that long between requests (`keepAliveTimeout`). Each request goes to `respond.ts`, each
- * upgrade to `websocket.ts`; when the accept watchdog (`watchdog.ts`) finds the server no longer
- * accepting, a new one listens on the same port.
+ * HTTP or HTTPS, the timeouts — new connections must send a complete request head within the idle
+ * timeout (`headersTimeout`), kept-alive ones may idle that long between requests
+ * (`keepAliveTimeout`) — and a new listening socket when `admission.ts` says the descriptors ran out
+ * and are free again. Each request goes to `respond.ts`, each upgrade to `websocket.ts`.
  */
 import * as http from "node:http";
 import * as https from "node:https";
 import type { AddressInfo, Socket } from "node:net";
-import { readdirSync, readFileSync } from "node:fs";
 import type { Buffer } from "node:buffer";
 import { DEFAULT_IDLE_TIMEOUT_MS, type Listener, type ListenOptions } from "../types.ts";
 import { respond } from "./respond.ts";
 import { createWebSocketServer, upgrade } from "./websocket.ts";
-import { AcceptWatchdog } from "./watchdog.ts";
-
-/** Descriptors kept free beyond those open at startup (files, Redis, a plugin's own sockets). */
-const DESCRIPTOR_RESERVE = 32;
-
-/**
- * How many client connections fit under the soft limit on open files, counting the descriptors this
- * process already holds (Linux `/proc`); undefined where unreadable.
- */
-function connectionRoom(): number | undefined {
-  try {
-    const m = /^Max open files\s+(\d+)/m.exec(readFileSync("/proc/self/limits", "utf8"));
-    if (!m) return undefined;
-    const open = readdirSync("/proc/self/fd").length;
-    return Math.max(16, Number(m[1]) - open - DESCRIPTOR_RESERVE);
-  } catch {
-    return undefined;
-  }
-}
+import { processAdmission } from "./admission.ts";
 
 export function listenNodeHttp(opts: ListenOptions): Promise<Listener> {
   const idleMs = opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
@@ -63,24 +43,24 @@ export function listenNodeHttp(opts: ListenOptions): Promise<Listener> {
   const upgraded = new Set<Socket>();
   /** Every server made, the current one last; an older one is only serving what it accepted. */
   const servers = new Set<http.Server>();
-  let lastAccept = Date.now();
-  const onAccept = () => {
-    lastAccept = Date.now();
+  // The cap under the descriptor limit is the process's, enforced here rather than by
+  // `server.maxConnections` (which Deno applies silently): a refused arrival is what tells
+  // `admission.ts` that descriptors may have run out.
+  const admission = processAdmission(opts.log);
+  const onConnection = (socket: Socket) => {
+    if (!admission.admit(socket)) socket.destroy();
   };
 
-  /** One listening server with Sluice's handlers (a new one replaces a listener that stopped accepting). */
+  /** One server with Sluice's handlers (a new one replaces a listener that may have stopped accepting). */
   const makeServer = (): http.Server => {
     const server = opts.tls
       ? https.createServer({ ...options, cert: opts.tls.cert, key: opts.tls.key }, onRequest)
       : http.createServer(options, onRequest);
-    // A cap under the descriptor limit keeps the process's own descriptors (files, Redis) free.
-    const room = connectionRoom();
-    if (room !== undefined) server.maxConnections = room;
     server.keepAliveTimeout = idleMs;
     server.headersTimeout = idleMs;
     server.requestTimeout = 0;
-    server.on("connection", onAccept);
-    server.on("drop", onAccept);
+    // before node:http's own listener, so a refused socket is destroyed before anything reads it
+    server.prependListener("connection", onConnection);
     server.on("upgrade", (req: http.IncomingMessage, socket: Socket, head: Buffer) => {
       socket.on("error", () => {});
       upgraded.add(socket);
@@ -110,34 +90,38 @@ export function listenNodeHttp(opts: ListenOptions): Promise<Listener> {
   let current = makeServer();
   return listenOn(current, opts.port).then(
     (address) => {
-      // With reusePort (workers) the kernel may hand a probe to another worker's listener: a probe
-      // could not tell this listener's health, so there is no watchdog there (README, workers).
-      const watchdog = opts.reusePort
-        ? undefined
-        : new AcceptWatchdog(address.port, opts.hostname, () => lastAccept, async () => {
-          // Deno 2.9's node:http stops accepting for good once accept has failed for lack of
-          // descriptors (no error is emitted). A new listening socket on the same port recovers;
-          // the old server keeps serving what it accepted until that ends.
-          opts.log?.warn("the node:http listener stopped accepting connections; listening again", {
-            port: address.port,
-          });
+      let closed = false;
+      let relistening = false;
+      const relistener = {
+        // The old server stops listening (what it accepted stays served until it ends); a new
+        // socket on the same port accepts from here on.
+        relisten() {
+          if (closed || relistening) return;
+          relistening = true;
           const old = current;
           old.close(() => servers.delete(old));
-          current = makeServer();
-          try {
-            await listenOn(current, address.port);
-            lastAccept = Date.now();
-            opts.log?.info("accepting connections again", { port: address.port });
-          } catch (err) {
-            opts.log?.warn("cannot listen again", { err: String(err) });
-          }
-        });
+          const next = current = makeServer();
+          listenOn(next, address.port).then(
+            () => opts.log?.info("accepting connections again", { port: address.port }),
+            (err: Error) => {
+              servers.delete(next);
+              admission.retry();
+              opts.log?.warn("cannot listen again; retrying when a connection closes", {
+                port: address.port,
+                err: err.message,
+              });
+            },
+          ).finally(() => relistening = false);
+        },
+      };
+      admission.add(relistener);
       return {
         port: address.port,
         hostname: opts.hostname,
         close(force = false) {
-          watchdog?.stop();
-          const closed = Promise.all([...servers].map((server) =>
+          closed = true;
+          admission.delete(relistener);
+          const ended = Promise.all([...servers].map((server) =>
             new Promise<void>((done) => {
               server.close(() => done());
               server.closeIdleConnections?.();
@@ -145,7 +129,7 @@ export function listenNodeHttp(opts: ListenOptions): Promise<Listener> {
             })
           )).then(() => {});
           if (force) { for (const socket of upgraded) socket.destroy(); }
-          return closed;
+          return ended;
         },
       } satisfies Listener;
     },
