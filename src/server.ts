@@ -98,6 +98,7 @@ export function createServer(config: Config, opts: ServerOptions = {}): SluiceSe
     hooks,
     metrics,
     workerGroup: opts.worker?.group,
+    hmac: opts.hmac,
   });
   const shutdown = new AbortController();
   const facade = nodeFacade(node);

@@ -10,7 +10,7 @@
  */
 import { createRemoteJWKSet, errors as joseErrors, importSPKI, jwtVerify } from "jose";
 import { hmacKeys } from "./hmac_keys.ts";
-import { FastHmacVerifier } from "./hmac_fast.ts";
+import { FastHmacVerifier, type Hmac } from "./hmac_fast.ts";
 import type { CryptoKey, JWTPayload, JWTVerifyGetKey, ProtectedHeaderParameters } from "jose";
 import { parseOverride, type SubscribeOverride } from "../wire/override.ts";
 import { base64ToBytes } from "../wire/base64.ts";
@@ -83,10 +83,11 @@ export class TokenVerifier {
   private readonly userClaim: string;
   private readonly audience?: string;
   private readonly issuer?: string;
-  /** HS* tokens through node:crypto first; jose decides whatever it does not accept. */
+  /** HS* tokens through a synchronous HMAC first; jose decides whatever it does not accept. */
   private readonly fast?: FastHmacVerifier;
 
-  constructor(config: TokenConfig) {
+  /** `signer`: the HMAC for HS* tokens, the runtime's (`Runtime.hmac`); node:crypto's when absent. */
+  constructor(config: TokenConfig, signer?: Hmac) {
     this.userClaim = config.token_user_id_claim || "sub";
     this.audience = config.token_audience || undefined;
     this.issuer = config.token_issuer || undefined;
@@ -108,6 +109,7 @@ export class TokenVerifier {
         algorithms: HMAC_ALGS,
         audience: this.audience,
         issuer: this.issuer,
+        hmac: signer,
       });
     }
     const rsa = config.token_rsa_public_key ? keyCache(config.token_rsa_public_key) : undefined;

@@ -65,7 +65,7 @@ export async function startServer(
       if (echo) console.error(line);
     },
   });
-  const server = createServer(cfg, { logger, plugins: [...loaded, ...extraPlugins] });
+  const server = createServer(cfg, { logger, plugins: [...loaded, ...extraPlugins], hmac: runtime.hmac });
   await server.start();
   const listener = await runtime.listen({
     port: 0,
