@@ -249,6 +249,7 @@ async function serveCommand(runtime: Runtime, args: string[], sources: PluginSou
     plugins,
     demoPage: prepared.dev,
     worker: place ? { group: place.group, name: config.name } : undefined,
+    hmac: runtime.hmac,
   });
   await server.start();
   const limits = { ...listenerLimits(config), reusePort: place !== undefined, log: logger };

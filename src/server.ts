@@ -99,6 +99,7 @@ export function createServer(config: Config, opts: ServerOptions = {}): SluiceSe
     metrics,
     workerGroup: opts.worker?.group,
     now: opts.now,
+    hmac: opts.hmac,
   });
   const shutdown = new AbortController();
   const facade = nodeFacade(node);

@@ -15,6 +15,7 @@
  */
 import { loadConfig } from "./config/mod.ts";
 import { createServer, type SluiceServer } from "./server.ts";
+import { getRuntime } from "./runtime/serve.ts";
 import { Client, type ClientTransport } from "./core/client.ts";
 import { Shape } from "./core/codec.ts";
 import { ClientError } from "./errors.ts";
@@ -115,6 +116,7 @@ export async function createTestServer(opts: TestServerOptions = {}): Promise<Te
     plugins: plugins.map((p) => validatePlugin(p, "createTestServer")),
     logger,
     now: opts.now,
+    hmac: (await getRuntime()).hmac,
   });
   await server.start();
   await server.ready();

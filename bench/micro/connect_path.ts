@@ -4,12 +4,13 @@
  * stream cancelled (the disconnect path). Prints µs per connection; run under a profiler to see
  * where it goes:
  *
- *   npx bun bench/micro/connect_path.ts [count] [--hold] [--rounds N]
+ *   npx bun bench/micro/connect_path.ts [count] [--hold] [--rounds N] [--node-hmac]
  *   npx bun --cpu-prof-md --cpu-prof-dir=/tmp/prof bench/micro/connect_path.ts
  */
 import { connectTokens } from "./tokens.ts";
 import { loadConfig } from "../../src/config/mod.ts";
 import { createServer } from "../../src/server.ts";
+import { getRuntime } from "../../src/runtime/serve.ts";
 
 const argv: string[] = (globalThis as { process?: { argv: string[] } }).process?.argv.slice(2) ?? [];
 const count = Number(argv.find((a) => /^\d+$/.test(a)) ?? 20000);
@@ -20,7 +21,10 @@ const secret = "micro-secret-0123456789";
 const { config } = loadConfig({
   file: { uni_sse: true, uni_sse_retry: 0, token_hmac_secret_key: secret, api_key: "k", log_level: "warn" },
 });
-const server = createServer(config);
+/** `--node-hmac`: tokens signed through node:crypto, not the runtime's HMAC (the CLI's choice). */
+const server = createServer(config, {
+  hmac: argv.includes("--node-hmac") ? undefined : (await getRuntime()).hmac,
+});
 await server.start();
 const tokens = await connectTokens(secret);
 const conn = () => {

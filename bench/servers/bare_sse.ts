@@ -41,7 +41,9 @@ const hostname = arg("host", "127.0.0.1");
 const pingMs = Number(arg("ping", "25")) * 1000;
 const viaSink = args.includes("--sink");
 const authSecret = arg("auth", "");
-const verifier = authSecret ? new FastHmacVerifier(authSecret, { algorithms: ["HS256"] }) : undefined;
+const verifier = authSecret
+  ? new FastHmacVerifier(authSecret, { algorithms: ["HS256"], hmac: runtime.hmac })
+  : undefined;
 const apiKey = arg("api-key", "");
 const JSON_HEADERS = { "Content-Type": "application/json" };
 

@@ -10,7 +10,7 @@
  */
 import { createRemoteJWKSet, errors as joseErrors, importSPKI, jwtVerify } from "jose";
 import { hmacKeys } from "./hmac_keys.ts";
-import { FastHmacVerifier } from "./hmac_fast.ts";
+import { FastHmacVerifier, type Hmac } from "./hmac_fast.ts";
 import type { CryptoKey, JWTPayload, JWTVerifyGetKey, ProtectedHeaderParameters } from "jose";
 import { parseOverride, type SubscribeOverride } from "../wire/override.ts";
 import { base64ToBytes } from "../wire/base64.ts";
@@ -83,11 +83,17 @@ export class TokenVerifier {
   private readonly userClaim: string;
   private readonly audience?: string;
   private readonly issuer?: string;
-  /** HS* tokens through node:crypto first; jose decides whatever it does not accept. */
+  /** HS* tokens through a synchronous HMAC first; jose decides whatever it does not accept. */
   private readonly fast?: FastHmacVerifier;
+  private readonly now: () => number;
 
-  /** `now` (ms since the epoch) is what `exp` and `nbf` are checked against: the node's clock. */
-  constructor(config: TokenConfig, private readonly now: () => number = Date.now) {
+  /**
+   * `now` (ms since the epoch) is what `exp` and `nbf` are checked against: the node's clock.
+   * `hmac`: the HMAC for HS* tokens, the runtime's (`Runtime.hmac`); node:crypto's when absent.
+   */
+  constructor(config: TokenConfig, opts: { now?: () => number; hmac?: Hmac } = {}) {
+    this.now = opts.now ?? Date.now;
+    const signer = opts.hmac;
     this.userClaim = config.token_user_id_claim || "sub";
     this.audience = config.token_audience || undefined;
     this.issuer = config.token_issuer || undefined;
@@ -109,6 +115,7 @@ export class TokenVerifier {
         algorithms: HMAC_ALGS,
         audience: this.audience,
         issuer: this.issuer,
+        hmac: signer,
       });
     }
     const rsa = config.token_rsa_public_key ? keyCache(config.token_rsa_public_key) : undefined;

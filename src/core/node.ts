@@ -18,6 +18,7 @@ import type {
 } from "../broker/broker.ts";
 import { MemoryBroker, MemoryController, MemoryPresenceManager } from "../broker/memory.ts";
 import { TokenVerifier } from "../auth/jwt.ts";
+import type { Hmac } from "../auth/hmac_fast.ts";
 import type { Logger } from "../log.ts";
 import { silentLogger } from "../log.ts";
 import { ChannelRules, hasHistory, type ResolvedChannel } from "./channel.ts";
@@ -59,6 +60,8 @@ export interface NodeOptions {
   controller?: Controller;
   /** Plugin hooks; none by default. */
   hooks?: HookCaller;
+  /** The HMAC for HS* tokens: the runtime's fastest (`Runtime.hmac`); node:crypto's when absent. */
+  hmac?: Hmac;
   metrics?: Metrics;
   /**
    * Set in worker processes (`--workers`): the id the workers of one machine share. `/metrics`
@@ -109,7 +112,7 @@ export class Node implements BrokerEventHandler, ControlHandler, ClusterHost {
     this.log = opts.logger ?? silentLogger;
     this.channels = new ChannelRules(config);
     this.now = opts.now ?? Date.now;
-    this.tokens = new TokenVerifier(config, this.now);
+    this.tokens = new TokenVerifier(config, { now: this.now, hmac: opts.hmac });
     this.timers = new TimerWheel(100, (err) => this.log.error("timer callback failed", { err }), this.now);
     this.broker = opts.broker ?? new MemoryBroker(this.now);
     this.presenceManager = opts.presence ?? new MemoryPresenceManager();

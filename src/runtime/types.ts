@@ -131,6 +131,12 @@ export interface Listener {
 
 export type SignalName = "SIGINT" | "SIGTERM" | "SIGHUP";
 
+/** The hashes of HS256, HS384 and HS512. */
+export type HmacHash = "sha256" | "sha384" | "sha512";
+
+/** The HMAC of a text's UTF-8 bytes under one key, as unpadded base64url (a JWT's signature). */
+export type HmacSign = (data: string) => string;
+
 export interface Runtime {
   readonly name: "deno" | "bun";
   readonly version: string;
@@ -145,6 +151,11 @@ export interface Runtime {
   hostname(): string;
   /** Logical CPU cores. */
   cpuCount(): number;
+  /**
+   * A signer for one key through this runtime's fastest synchronous HMAC (every HS* connection
+   * token is one call). The key is prepared here, once; hold on to the signer.
+   */
+  hmac(hash: HmacHash, key: Uint8Array): HmacSign;
   /**
    * Starts this same program again (the same script or binary, the same arguments) with extra
    * environment variables; its output goes to this process's output. For worker processes.

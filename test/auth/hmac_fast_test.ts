@@ -1,9 +1,10 @@
 /**
- * The node:crypto fast path for HS* tokens against jose on generated tokens (fast-check): whatever
- * the fast path accepts, jose accepts with the same payload; it accepts every well-formed valid
- * token (so it is used, not bypassed); everything else goes to jose, whose verdict stands. Headers
- * with other algorithms, `crit`, `b64`; claims of wrong types; times around now; audience and issuer
- * options; tampered signatures, wrong secrets, non-canonical base64, broken JSON.
+ * The fast path for HS* tokens against jose on generated tokens (fast-check), with node:crypto's
+ * HMAC and with the runtime's own (`Runtime.hmac`): whatever the fast path accepts, jose accepts
+ * with the same payload; it accepts every well-formed valid token (so it is used, not bypassed);
+ * everything else goes to jose, whose verdict stands. Headers with other algorithms, `crit`, `b64`;
+ * claims of wrong types; times around now; audience and issuer options; tampered signatures, wrong
+ * secrets, non-canonical base64, broken JSON.
  */
 import { test } from "../harness.ts";
 import { assert, assertEquals } from "../assert.ts";
@@ -11,9 +12,16 @@ import fc from "fast-check";
 import { jwtVerify } from "jose";
 import { createHmac } from "node:crypto";
 import { Buffer } from "node:buffer";
-import { FastHmacVerifier } from "../../src/auth/hmac_fast.ts";
+import { FastHmacVerifier, type Hmac, nodeHmac } from "../../src/auth/hmac_fast.ts";
 import { TokenVerifier } from "../../src/auth/jwt.ts";
 import { tokenConfig } from "../helpers/tokens.ts";
+import { getRuntime } from "../../src/runtime/serve.ts";
+
+const runtime = await getRuntime();
+const HMACS: Array<[string, Hmac]> = [
+  ["node:crypto", nodeHmac],
+  [`${runtime.name}'s Runtime.hmac`, runtime.hmac],
+];
 
 const SECRET = "fast-path-secret-0123456789";
 const HS = ["HS256", "HS384", "HS512"];
@@ -150,67 +158,71 @@ async function jose(token: string, opts: { audience?: string; issuer?: string },
   }
 }
 
-test("HS fast path: accepts only what jose accepts (same payload), and every well-formed valid token", async () => {
-  let accepted = 0;
-  let wellFormedValid = 0;
-  const now = Math.floor(Date.now() / 1000);
-  // One verifier per option set, shared by the runs: headers it learnt from earlier tokens must not
-  // let a later (tampered) token through.
-  const verifiers = new Map<string, FastHmacVerifier>();
-  const verifierFor = (opts: { audience?: string; issuer?: string }) => {
-    const key = `${opts.audience}|${opts.issuer}`;
-    let v = verifiers.get(key);
-    if (!v) verifiers.set(key, v = new FastHmacVerifier(SECRET, { algorithms: HS, ...opts }));
-    return v;
-  };
-  await fc.assert(
-    fc.asyncProperty(
-      header,
-      claimsAround(now),
-      tamper,
-      fc.constantFrom(undefined, "app"),
-      fc.constantFrom(undefined, "me"),
-      async (h, c, t, audience, issuer) => {
-        const token = build(h, c, t);
-        const opts = { audience, issuer };
-        const fast = verifierFor(opts).verify(token, now);
-        const reference = await jose(token, opts, now);
-        if (fast) {
-          accepted++;
-          assert(
-            reference.ok,
-            `fast accepted what jose refused (${reference.ok || reference.error}): ${token}`,
-          );
-          assertEquals(fast, reference.payload);
-        }
-        // A tamper that had nothing to spoil (a part with no data-less bits) leaves the token as made.
-        const untampered = t === "none" || token === build(h, c, "none");
-        const plain = untampered && HS.includes(h.alg as string) && !("crit" in h) && !("b64" in h);
-        if (plain && reference.ok) {
-          wellFormedValid++;
-          assert(fast !== undefined, `a plain valid token went to jose: ${token}`);
-        }
-      },
-    ),
-    { numRuns: 3000 },
-  );
-  assert(
-    accepted > 30 && wellFormedValid === accepted,
-    `accepted ${accepted}, well-formed valid ${wellFormedValid}`,
-  );
-});
+for (const [name, hmac] of HMACS) {
+  test(`HS fast path (${name}): accepts only what jose accepts (same payload), and every well-formed valid token`, async () => {
+    let accepted = 0;
+    let wellFormedValid = 0;
+    const now = Math.floor(Date.now() / 1000);
+    // One verifier per option set, shared by the runs: headers it learnt from earlier tokens must not
+    // let a later (tampered) token through.
+    const verifiers = new Map<string, FastHmacVerifier>();
+    const verifierFor = (opts: { audience?: string; issuer?: string }) => {
+      const key = `${opts.audience}|${opts.issuer}`;
+      let v = verifiers.get(key);
+      if (!v) verifiers.set(key, v = new FastHmacVerifier(SECRET, { algorithms: HS, ...opts, hmac }));
+      return v;
+    };
+    await fc.assert(
+      fc.asyncProperty(
+        header,
+        claimsAround(now),
+        tamper,
+        fc.constantFrom(undefined, "app"),
+        fc.constantFrom(undefined, "me"),
+        async (h, c, t, audience, issuer) => {
+          const token = build(h, c, t);
+          const opts = { audience, issuer };
+          const fast = verifierFor(opts).verify(token, now);
+          const reference = await jose(token, opts, now);
+          if (fast) {
+            accepted++;
+            assert(
+              reference.ok,
+              `fast accepted what jose refused (${reference.ok || reference.error}): ${token}`,
+            );
+            assertEquals(fast, reference.payload);
+          }
+          // A tamper that had nothing to spoil (a part with no data-less bits) leaves the token as made.
+          const untampered = t === "none" || token === build(h, c, "none");
+          const plain = untampered && HS.includes(h.alg as string) && !("crit" in h) && !("b64" in h);
+          if (plain && reference.ok) {
+            wellFormedValid++;
+            assert(fast !== undefined, `a plain valid token went to jose: ${token}`);
+          }
+        },
+      ),
+      { numRuns: 3000 },
+    );
+    assert(
+      accepted > 30 && wellFormedValid === accepted,
+      `accepted ${accepted}, well-formed valid ${wellFormedValid}`,
+    );
+  });
+}
 
-test("TokenVerifier with the fast path answers as jose: claims, expiry (109 path), not-yet-valid, wrong key", async () => {
-  const v = new TokenVerifier(tokenConfig({ token_hmac_secret_key: SECRET }));
-  const now = Math.floor(Date.now() / 1000);
-  const ok = sign({ alg: "HS256" }, { sub: "42", exp: now + 60, channels: ["x"] }, SECRET, "HS256");
-  assertEquals((await v.verifyConnectToken(ok)).user, "42");
-  const expired = sign({ alg: "HS256" }, { sub: "42", exp: now - 1 }, SECRET, "HS256");
-  assertEquals(await v.verifyConnectToken(expired).catch((e) => e.name), "TokenExpiredError");
-  const early = sign({ alg: "HS512" }, { sub: "42", nbf: now + 60 }, SECRET, "HS512");
-  assertEquals(await v.verifyConnectToken(early).catch((e) => e.name), "TokenExpiredError");
-  const forged = sign({ alg: "HS256" }, { sub: "42" }, "not-the-secret", "HS256");
-  assertEquals(await v.verifyConnectToken(forged).catch((e) => e.name), "InvalidTokenError");
-  const badType = sign({ alg: "HS256" }, { sub: 42 }, SECRET, "HS256");
-  assertEquals(await v.verifyConnectToken(badType).catch((e) => e.name), "InvalidTokenError");
-});
+for (const [name, hmac] of HMACS) {
+  test(`TokenVerifier with the fast path (${name}) answers as jose: claims, expiry (109 path), not-yet-valid, wrong key`, async () => {
+    const v = new TokenVerifier(tokenConfig({ token_hmac_secret_key: SECRET }), { hmac });
+    const now = Math.floor(Date.now() / 1000);
+    const ok = sign({ alg: "HS256" }, { sub: "42", exp: now + 60, channels: ["x"] }, SECRET, "HS256");
+    assertEquals((await v.verifyConnectToken(ok)).user, "42");
+    const expired = sign({ alg: "HS256" }, { sub: "42", exp: now - 1 }, SECRET, "HS256");
+    assertEquals(await v.verifyConnectToken(expired).catch((e) => e.name), "TokenExpiredError");
+    const early = sign({ alg: "HS512" }, { sub: "42", nbf: now + 60 }, SECRET, "HS512");
+    assertEquals(await v.verifyConnectToken(early).catch((e) => e.name), "TokenExpiredError");
+    const forged = sign({ alg: "HS256" }, { sub: "42" }, "not-the-secret", "HS256");
+    assertEquals(await v.verifyConnectToken(forged).catch((e) => e.name), "InvalidTokenError");
+    const badType = sign({ alg: "HS256" }, { sub: 42 }, SECRET, "HS256");
+    assertEquals(await v.verifyConnectToken(badType).catch((e) => e.name), "InvalidTokenError");
+  });
+}

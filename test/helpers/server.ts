@@ -67,7 +67,12 @@ export async function startServer(
       if (echo) console.error(line);
     },
   });
-  const server = createServer(cfg, { logger, plugins: [...loaded, ...extraPlugins], now: opts.now });
+  const server = createServer(cfg, {
+    logger,
+    plugins: [...loaded, ...extraPlugins],
+    now: opts.now,
+    hmac: runtime.hmac,
+  });
   await server.start();
   const listener = await runtime.listen({
     port: 0,

@@ -2,8 +2,8 @@
 /**
  * @module
  * Bun's implementation of the runtime contract: serving (`server.ts`), arguments, environment,
- * files, signals, exit, worker processes (`spawnSelf`), the module specifier (`specifier.ts`) and
- * the SDK's browser build embedded in the compiled binary.
+ * files, signals, exit, worker processes (`spawnSelf`), HMAC (`hmac.ts`), the module specifier
+ * (`specifier.ts`) and the SDK's browser build embedded in the compiled binary.
  */
 import type { Runtime, SignalName } from "../types.ts";
 import process from "node:process";
@@ -11,6 +11,7 @@ import os from "node:os";
 import { bun } from "./namespace.ts";
 import { listenBun } from "./server.ts";
 import { exposeBunModule } from "./specifier.ts";
+import { bunHmac } from "./hmac.ts";
 // @ts-ignore: a Bun file import — the path of the file, embedded in the compiled binary too
 import sdkBrowserBuildPath from "../../../node_modules/centrifuge/dist/centrifuge.js" with { type: "file" };
 
@@ -34,6 +35,7 @@ export const bunRuntime: Runtime = {
   },
   hostname: () => os.hostname(),
   cpuCount: () => os.availableParallelism?.() ?? os.cpus().length,
+  hmac: bunHmac,
   spawnSelf(env) {
     // A compiled binary is its own program (argv[1] is its virtual entry); `bun x.ts` runs x.ts again.
     const compiled = bun.main.startsWith("/$bunfs/") || bun.main.startsWith("B:/~BUN/");

@@ -10,6 +10,7 @@ import { listenNodeHttp } from "../node_http/listener.ts";
 import { deno } from "./namespace.ts";
 import { listenDeno } from "./listener.ts";
 import { listenWithDenoServe } from "./deno_serve.ts";
+import { denoHmac } from "./hmac.ts";
 
 const SIGNALS: Partial<Record<string, number>> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
 
@@ -38,6 +39,7 @@ export const denoRuntime: Runtime = {
   },
   hostname: () => deno.hostname(),
   cpuCount: () => navigator.hardwareConcurrency,
+  hmac: denoHmac,
   spawnSelf(env) {
     // Deno.mainModule is the script; -A and --unstable-net (SO_REUSEPORT on Sluice's own listener).
     const main = new URL(deno.mainModule);
