@@ -3,14 +3,14 @@
  * WebSocket on node:http, through the `ws` package: the upgrade request goes through Sluice's
  * handler like any other (Origin check, route); `ws` completes the handshake on the socket when
  * the transport upgrades, else the handler's answer is written as plain HTTP and the socket closes.
- * The socket Sluice drives is `ws`'s, as a `StandardWebSocket`.
+ * The socket Sluice drives is `ws`'s, as a `WsSocket`.
  */
 import * as http from "node:http";
 import type { Socket } from "node:net";
 import type { Buffer } from "node:buffer";
 import { WebSocketServer } from "ws";
 import type { ConnInfo, ListenOptions, WebSocketUpgrade } from "../types.ts";
-import { StandardWebSocket } from "../standard_websocket.ts";
+import { WsSocket } from "./socket.ts";
 import { joinBytes } from "../../bytes.ts";
 import { toRequest } from "./request.ts";
 
@@ -87,7 +87,7 @@ class NodeUpgradeConn implements ConnInfo {
         (code: number, reason: Uint8Array) => events.close(code, new TextDecoder().decode(reason)),
       );
       ws.on("error", () => {});
-      events.open(new StandardWebSocket(ws));
+      events.open(new WsSocket(ws));
     });
     return UPGRADED;
   }
