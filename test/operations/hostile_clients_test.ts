@@ -280,3 +280,176 @@ test("connections reset by the client while streaming leave nothing behind", asy
   );
   assertEquals((await fetch(`${s.url}/health`)).status, 200);
 });
+
+/** A raw WebSocket client: the upgrade done, every byte the server sent kept (frames are binary). */
+async function rawWebSocket(t: TestContext, port: number): Promise<RawSocket & { bytes(): Uint8Array }> {
+  const raw = await rawSocket(t, port);
+  const chunks: Uint8Array[] = [];
+  raw.sock.on("data", (d: Uint8Array) => chunks.push(new Uint8Array(d)));
+  raw.sock.write(
+    "GET /connection/websocket HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n" +
+      "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+  );
+  await waitFor(() => raw.received().startsWith("HTTP/1.1 101") || raw.closed(), "the 101");
+  assert(raw.received().startsWith("HTTP/1.1 101"), raw.received());
+  return { ...raw, bytes: () => joinChunks(chunks) };
+}
+
+function joinChunks(chunks: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const c of chunks) (out.set(c, at), at += c.length);
+  return out;
+}
+
+/** The code of the close frame the server sent after the 101, if one has arrived. */
+function closeCodeOf(ws: { bytes(): Uint8Array }): number | undefined {
+  const b = ws.bytes();
+  let at = 0;
+  while (at + 3 < b.length && !(b[at] === 13 && b[at + 1] === 10 && b[at + 2] === 13 && b[at + 3] === 10)) {
+    at++;
+  }
+  for (at += 4; at + 2 <= b.length;) {
+    const opcode = b[at] & 0x0f;
+    let len = b[at + 1] & 0x7f;
+    let head = 2;
+    if (len === 126) [len, head] = [(b[at + 2] << 8) | b[at + 3], 4];
+    else if (len === 127) return undefined; // the server sends nothing that large here
+    if (at + head + len > b.length) return undefined;
+    if (opcode === 8) return len >= 2 ? (b[at + head] << 8) | b[at + head + 1] : 1005;
+    at += head + len;
+  }
+  return undefined;
+}
+
+/** A client frame: `fin`, `opcode`, masked unless told otherwise; `declared` overrides the length. */
+function clientFrame(
+  opcode: number,
+  payload: Uint8Array,
+  opts: { fin?: boolean; masked?: boolean; declared?: number } = {},
+): Uint8Array {
+  const len = opts.declared ?? payload.length;
+  const masked = opts.masked ?? true;
+  const head = len < 126
+    ? [len]
+    : len < 65536
+    ? [126, len >> 8, len & 255]
+    : [127, 0, 0, 0, Math.floor(len / 2 ** 24) & 255, (len >> 16) & 255, (len >> 8) & 255, len & 255];
+  head[0] |= masked ? 0x80 : 0;
+  const mask = masked ? [7, 1, 9, 3] : [];
+  const out = new Uint8Array(1 + head.length + mask.length + payload.length);
+  out[0] = (opts.fin === false ? 0 : 0x80) | opcode;
+  out.set(head, 1);
+  out.set(mask, 1 + head.length);
+  payload.forEach((byte, i) => (out[1 + head.length + mask.length + i] = masked ? byte ^ mask[i % 4] : byte));
+  return out;
+}
+
+test("WebSocket: a frame's declared size is refused (1009) before its payload is read", async (t) => {
+  const { port, url } = await serve(t, {
+    websocket_message_size_limit: 4096,
+    uni_websocket_message_size_limit: 4096,
+  });
+  const ws = await rawWebSocket(t, port);
+  // A 60 MB text frame: its header and a few bytes, the rest never comes.
+  ws.sock.write(clientFrame(1, new Uint8Array(16), { declared: 60 * 1024 * 1024 }));
+  await waitFor(() => closeCodeOf(ws) !== undefined, "a close frame");
+  assertEquals(closeCodeOf(ws), 1009);
+  await waitFor(() => ws.closed(), "the socket closed");
+  assertEquals((await fetch(`${url}/health`)).status, 200);
+});
+
+test("WebSocket: fragments are counted together; a connection that never sent connect and streams fragments is closed with 1009", async (t) => {
+  const { proc, port } = await serve(t, {
+    websocket_message_size_limit: 65_536,
+    uni_websocket_message_size_limit: 65_536,
+  });
+  const before = rssOf(proc.pid);
+  const ws = await rawWebSocket(t, port);
+  const fragment = new Uint8Array(16_384).fill(0x20);
+  let sent = 0;
+  // The first fragment opens a text message; continuations (opcode 0) never finish it.
+  // Written as fast as the server takes them, letting what it answers in between each write.
+  for (let opcode = 1; !ws.closed() && closeCodeOf(ws) === undefined && sent < 64 * 1024 * 1024; opcode = 0) {
+    const flushed = ws.sock.write(clientFrame(opcode, fragment, { fin: false }));
+    sent += fragment.length;
+    await new Promise<void>((resolve) => {
+      if (!flushed) (ws.sock.once("drain", resolve), ws.sock.once("close", resolve));
+      else setTimeout(resolve, 0);
+    });
+  }
+  await waitFor(() => closeCodeOf(ws) !== undefined, "a close frame");
+  assertEquals(closeCodeOf(ws), 1009);
+  // Refused at the limit, not after buffering what the client chose to send (284 MB in 30 s before).
+  assert(sent < 8 * 1024 * 1024, `${sent} bytes sent before the close`);
+  await waitFor(() => ws.closed(), "the socket closed");
+  const grown = rssOf(proc.pid) - before;
+  assert(grown < 32 * 1024 * 1024, `RSS grew by ${Math.round(grown / 1048576)} MB`);
+});
+
+test("WebSocket: an unmasked client frame is refused (1002)", async (t) => {
+  const { port } = await serve(t, {});
+  const ws = await rawWebSocket(t, port);
+  const connect = JSON.stringify({ id: 1, connect: { token: await userToken("bare") } });
+  ws.sock.write(clientFrame(1, new TextEncoder().encode(connect), { masked: false }));
+  await waitFor(() => closeCodeOf(ws) !== undefined, "a close frame");
+  assertEquals(closeCodeOf(ws), 1002);
+  await waitFor(() => ws.closed(), "the socket closed");
+  assert(!ws.received().includes('"client"'), "never connected");
+});
+
+test("WebSocket: sockets the server closed (3502 stale) are released though the client ignores the close frame", async (t) => {
+  const { proc, port, url } = await serve(t, { client_stale_close_delay: "500ms", http_idle_timeout: "1s" });
+  const fdsBefore = fdsOf(proc.pid);
+  // They read, so the close frame arrives; they never answer it and never close.
+  const sockets = await Promise.all(Array.from({ length: 20 }, () => rawWebSocket(t, port)));
+  await waitFor(() => sockets.every((s) => closeCodeOf(s) === 3502), "every socket told 3502");
+  // Before, a close nobody answered kept the socket for good (Deno.serve) or 30 s (ws's default).
+  await waitFor(() => sockets.every((s) => s.closed()), "every socket released by the server", 6_000);
+  // (+2: the runtime may open a descriptor or two of its own on first use, and keep them)
+  await waitFor(() => fdsOf(proc.pid) <= fdsBefore + 2, `descriptors back to ${fdsBefore}`);
+  assertEquals((await fetch(`${url}/health`)).status, 200);
+});
+
+test("WebSocket subscribers that never read are cut as slow (3008) and their sockets released", async (t) => {
+  const { proc, port, url } = await serve(t, {
+    http_idle_timeout: "1s",
+    client_queue_max_size: 65_536,
+    prometheus: true,
+  });
+  const fdsBefore = fdsOf(proc.pid);
+  const slow = await Promise.all(Array.from({ length: 10 }, async (_, i) => {
+    const ws = await rawWebSocket(t, port);
+    const tok = await token({ sub: `ws${i}`, channels: ["feed"] }, {
+      secret: base.token_hmac_secret_key,
+      ttl: 3600,
+    });
+    ws.sock.write(
+      clientFrame(1, new TextEncoder().encode(JSON.stringify({ id: 1, connect: { token: tok } }))),
+    );
+    await waitFor(() => ws.received().includes('"client"'), "the connect reply");
+    ws.sock.pause(); // never reads again: not the publications, not the close frame
+    return ws;
+  }));
+  assert(fdsOf(proc.pid) >= fdsBefore + 10, "10 connections open");
+  const pad = "x".repeat(20_000);
+  for (let i = 0; i < 400; i++) {
+    const r = await fetch(`${url}/api/publish`, {
+      method: "POST",
+      headers: { "X-API-Key": base.api_key },
+      body: JSON.stringify({ channel: "feed", data: { i, pad } }),
+    });
+    await r.body?.cancel();
+  }
+  await waitFor(
+    async () =>
+      /num_server_disconnects\{[^}]*code="3008"[^}]*\} 10\b/.test(
+        await (await fetch(`${url}/metrics`)).text(),
+      ),
+    "10 cut as slow",
+  );
+  // The close frame cannot reach a client that does not read. Deno's listener cuts the socket once
+  // the idle timeout has passed (ws alone waited 30 s); Bun within ~16 s of its own.
+  await waitFor(() => fdsOf(proc.pid) <= fdsBefore + 1, `descriptors back to ${fdsBefore}`, 25_000);
+  assertEquals(slow.length, 10);
+}, { timeout: 45_000 });
