@@ -58,14 +58,13 @@ export interface SluiceServer {
 /** The listener options that follow from the config (the CLI's listeners and the test servers'). */
 export function listenerLimits(
   config: Config,
-): Pick<ListenOptions, "idleTimeoutMs" | "maxWebSocketMessageBytes" | "denoListener"> {
+): Pick<ListenOptions, "idleTimeoutMs" | "maxWebSocketMessageBytes"> {
   return {
     idleTimeoutMs: config.http_idle_timeout,
     maxWebSocketMessageBytes: Math.max(
       config.websocket_message_size_limit,
       config.uni_websocket_message_size_limit,
     ),
-    denoListener: config.deno_listener,
   };
 }
 

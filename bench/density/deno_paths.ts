@@ -5,9 +5,10 @@
  *
  *   deno run -A bench/density/deno_paths.ts <path> <port>
  *
- * path: serve        Deno.serve, a ReadableStream body (what Sluice's deno_serve listener does)
+ * path: serve        Deno.serve, a ReadableStream body (what Sluice's removed deno_serve listener did)
  *       serve-bytes  Deno.serve, a type: "bytes" ReadableStream body
- *       conn         Deno.listen + serveHttpOnConnection (Sluice's own listener, via the adapter)
+ *       conn         Sluice's runtime adapter (node:http since its own listener was removed), a
+ *                    ReadableStream body
  *       nodehttp     node:http createServer, res.write (Deno's Node compatibility)
  *       nodehttp-stream  the same, the body a Web ReadableStream pumped into res.write
  *       raw          Deno.listen, the response head and events written on the TCP socket by hand

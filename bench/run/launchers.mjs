@@ -100,7 +100,7 @@ export function centrifugoBinary() {
 }
 
 async function startServer(name) {
-  const { kind, rt, ws, protobuf, transport, workers, nodeHttp, pinned } = parseServer(name);
+  const { kind, rt, ws, protobuf, transport, workers, pinned } = parseServer(name);
   const port = await freePort();
   const dir = mkdtempSync(join(runDir(), `${name}-`));
   // A pinned server runs on SERVER_CPU only (and Go with one P); the bench moves itself off it.
@@ -120,7 +120,6 @@ async function startServer(name) {
   } else if (kind === "sluice") {
     const cfg = join(dir, "config.json");
     const config = sluiceConfig(port);
-    if (nodeHttp) config.deno_listener = "node_http";
     if (transport === "sse") config.ping_interval = SSE_PING_INTERVAL;
     if (workers > 1) {
       const redis = await benchRedis();

@@ -13,16 +13,14 @@ export const ALL_SERVERS = [
   // The bare loop plus the least authentication does: Sluice's HS256 check and a connect push; an API key
   "auth-bun",
   "auth-deno",
-  // WebSocket subscribers (uni_websocket; nchan_subscriber websocket). Sluice's Deno listener cannot
-  // upgrade yet (README), so there is no sluice-deno-ws.
+  // WebSocket subscribers (uni_websocket; nchan_subscriber websocket).
   "sluice-bun-ws",
+  "sluice-deno-ws",
   // The SDK's protobuf protocol: bidirectional /connection/websocket, a connect command, pongs.
   "sluice-bun-wspb",
   "nchan-ws",
   // `--workers 2` on a Redis the bench starts (redis-server): 1 vs 2 workers on this box.
   "sluice-deno-w2",
-  // Deno serving through its node:http (deno_listener: "node_http")
-  "sluice-deno-nh",
   // Beside Centrifugo (PAIRINGS below), each pair run back to back. Transports: uni_sse (no suffix),
   // uni_websocket (-ws), the SDK's protobuf over bidirectional WebSocket (-wspb), bidirectional SSE (-sse).
   ...["", "-ws", "-wspb", "-sse"].flatMap((t) => [`sluice-bun${t}-1core`, `centrifugo${t}-1core`]),
@@ -43,7 +41,7 @@ export const SERVER_CPU = "1", CLIENT_CPU = "0";
 /**
  * What a server name means: kind (sluice, bare, sink, auth, nchan, centrifugo), runtime, and the
  * modifiers after them — transport (ws: uni_websocket, wspb: protobuf /connection/websocket, sse:
- * bidirectional SSE; none: uni_sse), w2 (2 workers), nh (Deno's node:http), 1core (pinned).
+ * bidirectional SSE; none: uni_sse), w2 (2 workers), 1core (pinned).
  */
 export function parseServer(name) {
   const parts = name.split("-");
@@ -58,7 +56,6 @@ export function parseServer(name) {
     ws: transport === "ws" || transport === "wspb",
     protobuf: transport === "wspb",
     workers: mods.includes("w2") ? 2 : 1,
-    nodeHttp: mods.includes("nh"),
     pinned: mods.includes("1core"),
   };
 }

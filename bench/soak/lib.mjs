@@ -41,12 +41,6 @@ export function alive(pid) {
   }
 }
 
-let denoListener;
-/** The `deno_listener` every Deno server of the campaign gets (default: Sluice's default). */
-export function useDenoListener(name) {
-  denoListener = name;
-}
-
 /**
  * Starts `mod.ts --config <file>` under `runtime` ("bun" | "deno"); resolves once it listens.
  * `maxFiles` runs it under `ulimit -n`. The process is killed when the campaign exits.
@@ -54,11 +48,9 @@ export function useDenoListener(name) {
 export async function startSluice(runtime, config, { maxFiles, port = 0 } = {}) {
   const dir = mkdtempSync(join(tmpdir(), "sluice-soak-"));
   const file = join(dir, "config.json");
-  // `--deno-listener=node_http` (run.mjs): the campaign against another Deno listener
-  const listener = runtime === "deno" && denoListener ? { deno_listener: denoListener } : {};
   writeFileSync(
     file,
-    JSON.stringify({ api_key: API_KEY, token_hmac_secret_key: SECRET, port, ...listener, ...config }),
+    JSON.stringify({ api_key: API_KEY, token_hmac_secret_key: SECRET, port, ...config }),
   );
   const args = runtime === "deno"
     ? ["run", "-A", join(ROOT, "mod.ts"), "--config", file]

@@ -6,7 +6,6 @@
 //   npm run soak                                   # every scenario, both runtimes (≈ 1 h)
 //   node bench/soak/run.mjs --quick                # short versions (≈ 8 min)
 //   node bench/soak/run.mjs --only=slow,cycles --runtimes=bun --json=soak.json
-//   node bench/soak/run.mjs --runtimes=deno --deno-listener=node_http   # Deno's other listener
 //
 // Scenarios:
 //   slow       readers, and two waves of 10k subscribers that never read, while publishing
@@ -33,7 +32,6 @@ import {
   startRedis,
   startSluice,
   token,
-  useDenoListener,
 } from "./lib.mjs";
 
 const argv = process.argv.slice(2);
@@ -42,7 +40,6 @@ const QUICK = argv.includes("--quick");
 const ALL = ["slow", "cycles", "slowloris", "redis", "sigterm", "fuzz"];
 const ONLY = (opt("only") ?? ALL.join(",")).split(",").filter(Boolean);
 const RUNTIMES = (opt("runtimes") ?? "bun,deno").split(",").filter(Boolean);
-if (opt("deno-listener")) useDenoListener(opt("deno-listener"));
 for (const s of ONLY) if (!ALL.includes(s)) throw new Error(`unknown scenario ${s} (${ALL.join(", ")})`);
 
 const log = (...a) => console.log(`[${new Date().toISOString().slice(11, 19)}]`, ...a);

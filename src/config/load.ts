@@ -27,6 +27,7 @@ import {
 import { ConfigError, type ConfigWarning } from "./errors.ts";
 import { parseBool, parseDuration } from "./units.ts";
 import { validate } from "./validate.ts";
+import { retire, RETIRED_KEYS } from "./retired.ts";
 import { didYouMean } from "../did_you_mean.ts";
 
 export interface LoadConfigInput {
@@ -54,7 +55,8 @@ export interface LoadedConfig {
   form?: "v5" | "v6";
 }
 
-const KNOWN_KEYS = Object.keys(ALL_SPECS);
+/** What "did you mean" offers: the keys, and the retired ones (a typo of one still finds it). */
+const KNOWN_KEYS = [...Object.keys(ALL_SPECS), ...Object.keys(RETIRED_KEYS)];
 
 /** Builds and validates a config from its layers. Throws a `ConfigError` on invalid values. */
 export function loadConfig(input: LoadConfigInput): LoadedConfig {
@@ -77,6 +79,10 @@ export function loadConfig(input: LoadConfigInput): LoadedConfig {
       : Object.entries(file).map(([key, value]) => ({ key, value, label: key }));
     for (const { key: rawKey, value, label } of entries) {
       const key = aliasOf(rawKey);
+      if (Object.hasOwn(RETIRED_KEYS, key)) {
+        retire(key, label, value, warnings);
+        continue;
+      }
       const spec = specOf(key);
       if (!spec && Object.hasOwn(LEGACY_NAMESPACE_KEYS, rawKey)) {
         // Silently dropping a v3 permission key would change who may do what.
@@ -103,6 +109,10 @@ export function loadConfig(input: LoadConfigInput): LoadedConfig {
     if (!name.startsWith("SLUICE_") || raw === undefined || raw.trim() === "") continue; // empty = unset
     const rawKey = name.slice("SLUICE_".length).toLowerCase();
     const key = aliasOf(rawKey);
+    if (Object.hasOwn(RETIRED_KEYS, key)) {
+      retire(key, name, raw, warnings);
+      continue;
+    }
     const spec = specOf(key);
     if (!spec) {
       const hint = didYouMean(rawKey, KNOWN_KEYS);

@@ -239,14 +239,6 @@ export const SERVER_SPECS = {
   http_idle_timeout: duration(10_000),
   /** ms a request body (emulation, server API, Simple SSE control) may take to arrive. Sluice's own. */
   http_body_timeout: duration(10_000),
-  /**
-   * Deno only: "sluice" (Sluice's own accept loop: idle timeouts, survives EMFILE, HTTP/2 over TLS;
-   * no WebSocket; ~73 KB per idle connection), "node_http" (Deno's `node:http`: idle timeouts,
-   * WebSocket, ~16 KB; listens again after descriptor exhaustion; slower server API) or "deno_serve"
-   * (`Deno.serve`: WebSocket; no idle timeout, EMFILE is fatal). Sluice's own key.
-   */
-  deno_listener: oneOf(["sluice", "node_http", "deno_serve"] as const, "sluice"),
-
   /** Centrifugo v5 proxy settings; any `*_endpoint` enables the shipped connect_proxy plugin. */
   proxy_connect_endpoint: str(),
   proxy_refresh_endpoint: str(),

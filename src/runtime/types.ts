@@ -1,7 +1,7 @@
 /**
  * @module
  * The runtime-neutral contract that the adapters implement (`deno/runtime.ts`, `bun/runtime.ts`;
- * Deno's listeners in `deno/` and `node_http/`). Everything outside `src/runtime/` talks to the
+ * Deno's listener in `node_http/`). Everything outside `src/runtime/` talks to the
  * platform only through these types and `serve.ts`.
  */
 
@@ -103,12 +103,6 @@ export interface ListenOptions {
   tls?: { cert: string; key: string };
   /** The largest WebSocket message a client may send; larger ones close it with 1009. */
   maxWebSocketMessageBytes?: number;
-  /**
-   * Deno: which server accepts connections (config `deno_listener`): Sluice's own accept loop
-   * (default), `Deno.serve` (WebSocket, but no idle timeout, EMFILE fatal) or Deno's `node:http`
-   * (WebSocket, a fraction of the memory per connection). Bun ignores it.
-   */
-  denoListener?: "sluice" | "deno_serve" | "node_http";
   /** SO_REUSEPORT: several worker processes listen on the same port; Linux spreads connections. */
   reusePort?: boolean;
   log?: ListenerLog;

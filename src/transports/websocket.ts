@@ -164,12 +164,9 @@ function refuse(req: Request, conn: ConnInfo): Response | undefined {
   if (req.method !== "GET") return statusResponse(405, { Allow: "GET" });
   // Centrifugo's WebSocket library answers a request without the upgrade with this text.
   if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") return goError(400, "Bad Request");
-  if (!conn.upgradeWebSocket) {
-    return textResponse(
-      501,
-      'Not Implemented: WebSocket on Deno needs deno_listener: "node_http" or "deno_serve"; or use http_stream or sse',
-    );
-  }
+  // A request the listener did not take as an upgrade (`Upgrade: websocket` without
+  // `Connection: upgrade`) has no socket to hand over: 400, as Bun's upgrade answers it.
+  if (!conn.upgradeWebSocket) return goError(400, "Bad Request");
   return undefined;
 }
 

@@ -617,7 +617,7 @@ async function rawWebSocket(
 }
 
 test("disconnect takes any code and reason, as Centrifugo: where no close frame carries them, a WebSocket ends without one (1006)", async (t) => {
-  const s = await startServer(t, { ...config, deno_listener: "node_http" }); // WebSocket on Deno
+  const s = await startServer(t, config);
   // cent's Disconnect(reason=…) sends code 0: a stream gets the push without a code
   const stream = await connectRaw(t, s, "zero");
   const ws = await rawWebSocket(s, "zero");

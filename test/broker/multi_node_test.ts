@@ -38,9 +38,9 @@ let shared: Promise<RedisServer> | undefined;
 afterAll(async () => await (await shared)?.stop());
 
 /** Two nodes on `redis` with a prefix of their own; resolves once each knows the other. */
-async function twoNodes(t: TestContext, redis: RedisServer, extra: Record<string, unknown> = {}) {
+async function twoNodes(t: TestContext, redis: RedisServer) {
   const prefix = `mn${crypto.randomUUID().slice(0, 8)}`;
-  const config = { namespaces, plugins: { redis_broker: { address: redis.url, prefix } }, ...extra };
+  const config = { namespaces, plugins: { redis_broker: { address: redis.url, prefix } } };
   const a = await startServer(t, config);
   const b = await startServer(t, config);
   await waitFor(
@@ -146,8 +146,7 @@ test("server API calls on node B reach the user's connections on node A", async 
 
 test("server API calls on node B reach WebSocket clients (JSON and protobuf) on node A", async (t) => {
   const redis = await (shared ??= startRedis());
-  // On Deno, WebSocket needs node:http (Bun ignores the key).
-  const { a, b } = await twoNodes(t, redis, { deno_listener: "node_http" });
+  const { a, b } = await twoNodes(t, redis);
   const { Centrifuge: ProtobufCentrifuge } = await import("centrifuge/build/protobuf");
   for (const [name, Sdk] of [["json", Centrifuge], ["protobuf", ProtobufCentrifuge]] as const) {
     const user = `ws-${name}`;

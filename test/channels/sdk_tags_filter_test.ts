@@ -10,12 +10,8 @@ import { assertEquals } from "../assert.ts";
 import { startServer } from "../helpers/server.ts";
 import { connected, once, sdk, subscribed, TRANSPORTS } from "../helpers/sdk.ts";
 import { userToken } from "../helpers/tokens.ts";
-import { getRuntime } from "../../src/runtime/serve.ts";
 
-const runtime = await getRuntime();
 const config = {
-  // Sluice's own Deno listener cannot upgrade to WebSocket; node:http can.
-  ...(runtime.name === "deno" ? { deno_listener: "node_http" } : {}),
   allow_subscribe_for_client: true,
 };
 const tagsFilter: FilterNode = { key: "kind", cmp: "eq", val: "a" };

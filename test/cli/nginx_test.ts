@@ -1,8 +1,7 @@
 /**
  * The README's nginx server block, run in a real nginx (`nginx-light`) in front of a Sluice process:
  * the SDK over HTTP streaming with `/emulation` through nginx, a uni_sse stream (unbuffered: the
- * connect push arrives before anything else happens), and the SDK over WebSocket (Deno:
- * `deno_listener: "node_http"`).
+ * connect push arrives before anything else happens), and the SDK over WebSocket.
  */
 import { test } from "../harness.ts";
 import { assertEquals, assertMatch } from "../assert.ts";
@@ -49,8 +48,6 @@ test(
       http_stream: true,
       uni_sse: true,
       allow_subscribe_for_client: true,
-      // On Deno, WebSocket needs node:http (Bun ignores the key).
-      deno_listener: "node_http",
     });
     const server = sluice(t, ["--config", config, "--port", "0", "--address", "127.0.0.1"]);
     const sluicePort = Number((await server.waitFor(/sluice started .*address=127\.0\.0\.1:(\d+)/))[1]);

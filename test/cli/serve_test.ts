@@ -9,6 +9,8 @@ import { getRuntime } from "../../src/runtime/serve.ts";
 import { portOf, type Proc, sluice, start, tempDir, writeConfig } from "../helpers/process.ts";
 import { connectCommand, openHttpStream, openRaw } from "../helpers/raw.ts";
 import { token } from "../helpers/tokens.ts";
+import { once } from "../helpers/sdk.ts";
+import { Centrifuge } from "centrifuge";
 
 const runtime = await getRuntime();
 
@@ -70,6 +72,35 @@ test("dev mode prints a working token, a stream to watch and a publish line", as
   assert(twice.output().includes(port), `names the port: ${twice.output()}`);
   // dev mode turns every transport on
   assertEquals((await fetch(`${url}/connection/sse`)).status, 400);
+});
+
+test("dev mode: the banner's SDK line works as printed (WebSocket URL, token), and a publication arrives", async (t) => {
+  const p = sluice(t, ["--port", "0"]);
+  await p.waitFor(/Publish to it/);
+  const out = p.output();
+  const wsUrl = /new Centrifuge\("([^"]+)"/.exec(out)![1];
+  const tok = /Token:\s+(\S+)/.exec(out)![1];
+  const url = /URL:\s+(\S+)/.exec(out)![1];
+  const apiKey = /API key:\s+(\S+)/.exec(out)![1];
+  assert(wsUrl.startsWith("ws://localhost:") && wsUrl.endsWith("/connection/websocket"), wsUrl);
+  // As the README's first snippet: the URL and the token as printed, the runtime's own WebSocket.
+  const client = new Centrifuge(wsUrl, { token: tok, websocket: WebSocket });
+  t.cleanup(() => client.disconnect());
+  const connected = once<{ transport: string }>(client, "connected");
+  client.connect();
+  assertEquals((await connected).transport, "websocket");
+  const sub = client.newSubscription("news");
+  const publication = once<{ data: unknown }>(sub, "publication");
+  const subscribed = once(sub, "subscribed");
+  sub.subscribe();
+  await subscribed;
+  const res = await fetch(`${url}/api/publish`, {
+    method: "POST",
+    headers: { "X-API-Key": apiKey },
+    body: JSON.stringify({ channel: "news", data: { text: "over the banner's URL" } }),
+  });
+  assertEquals(res.status, 200);
+  assertEquals((await publication).data, { text: "over the banner's URL" });
 });
 
 test("--config FILE --port N: the file's settings, the flag's port; single-dash flags work", async (t) => {

@@ -835,6 +835,41 @@ test("unknown keys get the closest known key, at the top level and in namespaces
   assert(byKey.SLUICE_TOKEN_HMAC_SECRT_KEY.message.includes("SLUICE_TOKEN_HMAC_SECRET_KEY"));
 });
 
+test('deno_listener: "node_http" loads with one warning that the key is no longer needed', () => {
+  for (
+    const input of [
+      { file: { deno_listener: "node_http" } },
+      { env: { SLUICE_DENO_LISTENER: "node_http" } },
+      { file: { deno_listener: "node_http" }, env: { SLUICE_DENO_LISTENER: "node_http" } },
+    ]
+  ) {
+    const { config, warnings } = loadConfig(input);
+    assertEquals(warnings.map((w) => [w.key, w.kind]), [["deno_listener", "advice"]], JSON.stringify(input));
+    assert(warnings[0].message.includes("no longer needed"), warnings[0].message);
+    assert(warnings[0].message.includes("node:http is Deno's only listener"), warnings[0].message);
+    assert(!("deno_listener" in config), "nothing of it is left in the config");
+  }
+});
+
+test("deno_listener: the removed listeners and any other value are refused, naming the key and why", () => {
+  const sluice = throwsNaming(() => file({ deno_listener: "sluice" }), [
+    "deno_listener",
+    '"sluice" was removed',
+  ]);
+  assert(sluice.message.includes("WebSocket"), sluice.message);
+  const serve = throwsNaming(() => env({ SLUICE_DENO_LISTENER: "deno_serve" }), [
+    "SLUICE_DENO_LISTENER",
+    '"deno_serve" was removed',
+  ]);
+  assertEquals(serve.key, "SLUICE_DENO_LISTENER");
+  assert(serve.message.includes("idle timeout"), serve.message);
+  throwsNaming(() => file({ deno_listener: "uws" }), ["deno_listener", '"node_http"', '"uws"']);
+  throwsNaming(() => file({ deno_listener: 1 }), ["deno_listener", "got 1"]);
+  // A typo of the key is still found, as for any key.
+  const typo = loadConfig({ file: { deno_listner: "node_http" } }).warnings;
+  assert(typo[0].message.includes('(did you mean "deno_listener"?)'), typo[0].message);
+});
+
 test("ConfigError carries the key as given: file key, namespace path, environment variable, flag", () => {
   const keyOf = (fn: () => unknown) => (assertThrows(fn) as ConfigError).key;
   assertEquals(keyOf(() => file({ ping_interval: "soon" })), "ping_interval");

@@ -7,8 +7,7 @@ import { test } from "../harness.ts";
 import { assert, assertEquals } from "../assert.ts";
 import { join } from "node:path";
 import tls from "node:tls";
-import { root, sluice, spawnGroup, writeConfig } from "../helpers/process.ts";
-import { getRuntime } from "../../src/runtime/serve.ts";
+import { root, sluice, writeConfig } from "../helpers/process.ts";
 import { userToken } from "../helpers/tokens.ts";
 import { SECRET } from "../helpers/server.ts";
 
@@ -61,8 +60,6 @@ test("tls_cert / tls_key: HTTPS and WSS straight from the server", async (t) => 
     tls_key: join(fixtures, "key.pem"),
     token_hmac_secret_key: SECRET,
     http_stream: true,
-    // WSS on Deno needs node:http (Bun ignores the key); HTTPS works on every listener.
-    deno_listener: "node_http",
   });
   const p = sluice(t, ["--config", config, "--port", "0", "--address", "127.0.0.1"]);
   const port = Number((await p.waitFor(/sluice started .*address=127\.0\.0\.1:(\d+) tls=true/))[1]);
@@ -97,13 +94,12 @@ test("tls_cert without tls_key stops startup naming the key", async (t) => {
   assert(p.output().includes("tls_cert and tls_key go together"), p.output());
 });
 
-test("tls: HTTPS on Sluice's own Deno listener too (the default)", async (t) => {
+test("tls: a stream (http_stream) over HTTPS", async (t) => {
   const config = writeConfig({
     tls_cert: join(fixtures, "cert.pem"),
     tls_key: join(fixtures, "key.pem"),
     token_hmac_secret_key: SECRET,
     http_stream: true,
-    deno_listener: "sluice",
   });
   const p = sluice(t, ["--config", config, "--port", "0", "--address", "127.0.0.1"]);
   const port = Number((await p.waitFor(/sluice started .*address=127\.0\.0\.1:(\d+) tls=true/))[1]);
@@ -114,23 +110,4 @@ test("tls: HTTPS on Sluice's own Deno listener too (the default)", async (t) => 
     (x) => x.includes('"client"'),
   );
   assert(stream.startsWith("HTTP/1.1 200"), stream);
-});
-
-test("tls: HTTP/2 where the listener serves it (Deno's own listener negotiates h2 by ALPN; Bun.serve and node:http speak HTTP/1.1)", async (t) => {
-  const config = writeConfig({
-    tls_cert: join(fixtures, "cert.pem"),
-    tls_key: join(fixtures, "key.pem"),
-    token_hmac_secret_key: SECRET,
-    deno_listener: "sluice",
-  });
-  const p = sluice(t, ["--config", config, "--port", "0", "--address", "127.0.0.1"]);
-  const port = Number((await p.waitFor(/sluice started .*address=127\.0\.0\.1:(\d+) tls=true/))[1]);
-  const h2 = spawnGroup("node", [join(root, "test", "helpers", "h2_get.mjs"), String(port), "/health"]);
-  const code = await h2.exited;
-  if ((await getRuntime()).name === "deno") {
-    assertEquals(code, 0, h2.output());
-    assertEquals(h2.output().trim(), "status 200 {}");
-  } else {
-    assertEquals(code, 1, `Bun.serve has no HTTP/2 (yet): ${h2.output()}`);
-  }
 });

@@ -19,16 +19,6 @@ export type TargetName = "centrifugo" | "sluice-bun" | "sluice-deno" | "sluice-b
 export const SLUICE_TARGETS: TargetName[] = ["sluice-bun", "sluice-deno", "sluice-binary"];
 export const ALL_TARGETS: TargetName[] = ["centrifugo", ...SLUICE_TARGETS];
 
-/**
- * What Sluice is given beyond the shared config, and why. Nothing else differs between the two
- * servers' setups.
- */
-export const SLUICE_ONLY_ENV: Partial<Record<TargetName, Record<string, string>>> = {
-  // Sluice's default Deno listener cannot upgrade to WebSocket yet (the Deno listener issue replaces
-  // it); Deno's node:http listener can, so the Deno target runs on it to cover every transport.
-  "sluice-deno": { SLUICE_DENO_LISTENER: "node_http" },
-};
-
 export interface Running {
   target: TargetName;
   /** `http://127.0.0.1:PORT` */
@@ -112,7 +102,7 @@ async function startOnce(
   const file = join(dir, "config.json");
   const httpServer = { ...(config.http_server as Record<string, unknown> ?? {}), port, address: "127.0.0.1" };
   writeFileSync(file, JSON.stringify({ ...config, http_server: httpServer }, null, 2));
-  const env = { ...SLUICE_ONLY_ENV[target], ...opts.env };
+  const env = opts.env ?? {};
   const bin = (name: string) => join(root, "node_modules", ".bin", name);
   const mod = join(root, "mod.ts");
   let proc: Proc;

@@ -1,15 +1,12 @@
 /**
  * @module
- * Deno's implementation of the runtime contract: the choice of listener (config `deno_listener`:
- * Sluice's own accept loop in `listener.ts`, `Deno.serve` in `deno_serve.ts`, or Deno's `node:http`
- * in `../node_http/`), arguments, environment, files, signals, exit, worker processes
- * (`spawnSelf`), the module specifier and the SDK's browser build.
+ * Deno's implementation of the runtime contract: the listener (Deno's `node:http`, in `../node_http/`),
+ * arguments, environment, files, signals, exit, worker processes (`spawnSelf`), the module
+ * specifier and the SDK's browser build.
  */
-import type { Listener, ListenOptions, Runtime, SignalName } from "../types.ts";
+import type { Runtime, SignalName } from "../types.ts";
 import { listenNodeHttp } from "../node_http/listener.ts";
 import { deno } from "./namespace.ts";
-import { listenDeno } from "./listener.ts";
-import { listenWithDenoServe } from "./deno_serve.ts";
 import { denoHmac } from "./hmac.ts";
 
 const SIGNALS: Partial<Record<string, number>> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
@@ -17,16 +14,7 @@ const SIGNALS: Partial<Record<string, number>> = { SIGHUP: 1, SIGINT: 2, SIGKILL
 export const denoRuntime: Runtime = {
   name: "deno",
   version: deno?.version?.deno ?? "unknown",
-  listen(opts: ListenOptions): Promise<Listener> {
-    if (opts.denoListener === "node_http") return listenNodeHttp(opts);
-    try {
-      return Promise.resolve(
-        opts.denoListener === "deno_serve" ? listenWithDenoServe(opts) : listenDeno(opts),
-      );
-    } catch (err) {
-      return Promise.reject(err);
-    }
-  },
+  listen: listenNodeHttp,
   args: () => [...deno.args],
   env: () => deno.env.toObject(),
   readTextFile: (path) => deno.readTextFile(path),
@@ -41,10 +29,10 @@ export const denoRuntime: Runtime = {
   cpuCount: () => navigator.hardwareConcurrency,
   hmac: denoHmac,
   spawnSelf(env) {
-    // Deno.mainModule is the script; -A and --unstable-net (SO_REUSEPORT on Sluice's own listener).
+    // Deno.mainModule is the script, run with every permission, as `deno run -A mod.ts` runs it.
     const main = new URL(deno.mainModule);
     const args = main.protocol === "file:"
-      ? ["run", "-A", "--unstable-net", decodeURIComponent(main.pathname), ...deno.args]
+      ? ["run", "-A", decodeURIComponent(main.pathname), ...deno.args]
       : [...deno.args]; // a compiled Deno binary
     const child = new deno.Command(deno.execPath(), {
       args,

@@ -1,7 +1,7 @@
 /**
  * @module
- * A listener on the runtime's `node:http` (Deno's Node compatibility layer), for
- * `deno_listener: "node_http"`: an idle SSE connection costs ~16 KB there against ~61 KB under
+ * A listener on the runtime's `node:http` (Deno's Node compatibility layer), Deno's only
+ * listener: an idle SSE connection costs ~16 KB there against ~61 KB under
  * `Deno.serve` (bench/README.md, "Idle density on Deno"). This file makes and closes the servers:
  * HTTP or HTTPS, the timeouts — new connections must send a complete request head within the idle
  * timeout (`headersTimeout`), kept-alive ones may idle that long between requests

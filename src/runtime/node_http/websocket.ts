@@ -3,14 +3,19 @@
  * WebSocket on node:http, through the `ws` package: the upgrade request goes through Sluice's
  * handler like any other (Origin check, route); `ws` completes the handshake on the socket when
  * the transport upgrades, else the handler's answer is written as plain HTTP and the socket closes.
- * The socket Sluice drives is `ws`'s, as a `StandardWebSocket`.
+ * The socket Sluice drives is `ws`'s, as a `WsSocket`.
  */
 import * as http from "node:http";
 import type { Socket } from "node:net";
 import type { Buffer } from "node:buffer";
-import { WebSocketServer } from "ws";
-import type { ConnInfo, ListenOptions, WebSocketUpgrade } from "../types.ts";
-import { StandardWebSocket } from "../standard_websocket.ts";
+import { type ServerOptions, WebSocketServer } from "ws";
+import {
+  type ConnInfo,
+  DEFAULT_IDLE_TIMEOUT_MS,
+  type ListenOptions,
+  type WebSocketUpgrade,
+} from "../types.ts";
+import { WsSocket } from "./socket.ts";
 import { joinBytes } from "../../bytes.ts";
 import { toRequest } from "./request.ts";
 
@@ -21,12 +26,21 @@ const UPGRADED = new Response(null, { status: 200 });
 
 /** The `ws` server that completes the upgrades of one listener (it listens on nothing itself). */
 export function createWebSocketServer(opts: ListenOptions): WebSocketServer {
-  return new WebSocketServer({
-    noServer: true,
-    maxPayload: opts.maxWebSocketMessageBytes ?? 65536,
-    perMessageDeflate: false,
-    handleProtocols: (_offered, req) => chosenProtocol.get(req) ?? false,
-  });
+  const idleMs = opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+  return new WebSocketServer(
+    {
+      noServer: true,
+      // Checked against each frame's declared length before its payload is read, and against the
+      // fragments of a message so far (ws also caps their number): nothing over it is buffered.
+      maxPayload: opts.maxWebSocketMessageBytes ?? 65536,
+      perMessageDeflate: false,
+      handleProtocols: (_offered, req) => chosenProtocol.get(req) ?? false,
+      // A socket the server closed (3502, 3008, 1009) waits for the client's close frame this long,
+      // then is destroyed: a client that ignores the close, or reads nothing, cannot keep it. With
+      // the idle timeout off, ws's own 30 s. (ws 8.23 has the option; its type declarations do not.)
+      ...(idleMs > 0 ? { closeTimeout: idleMs } : {}),
+    } as ServerOptions & { closeTimeout?: number },
+  );
 }
 
 /** An upgrade request (node:http's `upgrade` event) through the handler. */
@@ -87,7 +101,7 @@ class NodeUpgradeConn implements ConnInfo {
         (code: number, reason: Uint8Array) => events.close(code, new TextDecoder().decode(reason)),
       );
       ws.on("error", () => {});
-      events.open(new StandardWebSocket(ws));
+      events.open(new WsSocket(ws));
     });
     return UPGRADED;
   }
