@@ -9,15 +9,7 @@ import { test, type TestContext } from "../harness.ts";
 import { assert, assertEquals, assertMatch, waitFor } from "../assert.ts";
 import { API_KEY, startServer, type TestServer } from "../helpers/server.ts";
 import { ManualClock } from "../helpers/clock.ts";
-import {
-  collect,
-  type EmulationTransport,
-  fence,
-  once,
-  sdk,
-  subscribed,
-  TRANSPORTS,
-} from "../helpers/sdk.ts";
+import { collect, fence, once, sdk, type SdkTransport, subscribed, TRANSPORTS } from "../helpers/sdk.ts";
 import { connectRaw, openHttpStream, openRaw, type RawConn } from "../helpers/raw.ts";
 import { userToken } from "../helpers/tokens.ts";
 
@@ -88,7 +80,7 @@ interface Pub {
 async function connectSdk(
   t: TestContext,
   s: TestServer,
-  transport: EmulationTransport,
+  transport: SdkTransport,
   user: string,
   claims: Json = {},
 ): Promise<{ client: Centrifuge; id: string }> {

@@ -11,11 +11,11 @@ import { type RedisServer, startRedis } from "../helpers/redis.mjs";
 import {
   collect,
   connected,
+  EMULATION_TRANSPORTS,
   type EmulationTransport,
   fence,
   once,
   subscribed,
-  TRANSPORTS,
 } from "../helpers/sdk.ts";
 import { userToken } from "../helpers/tokens.ts";
 import { Centrifuge, type Options } from "centrifuge";
@@ -76,7 +76,7 @@ function crossClient(
   return client;
 }
 
-for (const transport of TRANSPORTS) {
+for (const transport of EMULATION_TRANSPORTS) {
   test(
     `${transport}: stream on node A, commands through node B's /emulation, publications from B`,
     async (t) => {

@@ -1,24 +1,35 @@
 /**
- * The real `centrifuge` SDK pointed at a test server over `http_stream` or `sse`, with the
- * runtime's fetch/ReadableStream and the `eventsource` package.
+ * The real `centrifuge` SDK pointed at a test server over `websocket` (the SDK's default, with the
+ * runtime's WebSocket), `http_stream` or `sse` (the runtime's fetch/ReadableStream and the
+ * `eventsource` package).
  */
 import { Centrifuge, type Options, type Subscription } from "centrifuge";
 import { EventSource } from "eventsource";
 import type { TestContext } from "../harness.ts";
 import type { TestServer } from "./server.ts";
 
+export type SdkTransport = "websocket" | "http_stream" | "sse";
+/** What the SDK suites run over: every bidirectional transport Centrifugo's SDK speaks. */
+export const TRANSPORTS: SdkTransport[] = ["websocket", "http_stream", "sse"];
 export type EmulationTransport = "http_stream" | "sse";
-export const TRANSPORTS: EmulationTransport[] = ["http_stream", "sse"];
+/** The transports whose commands go through `/emulation` (fetch requests a test can watch). */
+export const EMULATION_TRANSPORTS: EmulationTransport[] = ["http_stream", "sse"];
 
 export function sdk(
   t: TestContext,
   server: TestServer,
-  transport: EmulationTransport,
+  transport: SdkTransport,
   opts: Partial<Options> = {},
 ): Centrifuge {
   const client = new Centrifuge(
-    [{ transport, endpoint: `${server.url}/connection/${transport}` }],
+    [{
+      transport,
+      endpoint: `${
+        transport === "websocket" ? server.url.replace(/^http/, "ws") : server.url
+      }/connection/${transport}`,
+    }],
     {
+      websocket: WebSocket,
       emulationEndpoint: `${server.url}/emulation`,
       fetch: globalThis.fetch.bind(globalThis),
       readableStream: ReadableStream,

@@ -7,7 +7,14 @@ import { test, type TestContext } from "../harness.ts";
 import { assert, assertEquals, assertMatch, assertRejects, waitFor } from "../assert.ts";
 import { EventSource } from "eventsource";
 import type { Centrifuge } from "centrifuge";
-import { connected, type EmulationTransport, once, sdk, subscribed, TRANSPORTS } from "../helpers/sdk.ts";
+import {
+  connected,
+  EMULATION_TRANSPORTS,
+  type EmulationTransport,
+  once,
+  sdk,
+  subscribed,
+} from "../helpers/sdk.ts";
 import { token, userToken } from "../helpers/tokens.ts";
 import type { TestServer as RealServer } from "../helpers/server.ts";
 import { startServer } from "../helpers/server.ts";
@@ -119,7 +126,7 @@ function sdkWithCookie(
   return sdk(t, s, transport, { fetch: withCookie, eventsource: CookieEventSource });
 }
 
-for (const transport of TRANSPORTS) {
+for (const transport of EMULATION_TRANSPORTS) {
   test(`${transport}: the SDK connects with a session cookie; a bad session stops it with 4501`, async (t) => {
     const s = await startServer(t, {
       namespaces: [{ name: "room", presence: true, allow_subscribe_for_client: true }],

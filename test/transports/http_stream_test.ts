@@ -1,7 +1,7 @@
 /**
  * http_stream (bidirectional HTTP streaming with `/emulation`) with the SDK's protobuf build:
  * binary replies on the stream, protobuf `EmulationRequest`s for the commands. http_stream with JSON
- * is what the SDK suites of test/channels/ and test/auth/ run (beside sse).
+ * is what the SDK suites of test/channels/ and test/auth/ run (beside websocket and sse).
  */
 import { test } from "../harness.ts";
 import { assertEquals, waitFor } from "../assert.ts";

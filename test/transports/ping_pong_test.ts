@@ -7,7 +7,7 @@ import { test } from "../harness.ts";
 import { assert, assertEquals, assertMatch, waitFor } from "../assert.ts";
 import { startServer } from "../helpers/server.ts";
 import { ManualClock } from "../helpers/clock.ts";
-import { connected, fence, sdk, TRANSPORTS } from "../helpers/sdk.ts";
+import { connected, EMULATION_TRANSPORTS, fence, sdk } from "../helpers/sdk.ts";
 import { userToken } from "../helpers/tokens.ts";
 import { connectCommand, openHttpStream, openSse } from "../helpers/raw.ts";
 
@@ -17,7 +17,7 @@ const TO_NEXT_PING = 1100;
 /** The pong deadline, rounded up to the wheel's tick. */
 const PAST_PONG_TIMEOUT = 600;
 
-for (const transport of TRANSPORTS) {
+for (const transport of EMULATION_TRANSPORTS) {
   test(`${transport}: the SDK answers pings and stays connected`, async (t) => {
     const clock = new ManualClock();
     const s = await startServer(t, fast, [], { now: clock.now });
