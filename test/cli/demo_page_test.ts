@@ -1,18 +1,14 @@
 /**
  * Dev mode's page in a real browser: Debian's chromium, driven by playwright-core in a Node process
  * (test/browser/demo_page.mjs), against the dev-mode server started as users start it. The page
- * loads the SDK's browser build from Sluice itself, connects (websocket on Bun; on Deno's default
- * listener WebSocket answers 501 and the page falls back to http_stream), shows a publication sent
- * through the API, publishes from its box and lists who is present.
+ * loads the SDK's browser build from Sluice itself, connects over WebSocket (on both runtimes), shows
+ * a publication sent through the API, publishes from its box and lists who is present.
  */
 import { test } from "../harness.ts";
 import { assert, assertEquals } from "../assert.ts";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { devBanner, root, sluice, spawnGroup } from "../helpers/process.ts";
-import { getRuntime } from "../../src/runtime/serve.ts";
-
-const onDeno = (await getRuntime()).name === "deno";
 
 test(
   "dev mode's page in Chromium: transport, a publication from the API, one from the page, presence",
@@ -33,7 +29,7 @@ test(
     );
     assertEquals(await browser.exited, 0, browser.output());
     const seen = JSON.parse(browser.output().trim().split("\n").at(-1)!);
-    assertEquals(seen.transport, onDeno ? "http_stream" : "websocket");
+    assertEquals(seen.transport, "websocket");
     assertEquals(seen.apiStatus, 200);
     assert(seen.present.length === 1 && /^web-/.test(seen.present[0]), JSON.stringify(seen.present));
     assert(seen.log.some((l: string) => l.includes("from the API")), JSON.stringify(seen.log));

@@ -8,7 +8,7 @@
  * `npm test` does not load it (no file here ends in `_test.ts`).
  */
 import { execFile } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -124,6 +124,7 @@ async function startOnce(
     await listening(port, proc, opts.startupMs ?? 30_000);
   } catch (err) {
     proc.kill("KILL");
+    rmSync(dir, { recursive: true, force: true });
     throw new Error(`${target}: ${(err as Error).message}`);
   }
   return {
@@ -137,6 +138,7 @@ async function startOnce(
       const timer = setTimeout(() => proc.kill("KILL"), 5000);
       await proc.exited;
       clearTimeout(timer);
+      rmSync(dir, { recursive: true, force: true }); // the config file (and whatever the server wrote there)
     },
   };
 }
