@@ -24,6 +24,9 @@ export async function respond(
 ): Promise<void> {
   const method = req.method ?? "GET";
   const request = toRequest(req, opts, NO_BODY.has(method) ? undefined : await bodyFor(req));
+  // The URL is the Request's now. node:http's copy would stay for a stream's whole life, and a
+  // connect URL carries its token (`cf_connect`): hundreds of bytes per idle connection.
+  req.url = "";
   const conn = new NodeConn(req, res, idleMs);
   const response = await opts.handler(request, conn);
   // A body we stopped reading cannot be followed by another request on this connection. One that
