@@ -7,7 +7,7 @@
 // Heap figures are taken after full collections, so they are what the connections keep.
 //
 //   node bench/density/deno_objects.mjs [N=5000] [--channels=one|two] [--snapshot] [--keep=DIR]
-//                                       [--listener=node_http] [--v8-flags=--max-semi-space-size=1]
+//                                       [--v8-flags=--max-semi-space-size=1]
 //
 // --keep=DIR keeps both snapshots there (before.heapsnapshot, after.heapsnapshot) for a closer look.
 //
@@ -29,7 +29,6 @@ const N = Number(positional[0] ?? 5000);
 const option = (name, fallback) =>
   args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
 const channels = option("channels", "one");
-const listener = option("listener", "node_http");
 const v8Flags = option("v8-flags", "");
 const KEEP = option("keep", undefined);
 const SNAPSHOT = args.includes("--snapshot") || KEEP !== undefined;
@@ -56,7 +55,6 @@ writeFileSync(
     api_key: "density",
     log_level: "warn",
     client_channel_limit: 128,
-    deno_listener: listener,
   }),
 );
 const server = spawn(
@@ -164,7 +162,7 @@ const after = JSON.parse(await signalled("SIGUSR2", HEAP));
 const per = (a, b) => ((b - a) / ready / 1024).toFixed(2);
 const rest = (x) => x.rssKB * 1024 - x.memory.heapUsed;
 console.log(
-  `deno ${listener}, ${N} idle connections (${ready} ready, channels: ${channels}) — per connection: RSS ${
+  `deno, ${N} idle connections (${ready} ready, channels: ${channels}) — per connection: RSS ${
     ((after.rssKB - before.rssKB) / ready).toFixed(2)
   } KB, JS heap used ${per(before.memory.heapUsed, after.memory.heapUsed)} KB (heap total ${
     per(before.memory.heapTotal, after.memory.heapTotal)
