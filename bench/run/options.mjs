@@ -11,7 +11,8 @@ if (flag("help") || flag("h")) {
     `usage: node bench/run.mjs [--quick] [--only=${ALL_SCENARIOS.join(",")}] [--servers=${
       ALL_SERVERS.join(",")
     }]
-                         [--pairing=core,box] [--json=FILE] [--per-worker=N] [--payload=BYTES] [--verbose]`,
+                         [--pairing=core,box] [--json=FILE] [--per-worker=N] [--payload=BYTES] [--verbose]
+                         [--idle-steps=1000,5000,10000]`,
   );
   process.exit(0);
 }
@@ -70,5 +71,12 @@ export const P = QUICK
     // wrk posting into 1000 channels, no subscribers: the HTTP publish path alone
     publish: { connections: 32, threads: 2, channels: 1000, warmUpSeconds: 3, seconds: 6, batchSize: 100 },
   };
+
+// --idle-steps: the idle scenario's connection counts (a box with a lower open-file limit, a quick look)
+const IDLE_STEPS = opt("idle-steps")?.split(",").map(Number);
+if (IDLE_STEPS?.some((n) => !(n > 0))) {
+  die("--idle-steps takes connection counts: --idle-steps=1000,5000,10000");
+}
+if (IDLE_STEPS) P.idle.steps = IDLE_STEPS;
 
 export const PAD = "x".repeat(PAYLOAD);

@@ -43,6 +43,7 @@ import {
   type ConnectionState,
   Gone,
   NO_EMULATED_HEADERS,
+  NO_REQUEST_HEADERS,
   type OutgoingMessage,
 } from "./connection.ts";
 import { type ClientContext, refreshExtension, type RefreshResult } from "./hooks.ts";
@@ -92,7 +93,8 @@ export class Client implements Connection {
   /** Frames and bytes written on this transport (shared by its connections, read by /metrics). */
   private readonly sent: { count: number; bytes: number };
 
-  readonly requestHeaders: Headers;
+  /** The request's headers; let go once connected when no hook can read them (`Connection`). */
+  requestHeaders: Headers;
   readonly conn?: { readonly remoteAddr?: string };
 
   /**
@@ -451,6 +453,7 @@ export class Client implements Connection {
     if (this.node.hooks.has("onConnect")) {
       this.node.hooks.observe("onConnect", { client: this.context() }, this.id);
     }
+    if (!this.node.keepsRequestHeaders) this.requestHeaders = NO_REQUEST_HEADERS;
   }
 
   // ---------------------------------------------------------------- refresh and expiry

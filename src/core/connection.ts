@@ -74,6 +74,12 @@ export interface Outcome {
  */
 export const NO_EMULATED_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 
+/**
+ * The request headers of a connection once nothing can read them any more (no hook sees connected
+ * clients): one shared empty object instead of the request's headers kept per connection.
+ */
+export const NO_REQUEST_HEADERS: Headers = new Headers();
+
 /** Thrown when the connection or subscription went away while a command awaited; answered with nothing. */
 export class Gone extends Error {}
 
@@ -83,7 +89,10 @@ export interface Connection extends NodeClient, Actor, SubscribeHost {
   readonly id: string;
   readonly node: Node;
   readonly transport: ClientTransport;
-  /** Headers of the request that opened the connection (for hooks). */
+  /**
+   * Headers of the request that opened the connection, for hooks: `NO_REQUEST_HEADERS` once
+   * connected when no hook can see the connection any more (`Node.keepsRequestHeaders`).
+   */
   readonly requestHeaders: Headers;
   /** The runtime's connection (its remote address is looked up only when a hook asks). */
   readonly conn?: { readonly remoteAddr?: string };

@@ -260,6 +260,24 @@ export interface HookCaller {
   observe<H extends ObserveHook>(hook: H, event: EventOf<H>, clientId?: string): void;
 }
 
+/** The hooks that see a connection after its connect (its `ClientContext`, request headers included). */
+const AFTER_CONNECT: readonly HookName[] = [
+  "onRefresh",
+  "onSubscribe",
+  "onSubRefresh",
+  "onPublish",
+  "onRpc",
+  "onConnect",
+  "onDisconnect",
+  "onSubscribed",
+  "onUnsubscribe",
+];
+
+/** Whether some hook sees connections once they are connected (else nothing reads their request headers then). */
+export function seesConnectedClients(hooks: HookCaller): boolean {
+  return AFTER_CONNECT.some((hook) => hooks.has(hook));
+}
+
 /** No plugins: nothing answers, nothing observes. */
 export const NO_HOOKS: HookCaller = {
   has: () => false,

@@ -27,7 +27,7 @@ import type { ClientInfo, Publication, StreamPosition } from "../wire/protocol.t
 import { TimerWheel } from "./timers.ts";
 import { ClientError, ErrorCode } from "../errors.ts";
 import { VERSION } from "../version.ts";
-import { type HookCaller, NO_HOOKS } from "./hooks.ts";
+import { type HookCaller, NO_HOOKS, seesConnectedClients } from "./hooks.ts";
 import { Cluster, type ClusterHost } from "./cluster.ts";
 import type { NodeInfo, ServerRefreshOptions, ServerSubscribeOptions, UserTarget } from "./control.ts";
 
@@ -99,6 +99,11 @@ export class Node implements BrokerEventHandler, ControlHandler, ClusterHost {
   private readonly presenceManager: PresenceManager;
   private readonly controller: Controller;
   readonly hooks: HookCaller;
+  /**
+   * A hook sees connections after their connect, request headers included: they keep them. Else
+   * a connection lets them go once connected (a few hundred bytes each, for nothing).
+   */
+  readonly keepsRequestHeaders: boolean;
   readonly metrics: Metrics;
   readonly workerGroup?: string;
   private readonly cluster: Cluster;
@@ -120,6 +125,7 @@ export class Node implements BrokerEventHandler, ControlHandler, ClusterHost {
     this.metrics = opts.metrics ?? new Metrics(VERSION, this);
     this.workerGroup = opts.workerGroup;
     this.hooks = opts.hooks ?? NO_HOOKS;
+    this.keepsRequestHeaders = seesConnectedClients(this.hooks);
     this.cluster = new Cluster(this);
     this.name = config.name || this.id.slice(0, 8);
   }

@@ -96,7 +96,9 @@ export class Subscriptions {
   /** Adds `sub`, or puts it in the place of the subscription to the same channel. */
   protected set(sub: Subscription): void {
     const old = this.get(sub.channel);
-    this.list = old === undefined ? [...this.list, sub] : this.list.map((s) => s === old ? sub : s);
+    // concat, not a spread: V8 gives a spread's array room for 17 entries (~130 bytes more per
+    // connection on Deno), concat exactly what it holds.
+    this.list = old === undefined ? this.list.concat(sub) : this.list.map((s) => s === old ? sub : s);
     if (this.index !== undefined) this.index.set(sub.channel, sub);
     else if (this.list.length > LINEAR_MAX) this.index = new Map(this.list.map((s) => [s.channel, s]));
   }

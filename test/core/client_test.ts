@@ -17,6 +17,7 @@ import {
 } from "../helpers/core_fakes.ts";
 import { ManualClock } from "../helpers/clock.ts";
 import { Client } from "../../src/core/client.ts";
+import { NO_REQUEST_HEADERS } from "../../src/core/connection.ts";
 import { MemoryBroker } from "../../src/broker/memory.ts";
 import { ClientError, Disconnect, DisconnectCode, ErrorCode } from "../../src/errors.ts";
 
@@ -63,6 +64,26 @@ test("Client: connect registers the connection, answers with its id, starts ping
     client: { id: client.id, user: "ann", transport: "http_stream", protocol: "json" },
   });
   assertEquals(transport.closed, undefined);
+});
+
+test("Client: request headers stay for hooks that see connected clients, and go once connected when none can", async (t) => {
+  const headers = new Headers({ "x-user": "ann" });
+  // No plugin: the connect step reads the headers (onConnecting could), nothing after it.
+  const bare = await startNode(t);
+  const alone = new Client(bare, new RecordingTransport(), { headers });
+  assert(alone.requestHeaders === headers, "kept while connecting");
+  alone.receive(JSON.stringify({ id: 1, connect: {} }));
+  await eventually(() => alone.state === "connected");
+  assert(alone.requestHeaders === NO_REQUEST_HEADERS, "let go once connected");
+  // A hook that sees connected clients (onConnect here) gets them for the connection's life.
+  const hooks = usersFromConnectData();
+  const node = await startNode(t, {}, { hooks });
+  const client = new Client(node, new RecordingTransport(), { headers });
+  client.receive(JSON.stringify({ id: 1, connect: { data: { user: "ann" } } }));
+  await eventually(() => client.state === "connected");
+  assert(client.requestHeaders === headers, "kept");
+  const connected = await eventually(() => hooks.of("onConnect")[0]);
+  assertEquals((connected.client as { headers: Headers }).headers.get("x-user"), "ann");
 });
 
 test("Client: a protobuf connection names its protocol to hooks (as Centrifugo's proxy requests do)", async (t) => {

@@ -11,6 +11,11 @@ import { DirectDrain } from "./drain.ts";
 
 const NO_BODY = new Set(["GET", "HEAD"]);
 
+/** A response has gone out before its request's body was read whole: the connection cannot carry another. */
+function cutIfUnread(this: http.ServerResponse): void {
+  if (!this.req.complete) this.req.socket.destroy();
+}
+
 export async function respond(
   req: http.IncomingMessage,
   res: http.ServerResponse,
@@ -19,15 +24,15 @@ export async function respond(
 ): Promise<void> {
   const method = req.method ?? "GET";
   const request = toRequest(req, opts, NO_BODY.has(method) ? undefined : await bodyFor(req));
+  // The URL is the Request's now. node:http's copy would stay for a stream's whole life, and a
+  // connect URL carries its token (`cf_connect`): hundreds of bytes per idle connection.
+  req.url = "";
   const conn = new NodeConn(req, res, idleMs);
-  // A body we stopped reading cannot be followed by another request on this connection (one that
-  // has arrived whole, as most API calls have, needs no watch).
-  if (!req.complete) {
-    res.once("finish", () => {
-      if (!req.complete) req.socket.destroy();
-    });
-  }
   const response = await opts.handler(request, conn);
+  // A body we stopped reading cannot be followed by another request on this connection. One that
+  // has arrived whole by now — a GET's empty one, most API calls' — needs no watch (a stream kept
+  // it for its whole life when it was set before the handler, while node:http was still parsing).
+  if (!req.complete) res.once("finish", cutIfUnread);
   const direct = conn.direct?.response === response ? conn.direct.source : undefined;
   conn.direct = undefined;
   const out: Record<string, string | string[]> = {};
@@ -39,7 +44,9 @@ export async function respond(
   if (direct !== undefined) {
     res.writeHead(response.status, response.statusText || undefined, out);
     res.flushHeaders();
-    new DirectDrain(direct, res).begin();
+    const drain = new DirectDrain(direct, res);
+    conn.drainedBy(drain);
+    drain.begin();
     return;
   }
   // Every stream Sluice serves comes through `streamResponse`: any other body is a finished answer
