@@ -6,6 +6,7 @@
 import { test } from "../harness.ts";
 import { assert, assertEquals } from "../assert.ts";
 import { join } from "node:path";
+import { getRuntime } from "../../src/runtime/serve.ts";
 import tls from "node:tls";
 import { root, sluice, writeConfig } from "../helpers/process.ts";
 import { userToken } from "../helpers/tokens.ts";
@@ -85,6 +86,12 @@ test("tls_cert / tls_key: HTTPS and WSS straight from the server", async (t) => 
 
   const plain = await fetch(`http://127.0.0.1:${port}/health`).then(() => "answered", () => "refused");
   assertEquals(plain, "refused", "no plain HTTP on the TLS port");
+  // Deno's node:http has no HTTP/2: said in the log, where the operator looks.
+  assertEquals(
+    p.output().includes("HTTPS on Deno is HTTP/1.1 only"),
+    (await getRuntime()).name === "deno",
+    p.output(),
+  );
 });
 
 test("tls_cert without tls_key stops startup naming the key", async (t) => {

@@ -47,6 +47,12 @@ export function listenNodeHttp(opts: ListenOptions): Promise<Listener> {
   // `server.maxConnections` (which Deno applies silently): a refused arrival is what tells
   // `admission.ts` that descriptors may have run out.
   const admission = processAdmission(opts.log);
+  // A runtime limit said where the operator looks, not only in the README.
+  if (opts.tls) {
+    opts.log?.info(
+      "HTTPS on Deno is HTTP/1.1 only: its node:http has no HTTP/2 (terminate TLS in nginx for HTTP/2)",
+    );
+  }
   const onConnection = (socket: Socket) => {
     if (!admission.admit(socket)) socket.destroy();
   };

@@ -395,6 +395,9 @@ perTransport(BIDI, "api unsubscribe: a subscription the client made", async (s, 
   const ch = s.ch("open:feed");
   const c = await s.connectAs(t, "alice");
   await s.subscribe(c, 2, ch);
+  // The channel pushes joins: the client's own comes first (unsubscribing before it arrives races it
+  // on either server).
+  await c.next((m) => !!(m.push as { join?: unknown } | undefined)?.join, "own join push");
   await s.api("unsubscribe", { user: s.user("alice"), channel: ch });
   await c.next((m) => !!(m.push as { unsubscribe?: unknown } | undefined)?.unsubscribe, "unsubscribe push");
 });
