@@ -7,7 +7,11 @@
 // Heap figures are taken after full collections, so they are what the connections keep.
 //
 //   node bench/density/deno_objects.mjs [N=5000] [--channels=one|two] [--snapshot] [--keep=DIR]
-//                                       [--v8-flags=--max-semi-space-size=1]
+//                                       [--v8-flags=--max-semi-space-size=1] [--stalled]
+//
+// --stalled: then the connections stop reading, 16 KB publications follow until the server has cut
+// every one as slow (3008), and the same figures are printed after the cut: what the process keeps
+// once the stalled subscribers are gone, JS heap or native (the soak's `slow` scenario, taken apart).
 //
 // --keep=DIR keeps both snapshots there (before.heapsnapshot, after.heapsnapshot) for a closer look.
 //
@@ -32,6 +36,7 @@ const channels = option("channels", "one");
 const v8Flags = option("v8-flags", "");
 const KEEP = option("keep", undefined);
 const SNAPSHOT = args.includes("--snapshot") || KEEP !== undefined;
+const STALLED = args.includes("--stalled");
 const SECRET = "density-" + Math.random().toString(36).slice(2);
 const dir = mkdtempSync(join(tmpdir(), "deno-objects-"));
 const HEAP = join(dir, "heap.json");
@@ -199,6 +204,56 @@ if (SNAPSHOT) {
     console.log(`  ${dn.toFixed(2).padStart(6)} ${db.toFixed(0).padStart(6)}  ${k}`);
   }
   console.log(`  total listed: ${total.toFixed(0)} B`);
+}
+if (STALLED) {
+  const rssOf = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${server.pid}/status`, "utf8"))[1]);
+  let cut = 0;
+  for (const c of conns) {
+    c.s.on("close", () => cut++);
+    c.s.pause();
+  }
+  const body = JSON.stringify({ channel: "bench", data: { pad: "x".repeat(16_384) } });
+  const publish = () =>
+    new Promise((res) => {
+      const r = http.request(
+        {
+          host: "127.0.0.1",
+          port,
+          path: "/api/publish",
+          method: "POST",
+          headers: { "X-API-Key": "density" },
+        },
+        (x) => {
+          x.resume();
+          x.on("end", res);
+        },
+      );
+      r.on("error", res);
+      r.end(body);
+    });
+  let peakKB = rssOf();
+  let published = 0;
+  const started = Date.now();
+  while (cut < ready && Date.now() - started < 180_000) {
+    await publish();
+    published++;
+    if (published % 20 === 0) peakKB = Math.max(peakKB, rssOf());
+  }
+  await sleep(3000);
+  const gone = JSON.parse(await signalled("SIGUSR2", HEAP));
+  const mbOf = (bytes) => (bytes / 2 ** 20).toFixed(1);
+  console.log(
+    `stalled: ${published} publications of 16 KB until ${cut} of ${ready} were cut; RSS ${
+      (after.rssKB / 1024).toFixed(1)
+    } MB connected → peak ${(peakKB / 1024).toFixed(1)} → ${
+      (gone.rssKB / 1024).toFixed(1)
+    } MB after the cut (${(before.rssKB / 1024).toFixed(1)} before connecting); after the cut, JS heap used ${
+      mbOf(gone.memory.heapUsed)
+    } MB of ${mbOf(gone.memory.heapTotal)} MB, external ${mbOf(gone.memory.external)} MB, RSS − heap total ${
+      mbOf(gone.rssKB * 1024 - gone.memory.heapTotal)
+    } MB (native: the runtime and the allocator)`,
+  );
+  console.log(`V8 heap spaces after the cut: ${gone.spaces}`);
 }
 for (const c of conns) c.s.destroy();
 server.kill("SIGTERM");

@@ -2,7 +2,7 @@
  * @module
  * A fast path for HS256/384/512 tokens: a synchronous HMAC (the runtime's fastest, `Runtime.hmac`,
  * handed in; `node:crypto` by default) instead of WebCrypto through jose, which costs ~50 µs per
- * token on Bun and ~100 µs on Deno against ~1 / ~4.
+ * token on Bun and ~100 µs on Deno against ~1 (Bun.CryptoHasher) / ~20 (Deno's createHmac).
  *
  * It only ever *accepts*: a token passes here when it has the common shape (three base64url parts,
  * a JSON header with an allowed `alg` and no `crit` / `b64`, a JSON object payload), the signature
