@@ -207,11 +207,7 @@ if (SNAPSHOT) {
 }
 if (STALLED) {
   const rssOf = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${server.pid}/status`, "utf8"))[1]);
-  let cut = 0;
-  for (const c of conns) {
-    c.s.on("close", () => cut++);
-    c.s.pause();
-  }
+  for (const c of conns) c.s.pause();
   const body = JSON.stringify({ channel: "bench", data: { pad: "x".repeat(16_384) } });
   const publish = () =>
     new Promise((res) => {
@@ -231,14 +227,33 @@ if (STALLED) {
       r.on("error", res);
       r.end(body);
     });
+  /** Connections the server still holds (a paused client socket does not see its own cut). */
+  const clients = () =>
+    new Promise((res) => {
+      const r = http.request(
+        { host: "127.0.0.1", port, path: "/api/info", method: "POST", headers: { "X-API-Key": "density" } },
+        (x) => {
+          let text = "";
+          x.on("data", (d) => text += d);
+          x.on("end", () => res(JSON.parse(text).result.nodes[0].num_clients));
+        },
+      );
+      r.on("error", () => res(-1));
+      r.end("{}");
+    });
   let peakKB = rssOf();
   let published = 0;
+  let left = ready;
   const started = Date.now();
-  while (cut < ready && Date.now() - started < 180_000) {
+  while (left > 0 && Date.now() - started < 180_000) {
     await publish();
     published++;
-    if (published % 20 === 0) peakKB = Math.max(peakKB, rssOf());
+    if (published % 20 === 0) {
+      peakKB = Math.max(peakKB, rssOf());
+      left = await clients();
+    }
   }
+  const cut = ready - left;
   await sleep(3000);
   const gone = JSON.parse(await signalled("SIGUSR2", HEAP));
   const mbOf = (bytes) => (bytes / 2 ** 20).toFixed(1);
