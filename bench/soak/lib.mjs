@@ -4,7 +4,7 @@
 // that recovers.
 import { spawn } from "node:child_process";
 import { createHmac } from "node:crypto";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import net from "node:net";
 import { tmpdir } from "node:os";
@@ -94,7 +94,10 @@ export async function startSluice(runtime, config, { maxFiles, port = 0 } = {}) 
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
     },
   };
-  cleanups.push(() => proc.kill());
+  cleanups.push(() => {
+    proc.kill();
+    rmSync(dir, { recursive: true, force: true }); // the config file
+  });
   return proc;
 }
 
