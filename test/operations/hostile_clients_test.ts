@@ -51,6 +51,26 @@ async function serve(
   return { proc, port, url: `http://127.0.0.1:${port}` };
 }
 
+/** A server API call with the test's key; the answer's status (its body is not needed). */
+async function api(url: string, method: string, body: unknown): Promise<number> {
+  const r = await fetch(`${url}/api/${method}`, {
+    method: "POST",
+    headers: { "X-API-Key": base.api_key },
+    body: JSON.stringify(body),
+  });
+  await r.body?.cancel();
+  return r.status;
+}
+
+/**
+ * 400 publications of 20 KB to "feed": enough to overflow the queues of subscribers that stopped
+ * reading (64 KiB, behind up to ~4 MB of kernel socket buffers).
+ */
+async function floodFeed(url: string): Promise<void> {
+  const pad = "x".repeat(20_000);
+  for (let i = 0; i < 400; i++) await api(url, "publish", { channel: "feed", data: { i, pad } });
+}
+
 const statusOf = (raw: RawSocket) => Number(/^HTTP\/1\.1 (\d{3})/.exec(raw.received())?.[1] ?? 0);
 
 test(
@@ -204,13 +224,7 @@ test(
     );
     t.cleanup(() => streams.forEach((s) => s.close()));
     for (const s of streams) assert(await s.until((m) => "connect" in m), "connected");
-    const published = await fetch(`${url}/api/publish`, {
-      method: "POST",
-      headers: { "X-API-Key": base.api_key },
-      body: JSON.stringify({ channel: "feed", data: { after: "exhaustion" } }),
-    });
-    assertEquals(published.status, 200);
-    await published.body?.cancel();
+    assertEquals(await api(url, "publish", { channel: "feed", data: { after: "exhaustion" } }), 200);
     for (const s of streams) {
       const pub = await s.until((m) => (m.push as { pub?: unknown } | undefined)?.pub !== undefined);
       assertEquals((pub?.push as { pub: { data: unknown } }).pub.data, { after: "exhaustion" });
@@ -252,25 +266,10 @@ test(
     assert(fdsOf(proc.pid) >= fdsBefore + 20, "20 connections open");
     // Disconnected by the server API: the disconnect push and the end of the response are never read.
     for (let i = 0; i < 10; i++) {
-      const r = await fetch(`${url}/api/disconnect`, {
-        method: "POST",
-        headers: { "X-API-Key": base.api_key },
-        body: JSON.stringify({ user: `gone${i}` }),
-      });
-      assertEquals(r.status, 200);
-      await r.body?.cancel();
+      assertEquals(await api(url, "disconnect", { user: `gone${i}` }), 200);
     }
-    // Publications until the slow queues (64 KiB, behind up to ~4 MB of kernel socket buffers)
-    // overflow; the "gone" ones are already out.
-    const pad = "x".repeat(20_000);
-    for (let i = 0; i < 400; i++) {
-      const r = await fetch(`${url}/api/publish`, {
-        method: "POST",
-        headers: { "X-API-Key": base.api_key },
-        body: JSON.stringify({ channel: "feed", data: { i, pad } }),
-      });
-      await r.body?.cancel();
-    }
+    // Publications until the slow queues overflow; the "gone" ones are already out.
+    await floodFeed(url);
     // Before, the runtime kept every such connection (and the bytes handed to it) for good.
     await waitFor(() => fdsOf(proc.pid) <= fdsBefore + 1, `descriptors back to ${fdsBefore}`, 15_000);
     const metrics = await (await fetch(`${url}/metrics`)).text();
@@ -460,15 +459,7 @@ test("WebSocket subscribers that never read are cut as slow (3008) and their soc
     return ws;
   }));
   assert(fdsOf(proc.pid) >= fdsBefore + 10, "10 connections open");
-  const pad = "x".repeat(20_000);
-  for (let i = 0; i < 400; i++) {
-    const r = await fetch(`${url}/api/publish`, {
-      method: "POST",
-      headers: { "X-API-Key": base.api_key },
-      body: JSON.stringify({ channel: "feed", data: { i, pad } }),
-    });
-    await r.body?.cancel();
-  }
+  await floodFeed(url);
   await waitFor(
     async () =>
       /num_server_disconnects\{[^}]*code="3008"[^}]*\} 10\b/.test(
