@@ -10,13 +10,19 @@
 //
 // one: every connection in channel "bench" (the idle benchmark); two: "u<i>" and "g<i % 100>".
 import { spawn } from "node:child_process";
-import http from "node:http";
-import net from "node:net";
-import { createHmac } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import {
+  channelsOf,
+  freePort,
+  openIdle,
+  sleep,
+  uniSsePath,
+  waitForHealth,
+  writeDensityConfig,
+} from "./idle_clients.mjs";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const BUN = join(ROOT, "node_modules", ".bin", "bun");
@@ -29,49 +35,19 @@ const SNAPSHOT = args.includes("--snapshot");
 const SECRET = "density-" + Math.random().toString(36).slice(2);
 const dir = mkdtempSync(join(tmpdir(), "bun-objects-"));
 const HEAP = join(dir, "heap.json");
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-const port = await new Promise((resolve) => {
-  const s = net.createServer().listen(0, "127.0.0.1", () => {
-    const p = s.address().port;
-    s.close(() => resolve(p));
-  });
-});
+const port = await freePort();
 const serverArgs = ["bench/density/bun_heap_server.ts"];
 if (kind === "bare") serverArgs.push("--bare", "--port", String(port));
 else {
-  const cfg = join(dir, "config.json");
-  writeFileSync(
-    cfg,
-    JSON.stringify({
-      address: "127.0.0.1",
-      port,
-      uni_sse: true,
-      uni_sse_retry: 0,
-      token_hmac_secret_key: SECRET,
-      api_key: "density",
-      log_level: "warn",
-      client_channel_limit: 128,
-    }),
-  );
-  serverArgs.push("--config", cfg);
+  serverArgs.push("--config", writeDensityConfig(dir, port, SECRET));
 }
 const server = spawn(BUN, serverArgs, {
   cwd: ROOT,
   env: { ...process.env, HEAP_OUT: HEAP, NO_COLOR: "1" },
   stdio: ["ignore", "inherit", "inherit"],
 });
-for (;;) {
-  const ok = await new Promise((res) => {
-    const r = http.get({ host: "127.0.0.1", port, path: "/health" }, (x) => {
-      x.resume();
-      res(x.statusCode === 200);
-    });
-    r.on("error", () => res(false));
-  });
-  if (ok) break;
-  await sleep(200);
-}
+await waitForHealth(port);
 
 async function signalled(signal, file) {
   rmSync(file, { force: true });
@@ -93,28 +69,11 @@ async function classes() {
   return m;
 }
 
-const b64 = (s) => Buffer.from(s).toString("base64url");
-const JWT_HEAD = b64(JSON.stringify({ alg: "HS256", typ: "JWT" }));
 function path(i) {
-  const chans = channels === "one" ? ["bench"] : [`u${i}`, `g${i % 100}`];
-  if (kind === "bare") return `/sub?${chans.map((c) => "channel=" + c).join("&")}`;
-  const body = `${JWT_HEAD}.${b64(JSON.stringify({ sub: `u${i}`, channels: chans }))}`;
-  const jwt = `${body}.${createHmac("sha256", SECRET).update(body).digest("base64url")}`;
-  return `/connection/uni_sse?cf_connect=${encodeURIComponent(JSON.stringify({ token: jwt }))}`;
+  if (kind !== "bare") return uniSsePath(i, channels, SECRET);
+  return `/sub?${channelsOf(i, channels).map((c) => "channel=" + c).join("&")}`;
 }
-function open(i) {
-  const s = net.connect({ host: "127.0.0.1", port });
-  s.on("connect", () => s.write(`GET ${path(i)} HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n`));
-  s.on("error", () => {});
-  let seen = "";
-  const ready = new Promise((res) =>
-    s.on("data", (d) => {
-      seen += d;
-      if (seen.includes(kind === "bare" ? ": ok" : "connect")) res();
-    })
-  );
-  return { s, ready };
-}
+const open = (i) => openIdle(port, path(i), kind === "bare" ? ": ok" : "connect");
 
 // A few connections opened and closed first: what the first connection initialises (modules,
 // compiled code) is not counted per connection.

@@ -18,12 +18,11 @@
 // one: every connection in channel "bench" (the idle benchmark); two: "u<i>" and "g<i % 100>".
 import { spawn } from "node:child_process";
 import http from "node:http";
-import net from "node:net";
-import { createHmac } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { freePort, openIdle, sleep, uniSsePath, waitForHealth, writeDensityConfig } from "./idle_clients.mjs";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const DENO = join(ROOT, "node_modules", ".bin", "deno");
@@ -40,28 +39,9 @@ const STALLED = args.includes("--stalled");
 const SECRET = "density-" + Math.random().toString(36).slice(2);
 const dir = mkdtempSync(join(tmpdir(), "deno-objects-"));
 const HEAP = join(dir, "heap.json");
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-const port = await new Promise((resolve) => {
-  const s = net.createServer().listen(0, "127.0.0.1", () => {
-    const p = s.address().port;
-    s.close(() => resolve(p));
-  });
-});
-const cfg = join(dir, "config.json");
-writeFileSync(
-  cfg,
-  JSON.stringify({
-    address: "127.0.0.1",
-    port,
-    uni_sse: true,
-    uni_sse_retry: 0,
-    token_hmac_secret_key: SECRET,
-    api_key: "density",
-    log_level: "warn",
-    client_channel_limit: 128,
-  }),
-);
+const port = await freePort();
+const cfg = writeDensityConfig(dir, port, SECRET);
 const server = spawn(
   DENO,
   [
@@ -78,17 +58,7 @@ const server = spawn(
     stdio: ["ignore", "inherit", "inherit"],
   },
 );
-for (;;) {
-  const ok = await new Promise((res) => {
-    const r = http.get({ host: "127.0.0.1", port, path: "/health" }, (x) => {
-      x.resume();
-      res(x.statusCode === 200);
-    });
-    r.on("error", () => res(false));
-  });
-  if (ok) break;
-  await sleep(200);
-}
+await waitForHealth(port);
 
 // RSS of the fresh server: the idle benchmark's base, so its figure with fixed costs can be given too.
 const startRssKB = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${server.pid}/status`, "utf8"))[1]);
@@ -122,27 +92,7 @@ async function classes(name) {
   return m;
 }
 
-const b64 = (s) => Buffer.from(s).toString("base64url");
-const JWT_HEAD = b64(JSON.stringify({ alg: "HS256", typ: "JWT" }));
-function path(i) {
-  const chans = channels === "one" ? ["bench"] : [`u${i}`, `g${i % 100}`];
-  const body = `${JWT_HEAD}.${b64(JSON.stringify({ sub: `u${i}`, channels: chans }))}`;
-  const jwt = `${body}.${createHmac("sha256", SECRET).update(body).digest("base64url")}`;
-  return `/connection/uni_sse?cf_connect=${encodeURIComponent(JSON.stringify({ token: jwt }))}`;
-}
-function open(i) {
-  const s = net.connect({ host: "127.0.0.1", port });
-  s.on("connect", () => s.write(`GET ${path(i)} HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n`));
-  s.on("error", () => {});
-  let seen = "";
-  const ready = new Promise((res) =>
-    s.on("data", (d) => {
-      seen += d;
-      if (seen.includes("connect")) res();
-    })
-  );
-  return { s, ready };
-}
+const open = (i) => openIdle(port, uniSsePath(i, channels, SECRET), "connect");
 
 // A few connections opened and closed first: what the first connection initialises (modules,
 // compiled code) is not counted per connection.
@@ -209,38 +159,32 @@ if (STALLED) {
   const rssOf = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${server.pid}/status`, "utf8"))[1]);
   for (const c of conns) c.s.pause();
   const body = JSON.stringify({ channel: "bench", data: { pad: "x".repeat(16_384) } });
-  const publish = () =>
+  /** A server API call (the density config's key): the answer's text, or "" when it failed. */
+  const api = (method, body) =>
     new Promise((res) => {
       const r = http.request(
         {
           host: "127.0.0.1",
           port,
-          path: "/api/publish",
+          path: `/api/${method}`,
           method: "POST",
           headers: { "X-API-Key": "density" },
         },
         (x) => {
-          x.resume();
-          x.on("end", res);
-        },
-      );
-      r.on("error", res);
-      r.end(body);
-    });
-  /** Connections the server still holds (a paused client socket does not see its own cut). */
-  const clients = () =>
-    new Promise((res) => {
-      const r = http.request(
-        { host: "127.0.0.1", port, path: "/api/info", method: "POST", headers: { "X-API-Key": "density" } },
-        (x) => {
           let text = "";
           x.on("data", (d) => text += d);
-          x.on("end", () => res(JSON.parse(text).result.nodes[0].num_clients));
+          x.on("end", () => res(text));
         },
       );
-      r.on("error", () => res(-1));
-      r.end("{}");
+      r.on("error", () => res(""));
+      r.end(body);
     });
+  const publish = () => api("publish", body);
+  /** Connections the server still holds (a paused client socket does not see its own cut). */
+  const clients = async () => {
+    const text = await api("info", "{}");
+    return text ? JSON.parse(text).result.nodes[0].num_clients : -1;
+  };
   let peakKB = rssOf();
   let published = 0;
   let left = ready;
