@@ -3,7 +3,7 @@
  * certificate from test/fixtures/tls). The clients are node:tls sockets that accept it: an HTTPS
  * request, and a WebSocket upgrade carrying a connect command whose reply comes back over TLS.
  */
-import { test } from "../harness.ts";
+import { test, type TestContext } from "../harness.ts";
 import { assert, assertEquals } from "../assert.ts";
 import { join } from "node:path";
 import { getRuntime } from "../../src/runtime/serve.ts";
@@ -55,7 +55,8 @@ function maskedTextFrame(text: string): Uint8Array {
   return out;
 }
 
-test("tls_cert / tls_key: HTTPS and WSS straight from the server", async (t) => {
+/** A server process with the test certificate (HTTPS only), started as users start it; its port. */
+async function tlsServer(t: TestContext): Promise<{ p: ReturnType<typeof sluice>; port: number }> {
   const config = writeConfig({
     tls_cert: join(fixtures, "cert.pem"),
     tls_key: join(fixtures, "key.pem"),
@@ -64,6 +65,11 @@ test("tls_cert / tls_key: HTTPS and WSS straight from the server", async (t) => 
   });
   const p = sluice(t, ["--config", config, "--port", "0", "--address", "127.0.0.1"]);
   const port = Number((await p.waitFor(/sluice started .*address=127\.0\.0\.1:(\d+) tls=true/))[1]);
+  return { p, port };
+}
+
+test("tls_cert / tls_key: HTTPS and WSS straight from the server", async (t) => {
+  const { p, port } = await tlsServer(t);
 
   const health = await overTls(
     port,
@@ -102,14 +108,7 @@ test("tls_cert without tls_key stops startup naming the key", async (t) => {
 });
 
 test("tls: a stream (http_stream) over HTTPS", async (t) => {
-  const config = writeConfig({
-    tls_cert: join(fixtures, "cert.pem"),
-    tls_key: join(fixtures, "key.pem"),
-    token_hmac_secret_key: SECRET,
-    http_stream: true,
-  });
-  const p = sluice(t, ["--config", config, "--port", "0", "--address", "127.0.0.1"]);
-  const port = Number((await p.waitFor(/sluice started .*address=127\.0\.0\.1:(\d+) tls=true/))[1]);
+  const { p, port } = await tlsServer(t);
   const body = JSON.stringify({ id: 1, connect: { token: await userToken("secure") } });
   const stream = await overTls(
     port,
