@@ -108,7 +108,7 @@ test("tls_cert without tls_key stops startup naming the key", async (t) => {
 });
 
 test("tls: a stream (http_stream) over HTTPS", async (t) => {
-  const { p, port } = await tlsServer(t);
+  const { port } = await tlsServer(t);
   const body = JSON.stringify({ id: 1, connect: { token: await userToken("secure") } });
   const stream = await overTls(
     port,
